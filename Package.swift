@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "GeoFront",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "geofront", targets: ["GeoFrontCLI"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // Layer 0: the C library, found through pkg-config.
+        .systemLibrary(
+            name: "CMaxMindDB",
+            pkgConfig: "libmaxminddb",
+            providers: [.apt(["libmaxminddb-dev"])]
+        ),
+        // Layer 1: IP addresses and the GeoIP reader (no NIO).
+        .target(name: "GeoIP", dependencies: ["CMaxMindDB"]),
+        // Layer 2: configuration, validation, routing snapshot, region selection, client IP (no NIO).
+        .target(name: "GeoFrontCore", dependencies: ["GeoIP"]),
+        // Layer 3: the SwiftNIO front door.
+        .target(
+            name: "GeoFrontServer",
+            dependencies: [
+                "GeoFrontCore",
+                "GeoIP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Layer 4: the `geofront` command line.
+        .executableTarget(
+            name: "GeoFrontCLI",
+            dependencies: [
+                "GeoFrontServer",
+                "GeoFrontCore",
+                "GeoIP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
+        .testTarget(name: "GeoFrontCoreTests", dependencies: ["GeoFrontCore", "GeoIP"]),
+        .testTarget(
+            name: "GeoFrontServerTests",
+            dependencies: [
+                "GeoFrontServer",
+                "GeoFrontCore",
+                "GeoIP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "GeoFrontCLITests", dependencies: ["GeoFrontCLI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import GeoFrontCore
+import GeoIP
+
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration and open its GeoIP database; exit non-zero on any problem."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let snapshot = try reportingErrors { try options.loadSnapshot() }
+        let config = snapshot.config
+        let metadata = snapshot.database.metadata
+        print("\(options.config): OK")
+        print("  listen          \(config.listen)")
+        print("  mode            \(config.mode.rawValue) (status \(config.redirect.status))")
+        print("  database        \(config.geoip.database)")
+        print(
+            "                  \(metadata.databaseType), built \(metadata.buildDate), IPv\(metadata.ipVersion), \(metadata.nodeCount) nodes"
+        )
+        if let centroids = config.geoip.countryCentroids {
+            print("  centroids       \(centroids) (\(snapshot.database.centroids.count) countries)")
+        } else {
+            print("  centroids       none (records without coordinates have no location)")
+        }
+        let trusted = config.trustedProxies.map(\.description).joined(separator: ", ")
+        print("  trusted proxies \(trusted.isEmpty ? "none (forwarding headers ignored)" : trusted)")
+        print("  default region  \(config.defaultRegion)")
+        print("  regions         \(config.regions.count)")
+        for region in config.regions {
+            let latitude = String(format: "%.4f", region.location.latitude)
+            let longitude = String(format: "%.4f", region.location.longitude)
+            let target = region.redirectURL?.base ?? "-"
+            print("    \(region.name.padding(20)) \(latitude.leftPadding(9)), \(longitude.leftPadding(9))  \(target)")
+        }
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+
+    func leftPadding(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

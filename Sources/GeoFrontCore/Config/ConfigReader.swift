@@ -1,0 +1,115 @@
+/// Walks a ``JSONValue`` tree for the config loader, collecting every problem with its JSON path.
+/// Each `read…` returns nil when the value is missing (and optional) or wrong (and reported).
+struct ConfigReader {
+    private(set) var issues: [ConfigIssue] = []
+
+    mutating func fail(_ path: String, _ message: String) {
+        issues.append(ConfigIssue(path: path, message: message))
+    }
+
+    static func join(_ path: String, _ key: String) -> String {
+        path.isEmpty ? key : "\(path).\(key)"
+    }
+
+    static func join(_ path: String, _ index: Int) -> String {
+        "\(path)[\(index)]"
+    }
+
+    /// An object whose keys must all be in `allowed`; unknown keys (typos) are reported with a
+    /// suggestion when one allowed key is close.
+    mutating func object(_ value: JSONValue, at path: String, allowed: [String]) -> [String: JSONValue]? {
+        guard case .object(let fields) = value else {
+            fail(path, "expected an object, found \(value.kind)")
+            return nil
+        }
+        for key in fields.keys.sorted() where !allowed.contains(key) {
+            let suggestion = allowed.min { editDistance($0, key) < editDistance($1, key) }
+            if let suggestion, editDistance(suggestion, key) <= 2 {
+                fail(ConfigReader.join(path, key), "unknown key (did you mean \"\(suggestion)\"?)")
+            } else {
+                fail(
+                    ConfigReader.join(path, key),
+                    "unknown key; allowed here: \(allowed.joined(separator: ", "))")
+            }
+        }
+        return fields
+    }
+
+    mutating func required(_ fields: [String: JSONValue], _ key: String, at path: String) -> JSONValue? {
+        guard let value = fields[key], value != .null else {
+            fail(ConfigReader.join(path, key), "is required")
+            return nil
+        }
+        return value
+    }
+
+    mutating func string(_ value: JSONValue, at path: String) -> String? {
+        guard case .string(let text) = value else {
+            fail(path, "expected a string, found \(value.kind)")
+            return nil
+        }
+        return text
+    }
+
+    mutating func nonEmptyString(_ value: JSONValue, at path: String) -> String? {
+        guard let text = string(value, at: path) else { return nil }
+        guard !text.isEmpty else {
+            fail(path, "must not be empty")
+            return nil
+        }
+        return text
+    }
+
+    mutating func number(_ value: JSONValue, at path: String) -> Double? {
+        guard case .number(let number) = value else {
+            fail(path, "expected a number, found \(value.kind)")
+            return nil
+        }
+        return number
+    }
+
+    mutating func integer(_ value: JSONValue, at path: String, in range: ClosedRange<Int>) -> Int? {
+        guard let number = number(value, at: path) else { return nil }
+        guard number == number.rounded(), number >= Double(range.lowerBound), number <= Double(range.upperBound)
+        else {
+            fail(path, "\(value.brief) must be a whole number in \(range.lowerBound)…\(range.upperBound)")
+            return nil
+        }
+        return Int(number)
+    }
+
+    mutating func bool(_ value: JSONValue, at path: String) -> Bool? {
+        guard case .bool(let flag) = value else {
+            fail(path, "expected true or false, found \(value.kind)")
+            return nil
+        }
+        return flag
+    }
+
+    mutating func array(_ value: JSONValue, at path: String) -> [JSONValue]? {
+        guard case .array(let items) = value else {
+            fail(path, "expected an array, found \(value.kind)")
+            return nil
+        }
+        return items
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions on short keys.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.utf8)
+    let b = Array(b.utf8)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,107 @@
+import GeoIP
+
+/// The validated contents of `regions.json`. Built only by ``ConfigLoader``, so every value here
+/// has passed validation; paths are already resolved against the config file's folder.
+public struct GeoFrontConfig: Sendable {
+    /// Where the front door listens (`listen`).
+    public var listen: HostPort
+    /// The GeoIP database and centroid table (`geoip`).
+    public var geoip: GeoIPSettings
+    /// How requests are answered (`mode`).
+    public var mode: RoutingMode
+    /// Redirect-mode settings (`redirect`).
+    public var redirect: RedirectSettings
+    /// Peers whose forwarding headers are believed (`trusted_proxies`).
+    public var trustedProxies: [IPNetwork]
+    /// The region for clients without a location (`default_region`).
+    public var defaultRegion: String
+    /// The regions, in file order; the order breaks exact distance ties.
+    public var regions: [RegionConfig]
+    /// Connection limits and timeouts of the public listener (`server`).
+    public var server: ServerSettings
+
+    public init(
+        listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,
+        trustedProxies: [IPNetwork], defaultRegion: String, regions: [RegionConfig], server: ServerSettings
+    ) {
+        self.listen = listen
+        self.geoip = geoip
+        self.mode = mode
+        self.redirect = redirect
+        self.trustedProxies = trustedProxies
+        self.defaultRegion = defaultRegion
+        self.regions = regions
+        self.server = server
+    }
+}
+
+public struct GeoIPSettings: Sendable, Hashable {
+    /// Absolute or working-directory-relative path of the `.mmdb` file.
+    public var database: String
+    /// Path of the country centroid table; nil disables the fallback.
+    public var countryCentroids: String?
+
+    public init(database: String, countryCentroids: String?) {
+        self.database = database
+        self.countryCentroids = countryCentroids
+    }
+}
+
+/// How GeoFront answers a request once the region is chosen.
+public enum RoutingMode: String, Sendable, CaseIterable {
+    /// Answer with a redirect to the region's `redirect_url`.
+    case redirect
+}
+
+public struct RedirectSettings: Sendable, Hashable {
+    /// 301, 302, 303, 307 or 308.
+    public var status: Int
+
+    public static let allowedStatuses = [301, 302, 303, 307, 308]
+
+    public init(status: Int = 302) {
+        self.status = status
+    }
+}
+
+/// Limits and timeouts of the public listener; the defaults are documented in the README.
+public struct ServerSettings: Sendable, Hashable {
+    /// A keep-alive connection with no request in progress is closed after this long.
+    public var idleTimeoutMilliseconds: Int
+    /// From the first byte of a request, its whole head must arrive within this time (slow clients
+    /// get 408 and are disconnected). Also bounds the time to receive a request body.
+    public var requestTimeoutMilliseconds: Int
+    /// Largest request head (request line plus headers) accepted; larger ones get 431.
+    public var maxRequestHeadBytes: Int
+    /// Event-loop threads; 0 means one per CPU core.
+    public var threads: Int
+
+    public init(
+        idleTimeoutMilliseconds: Int = 60_000, requestTimeoutMilliseconds: Int = 10_000,
+        maxRequestHeadBytes: Int = 32_768, threads: Int = 0
+    ) {
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+        self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        self.maxRequestHeadBytes = maxRequestHeadBytes
+        self.threads = threads
+    }
+}
+
+/// One region of `regions`.
+public struct RegionConfig: Sendable, Hashable {
+    /// Unique name, `[a-z0-9._-]`, shown in `X-GeoFront-Region`.
+    public var name: String
+    /// The data centre's position.
+    public var location: Coordinate
+    /// Where redirect mode sends clients; required in redirect mode.
+    public var redirectURL: RedirectURL?
+    /// `host:port` origins of this region (used by proxy mode and health checks).
+    public var upstreams: [HostPort]
+
+    public init(name: String, location: Coordinate, redirectURL: RedirectURL?, upstreams: [HostPort] = []) {
+        self.name = name
+        self.location = location
+        self.redirectURL = redirectURL
+        self.upstreams = upstreams
+    }
+}

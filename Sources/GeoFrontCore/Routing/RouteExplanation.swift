@@ -1,0 +1,130 @@
+import Foundation
+import GeoIP
+
+/// Why a client goes where it goes: what the database says, how far every region is, which one
+/// was chosen and for what reason. Used by `geofront route` (and later the admin API).
+public struct RouteExplanation: Sendable {
+    public struct Candidate: Sendable {
+        public let region: String
+        public let distanceKm: Double?
+        public let isAvailable: Bool
+    }
+
+    public let ip: IPAddress
+    public let location: GeoLocation?
+    public let region: String
+    public let distanceKm: Double?
+    public let reason: RegionChoice.Reason
+    /// Every region, nearest first (file order when the client has no location).
+    public let candidates: [Candidate]
+    public let defaultRegion: String
+
+    /// A sentence for people.
+    public var reasonText: String {
+        switch reason {
+        case .nearest:
+            return "nearest region to \(placeText)"
+        case .nearestAvailable:
+            let skipped = candidates.prefix { $0.region != region }.filter { !$0.isAvailable }.map(\.region)
+            return "nearest available region to \(placeText); skipped unavailable \(skipped.joined(separator: ", "))"
+        case .noLocation:
+            return "\(noLocationText); default_region \(defaultRegion)"
+        case .noLocationDefaultUnavailable:
+            return "\(noLocationText); default_region \(defaultRegion) is unavailable, nearest available to it"
+        case .allUnavailable:
+            return "no region is available; nearest region anyway (fail open)"
+        }
+    }
+
+    private var placeText: String {
+        guard let location, let coordinate = location.coordinate else { return "the client" }
+        let country = location.country.map { " (\($0))" } ?? ""
+        let centroid = location.coordinateSource == .countryCentroid ? ", country centroid" : ""
+        return String(format: "%.4f, %.4f", coordinate.latitude, coordinate.longitude) + country + centroid
+    }
+
+    private var noLocationText: String {
+        guard let location else { return "address not in the database" }
+        if let country = location.country { return "record for \(country) has no coordinates and no centroid" }
+        return "record has no coordinates or country"
+    }
+
+    /// One JSON object (a line of `geofront route --json`).
+    public var json: String {
+        var fields: [(String, String)] = [
+            ("ip", quote(ip.description)),
+            ("region", quote(region)),
+            ("distance_km", distanceKm.map(number) ?? "null"),
+        ]
+        if let location {
+            var inner: [(String, String)] = []
+            inner.append(("latitude", location.coordinate.map { number($0.latitude) } ?? "null"))
+            inner.append(("longitude", location.coordinate.map { number($0.longitude) } ?? "null"))
+            inner.append(("accuracy_radius_km", location.accuracyRadiusKm.map { String($0) } ?? "null"))
+            inner.append(("country", location.country.map { quote($0.description) } ?? "null"))
+            inner.append(("continent", location.continent.map { quote($0.description) } ?? "null"))
+            inner.append(("network", quote(location.network.description)))
+            inner.append(("source", location.coordinateSource.map { quote($0.rawValue) } ?? "null"))
+            fields.append(("location", object(inner)))
+        } else {
+            fields.append(("location", "null"))
+        }
+        fields.append(("reason", quote(reason.rawValue)))
+        fields.append(("explanation", quote(reasonText)))
+        let list = candidates.map { candidate in
+            object([
+                ("region", quote(candidate.region)),
+                ("distance_km", candidate.distanceKm.map(number) ?? "null"),
+                ("available", candidate.isAvailable ? "true" : "false"),
+            ])
+        }
+        fields.append(("candidates", "[" + list.joined(separator: ",") + "]"))
+        return object(fields)
+    }
+
+    private func object(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { "\(quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    private func number(_ value: Double) -> String {
+        let rounded = (value * 1000).rounded() / 1000
+        return rounded == rounded.rounded() ? String(format: "%.1f", rounded) : String(rounded)
+    }
+
+    private func quote(_ text: String) -> String {
+        var output = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case _ where scalar.value < 0x20: output += String(format: "\\u%04x", scalar.value)
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output + "\""
+    }
+}
+
+extension RoutingSnapshot {
+    /// The full story of routing `ip`, using the same selector as the request path.
+    public func explain(_ ip: IPAddress) -> RouteExplanation {
+        let location = database.lookup(ip)
+        let choice = RegionSelector.select(
+            for: location?.coordinate, regions: regions, defaultIndex: defaultRegionIndex)
+        var candidates = regions.map { entry in
+            RouteExplanation.Candidate(
+                region: entry.name,
+                distanceKm: location?.coordinate.map { GreatCircle.distanceKm($0, entry.config.location) },
+                isAvailable: entry.isAvailable)
+        }
+        if location?.coordinate != nil {
+            // Stable sort keeps file order for equal distances, matching the selector's tie rule.
+            candidates = candidates.enumerated().sorted {
+                ($0.element.distanceKm!, $0.offset) < ($1.element.distanceKm!, $1.offset)
+            }.map(\.element)
+        }
+        return RouteExplanation(
+            ip: ip, location: location, region: regions[choice.regionIndex].name, distanceKm: choice.distanceKm,
+            reason: choice.reason, candidates: candidates, defaultRegion: config.defaultRegion)
+    }
+}

@@ -1,0 +1,133 @@
+import NIOCore
+import NIOHTTP1
+
+/// Closes connections that hold resources without making progress.
+///
+/// - `idle`: no request in progress; after `idleTimeout` the connection is closed quietly.
+/// - `receivingHead`: bytes of a new request arrived but its head is not complete; the head has
+///   `requestTimeout` from the first byte (a deadline, so dribbling bytes does not extend it).
+///   On expiry the client gets 408 and the connection is closed (slowloris).
+/// - `receivingBody`: the head arrived; the rest of the request has `requestTimeout`.
+/// - `responding`: the request is read, responses are outstanding: no client timer.
+///
+/// Sits right after the HTTP decoder, so it sees every request part as it is parsed and every
+/// response part on its way out. A read that produced no request part means a partial head.
+final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receivingHead
+        case receivingBody
+        case responding
+    }
+
+    private let idleTimeout: TimeAmount
+    private let requestTimeout: TimeAmount
+    private var state = State.idle
+    private var timer: Scheduled<Void>?
+    /// Requests whose response end has not been written yet (pipelining can make this > 1).
+    private var outstandingResponses = 0
+    private var partsInThisRead = false
+
+    init(idleTimeout: TimeAmount, requestTimeout: TimeAmount) {
+        self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { arm(context: context, idleTimeout) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context: context, idleTimeout)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancel()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        partsInThisRead = true
+        switch unwrapInboundIn(data) {
+        case .head:
+            outstandingResponses += 1
+            state = .receivingBody
+            arm(context: context, requestTimeout)
+        case .body:
+            break
+        case .end:
+            state = .responding
+            cancel()
+            becomeIdleIfDone(context: context)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if !partsInThisRead, case .idle = state {
+            // Bytes arrived that did not complete a head: the start of a request.
+            state = .receivingHead
+            arm(context: context, requestTimeout)
+        }
+        partsInThisRead = false
+        context.fireChannelReadComplete()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            outstandingResponses -= 1
+            becomeIdleIfDone(context: context)
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func becomeIdleIfDone(context: ChannelHandlerContext) {
+        if case .responding = state, outstandingResponses == 0 {
+            state = .idle
+            arm(context: context, idleTimeout)
+        }
+    }
+
+    private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
+        cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: delay) {
+            let (handler, context) = loopBound.value
+            handler.expired(context: context)
+        }
+    }
+
+    private func cancel() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func expired(context: ChannelHandlerContext) {
+        timer = nil
+        switch state {
+        case .receivingHead:
+            let head = HTTPResponseHead(
+                version: .http1_1, status: .requestTimeout,
+                headers: ["Content-Length": "0", "Connection": "close", "Cache-Control": "no-store"])
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                loopBound.value.close(promise: nil)
+            }
+        case .idle, .receivingBody:
+            context.close(promise: nil)
+        case .responding:
+            break
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import GeoFrontCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The public listener: accepts connections and builds each one's pipeline.
+///
+/// Pipeline per connection: HTTP/1.1 decoder (strict, limited to `max_request_head_bytes`) and
+/// response encoder → ``ConnectionTimeoutHandler`` → pipelining (one response at a time, in
+/// order) → ``RequestErrorHandler`` (400/431) → ``RedirectHandler``.
+public final class FrontDoorServer: Sendable {
+    public let publisher: SnapshotPublisher
+    private let group: MultiThreadedEventLoopGroup
+    private let ownsGroup: Bool
+    private let serverChannel: any Channel
+    private let logger: Logger
+
+    /// The address actually bound (useful with port 0).
+    public var localAddress: SocketAddress? { serverChannel.localAddress }
+
+    /// Binds the listener of `snapshot.config` and starts serving.
+    /// - Parameter threads: event loops; 0 uses `server.threads` from config, and when that is 0 too,
+    ///   one per CPU core.
+    public static func start(
+        snapshot: RoutingSnapshot, threads: Int = 0, logger: Logger = Logger(label: "geofront")
+    ) async throws -> FrontDoorServer {
+        let configured = threads > 0 ? threads : snapshot.config.server.threads
+        let count = configured > 0 ? configured : System.coreCount
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: count)
+        do {
+            return try await start(snapshot: snapshot, group: group, ownsGroup: true, logger: logger)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private static func start(
+        snapshot: RoutingSnapshot, group: MultiThreadedEventLoopGroup, ownsGroup: Bool, logger: Logger
+    ) async throws -> FrontDoorServer {
+        let publisher = SnapshotPublisher(initial: snapshot, group: group)
+        let settings = snapshot.config.server
+        let limits = {
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderListSize = settings.maxRequestHeadBytes
+            limits.maxHeaderFieldSize = settings.maxRequestHeadBytes
+            limits.maxHeaderFieldCount = 256
+            return limits
+        }()
+        let idleTimeout = TimeAmount.milliseconds(Int64(settings.idleTimeoutMilliseconds))
+        let requestTimeout = TimeAmount.milliseconds(Int64(settings.requestTimeoutMilliseconds))
+
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(
+                        ByteToMessageHandler(
+                            HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)),
+                        name: "http-decoder")
+                    try pipeline.addHandler(HTTPResponseEncoder())
+                    try pipeline.addHandler(
+                        ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout))
+                    try pipeline.addHandler(HTTPServerPipelineHandler())
+                    try pipeline.addHandler(RequestErrorHandler())
+                    try pipeline.addHandler(RedirectHandler(snapshots: publisher.box(for: channel.eventLoop)))
+                }
+            }
+        let listen = snapshot.config.listen
+        let channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
+        let server = FrontDoorServer(
+            publisher: publisher, group: group, ownsGroup: ownsGroup, serverChannel: channel, logger: logger)
+        logger.info(
+            "listening",
+            metadata: [
+                "address": "\(channel.localAddress.map { "\($0)" } ?? "?")"
+            ])
+        return server
+    }
+
+    private init(
+        publisher: SnapshotPublisher, group: MultiThreadedEventLoopGroup, ownsGroup: Bool, serverChannel: any Channel,
+        logger: Logger
+    ) {
+        self.publisher = publisher
+        self.group = group
+        self.ownsGroup = ownsGroup
+        self.serverChannel = serverChannel
+        self.logger = logger
+    }
+
+    /// Resolves when the listener closes.
+    public func waitUntilClosed() async throws {
+        try await serverChannel.closeFuture.get()
+    }
+
+    /// Stops accepting and closes the listener, then the event loops.
+    public func stop() async throws {
+        try? await serverChannel.close()
+        if ownsGroup { try await group.shutdownGracefully() }
+    }
+}
