@@ -46,20 +46,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP"]),
-        .testTarget(name: "GeoFrontCoreTests", dependencies: ["GeoFrontCore", "GeoIP"]),
+        // Shared by the test targets: fixture paths, a raw HTTP/1.1 client, temporary files.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "GeoIPTests", dependencies: ["GeoIP", "TestSupport"]),
+        .testTarget(name: "GeoFrontCoreTests", dependencies: ["GeoFrontCore", "GeoIP", "TestSupport"]),
         .testTarget(
             name: "GeoFrontServerTests",
             dependencies: [
                 "GeoFrontServer",
                 "GeoFrontCore",
                 "GeoIP",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "GeoFrontCLITests", dependencies: ["GeoFrontCLI"]),
+        .testTarget(name: "GeoFrontCLITests", dependencies: ["GeoFrontCLI", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,7 +3,9 @@ import CMaxMindDB
 /// Walks a freshly opened database once so that corruption is found at load, not per request:
 /// every search-tree node reachable from the root (each visited once, so a cyclic tree cannot hang
 /// it), every record pointer's target, and every distinct data record fully decoded. The fields
-/// GeoFront reads must have the types it expects.
+/// GeoFront reads must have the types it expects, and at least one record must carry coordinates
+/// or a country (an ASN or other non-location database would otherwise route everyone to the
+/// default region without a word).
 struct DatabaseVerifier {
     let handle: UnsafeMutablePointer<MMDB_s>
     let paths: LookupPaths
@@ -47,12 +49,21 @@ struct DatabaseVerifier {
                 }
             }
         }
-        for offset in dataOffsets {
-            try verifyRecord(at: offset)
+        var locatedRecords = 0
+        for offset in dataOffsets where try verifyRecord(at: offset) {
+            locatedRecords += 1
+        }
+        guard locatedRecords > 0 else {
+            throw GeoIPError(
+                .unexpectedLayout, path: path,
+                reason:
+                    "none of its \(dataOffsets.count) records has location.latitude/longitude or a country iso_code: "
+                    + "not a GeoIP City or Country database (type \"\(GeoIPMetadata(handle.pointee).databaseType)\")")
         }
     }
 
-    private func verifyRecord(at offset: UInt32) throws(GeoIPError) {
+    /// Checks one record; returns whether it locates its network (coordinates or a country).
+    private func verifyRecord(at offset: UInt32) throws(GeoIPError) -> Bool {
         var entry = MMDB_entry_s(mmdb: handle, offset: offset)
         var list: UnsafeMutablePointer<MMDB_entry_data_list_s>?
         let status = MMDB_get_entry_data_list(&entry, &list)
@@ -69,12 +80,14 @@ struct DatabaseVerifier {
             (paths.registeredCountryCode, MMDB_DATA_TYPE_UTF8_STRING, "registered_country.iso_code"),
             (paths.continentCode, MMDB_DATA_TYPE_UTF8_STRING, "continent.code"),
         ]
+        var present = Set<String>()
         for (keys, expected, name) in expectations {
             var data = MMDB_entry_data_s()
             let status = MMDB_aget_value(&entry, &data, keys)
             if status == MMDB_LOOKUP_PATH_DOES_NOT_MATCH_DATA_ERROR || (status == MMDB_SUCCESS && !data.has_data) {
                 continue
             }
+            present.insert(name)
             guard status == MMDB_SUCCESS else {
                 throw GeoIPError(
                     .corrupt, path: path,
@@ -88,5 +101,7 @@ struct DatabaseVerifier {
                 )
             }
         }
+        return (present.contains("location.latitude") && present.contains("location.longitude"))
+            || present.contains("country.iso_code") || present.contains("registered_country.iso_code")
     }
 }

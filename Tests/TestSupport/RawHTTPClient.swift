@@ -1,0 +1,153 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One parsed HTTP/1.1 response.
+public struct RawHTTPResponse: Sendable {
+    public let status: Int
+    /// Header names lower-cased, in order received.
+    public let headers: [(name: String, value: String)]
+    public let body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name == name.lowercased() }?.value
+    }
+
+    public func headers(_ name: String) -> [String] {
+        headers.filter { $0.name == name.lowercased() }.map(\.value)
+    }
+}
+
+public struct RawHTTPError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A deliberately low-level HTTP/1.1 client over a blocking TCP socket: it sends exactly the
+/// bytes a test gives it (malformed, pipelined, huge), and parses what comes back.
+/// Every read has a timeout, so a test can never hang on it.
+public final class RawHTTPClient {
+    private let socket: Int32
+    private var buffer: [UInt8] = []
+    private var closedByPeer = false
+
+    public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 5) throws {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RawHTTPError("socket() failed") }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw RawHTTPError("connect to \(host):\(port) failed: \(String(cString: strerror(errno)))")
+        }
+        socket = fd
+    }
+
+    deinit { close(socket) }
+
+    /// Sends bytes as they are. Returns false if the peer has closed the connection.
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { return false }
+            offset += sent
+        }
+        return true
+    }
+
+    @discardableResult
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Reads one response (head, then a Content-Length body). Throws on timeout or a closed
+    /// connection before a whole response arrived.
+    public func readResponse() throws -> RawHTTPResponse {
+        let headEnd = try readUntilHeadEnd()
+        let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
+        buffer.removeFirst(headEnd + 4)
+        var lines = head.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
+        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]) else {
+            throw RawHTTPError("bad status line in \(head.debugDescription)")
+        }
+        var headers: [(String, String)] = []
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { throw RawHTTPError("bad header line \(line.debugDescription)") }
+            headers.append(
+                (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        let length = Int(headers.first { $0.0 == "content-length" }?.1 ?? "0") ?? 0
+        while buffer.count < length {
+            guard try fill() else { throw RawHTTPError("connection closed inside a body") }
+        }
+        let body = Array(buffer[..<length])
+        buffer.removeFirst(length)
+        return RawHTTPResponse(status: status, headers: headers, body: body)
+    }
+
+    /// True when the server closes the connection (EOF) within the timeout, with nothing unread.
+    public func waitForClose() -> Bool {
+        while true {
+            do {
+                if try !fill() { return buffer.isEmpty }
+            } catch {
+                return false
+            }
+        }
+    }
+
+    /// Sends a request and reads its response.
+    public func exchange(_ request: String) throws -> RawHTTPResponse {
+        guard send(request) else { throw RawHTTPError("connection closed while sending") }
+        return try readResponse()
+    }
+
+    private func readUntilHeadEnd() throws -> Int {
+        while true {
+            if let end = indexOfHeadEnd() { return end }
+            guard try fill() else {
+                throw RawHTTPError(buffer.isEmpty ? "connection closed before a response" : "connection closed inside a response head")
+            }
+        }
+    }
+
+    private func indexOfHeadEnd() -> Int? {
+        guard buffer.count >= 4 else { return nil }
+        for index in 0...(buffer.count - 4)
+        where buffer[index] == 13 && buffer[index + 1] == 10 && buffer[index + 2] == 13 && buffer[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+
+    /// Reads more bytes; false on EOF (or reset), throws on timeout.
+    private func fill() throws -> Bool {
+        if closedByPeer { return false }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+        if count > 0 {
+            buffer.append(contentsOf: chunk[..<count])
+            return true
+        }
+        if count == 0 || errno == ECONNRESET {
+            closedByPeer = true
+            return false
+        }
+        throw RawHTTPError("timed out waiting for the server (\(String(cString: strerror(errno))))")
+    }
+}
