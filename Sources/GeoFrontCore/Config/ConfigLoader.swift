@@ -29,7 +29,18 @@ public enum ConfigLoader {
     {
         let document: JSONValue
         do {
+            if let position = trailingComma(in: data) {
+                throw ConfigError(
+                    file: file,
+                    issues: [
+                        ConfigIssue(
+                            path: "",
+                            message: "malformed JSON: trailing comma at line \(position.line), column \(position.column)")
+                    ])
+            }
             document = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch let error as ConfigError {
+            throw error
         } catch {
             throw ConfigError(
                 file: file, issues: [ConfigIssue(path: "", message: "malformed JSON: \(jsonReason(error))")])
@@ -92,14 +103,14 @@ public enum ConfigLoader {
         }
 
         let server = readServer(root, reader: &reader)
-        let regions = readRegions(root, mode: mode, reader: &reader)
+        let (regions, names) = readRegions(root, mode: mode, reader: &reader)
 
         var defaultRegion = regions.first?.name
-        if let value = root["default_region"], let name = reader.string(value, at: "default_region") {
-            if regions.contains(where: { $0.name == name }) {
+        if let value = root["default_region"], let name = reader.string(value, at: "default_region"), !names.isEmpty {
+            if names.contains(name) {
                 defaultRegion = name
             } else {
-                let known = regions.map(\.name).joined(separator: ", ")
+                let known = names.joined(separator: ", ")
                 reader.fail("default_region", "\(value.brief) is not a region; regions are: \(known)")
             }
         }
@@ -160,11 +171,14 @@ public enum ConfigLoader {
         return server
     }
 
+    /// The valid regions, and the names of all regions that have a valid name (so that
+    /// `default_region` is checked against what the file declares, even when a region is broken).
     private static func readRegions(_ root: [String: JSONValue], mode: RoutingMode, reader: inout ConfigReader)
-        -> [RegionConfig]
+        -> ([RegionConfig], [String])
     {
         guard let value = reader.required(root, "regions", at: ""), let items = reader.array(value, at: "regions")
-        else { return [] }
+        else { return ([], []) }
+        var names: [String] = []
         if items.isEmpty { reader.fail("regions", "needs at least one region") }
         var regions: [RegionConfig] = []
         var firstIndexByName: [String: Int] = [:]
@@ -184,6 +198,7 @@ public enum ConfigLoader {
                         ConfigReader.join(path, "name"), "\(value.brief) is already the name of regions[\(first)]")
                 } else {
                     firstIndexByName[text] = index
+                    names.append(text)
                     name = text
                 }
             }
@@ -217,7 +232,7 @@ public enum ConfigLoader {
                     RegionConfig(name: name, location: location, redirectURL: redirectURL, upstreams: upstreams))
             }
         }
-        return regions
+        return (regions, names)
     }
 
     private static func readLocation(_ fields: [String: JSONValue], at path: String, reader: inout ConfigReader)
@@ -256,6 +271,44 @@ public enum ConfigLoader {
     static func resolve(_ path: String, against base: String) -> String {
         if path.hasPrefix("/") { return path }
         return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardized.path
+    }
+
+    /// Foundation's decoder tolerates a comma before `}` or `]`; JSON does not, and neither do
+    /// other tools that read this file (jq, editors), so it is refused here with its position.
+    static func trailingComma(in data: Data) -> (line: Int, column: Int)? {
+        var inString = false
+        var escaped = false
+        var pendingComma: (line: Int, column: Int)?
+        var line = 1
+        var column = 0
+        for byte in data {
+            column += 1
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\n"):
+                line += 1
+                column = 0
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                break
+            case UInt8(ascii: ","):
+                pendingComma = (line, column)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                if let pendingComma { return pendingComma }
+            default:
+                if byte == UInt8(ascii: "\"") { inString = true }
+                pendingComma = nil
+            }
+        }
+        return nil
     }
 
     /// The decoder's complaint, without Swift type names.

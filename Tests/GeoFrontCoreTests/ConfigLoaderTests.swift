@@ -1,0 +1,306 @@
+import Foundation
+import GeoIP
+import Testing
+import TestSupport
+
+@testable import GeoFrontCore
+
+@Suite struct ConfigLoaderTests {
+    /// A valid configuration as a JSON object, for tests to break one key at a time.
+    static func valid() -> [String: Any] {
+        [
+            "listen": "127.0.0.1:8080",
+            "geoip": ["database": "geodata/geofront-country.mmdb", "country_centroids": "geodata/country-centroids.json"],
+            "mode": "redirect",
+            "redirect": ["status": 302],
+            "trusted_proxies": ["127.0.0.0/8", "::1/128"],
+            "default_region": "eu-central",
+            "regions": [
+                [
+                    "name": "us-east", "location": ["latitude": 39.04, "longitude": -77.49],
+                    "redirect_url": "https://us-east.example.com", "upstreams": ["127.0.0.1:9001"],
+                ],
+                [
+                    "name": "eu-central", "location": ["latitude": 50.11, "longitude": 8.68],
+                    "redirect_url": "https://eu-central.example.com",
+                ],
+                [
+                    "name": "ap-northeast", "location": ["latitude": 35.68, "longitude": 139.69],
+                    "redirect_url": "https://ap-northeast.example.com/jp",
+                ],
+            ],
+        ]
+    }
+
+    static func parse(_ object: [String: Any]) throws(ConfigError) -> GeoFrontConfig {
+        let data = try! JSONSerialization.data(withJSONObject: object)
+        return try ConfigLoader.parse(data, baseDirectory: "/etc/geofront")
+    }
+
+    /// The messages for `object`, which must be invalid.
+    static func messages(_ object: [String: Any]) -> [String] {
+        do {
+            _ = try parse(object)
+            return ["<no error>"]
+        } catch {
+            return error.issues.map(\.description)
+        }
+    }
+
+    static func with(_ change: (inout [String: Any]) -> Void) -> [String] {
+        var object = valid()
+        change(&object)
+        return messages(object)
+    }
+
+    static func withRegion(_ index: Int, _ change: (inout [String: Any]) -> Void) -> [String] {
+        with { object in
+            var regions = object["regions"] as! [[String: Any]]
+            change(&regions[index])
+            object["regions"] = regions
+        }
+    }
+
+    @Test func validConfigurationLoads() throws {
+        let config = try Self.parse(Self.valid())
+        #expect(config.listen == HostPort(host: "127.0.0.1", port: 8080))
+        #expect(config.geoip.database == "/etc/geofront/geodata/geofront-country.mmdb")
+        #expect(config.geoip.countryCentroids == "/etc/geofront/geodata/country-centroids.json")
+        #expect(config.redirect.status == 302)
+        #expect(config.regions.map(\.name) == ["us-east", "eu-central", "ap-northeast"])
+        #expect(config.regions[2].redirectURL?.base == "https://ap-northeast.example.com/jp")
+        #expect(config.regions[0].upstreams == [HostPort(host: "127.0.0.1", port: 9001)])
+        #expect(config.trustedProxies.map(\.description) == ["127.0.0.0/8", "::1/128"])
+        #expect(config.defaultRegion == "eu-central")
+        #expect(config.server == ServerSettings())
+    }
+
+    @Test func defaultsWhenOptionalKeysAreAbsent() throws {
+        var object = Self.valid()
+        for key in ["mode", "redirect", "trusted_proxies", "default_region"] { object[key] = nil }
+        let config = try Self.parse(object)
+        #expect(config.mode == .redirect)
+        #expect(config.redirect.status == 302)
+        #expect(config.trustedProxies.isEmpty)
+        #expect(config.defaultRegion == "us-east")
+    }
+
+    @Test func absolutePathsStayAsTheyAre() throws {
+        var object = Self.valid()
+        object["geoip"] = ["database": "/var/lib/geoip/City.mmdb"]
+        let config = try Self.parse(object)
+        #expect(config.geoip.database == "/var/lib/geoip/City.mmdb")
+        #expect(config.geoip.countryCentroids == nil)
+    }
+
+    @Test func unknownTopLevelKeySuggestsTheRightOne() {
+        #expect(Self.with { $0["mdoe"] = "redirect" } == [#"mdoe: unknown key (did you mean "mode"?)"#])
+    }
+
+    @Test func unknownKeyWithoutACloseMatchListsTheAllowedOnes() {
+        #expect(
+            Self.with { $0["colour"] = "blue" } == [
+                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server"
+            ])
+    }
+
+    @Test func unknownRegionKey() {
+        #expect(
+            Self.withRegion(1) { $0["redirct_url"] = "https://x.example.com" } == [
+                #"regions[1].redirct_url: unknown key (did you mean "redirect_url"?)"#
+            ])
+    }
+
+    @Test func duplicateRegionName() {
+        #expect(
+            Self.withRegion(2) { $0["name"] = "us-east" } == [
+                #"regions[2].name: "us-east" is already the name of regions[0]"#
+            ])
+    }
+
+    @Test func latitudeOutOfRange() {
+        #expect(
+            Self.withRegion(2) { $0["location"] = ["latitude": 123.4, "longitude": 10] } == [
+                "regions[2].location.latitude: 123.4 is outside -90…90"
+            ])
+    }
+
+    @Test func longitudeOutOfRange() {
+        #expect(
+            Self.withRegion(0) { $0["location"] = ["latitude": 10, "longitude": -180.5] } == [
+                "regions[0].location.longitude: -180.5 is outside -180…180"
+            ])
+    }
+
+    @Test func latitudeOfTheWrongType() {
+        #expect(
+            Self.withRegion(0) { $0["location"] = ["latitude": "39.04", "longitude": 1] } == [
+                "regions[0].location.latitude: expected a number, found a string"
+            ])
+    }
+
+    @Test func urlWithoutScheme() {
+        #expect(
+            Self.withRegion(1) { $0["redirect_url"] = "eu.example.com" } == [
+                #"regions[1].redirect_url: "eu.example.com" needs a scheme and a host, e.g. https://eu.example.com"#
+            ])
+    }
+
+    @Test func urlWithoutHost() {
+        #expect(
+            Self.withRegion(1) { $0["redirect_url"] = "https:///path" } == [
+                #"regions[1].redirect_url: "https:///path" the host is missing"#
+            ])
+    }
+
+    @Test func urlWithAnotherScheme() {
+        #expect(
+            Self.withRegion(1) { $0["redirect_url"] = "ftp://eu.example.com" } == [
+                #"regions[1].redirect_url: "ftp://eu.example.com" the scheme must be http or https, not "ftp""#
+            ])
+    }
+
+    @Test func urlWithQueryOrControlCharacters() {
+        #expect(
+            Self.withRegion(1) { $0["redirect_url"] = "https://eu.example.com/?a=1" } == [
+                #"regions[1].redirect_url: "https://eu.example.com/?a=1" must not have a query or fragment: the request's own are appended"#
+            ])
+        #expect(
+            Self.withRegion(1) { $0["redirect_url"] = "https://eu.example.com/\r\nX: y" } == [
+                #"regions[1].redirect_url: "https://eu.example.com/??X: y" contains a space, control or non-ASCII character"#
+            ])
+    }
+
+    @Test func redirectURLRequiredInRedirectMode() {
+        #expect(
+            Self.withRegion(0) { $0["redirect_url"] = nil } == ["regions[0].redirect_url: is required in redirect mode"])
+    }
+
+    @Test func badCIDR() {
+        #expect(
+            Self.with { $0["trusted_proxies"] = ["127.0.0.0/8", "10.0.0.1/8", "::1/129"] } == [
+                #"trusted_proxies[1]: "10.0.0.1/8" is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32"#,
+                #"trusted_proxies[2]: "::1/129" is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32"#,
+            ])
+    }
+
+    @Test func defaultRegionThatIsNotARegion() {
+        #expect(
+            Self.with { $0["default_region"] = "mars-1" } == [
+                #"default_region: "mars-1" is not a region; regions are: us-east, eu-central, ap-northeast"#
+            ])
+    }
+
+    @Test(arguments: [200, 304, 404, 300])
+    func statusOutsideTheRedirectStatuses(status: Int) {
+        #expect(
+            Self.with { $0["redirect"] = ["status": status] } == [
+                "redirect.status: \(status) is not a redirect status; allowed: 301, 302, 303, 307, 308"
+            ])
+    }
+
+    @Test(arguments: [301, 302, 303, 307, 308])
+    func everyRedirectStatusIsAccepted(status: Int) throws {
+        var object = Self.valid()
+        object["redirect"] = ["status": status]
+        #expect(try Self.parse(object).redirect.status == status)
+    }
+
+    @Test func unknownMode() {
+        #expect(Self.with { $0["mode"] = "teleport" } == [#"mode: "teleport" is not a mode; allowed: "redirect""#])
+    }
+
+    @Test func badListenAddresses() {
+        #expect(
+            Self.with { $0["listen"] = "127.0.0.1" } == [
+                #"listen: "127.0.0.1": expected host:port, e.g. 127.0.0.1:8080"#
+            ])
+        #expect(Self.with { $0["listen"] = "127.0.0.1:70000" } == [#"listen: "127.0.0.1:70000": the port must be a number in 0…65535"#])
+        #expect(Self.with { $0["listen"] = "::1:80" } == [#"listen: "::1:80": an IPv6 address needs brackets, e.g. [::1]:8080"#])
+        #expect(Self.with { $0["listen"] = 8080 } == ["listen: expected a string, found a number"])
+    }
+
+    @Test func badUpstream() {
+        #expect(
+            Self.withRegion(0) { $0["upstreams"] = ["127.0.0.1:0", "bad host:80"] } == [
+                #"regions[0].upstreams[0]: "127.0.0.1:0": the port must be a number in 1…65535"#,
+                #"regions[0].upstreams[1]: "bad host:80": "bad host" is neither an IP address nor a host name"#,
+            ])
+    }
+
+    @Test func missingRequiredKeys() {
+        #expect(Self.with { $0["geoip"] = nil } == ["geoip: is required"])
+        #expect(Self.with { $0["geoip"] = [String: Any]() } == ["geoip.database: is required"])
+        #expect(Self.with { $0["regions"] = [Any]() } == ["regions: needs at least one region"])
+        #expect(Self.withRegion(0) { $0["location"] = nil } == ["regions[0].location: is required"])
+    }
+
+    @Test func badRegionName() {
+        #expect(
+            Self.withRegion(0) { $0["name"] = "US East" } == [
+                #"regions[0].name: "US East" may only use a-z, 0-9, ".", "_" and "-" (at most 63 characters)"#
+            ])
+    }
+
+    @Test func serverSettings() throws {
+        var object = Self.valid()
+        object["server"] = ["idle_timeout_ms": 5000, "request_timeout_ms": 2000, "max_request_head_bytes": 8192, "threads": 2]
+        let config = try Self.parse(object)
+        #expect(config.server == ServerSettings(idleTimeoutMilliseconds: 5000, requestTimeoutMilliseconds: 2000, maxRequestHeadBytes: 8192, threads: 2))
+        #expect(
+            Self.with { $0["server"] = ["idle_timeout_ms": 0] } == [
+                "server.idle_timeout_ms: 0 must be a whole number in 1…86400000"
+            ])
+        #expect(
+            Self.with { $0["server"] = ["max_request_head_bytes": 1.5] } == [
+                "server.max_request_head_bytes: 1.5 must be a whole number in 1024…1048576"
+            ])
+    }
+
+    @Test func everyProblemIsReportedAtOnce() {
+        let messages = Self.with { object in
+            object["mdoe"] = 1
+            object["default_region"] = "nowhere"
+            var regions = object["regions"] as! [[String: Any]]
+            regions[0]["location"] = ["latitude": 91, "longitude": 0]
+            regions[1]["redirect_url"] = "eu"
+            object["regions"] = regions
+        }
+        #expect(messages.count == 4, "\(messages)")
+    }
+
+    @Test(arguments: ["", "{", "{\"listen\": }", "[1, 2]", "{\"listen\": \"a\",}", "{\"a\": [1,\n ]}", "null"])
+    func malformedJSON(text: String) {
+        do {
+            _ = try ConfigLoader.parse(Data(text.utf8), baseDirectory: "/", file: "regions.json")
+            Issue.record("accepted \(text.debugDescription)")
+        } catch {
+            #expect(error.description.hasPrefix("regions.json: "))
+            if text != "[1, 2]" && text != "null" {
+                #expect(error.issues.first?.message.hasPrefix("malformed JSON: ") == true, "\(error)")
+            }
+        }
+    }
+
+    @Test func trailingCommaPosition() {
+        let text = "{\n  \"listen\": \"127.0.0.1:1\",\n}"
+        #expect(ConfigLoader.trailingComma(in: Data(text.utf8))! == (2, 26))
+        #expect(ConfigLoader.trailingComma(in: Data(#"{"a": "x,}", "b": [1, 2]}"#.utf8)) == nil)
+        #expect(ConfigLoader.trailingComma(in: Data(#"{"a": "\",]"}"#.utf8)) == nil)
+    }
+
+    @Test func missingFileNamesTheFile() {
+        #expect {
+            try ConfigLoader.load(path: "/nonexistent/regions.json")
+        } throws: { error in
+            "\(error)" == "/nonexistent/regions.json: no such file"
+        }
+    }
+
+    @Test func shippedRegionsJSONIsValidAndRealistic() throws {
+        let config = try ConfigLoader.load(path: "\(Fixtures.repositoryRoot)/regions.json")
+        #expect(config.regions.count >= 6)
+        #expect(config.geoip.database == Fixtures.geodata("geofront-country.mmdb"))
+        #expect(config.regions.contains { $0.name == "eu-north" })
+    }
+}
