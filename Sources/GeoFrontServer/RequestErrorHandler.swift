@@ -3,7 +3,9 @@ import NIOHTTP1
 
 /// Answers requests the HTTP/1.1 decoder rejects, then closes the connection: 431 when the head
 /// is larger than `max_request_head_bytes`, 400 for anything else malformed (bad request line,
-/// bad header syntax, conflicting framing). Other connections are unaffected.
+/// bad header syntax, conflicting framing). If the request was already answered (redirects are
+/// sent as soon as the head arrives) and only its body turns out malformed, the connection is
+/// closed without a second response. Other connections are unaffected.
 final class RequestErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -11,14 +13,32 @@ final class RequestErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private var responseInProgress = false
+    /// A request head arrived and its end has not: a decoder error now is in its body.
+    private var requestBodyPending = false
+    /// The request whose body is pending has been answered already.
+    private var answeredPendingRequest = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            requestBodyPending = true
+            answeredPendingRequest = false
+        case .body:
+            break
+        case .end:
+            requestBodyPending = false
+        }
+        context.fireChannelRead(data)
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parserError = error as? HTTPParserError else {
             context.fireErrorCaught(error)
             return
         }
-        guard !responseInProgress else {
-            // A response is half written: the connection cannot carry an error response any more.
+        guard !responseInProgress, !(requestBodyPending && answeredPendingRequest) else {
+            // A response is half written, or this request was answered already: the connection
+            // cannot carry an error response any more.
             context.close(promise: nil)
             return
         }
@@ -33,6 +53,7 @@ final class RequestErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
             responseInProgress = true
         case .end:
             responseInProgress = false
+            if requestBodyPending { answeredPendingRequest = true }
         case .head, .body:
             break
         }

@@ -1,7 +1,7 @@
 import Foundation
 import GeoIP
-import Testing
 import TestSupport
+import Testing
 
 @testable import GeoFrontCore
 
@@ -10,7 +10,9 @@ import TestSupport
     static func valid() -> [String: Any] {
         [
             "listen": "127.0.0.1:8080",
-            "geoip": ["database": "geodata/geofront-country.mmdb", "country_centroids": "geodata/country-centroids.json"],
+            "geoip": [
+                "database": "geodata/geofront-country.mmdb", "country_centroids": "geodata/country-centroids.json",
+            ],
             "mode": "redirect",
             "redirect": ["status": 302],
             "trusted_proxies": ["127.0.0.0/8", "::1/128"],
@@ -173,7 +175,8 @@ import TestSupport
 
     @Test func redirectURLRequiredInRedirectMode() {
         #expect(
-            Self.withRegion(0) { $0["redirect_url"] = nil } == ["regions[0].redirect_url: is required in redirect mode"])
+            Self.withRegion(0) { $0["redirect_url"] = nil } == ["regions[0].redirect_url: is required in redirect mode"]
+        )
     }
 
     @Test func badCIDR() {
@@ -215,8 +218,14 @@ import TestSupport
             Self.with { $0["listen"] = "127.0.0.1" } == [
                 #"listen: "127.0.0.1": expected host:port, e.g. 127.0.0.1:8080"#
             ])
-        #expect(Self.with { $0["listen"] = "127.0.0.1:70000" } == [#"listen: "127.0.0.1:70000": the port must be a number in 0…65535"#])
-        #expect(Self.with { $0["listen"] = "::1:80" } == [#"listen: "::1:80": an IPv6 address needs brackets, e.g. [::1]:8080"#])
+        #expect(
+            Self.with { $0["listen"] = "127.0.0.1:70000" } == [
+                #"listen: "127.0.0.1:70000": the port must be a number in 0…65535"#
+            ])
+        #expect(
+            Self.with { $0["listen"] = "::1:80" } == [
+                #"listen: "::1:80": an IPv6 address needs brackets, e.g. [::1]:8080"#
+            ])
         #expect(Self.with { $0["listen"] = 8080 } == ["listen: expected a string, found a number"])
     }
 
@@ -244,9 +253,15 @@ import TestSupport
 
     @Test func serverSettings() throws {
         var object = Self.valid()
-        object["server"] = ["idle_timeout_ms": 5000, "request_timeout_ms": 2000, "max_request_head_bytes": 8192, "threads": 2]
+        object["server"] = [
+            "idle_timeout_ms": 5000, "request_timeout_ms": 2000, "max_request_head_bytes": 8192, "threads": 2,
+        ]
         let config = try Self.parse(object)
-        #expect(config.server == ServerSettings(idleTimeoutMilliseconds: 5000, requestTimeoutMilliseconds: 2000, maxRequestHeadBytes: 8192, threads: 2))
+        #expect(
+            config.server
+                == ServerSettings(
+                    idleTimeoutMilliseconds: 5000, requestTimeoutMilliseconds: 2000, maxRequestHeadBytes: 8192,
+                    threads: 2))
         #expect(
             Self.with { $0["server"] = ["idle_timeout_ms": 0] } == [
                 "server.idle_timeout_ms: 0 must be a whole number in 1…86400000"

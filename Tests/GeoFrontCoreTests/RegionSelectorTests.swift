@@ -60,7 +60,9 @@ import Testing
         let distance = GreatCircle.distanceKm(
             Coordinate(latitude: 51.4700, longitude: -0.4543), Coordinate(latitude: 40.6413, longitude: -73.7781))
         #expect(abs(distance - 5539.7) < 1.0)
-        #expect(GreatCircle.distanceKm(Coordinate(latitude: 0, longitude: 0), Coordinate(latitude: 0, longitude: 180)) == .pi * GreatCircle.earthRadiusKm)
+        #expect(
+            GreatCircle.distanceKm(Coordinate(latitude: 0, longitude: 0), Coordinate(latitude: 0, longitude: 180))
+                == .pi * GreatCircle.earthRadiusKm)
     }
 
     @Test func exactTieGoesToTheRegionListedFirst() {

@@ -35,9 +35,25 @@ public final class RawHTTPClient {
     private var buffer: [UInt8] = []
     private var closedByPeer = false
 
-    public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 5) throws {
+    /// - Parameter source: a local IPv4 address to connect from (any of 127.0.0.0/8 works on
+    ///   loopback), so tests can play trusted and untrusted peers.
+    public init(host: String = "127.0.0.1", port: Int, source: String? = nil, timeoutSeconds: Int = 5) throws {
         let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawHTTPError("socket() failed") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw RawHTTPError("bind to \(source) failed: \(String(cString: strerror(errno)))")
+            }
+        }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -64,7 +80,9 @@ public final class RawHTTPClient {
     public func send(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes[offset...].withUnsafeBytes {
+                Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { return false }
             offset += sent
         }
@@ -87,7 +105,9 @@ public final class RawHTTPClient {
         }
         var headers: [(String, String)] = []
         for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { throw RawHTTPError("bad header line \(line.debugDescription)") }
+            guard let colon = line.firstIndex(of: ":") else {
+                throw RawHTTPError("bad header line \(line.debugDescription)")
+            }
             headers.append(
                 (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
@@ -121,7 +141,8 @@ public final class RawHTTPClient {
         while true {
             if let end = indexOfHeadEnd() { return end }
             guard try fill() else {
-                throw RawHTTPError(buffer.isEmpty ? "connection closed before a response" : "connection closed inside a response head")
+                throw RawHTTPError(
+                    buffer.isEmpty ? "connection closed before a response" : "connection closed inside a response head")
             }
         }
     }

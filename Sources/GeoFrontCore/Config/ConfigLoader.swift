@@ -35,7 +35,8 @@ public enum ConfigLoader {
                     issues: [
                         ConfigIssue(
                             path: "",
-                            message: "malformed JSON: trailing comma at line \(position.line), column \(position.column)")
+                            message:
+                                "malformed JSON: trailing comma at line \(position.line), column \(position.column)")
                     ])
             }
             document = try JSONDecoder().decode(JSONValue.self, from: data)
