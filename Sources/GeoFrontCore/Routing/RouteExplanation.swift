@@ -58,8 +58,8 @@ public struct RouteExplanation: Sendable {
         ]
         if let location {
             var inner: [(String, String)] = []
-            inner.append(("latitude", location.coordinate.map { number($0.latitude) } ?? "null"))
-            inner.append(("longitude", location.coordinate.map { number($0.longitude) } ?? "null"))
+            inner.append(("latitude", location.coordinate.map { "\($0.latitude)" } ?? "null"))
+            inner.append(("longitude", location.coordinate.map { "\($0.longitude)" } ?? "null"))
             inner.append(("accuracy_radius_km", location.accuracyRadiusKm.map { String($0) } ?? "null"))
             inner.append(("country", location.country.map { quote($0.description) } ?? "null"))
             inner.append(("continent", location.continent.map { quote($0.description) } ?? "null"))
@@ -86,6 +86,7 @@ public struct RouteExplanation: Sendable {
         "{" + fields.map { "\(quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
     }
 
+    /// Distances in kilometres, to the metre.
     private func number(_ value: Double) -> String {
         let rounded = (value * 1000).rounded() / 1000
         return rounded == rounded.rounded() ? String(format: "%.1f", rounded) : String(rounded)
