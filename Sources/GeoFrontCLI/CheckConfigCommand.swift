@@ -31,12 +31,33 @@ struct CheckConfigCommand: ParsableCommand {
         print("  trusted proxies \(trusted.isEmpty ? "none (forwarding headers ignored)" : trusted)")
         print("  default region  \(config.defaultRegion)")
         print("  regions         \(config.regions.count)")
+        print("  when all down   \(config.whenAllDown.rawValue)")
         for region in config.regions {
             let latitude = String(format: "%.4f", region.location.latitude)
             let longitude = String(format: "%.4f", region.location.longitude)
             let target = region.redirectURL?.base ?? "-"
             print("    \(region.name.padding(20)) \(latitude.leftPadding(9)), \(longitude.leftPadding(9))  \(target)")
+            if region.drain { print("      drained: never chosen") }
+            guard let check = region.healthCheck, region.isChecked else {
+                print("      health: not checked (always available)")
+                continue
+            }
+            let targets = region.healthTargets.map(\.description).joined(separator: ", ")
+            let what = check.kind == .http ? "http GET \(check.path) expecting \(check.expectStatus)" : "tcp connect"
+            print(
+                "      health: \(what) every \(check.intervalMilliseconds) ms (+≤\(check.jitterMilliseconds) ms jitter), timeout \(check.timeoutMilliseconds) ms, rise \(check.rise), fall \(check.fall)"
+            )
+            print("      targets: \(targets) (needs \(region.minHealthy) healthy)")
+            print(
+                "      out of rotation ≤ \(seconds(check.worstCaseDetectionMilliseconds)) after failing "
+                    + "((\(check.intervalMilliseconds) + \(check.jitterMilliseconds) + \(check.timeoutMilliseconds)) ms × \(check.fall)); "
+                    + "back ≤ \(seconds(check.worstCaseRecoveryMilliseconds)) after recovering "
+                    + "((\(check.intervalMilliseconds) + \(check.jitterMilliseconds)) ms × \(check.rise))")
         }
+    }
+
+    private func seconds(_ milliseconds: Int) -> String {
+        String(format: "%.1f s", Double(milliseconds) / 1000)
     }
 }
 

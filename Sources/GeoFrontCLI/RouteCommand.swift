@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
 import GeoFrontCore
+import GeoFrontServer
 import GeoIP
+import NIOPosix
 
-struct RouteCommand: ParsableCommand {
+struct RouteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "route",
         abstract: "Explain where simulated clients would be sent.",
@@ -11,6 +13,8 @@ struct RouteCommand: ParsableCommand {
             Give client IPs as arguments, or one per line on standard input. Each decision shows the
             location found, the distance to each region, the region chosen and why.
             With --json, prints one JSON object per address (JSON Lines).
+            With --probe, first runs one round of health checks against every checked region and
+            explains the decisions with that live health.
             """
     )
 
@@ -19,11 +23,29 @@ struct RouteCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON Lines: ip, region, distance_km, location, reason, candidates.")
     var json = false
 
+    @Flag(name: .long, help: "Run one round of health checks first and route with that live health.")
+    var probe = false
+
     @Argument(help: "Client IP addresses (IPv4 or IPv6). Read from stdin when none are given.")
     var addresses: [String] = []
 
-    func run() throws {
-        let snapshot = try reportingErrors { try options.loadSnapshot() }
+    func run() async throws {
+        var snapshot = try reportingErrors { try options.loadSnapshot() }
+        if probe {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let statuses = await HealthChecker.probeOnce(
+                regions: snapshot.config.regions, prober: HealthProber(group: group))
+            try? await group.shutdownGracefully()
+            snapshot = snapshot.with(statuses: statuses)
+            if !json {
+                for (region, status) in zip(snapshot.config.regions, statuses) where region.isChecked || status.drained
+                {
+                    let state = status.unavailableReason.map { "unavailable: \($0)" } ?? "available"
+                    print("# \(region.name): \(state)")
+                }
+                print("")
+            }
+        }
         var failures = 0
         for text in addressInputs(addresses) {
             guard let ip = IPAddress(text) else {
@@ -67,7 +89,7 @@ struct RouteCommand: ParsableCommand {
         lines.append("  why        \(explanation.reasonText)")
         if explanation.candidates.first?.distanceKm != nil {
             let list = explanation.candidates.map { candidate in
-                let state = candidate.isAvailable ? "" : " (unavailable)"
+                let state = candidate.isAvailable ? "" : " (\(candidate.unavailableReason ?? "unavailable"))"
                 return String(format: "%@ %.0f km", candidate.region, candidate.distanceKm ?? 0) + state
             }
             lines.append("  distances  " + list.joined(separator: ", "))

@@ -1,19 +1,13 @@
 import ArgumentParser
-import Dispatch
 import GeoFrontCore
 import GeoFrontServer
 import Logging
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the front door (the default command)."
+        abstract: "Run the front door (the default command). SIGTERM or SIGINT stops it gracefully."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -54,42 +48,16 @@ struct ServeCommand: AsyncParsableCommand {
             printError("cannot listen on \(config.listen): \(error)")
             throw ExitCode.failure
         }
-        await waitForTerminationSignal()
-        logger.info("shutting down")
-        try await server.stop()
-    }
-
-    /// Suspends until SIGINT or SIGTERM.
-    private func waitForTerminationSignal() async {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let queue = DispatchQueue(label: "geofront.signals")
-            let once = SignalOnce(continuation)
-            for number in [SIGINT, SIGTERM] {
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { once.fire() }
-                source.resume()
-                once.retain(source)
-            }
-        }
-    }
-}
-
-/// Resumes a continuation on the first signal; lives on one serial queue.
-private final class SignalOnce: @unchecked Sendable {
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ continuation: CheckedContinuation<Void, Never>) {
-        self.continuation = continuation
-    }
-
-    func retain(_ source: any DispatchSourceSignal) { sources.append(source) }
-
-    func fire() {
-        continuation?.resume()
-        continuation = nil
+        let checker = HealthChecker(
+            monitor: HealthMonitor(regions: config.regions), prober: HealthProber(group: server.eventLoopGroup),
+            publisher: server.publisher, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server), .init(service: checker)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        logger.info("stopped")
     }
 }
 

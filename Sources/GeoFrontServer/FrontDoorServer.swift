@@ -3,13 +3,14 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
 
 /// The public listener: accepts connections and builds each one's pipeline.
 ///
 /// Pipeline per connection: HTTP/1.1 decoder (strict, limited to `max_request_head_bytes`) and
 /// response encoder → ``ConnectionTimeoutHandler`` → pipelining (one response at a time, in
 /// order) → ``RequestErrorHandler`` (400/431) → ``RedirectHandler``.
-public final class FrontDoorServer: Sendable {
+public final class FrontDoorServer: Service, Sendable {
     public let publisher: SnapshotPublisher
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
@@ -93,6 +94,19 @@ public final class FrontDoorServer: Sendable {
         self.serverChannel = serverChannel
         self.logger = logger
     }
+
+    /// Serves until graceful shutdown (SIGTERM/SIGINT under a `ServiceGroup`), then stops.
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await serverChannel.closeFuture.get()
+        } onGracefulShutdown: {
+            self.serverChannel.close(promise: nil)
+        }
+        if ownsGroup { try await group.shutdownGracefully() }
+    }
+
+    /// The event loops, shared with health checks.
+    public var eventLoopGroup: any EventLoopGroup { group }
 
     /// Resolves when the listener closes.
     public func waitUntilClosed() async throws {

@@ -45,7 +45,8 @@ final class RedirectHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context: context, status: .badRequest, headers: [:], keepAlive: keepAlive, body: "400 Bad Request\n")
             return
         }
-        writeResponse(context: context, status: status, headers: headers, keepAlive: keepAlive, body: nil)
+        let body = status == .serviceUnavailable ? "503 Service Unavailable: no region is available\n" : nil
+        writeResponse(context: context, status: status, headers: headers, keepAlive: keepAlive, body: body)
     }
 
     private func redirect(_ request: HTTPRequestHead, snapshot: RoutingSnapshot) -> (HTTPResponseStatus, HTTPHeaders)? {
@@ -60,6 +61,12 @@ final class RedirectHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let client = snapshot.clientIPResolver.resolve(peer: peer, xForwardedFor: forwardedFor, forwarded: forwarded)
         let choice = snapshot.choose(for: client.address)
+        if snapshot.refuses(choice) {
+            var headers = HTTPHeaders()
+            headers.add(name: "Retry-After", value: String(snapshot.retryAfterSeconds))
+            headers.add(name: "Cache-Control", value: "no-store")
+            return (.serviceUnavailable, headers)
+        }
         let region = snapshot.regions[choice.regionIndex]
         guard let location = RedirectLocation.build(base: region.redirectBase, target: request.uri) else { return nil }
         var headers = HTTPHeaders()

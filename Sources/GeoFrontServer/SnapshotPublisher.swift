@@ -26,9 +26,18 @@ public final class SnapshotPublisher: Sendable {
 
     /// Makes `snapshot` the one every new request sees.
     public func publish(_ snapshot: RoutingSnapshot) {
-        latest.withLockedValue { $0 = snapshot }
-        for box in perLoop.values {
-            box.eventLoop.execute { box.value = snapshot }
+        update { _ in snapshot }
+    }
+
+    /// Replaces the current snapshot with `transform(current)`. Updates are serialised, so two
+    /// concurrent updates (a health change and a reload) can never publish out of order.
+    public func update(_ transform: (RoutingSnapshot) -> RoutingSnapshot) {
+        latest.withLockedValue { current in
+            let snapshot = transform(current)
+            current = snapshot
+            for box in perLoop.values {
+                box.eventLoop.execute { box.value = snapshot }
+            }
         }
     }
 

@@ -1,10 +1,10 @@
 import Foundation
+import TestSupport
+import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import Testing
-import TestSupport
 
 /// Runs the built `geofront` executable as a user would.
 @Suite struct CLITests {
@@ -97,7 +97,8 @@ import TestSupport
         #expect(run.status == 0)
         #expect(
             run.stdout.contains(
-                "81.2.69.142: network 81.2.69.142/31, country GB, continent EU, location 51.5142, -0.0931, accuracy 10 km"))
+                "81.2.69.142: network 81.2.69.142/31, country GB, continent EU, location 51.5142, -0.0931, accuracy 10 km"
+            ))
         #expect(run.stdout.contains("::1: not found"))
     }
 

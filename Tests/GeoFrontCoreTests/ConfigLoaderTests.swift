@@ -102,7 +102,7 @@ import Testing
     @Test func unknownKeyWithoutACloseMatchListsTheAllowedOnes() {
         #expect(
             Self.with { $0["colour"] = "blue" } == [
-                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server"
+                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down"
             ])
     }
 
@@ -317,5 +317,127 @@ import Testing
         #expect(config.regions.count >= 6)
         #expect(config.geoip.database == Fixtures.geodata("geofront-country.mmdb"))
         #expect(config.regions.contains { $0.name == "eu-north" })
+    }
+}
+
+@Suite struct HealthConfigTests {
+    static func with(_ change: (inout [String: Any]) -> Void) -> [String] {
+        ConfigLoaderTests.with(change)
+    }
+
+    @Test func globalCheckAppliesToRegionsWithTargets() throws {
+        var object = ConfigLoaderTests.valid()
+        object["health_check"] = [
+            "type": "http", "path": "/healthz", "interval_ms": 2000, "timeout_ms": 1000, "rise": 2, "fall": 3,
+            "expect_status": "200-399", "host": NSNull(),
+        ]
+        object["when_all_down"] = "unavailable"
+        var regions = object["regions"] as! [[String: Any]]
+        regions[1]["url"] = "http://10.0.0.5:8080/status?full=1"
+        regions[2]["health_check"] = ["type": "tcp", "fall": 1]
+        regions[2]["targets"] = ["10.0.0.7:443", "[2001:db8::1]:443"]
+        regions[2]["min_healthy"] = 2
+        regions[2]["drain"] = true
+        object["regions"] = regions
+        let config = try ConfigLoaderTests.parse(object)
+        #expect(config.whenAllDown == .unavailable)
+        let us = config.regions[0]
+        #expect(us.isChecked)
+        #expect(us.healthTargets == [HealthTarget(address: HostPort(host: "127.0.0.1", port: 9001))])
+        #expect(us.healthCheck == HealthCheckSettings())
+        let eu = config.regions[1]
+        #expect(
+            eu.healthTargets == [
+                HealthTarget(
+                    address: HostPort(host: "10.0.0.5", port: 8080), path: "/status?full=1", hostHeader: "10.0.0.5:8080"
+                )
+            ])
+        let ap = config.regions[2]
+        #expect(ap.healthCheck?.kind == .tcp)
+        #expect(ap.healthCheck?.fall == 1)
+        #expect(ap.healthCheck?.rise == 2)  // inherited from the global check
+        #expect(ap.healthTargets.count == 2)
+        #expect(ap.minHealthy == 2)
+        #expect(ap.drain)
+    }
+
+    @Test func noGlobalCheckMeansRegionsAreUnchecked() throws {
+        let config = try ConfigLoaderTests.parse(ConfigLoaderTests.valid())
+        #expect(config.regions.allSatisfy { !$0.isChecked })
+        #expect(config.whenAllDown == .nearest)
+    }
+
+    @Test func regionCanOptOut() throws {
+        var object = ConfigLoaderTests.valid()
+        object["health_check"] = ["type": "tcp"]
+        var regions = object["regions"] as! [[String: Any]]
+        regions[0]["health_check"] = false
+        object["regions"] = regions
+        #expect(try !ConfigLoaderTests.parse(object).regions[0].isChecked)
+    }
+
+    @Test func timeoutMustBeShorterThanTheInterval() {
+        #expect(
+            Self.with { $0["health_check"] = ["interval_ms": 1000, "timeout_ms": 1000] } == [
+                "health_check.timeout_ms: 1000 must be less than interval_ms (1000)"
+            ])
+        #expect(
+            ConfigLoaderTests.withRegion(0) { $0["health_check"] = ["interval_ms": 500] } == [
+                "regions[0].health_check.timeout_ms: 1000 must be less than interval_ms (500)"
+            ])
+    }
+
+    @Test func badHealthCheckValues() {
+        #expect(
+            Self.with { $0["health_check"] = ["rise": 0] } == ["health_check.rise: 0 must be a whole number in 1…100"])
+        #expect(
+            Self.with { $0["health_check"] = ["fall": -1] } == ["health_check.fall: -1 must be a whole number in 1…100"]
+        )
+        #expect(
+            Self.with { $0["health_check"] = ["type": "icmp"] } == [
+                #"health_check.type: "icmp" is not a check type; allowed: "http", "tcp""#
+            ])
+        #expect(
+            Self.with { $0["health_check"] = ["path": "healthz"] } == [
+                #"health_check.path: "healthz" must start with "/" and have no spaces or control characters"#
+            ])
+        #expect(
+            Self.with { $0["health_check"] = ["expect_status": "200-99"] } == [
+                #"health_check.expect_status: "200-99" is not a status list such as "200-399" or "200,204""#
+            ])
+        #expect(
+            Self.with { $0["health_check"] = ["intervall_ms": 5] } == [
+                #"health_check.intervall_ms: unknown key (did you mean "interval_ms"?)"#
+            ])
+        #expect(
+            Self.with { $0["when_all_down"] = "panic" } == [
+                #"when_all_down: "panic" is not a policy; allowed: "nearest", "unavailable""#
+            ])
+    }
+
+    @Test func minHealthyCannotExceedTargets() {
+        #expect(
+            ConfigLoaderTests.with { object in
+                object["health_check"] = ["type": "tcp"]
+                var regions = object["regions"] as! [[String: Any]]
+                regions[0]["min_healthy"] = 2
+                object["regions"] = regions
+            } == ["regions[0].min_healthy: 2 is more than the region's 1 health check target(s)"])
+    }
+
+    @Test func badHealthURLAndTargets() {
+        #expect(
+            ConfigLoaderTests.withRegion(1) { $0["url"] = "https://eu.example.com/healthz" } == [
+                #"regions[1].url: "https://eu.example.com/healthz" uses https, which health checks do not speak yet; use http:// or a tcp check"#
+            ])
+        #expect(
+            ConfigLoaderTests.withRegion(1) { $0["targets"] = ["10.0.0.1"] } == [
+                #"regions[1].targets[0]: "10.0.0.1": expected host:port, e.g. 127.0.0.1:8080"#
+            ])
+        #expect(
+            ConfigLoaderTests.withRegion(1) {
+                $0["targets"] = ["10.0.0.1:80"]
+                $0["url"] = "http://10.0.0.1/"
+            } == ["regions[1].url: give either targets or url, not both"])
     }
 }

@@ -7,8 +7,14 @@ public enum ConfigLoader {
     /// The top-level keys; later sections (health checks, proxy settings, routes) are added here.
     static let topLevelKeys = [
         "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
+        "health_check", "when_all_down",
     ]
-    static let regionKeys = ["name", "location", "redirect_url", "upstreams"]
+    static let regionKeys = [
+        "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
+    ]
+    static let healthCheckKeys = [
+        "type", "path", "interval_ms", "timeout_ms", "rise", "fall", "expect_status", "expect_body", "host",
+    ]
 
     /// Loads the file at `path`; relative paths inside resolve against the file's folder.
     public static func load(path: String) throws(ConfigError) -> GeoFrontConfig {
@@ -104,7 +110,19 @@ public enum ConfigLoader {
         }
 
         let server = readServer(root, reader: &reader)
-        let (regions, names) = readRegions(root, mode: mode, reader: &reader)
+        var globalHealthCheck: HealthCheckSettings?
+        if let value = root["health_check"], value != .null {
+            globalHealthCheck = readHealthCheck(value, at: "health_check", base: HealthCheckSettings(), reader: &reader)
+        }
+        var whenAllDown = AllDownPolicy.nearest
+        if let value = root["when_all_down"], let text = reader.string(value, at: "when_all_down") {
+            if let policy = AllDownPolicy(rawValue: text) {
+                whenAllDown = policy
+            } else {
+                reader.fail("when_all_down", "\(value.brief) is not a policy; allowed: \"nearest\", \"unavailable\"")
+            }
+        }
+        let (regions, names) = readRegions(root, mode: mode, healthCheck: globalHealthCheck, reader: &reader)
 
         var defaultRegion = regions.first?.name
         if let value = root["default_region"], let name = reader.string(value, at: "default_region"), !names.isEmpty {
@@ -119,7 +137,94 @@ public enum ConfigLoader {
         guard let listen, let geoip, let defaultRegion, reader.issues.isEmpty else { return nil }
         return GeoFrontConfig(
             listen: listen, geoip: geoip, mode: mode, redirect: redirect, trustedProxies: trusted,
-            defaultRegion: defaultRegion, regions: regions, server: server)
+            defaultRegion: defaultRegion, regions: regions, server: server, whenAllDown: whenAllDown)
+    }
+
+    /// A `health_check` object; missing keys come from `base` (the global check, or defaults).
+    static func readHealthCheck(
+        _ value: JSONValue, at path: String, base: HealthCheckSettings, reader: inout ConfigReader
+    ) -> HealthCheckSettings? {
+        guard let fields = reader.object(value, at: path, allowed: healthCheckKeys) else { return nil }
+        let before = reader.issues.count
+        var settings = base
+        func key(_ name: String) -> String { ConfigReader.join(path, name) }
+        if let value = fields["type"], let text = reader.string(value, at: key("type")) {
+            if let kind = HealthCheckSettings.Kind(rawValue: text) {
+                settings.kind = kind
+            } else {
+                reader.fail(key("type"), "\(value.brief) is not a check type; allowed: \"http\", \"tcp\"")
+            }
+        }
+        if let value = fields["path"], let text = reader.string(value, at: key("path")) {
+            if text.hasPrefix("/") && text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
+                settings.path = text
+            } else {
+                reader.fail(
+                    key("path"), "\(value.brief) must start with \"/\" and have no spaces or control characters")
+            }
+        }
+        if let value = fields["interval_ms"],
+            let number = reader.integer(value, at: key("interval_ms"), in: 10...3_600_000)
+        {
+            settings.intervalMilliseconds = number
+        }
+        if let value = fields["timeout_ms"],
+            let number = reader.integer(value, at: key("timeout_ms"), in: 1...3_600_000)
+        {
+            settings.timeoutMilliseconds = number
+        }
+        if let value = fields["rise"], let number = reader.integer(value, at: key("rise"), in: 1...100) {
+            settings.rise = number
+        }
+        if let value = fields["fall"], let number = reader.integer(value, at: key("fall"), in: 1...100) {
+            settings.fall = number
+        }
+        if let value = fields["expect_status"] {
+            let text: String?
+            if case .number = value, let number = reader.integer(value, at: key("expect_status"), in: 100...599) {
+                text = String(number)
+            } else if case .string(let string) = value {
+                text = string
+            } else {
+                if case .number = value {
+                } else {
+                    reader.fail(key("expect_status"), "expected a string such as \"200-399\", found \(value.kind)")
+                }
+                text = nil
+            }
+            if let text {
+                if let ranges = StatusRanges(text) {
+                    settings.expectStatus = ranges
+                } else {
+                    reader.fail(
+                        key("expect_status"), "\(value.brief) is not a status list such as \"200-399\" or \"200,204\"")
+                }
+            }
+        }
+        if let value = fields["expect_body"] {
+            if value == .null {
+                settings.expectBody = nil
+            } else if let text = reader.nonEmptyString(value, at: key("expect_body")) {
+                settings.expectBody = text
+            }
+        }
+        if let value = fields["host"] {
+            if value == .null {
+                settings.host = nil
+            } else if let text = reader.nonEmptyString(value, at: key("host")) {
+                if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
+                    settings.host = text
+                } else {
+                    reader.fail(key("host"), "\(value.brief) must be a host name without spaces or control characters")
+                }
+            }
+        }
+        if settings.timeoutMilliseconds >= settings.intervalMilliseconds {
+            reader.fail(
+                key("timeout_ms"),
+                "\(settings.timeoutMilliseconds) must be less than interval_ms (\(settings.intervalMilliseconds))")
+        }
+        return reader.issues.count == before ? settings : nil
     }
 
     private static func readGeoIP(_ root: [String: JSONValue], baseDirectory: String, reader: inout ConfigReader)
@@ -174,9 +279,9 @@ public enum ConfigLoader {
 
     /// The valid regions, and the names of all regions that have a valid name (so that
     /// `default_region` is checked against what the file declares, even when a region is broken).
-    private static func readRegions(_ root: [String: JSONValue], mode: RoutingMode, reader: inout ConfigReader)
-        -> ([RegionConfig], [String])
-    {
+    private static func readRegions(
+        _ root: [String: JSONValue], mode: RoutingMode, healthCheck: HealthCheckSettings?, reader: inout ConfigReader
+    ) -> ([RegionConfig], [String]) {
         guard let value = reader.required(root, "regions", at: ""), let items = reader.array(value, at: "regions")
         else { return ([], []) }
         var names: [String] = []
@@ -228,12 +333,70 @@ public enum ConfigLoader {
                     }
                 }
             }
+            let health = readRegionHealth(
+                fields, at: path, global: healthCheck, upstreams: upstreams, reader: &reader)
             if let name, let location {
                 regions.append(
-                    RegionConfig(name: name, location: location, redirectURL: redirectURL, upstreams: upstreams))
+                    RegionConfig(
+                        name: name, location: location, redirectURL: redirectURL, upstreams: upstreams,
+                        healthCheck: health.settings, healthTargets: health.targets, minHealthy: health.minHealthy,
+                        drain: health.drain))
             }
         }
         return (regions, names)
+    }
+
+    /// A region's `health_check` override (or `false`), `targets` / `url`, `min_healthy`, `drain`.
+    private static func readRegionHealth(
+        _ fields: [String: JSONValue], at path: String, global: HealthCheckSettings?, upstreams: [HostPort],
+        reader: inout ConfigReader
+    ) -> (settings: HealthCheckSettings?, targets: [HealthTarget], minHealthy: Int, drain: Bool) {
+        var settings = global
+        if let value = fields["health_check"] {
+            let checkPath = ConfigReader.join(path, "health_check")
+            if value == .bool(false) || value == .null {
+                settings = nil
+            } else {
+                settings = readHealthCheck(value, at: checkPath, base: global ?? HealthCheckSettings(), reader: &reader)
+            }
+        }
+        var targets = upstreams.map { HealthTarget(address: $0) }
+        if fields["targets"] != nil && fields["url"] != nil {
+            reader.fail(ConfigReader.join(path, "url"), "give either targets or url, not both")
+        }
+        if let value = fields["targets"], let list = reader.array(value, at: ConfigReader.join(path, "targets")) {
+            targets = []
+            for (index, entry) in list.enumerated() {
+                let entryPath = ConfigReader.join(ConfigReader.join(path, "targets"), index)
+                guard let text = reader.string(entry, at: entryPath) else { continue }
+                switch HostPort.parse(text, allowZeroPort: false) {
+                case .success(let address): targets.append(HealthTarget(address: address))
+                case .failure(let error): reader.fail(entryPath, "\(entry.brief): \(error.reason)")
+                }
+            }
+        }
+        if let value = fields["url"], let text = reader.string(value, at: ConfigReader.join(path, "url")) {
+            switch HealthURL.parse(text) {
+            case .success(let target): targets = [target]
+            case .failure(let error): reader.fail(ConfigReader.join(path, "url"), "\(value.brief) \(error.reason)")
+            }
+        }
+        var minHealthy = 1
+        if let value = fields["min_healthy"],
+            let number = reader.integer(value, at: ConfigReader.join(path, "min_healthy"), in: 1...10_000)
+        {
+            minHealthy = number
+            if settings != nil && number > targets.count {
+                reader.fail(
+                    ConfigReader.join(path, "min_healthy"),
+                    "\(number) is more than the region's \(targets.count) health check target(s)")
+            }
+        }
+        var drain = false
+        if let value = fields["drain"], let flag = reader.bool(value, at: ConfigReader.join(path, "drain")) {
+            drain = flag
+        }
+        return (settings, targets, minHealthy, drain)
     }
 
     private static func readLocation(_ fields: [String: JSONValue], at path: String, reader: inout ConfigReader)

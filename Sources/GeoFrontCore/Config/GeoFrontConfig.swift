@@ -19,10 +19,13 @@ public struct GeoFrontConfig: Sendable {
     public var regions: [RegionConfig]
     /// Connection limits and timeouts of the public listener (`server`).
     public var server: ServerSettings
+    /// What happens when no region is available (`when_all_down`).
+    public var whenAllDown: AllDownPolicy
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,
-        trustedProxies: [IPNetwork], defaultRegion: String, regions: [RegionConfig], server: ServerSettings
+        trustedProxies: [IPNetwork], defaultRegion: String, regions: [RegionConfig], server: ServerSettings,
+        whenAllDown: AllDownPolicy = .nearest
     ) {
         self.listen = listen
         self.geoip = geoip
@@ -32,6 +35,7 @@ public struct GeoFrontConfig: Sendable {
         self.defaultRegion = defaultRegion
         self.regions = regions
         self.server = server
+        self.whenAllDown = whenAllDown
     }
 }
 
@@ -97,11 +101,31 @@ public struct RegionConfig: Sendable, Hashable {
     public var redirectURL: RedirectURL?
     /// `host:port` origins of this region (used by proxy mode and health checks).
     public var upstreams: [HostPort]
+    /// The effective health check (global `health_check` with this region's overrides); nil when
+    /// the region is not checked.
+    public var healthCheck: HealthCheckSettings?
+    /// Where the checks go: `targets`, else `url`, else `upstreams`.
+    public var healthTargets: [HealthTarget]
+    /// Healthy targets needed for the region to be available (`min_healthy`).
+    public var minHealthy: Int
+    /// Out of rotation whatever its health (`drain`).
+    public var drain: Bool
 
-    public init(name: String, location: Coordinate, redirectURL: RedirectURL?, upstreams: [HostPort] = []) {
+    public init(
+        name: String, location: Coordinate, redirectURL: RedirectURL?, upstreams: [HostPort] = [],
+        healthCheck: HealthCheckSettings? = nil, healthTargets: [HealthTarget] = [], minHealthy: Int = 1,
+        drain: Bool = false
+    ) {
         self.name = name
         self.location = location
         self.redirectURL = redirectURL
         self.upstreams = upstreams
+        self.healthCheck = healthCheck
+        self.healthTargets = healthTargets
+        self.minHealthy = minHealthy
+        self.drain = drain
     }
+
+    /// Whether active checks run for this region.
+    public var isChecked: Bool { healthCheck != nil && !healthTargets.isEmpty }
 }

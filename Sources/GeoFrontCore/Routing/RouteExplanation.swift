@@ -8,6 +8,8 @@ public struct RouteExplanation: Sendable {
         public let region: String
         public let distanceKm: Double?
         public let isAvailable: Bool
+        /// Why the region is unavailable ("drained", "3 failed checks, connection refused").
+        public let unavailableReason: String?
     }
 
     public let ip: IPAddress
@@ -18,6 +20,8 @@ public struct RouteExplanation: Sendable {
     /// Every region, nearest first (file order when the client has no location).
     public let candidates: [Candidate]
     public let defaultRegion: String
+    /// `when_all_down` is `unavailable` and every region is down: the client gets 503.
+    public let refused: Bool
 
     /// A sentence for people.
     public var reasonText: String {
@@ -25,15 +29,21 @@ public struct RouteExplanation: Sendable {
         case .nearest:
             return "nearest region to \(placeText)"
         case .nearestAvailable:
-            let skipped = candidates.prefix { $0.region != region }.filter { !$0.isAvailable }.map(\.region)
-            return "nearest available region to \(placeText); skipped unavailable \(skipped.joined(separator: ", "))"
+            let skipped = candidates.prefix { $0.region != region }.filter { !$0.isAvailable }
+            return "nearest available region to \(placeText); " + skipped.map(skippedText).joined(separator: "; ")
         case .noLocation:
             return "\(noLocationText); default_region \(defaultRegion)"
         case .noLocationDefaultUnavailable:
-            return "\(noLocationText); default_region \(defaultRegion) is unavailable, nearest available to it"
+            let reason = candidates.first { $0.region == defaultRegion }?.unavailableReason ?? "unavailable"
+            return "\(noLocationText); default_region \(defaultRegion) skipped (\(reason)), nearest available to it"
         case .allUnavailable:
-            return "no region is available; nearest region anyway (fail open)"
+            if refused { return "no region is available; when_all_down is unavailable: 503" }
+            return "no region is available; nearest region anyway (when_all_down: nearest, fail open)"
         }
+    }
+
+    private func skippedText(_ candidate: Candidate) -> String {
+        "\(candidate.region) skipped: \(candidate.unavailableReason ?? "unavailable")"
     }
 
     private var placeText: String {
@@ -70,12 +80,14 @@ public struct RouteExplanation: Sendable {
             fields.append(("location", "null"))
         }
         fields.append(("reason", quote(reason.rawValue)))
+        if refused { fields.append(("status", "503")) }
         fields.append(("explanation", quote(reasonText)))
         let list = candidates.map { candidate in
             object([
                 ("region", quote(candidate.region)),
                 ("distance_km", candidate.distanceKm.map(number) ?? "null"),
                 ("available", candidate.isAvailable ? "true" : "false"),
+                ("unavailable_reason", candidate.unavailableReason.map(quote) ?? "null"),
             ])
         }
         fields.append(("candidates", "[" + list.joined(separator: ",") + "]"))
@@ -112,11 +124,11 @@ extension RoutingSnapshot {
         let location = database.lookup(ip)
         let choice = RegionSelector.select(
             for: location?.coordinate, regions: regions, defaultIndex: defaultRegionIndex)
-        var candidates = regions.map { entry in
+        var candidates = zip(regions, statuses).map { entry, status in
             RouteExplanation.Candidate(
                 region: entry.name,
                 distanceKm: location?.coordinate.map { GreatCircle.distanceKm($0, entry.config.location) },
-                isAvailable: entry.isAvailable)
+                isAvailable: entry.isAvailable, unavailableReason: status.unavailableReason)
         }
         if location?.coordinate != nil {
             // Stable sort keeps file order for equal distances, matching the selector's tie rule.
@@ -126,6 +138,7 @@ extension RoutingSnapshot {
         }
         return RouteExplanation(
             ip: ip, location: location, region: regions[choice.regionIndex].name, distanceKm: choice.distanceKm,
-            reason: choice.reason, candidates: candidates, defaultRegion: config.defaultRegion)
+            reason: choice.reason, candidates: candidates, defaultRegion: config.defaultRegion,
+            refused: refuses(choice))
     }
 }

@@ -9,15 +9,27 @@ public final class RoutingSnapshot: Sendable {
     public let regions: [RegionEntry]
     public let defaultRegionIndex: Int
     public let clientIPResolver: ClientIPResolver
+    /// Each region's health and drain state, in config order.
+    public let statuses: [RegionStatus]
     /// Increases by one with every configuration (re)load.
     public let generation: UInt64
+    /// `Retry-After` seconds for 503s when every region is down: the slowest region's worst-case
+    /// recovery time, at least 1.
+    public let retryAfterSeconds: Int
 
+    /// - Parameter statuses: per region, in config order; nil means every region at its initial
+    ///   status (healthy unless `drain` is set).
     public init(
-        config: GeoFrontConfig, database: GeoIPDatabase, availability: [String: Bool] = [:], generation: UInt64 = 1
+        config: GeoFrontConfig, database: GeoIPDatabase, statuses: [RegionStatus]? = nil, generation: UInt64 = 1
     ) {
+        let statuses = statuses ?? config.regions.map { RegionStatus(initialFor: $0) }
+        precondition(statuses.count == config.regions.count)
         self.config = config
         self.database = database
-        self.regions = config.regions.map { RegionEntry(config: $0, isAvailable: availability[$0.name] ?? true) }
+        self.statuses = statuses
+        self.regions = zip(config.regions, statuses).map { RegionEntry(config: $0, isAvailable: $1.isAvailable) }
+        let slowest = config.regions.compactMap { $0.healthCheck?.worstCaseRecoveryMilliseconds }.max() ?? 1000
+        self.retryAfterSeconds = max(1, (slowest + 999) / 1000)
         self.defaultRegionIndex = config.regions.firstIndex { $0.name == config.defaultRegion } ?? 0
         self.clientIPResolver = ClientIPResolver(trustedProxies: config.trustedProxies)
         self.generation = generation
@@ -30,6 +42,17 @@ public final class RoutingSnapshot: Sendable {
         }
         let database = try GeoIPDatabase(path: config.geoip.database, centroids: centroids ?? CountryCentroids())
         return RoutingSnapshot(config: config, database: database, generation: generation)
+    }
+
+    /// The same configuration and database with new region statuses.
+    public func with(statuses: [RegionStatus]) -> RoutingSnapshot {
+        RoutingSnapshot(config: config, database: database, statuses: statuses, generation: generation)
+    }
+
+    /// Whether a choice must be answered with 503 (`when_all_down: unavailable`).
+    @inline(__always)
+    public func refuses(_ choice: RegionChoice) -> Bool {
+        choice.reason == .allUnavailable && config.whenAllDown == .unavailable
     }
 
     /// The hot path: the client's coordinate from the database, then the nearest available region.
