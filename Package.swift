@@ -51,7 +51,15 @@ let package = Package(
             ]
         ),
         // Shared by the test targets: fixture paths, a raw HTTP/1.1 client, temporary files.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "GeoIPTests", dependencies: ["GeoIP", "TestSupport"]),
         .testTarget(name: "GeoFrontCoreTests", dependencies: ["GeoFrontCore", "GeoIP", "TestSupport"]),
         .testTarget(

@@ -23,12 +23,11 @@ public struct HealthProber: Sendable {
 
     public func probe(_ target: HealthTarget, settings: HealthCheckSettings) async -> ProbeResult {
         let loop = group.next()
-        let attempt = NIOLoopBound(ProbeAttempt(loop: loop), eventLoop: loop)
         let promise = loop.makePromise(of: ProbeResult.self)
         let start = NIODeadline.now()
         let timeout = TimeAmount.milliseconds(Int64(settings.timeoutMilliseconds))
         loop.execute {
-            attempt.value.start(promise: promise)
+            let attempt = NIOLoopBound(ProbeAttempt(promise: promise), eventLoop: loop)
             attempt.value.deadline = loop.scheduleTask(in: timeout) {
                 attempt.value.finish(.fail(.timeout(milliseconds: settings.timeoutMilliseconds)))
             }
@@ -68,17 +67,12 @@ public struct HealthProber: Sendable {
 /// The state of one probe, on its event loop: the result is reported once, then everything is
 /// torn down (deadline cancelled, channel closed).
 private final class ProbeAttempt {
-    let loop: any EventLoop
-    var promise: EventLoopPromise<ProbeResult>?
+    let promise: EventLoopPromise<ProbeResult>
     var deadline: Scheduled<Void>?
     var channel: (any Channel)?
     private(set) var isFinished = false
 
-    init(loop: any EventLoop) {
-        self.loop = loop
-    }
-
-    func start(promise: EventLoopPromise<ProbeResult>) {
+    init(promise: EventLoopPromise<ProbeResult>) {
         self.promise = promise
     }
 
@@ -87,7 +81,7 @@ private final class ProbeAttempt {
         isFinished = true
         deadline?.cancel()
         channel?.close(promise: nil)
-        promise?.succeed(result)
+        promise.succeed(result)
     }
 }
 
