@@ -162,3 +162,64 @@ import Testing
         #expect(run.stderr.contains("cannot listen on 127.0.0.1:\(port)"))
     }
 }
+
+@Suite struct CLIHealthTests {
+    /// Two regions near London, one with a live target and one with a dead one.
+    static func config(in folder: TemporaryDirectory, live: Int, dead: Int) throws -> String {
+        try folder.write(
+            "regions.json",
+            """
+            {"listen": "127.0.0.1:0", "geoip": {"database": "\(CLITests.cityDB)"},
+             "health_check": {"type": "http", "path": "/healthz", "interval_ms": 2000, "timeout_ms": 500, "rise": 2, "fall": 3},
+             "regions": [
+               {"name": "eu-west", "location": {"latitude": 51.51, "longitude": -0.13},
+                "redirect_url": "https://eu-west.example.test", "targets": ["127.0.0.1:\(dead)"]},
+               {"name": "eu-central", "location": {"latitude": 50.11, "longitude": 8.68},
+                "redirect_url": "https://eu-central.example.test", "targets": ["127.0.0.1:\(live)"]},
+               {"name": "us-east", "location": {"latitude": 39.04, "longitude": -77.49},
+                "redirect_url": "https://us-east.example.test", "drain": true}
+             ]}
+            """)
+    }
+
+    @Test func routeProbeExplainsWithLiveHealth() throws {
+        let live = try HealthTargetServer(.status(200))
+        let dead = try HealthTargetServer(.status(200))
+        try dead.stop()
+        defer {
+            live.shutdown()
+            dead.shutdown()
+        }
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let config = try Self.config(in: folder, live: live.port, dead: dead.port)
+
+        let run = try CLITests.run(["route", "--probe", "--config", config, "81.2.69.142"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("# eu-west: unavailable: unhealthy: 1 failed check, connection refused"))
+        #expect(run.stdout.contains("# eu-central: available"))
+        #expect(run.stdout.contains("# us-east: unavailable: drained"))
+        #expect(run.stdout.contains("  region     eu-central"))
+        #expect(run.stdout.contains("eu-west skipped: unhealthy: 1 failed check, connection refused"))
+        #expect(live.requests == 1)
+
+        // Without --probe nothing is probed: the configured state (all healthy but the drained one).
+        let offline = try CLITests.run(["route", "--config", config, "81.2.69.142"])
+        #expect(offline.stdout.contains("  region     eu-west"))
+        #expect(live.requests == 1)
+    }
+
+    @Test func checkConfigPrintsTheTimingBounds() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let config = try Self.config(in: folder, live: 9, dead: 10)
+        let run = try CLITests.run(["check-config", "--config", config])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(
+            run.stdout.contains(
+                "out of rotation ≤ 8.1 s after failing ((2000 + 200 + 500) ms × 3); back ≤ 4.4 s after recovering ((2000 + 200) ms × 2)"
+            ))
+        #expect(run.stdout.contains("health: not checked (always available)"))
+        #expect(run.stdout.contains("drained: never chosen"))
+    }
+}
