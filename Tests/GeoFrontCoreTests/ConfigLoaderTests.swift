@@ -71,7 +71,7 @@ import Testing
         #expect(config.redirect.status == 302)
         #expect(config.regions.map(\.name) == ["us-east", "eu-central", "ap-northeast"])
         #expect(config.regions[2].redirectURL?.base == "https://ap-northeast.example.com/jp")
-        #expect(config.regions[0].upstreams == [HostPort(host: "127.0.0.1", port: 9001)])
+        #expect(config.regions[0].upstreams == [UpstreamConfig(address: HostPort(host: "127.0.0.1", port: 9001))])
         #expect(config.trustedProxies.map(\.description) == ["127.0.0.0/8", "::1/128"])
         #expect(config.defaultRegion == "eu-central")
         #expect(config.server == ServerSettings())
@@ -102,7 +102,7 @@ import Testing
     @Test func unknownKeyWithoutACloseMatchListsTheAllowedOnes() {
         #expect(
             Self.with { $0["colour"] = "blue" } == [
-                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down"
+                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down, proxy"
             ])
     }
 
@@ -210,7 +210,8 @@ import Testing
     }
 
     @Test func unknownMode() {
-        #expect(Self.with { $0["mode"] = "teleport" } == [#"mode: "teleport" is not a mode; allowed: "redirect""#])
+        #expect(
+            Self.with { $0["mode"] = "teleport" } == [#"mode: "teleport" is not a mode; allowed: "redirect", "proxy""#])
     }
 
     @Test func badListenAddresses() {

@@ -7,10 +7,18 @@ public enum ConfigLoader {
     /// The top-level keys; later sections (health checks, proxy settings, routes) are added here.
     static let topLevelKeys = [
         "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
-        "health_check", "when_all_down",
+        "health_check", "when_all_down", "proxy",
     ]
     static let regionKeys = [
         "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
+        "mode", "lb",
+    ]
+    static let proxyKeys = [
+        "connect_timeout_ms", "response_timeout_ms", "idle_timeout_ms", "max_attempts", "max_connections_per_upstream",
+        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "lb", "outlier_detection",
+    ]
+    static let outlierKeys = [
+        "consecutive_failures", "count_5xx", "base_ejection_ms", "max_ejection_ms", "max_ejection_percent",
     ]
     static let healthCheckKeys = [
         "type", "path", "interval_ms", "timeout_ms", "rise", "fall", "expect_status", "expect_body", "host",
@@ -122,7 +130,12 @@ public enum ConfigLoader {
                 reader.fail("when_all_down", "\(value.brief) is not a policy; allowed: \"nearest\", \"unavailable\"")
             }
         }
-        let (regions, names) = readRegions(root, mode: mode, healthCheck: globalHealthCheck, reader: &reader)
+        var proxy = ProxySettings()
+        if let value = root["proxy"] {
+            proxy = readProxy(value, reader: &reader)
+        }
+        let (regions, names) = readRegions(
+            root, mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck, reader: &reader)
 
         var defaultRegion = regions.first?.name
         if let value = root["default_region"], let name = reader.string(value, at: "default_region"), !names.isEmpty {
@@ -137,7 +150,164 @@ public enum ConfigLoader {
         guard let listen, let geoip, let defaultRegion, reader.issues.isEmpty else { return nil }
         return GeoFrontConfig(
             listen: listen, geoip: geoip, mode: mode, redirect: redirect, trustedProxies: trusted,
-            defaultRegion: defaultRegion, regions: regions, server: server, whenAllDown: whenAllDown)
+            defaultRegion: defaultRegion, regions: regions, server: server, whenAllDown: whenAllDown, proxy: proxy)
+    }
+
+    private static func readProxy(_ value: JSONValue, reader: inout ConfigReader) -> ProxySettings {
+        var proxy = ProxySettings()
+        guard let fields = reader.object(value, at: "proxy", allowed: proxyKeys) else { return proxy }
+        func key(_ name: String) -> String { ConfigReader.join("proxy", name) }
+        func milliseconds(_ name: String, _ target: inout Int) {
+            if let value = fields[name], let number = reader.integer(value, at: key(name), in: 1...86_400_000) {
+                target = number
+            }
+        }
+        milliseconds("connect_timeout_ms", &proxy.connectTimeoutMilliseconds)
+        milliseconds("response_timeout_ms", &proxy.responseTimeoutMilliseconds)
+        milliseconds("idle_timeout_ms", &proxy.idleTimeoutMilliseconds)
+        milliseconds("pool_idle_timeout_ms", &proxy.poolIdleTimeoutMilliseconds)
+        if let value = fields["max_attempts"], let number = reader.integer(value, at: key("max_attempts"), in: 1...10) {
+            proxy.maxAttempts = number
+        }
+        if let value = fields["max_connections_per_upstream"],
+            let number = reader.integer(value, at: key("max_connections_per_upstream"), in: 1...100_000)
+        {
+            proxy.maxConnectionsPerUpstream = number
+        }
+        if let value = fields["host_header"], let text = reader.nonEmptyString(value, at: key("host_header")) {
+            switch text {
+            case "client": proxy.hostHeader = .client
+            case "upstream": proxy.hostHeader = .upstream
+            default:
+                if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
+                    proxy.hostHeader = .fixed(text)
+                } else {
+                    reader.fail(key("host_header"), "\(value.brief) must be \"client\", \"upstream\" or a host name")
+                }
+            }
+        }
+        if let value = fields["strip_response_headers"],
+            let list = reader.array(value, at: key("strip_response_headers"))
+        {
+            for (index, item) in list.enumerated() {
+                let itemPath = ConfigReader.join(key("strip_response_headers"), index)
+                guard let name = reader.nonEmptyString(item, at: itemPath) else { continue }
+                if isHeaderName(name) {
+                    proxy.stripResponseHeaders.append(name.lowercased())
+                } else {
+                    reader.fail(itemPath, "\(item.brief) is not a header name")
+                }
+            }
+        }
+        if let value = fields["lb"], let policy = readLoadBalancing(value, at: key("lb"), reader: &reader) {
+            proxy.loadBalancing = policy
+        }
+        if let value = fields["outlier_detection"],
+            let outlier = reader.object(value, at: key("outlier_detection"), allowed: outlierKeys)
+        {
+            func outlierKey(_ name: String) -> String { ConfigReader.join(key("outlier_detection"), name) }
+            var settings = OutlierDetectionSettings()
+            if let value = outlier["consecutive_failures"],
+                let number = reader.integer(value, at: outlierKey("consecutive_failures"), in: 1...1000)
+            {
+                settings.consecutiveFailures = number
+            }
+            if let value = outlier["count_5xx"], let flag = reader.bool(value, at: outlierKey("count_5xx")) {
+                settings.count5xx = flag
+            }
+            if let value = outlier["base_ejection_ms"],
+                let number = reader.integer(value, at: outlierKey("base_ejection_ms"), in: 1...86_400_000)
+            {
+                settings.baseEjectionMilliseconds = number
+            }
+            if let value = outlier["max_ejection_ms"],
+                let number = reader.integer(value, at: outlierKey("max_ejection_ms"), in: 1...86_400_000)
+            {
+                settings.maxEjectionMilliseconds = number
+            }
+            if let value = outlier["max_ejection_percent"],
+                let number = reader.integer(value, at: outlierKey("max_ejection_percent"), in: 0...100)
+            {
+                settings.maxEjectionPercent = number
+            }
+            if settings.maxEjectionMilliseconds < settings.baseEjectionMilliseconds {
+                reader.fail(
+                    outlierKey("max_ejection_ms"),
+                    "\(settings.maxEjectionMilliseconds) is less than base_ejection_ms (\(settings.baseEjectionMilliseconds))"
+                )
+            }
+            proxy.outlierDetection = settings
+        }
+        return proxy
+    }
+
+    private static func readLoadBalancing(_ value: JSONValue, at path: String, reader: inout ConfigReader)
+        -> LoadBalancing?
+    {
+        guard let text = reader.string(value, at: path) else { return nil }
+        guard let policy = LoadBalancing(rawValue: text) else {
+            reader.fail(path, "\(value.brief) is not a policy; allowed: \"round_robin\", \"least_requests\"")
+            return nil
+        }
+        return policy
+    }
+
+    /// A region's `upstreams` entry: `"host:port"`, `"https://host:port"`, or
+    /// `{"address": "host:port", "weight": 2, "tls": true, "server_name": "origin.example"}`.
+    private static func readUpstream(_ value: JSONValue, at path: String, reader: inout ConfigReader)
+        -> UpstreamConfig?
+    {
+        func parseAddress(_ text: String, at path: String) -> (HostPort, Bool)? {
+            var address = text
+            var tls = false
+            if address.lowercased().hasPrefix("https://") {
+                tls = true
+                address = String(address.dropFirst("https://".count))
+            } else if address.lowercased().hasPrefix("http://") {
+                address = String(address.dropFirst("http://".count))
+            }
+            switch HostPort.parse(address, allowZeroPort: false) {
+            case .success(let hostPort): return (hostPort, tls)
+            case .failure(let error):
+                reader.fail(path, "\(JSONValue.string(text).brief): \(error.reason)")
+                return nil
+            }
+        }
+        if case .string(let text) = value {
+            guard let (address, tls) = parseAddress(text, at: path) else { return nil }
+            return UpstreamConfig(address: address, tls: tls)
+        }
+        guard
+            let fields = reader.object(value, at: path, allowed: ["address", "weight", "tls", "server_name"]),
+            let addressValue = reader.required(fields, "address", at: path),
+            let text = reader.string(addressValue, at: ConfigReader.join(path, "address")),
+            let (address, schemeTLS) = parseAddress(text, at: ConfigReader.join(path, "address"))
+        else { return nil }
+        var upstream = UpstreamConfig(address: address, tls: schemeTLS)
+        if let value = fields["weight"],
+            let weight = reader.integer(value, at: ConfigReader.join(path, "weight"), in: 1...1000)
+        {
+            upstream.weight = weight
+        }
+        if let value = fields["tls"], let flag = reader.bool(value, at: ConfigReader.join(path, "tls")) {
+            upstream.tls = flag || schemeTLS
+        }
+        if let value = fields["server_name"],
+            let name = reader.nonEmptyString(value, at: ConfigReader.join(path, "server_name"))
+        {
+            upstream.serverName = name
+        }
+        return upstream
+    }
+
+    static func isHeaderName(_ text: String) -> Bool {
+        !text.isEmpty
+            && text.utf8.allSatisfy { byte in
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                    || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
     }
 
     /// A `health_check` object; missing keys come from `base` (the global check, or defaults).
@@ -280,7 +450,8 @@ public enum ConfigLoader {
     /// The valid regions, and the names of all regions that have a valid name (so that
     /// `default_region` is checked against what the file declares, even when a region is broken).
     private static func readRegions(
-        _ root: [String: JSONValue], mode: RoutingMode, healthCheck: HealthCheckSettings?, reader: inout ConfigReader
+        _ root: [String: JSONValue], mode globalMode: RoutingMode, loadBalancing: LoadBalancing,
+        healthCheck: HealthCheckSettings?, reader: inout ConfigReader
     ) -> ([RegionConfig], [String]) {
         guard let value = reader.required(root, "regions", at: ""), let items = reader.array(value, at: "regions")
         else { return ([], []) }
@@ -309,6 +480,22 @@ public enum ConfigLoader {
                 }
             }
             let location = readLocation(fields, at: path, reader: &reader)
+            var mode = globalMode
+            if let value = fields["mode"], let text = reader.string(value, at: ConfigReader.join(path, "mode")) {
+                if let parsed = RoutingMode(rawValue: text) {
+                    mode = parsed
+                } else {
+                    reader.fail(
+                        ConfigReader.join(path, "mode"),
+                        "\(value.brief) is not a mode; allowed: \"redirect\", \"proxy\"")
+                }
+            }
+            var regionLoadBalancing = loadBalancing
+            if let value = fields["lb"],
+                let policy = readLoadBalancing(value, at: ConfigReader.join(path, "lb"), reader: &reader)
+            {
+                regionLoadBalancing = policy
+            }
             var redirectURL: RedirectURL?
             if let value = fields["redirect_url"], value != .null {
                 let urlPath = ConfigReader.join(path, "redirect_url")
@@ -321,24 +508,27 @@ public enum ConfigLoader {
             } else if mode == .redirect {
                 reader.fail(ConfigReader.join(path, "redirect_url"), "is required in redirect mode")
             }
-            var upstreams: [HostPort] = []
+            var upstreams: [UpstreamConfig] = []
+            let issuesBeforeUpstreams = reader.issues.count
             if let value = fields["upstreams"], let list = reader.array(value, at: ConfigReader.join(path, "upstreams"))
             {
                 for (upstreamIndex, entry) in list.enumerated() {
                     let entryPath = ConfigReader.join(ConfigReader.join(path, "upstreams"), upstreamIndex)
-                    guard let text = reader.string(entry, at: entryPath) else { continue }
-                    switch HostPort.parse(text, allowZeroPort: false) {
-                    case .success(let address): upstreams.append(address)
-                    case .failure(let error): reader.fail(entryPath, "\(entry.brief): \(error.reason)")
+                    if let upstream = readUpstream(entry, at: entryPath, reader: &reader) {
+                        upstreams.append(upstream)
                     }
                 }
+            }
+            if mode == .proxy && upstreams.isEmpty && reader.issues.count == issuesBeforeUpstreams {
+                reader.fail(ConfigReader.join(path, "upstreams"), "needs at least one upstream in proxy mode")
             }
             let health = readRegionHealth(
                 fields, at: path, global: healthCheck, upstreams: upstreams, reader: &reader)
             if let name, let location {
                 regions.append(
                     RegionConfig(
-                        name: name, location: location, redirectURL: redirectURL, upstreams: upstreams,
+                        name: name, location: location, redirectURL: redirectURL, mode: mode, upstreams: upstreams,
+                        loadBalancing: regionLoadBalancing,
                         healthCheck: health.settings, healthTargets: health.targets, minHealthy: health.minHealthy,
                         drain: health.drain))
             }
@@ -348,7 +538,7 @@ public enum ConfigLoader {
 
     /// A region's `health_check` override (or `false`), `targets` / `url`, `min_healthy`, `drain`.
     private static func readRegionHealth(
-        _ fields: [String: JSONValue], at path: String, global: HealthCheckSettings?, upstreams: [HostPort],
+        _ fields: [String: JSONValue], at path: String, global: HealthCheckSettings?, upstreams: [UpstreamConfig],
         reader: inout ConfigReader
     ) -> (settings: HealthCheckSettings?, targets: [HealthTarget], minHealthy: Int, drain: Bool) {
         var settings = global
@@ -360,7 +550,7 @@ public enum ConfigLoader {
                 settings = readHealthCheck(value, at: checkPath, base: global ?? HealthCheckSettings(), reader: &reader)
             }
         }
-        var targets = upstreams.map { HealthTarget(address: $0) }
+        var targets = upstreams.map { HealthTarget(address: $0.address) }
         if fields["targets"] != nil && fields["url"] != nil {
             reader.fail(ConfigReader.join(path, "url"), "give either targets or url, not both")
         }

@@ -21,11 +21,13 @@ public struct GeoFrontConfig: Sendable {
     public var server: ServerSettings
     /// What happens when no region is available (`when_all_down`).
     public var whenAllDown: AllDownPolicy
+    /// Proxy-mode settings (`proxy`).
+    public var proxy: ProxySettings
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,
         trustedProxies: [IPNetwork], defaultRegion: String, regions: [RegionConfig], server: ServerSettings,
-        whenAllDown: AllDownPolicy = .nearest
+        whenAllDown: AllDownPolicy = .nearest, proxy: ProxySettings = ProxySettings()
     ) {
         self.listen = listen
         self.geoip = geoip
@@ -36,6 +38,7 @@ public struct GeoFrontConfig: Sendable {
         self.regions = regions
         self.server = server
         self.whenAllDown = whenAllDown
+        self.proxy = proxy
     }
 }
 
@@ -55,6 +58,8 @@ public struct GeoIPSettings: Sendable, Hashable {
 public enum RoutingMode: String, Sendable, CaseIterable {
     /// Answer with a redirect to the region's `redirect_url`.
     case redirect
+    /// Forward the request to one of the region's `upstreams` and stream the answer back.
+    case proxy
 }
 
 public struct RedirectSettings: Sendable, Hashable {
@@ -99,8 +104,12 @@ public struct RegionConfig: Sendable, Hashable {
     public var location: Coordinate
     /// Where redirect mode sends clients; required in redirect mode.
     public var redirectURL: RedirectURL?
-    /// `host:port` origins of this region (used by proxy mode and health checks).
-    public var upstreams: [HostPort]
+    /// How this region answers (`mode`, else the global `mode`).
+    public var mode: RoutingMode
+    /// The origins of this region (proxy mode forwards to them; health checks probe them).
+    public var upstreams: [UpstreamConfig]
+    /// How an upstream is picked (`lb`, else `proxy.lb`).
+    public var loadBalancing: LoadBalancing
     /// The effective health check (global `health_check` with this region's overrides); nil when
     /// the region is not checked.
     public var healthCheck: HealthCheckSettings?
@@ -112,14 +121,17 @@ public struct RegionConfig: Sendable, Hashable {
     public var drain: Bool
 
     public init(
-        name: String, location: Coordinate, redirectURL: RedirectURL?, upstreams: [HostPort] = [],
+        name: String, location: Coordinate, redirectURL: RedirectURL?, mode: RoutingMode = .redirect,
+        upstreams: [UpstreamConfig] = [], loadBalancing: LoadBalancing = .roundRobin,
         healthCheck: HealthCheckSettings? = nil, healthTargets: [HealthTarget] = [], minHealthy: Int = 1,
         drain: Bool = false
     ) {
         self.name = name
         self.location = location
         self.redirectURL = redirectURL
+        self.mode = mode
         self.upstreams = upstreams
+        self.loadBalancing = loadBalancing
         self.healthCheck = healthCheck
         self.healthTargets = healthTargets
         self.minHealthy = minHealthy

@@ -1,46 +1,127 @@
 import Synchronization
 
-/// The health of every checked target, and the runtime drains: the one place health state is
-/// written. Checkers call ``record(region:target:result:)``; whoever publishes snapshots reads
-/// ``statuses()`` when a region's availability changed. The request path never touches this.
+/// The health of every target and upstream, and the runtime drains: the one place health state
+/// is written. Active checkers call ``record(region:target:result:)``; the proxy reports each
+/// upstream exchange to ``recordUpstream(region:upstream:failed:now:)`` (outlier detection).
+/// Whoever publishes snapshots reads ``statuses(now:)`` when something changed. The request
+/// path never touches this.
 public final class HealthMonitor: Sendable {
     public struct TargetReport: Sendable {
         public let region: String
         public let target: HealthTarget
         public let health: TargetHealth
         public let transition: HealthTransition
-        /// Set when the region became available or unavailable with this result.
+        /// Set when the region became available or unavailable with this result, or one of its
+        /// upstreams did.
         public let regionAvailabilityChanged: Bool
+    }
+
+    public struct UpstreamReport: Sendable {
+        /// Set when this result ejected the upstream: until when, and after how many failures.
+        public let ejectedFor: Duration?
+        public let consecutiveFailures: Int
+    }
+
+    /// Passive-health state of one upstream.
+    struct Ejection: Sendable {
+        var consecutiveFailures = 0
+        var until: ContinuousClock.Instant?
+        /// Ejections in a row; the next one lasts `base × (count + 1)`.
+        var count = 0
+        var lastEjected: ContinuousClock.Instant?
+        var reason: String?
     }
 
     private struct State {
         var targets: [[TargetHealth]]
+        var ejections: [[Ejection]]
         var runtimeDrains: Set<String>
     }
 
     public let regions: [RegionConfig]
+    public let outlierDetection: OutlierDetectionSettings
     private let state: Mutex<State>
 
-    public init(regions: [RegionConfig]) {
+    public init(regions: [RegionConfig], outlierDetection: OutlierDetectionSettings = OutlierDetectionSettings()) {
         self.regions = regions
+        self.outlierDetection = outlierDetection
         let targets = regions.map { region in
             region.healthTargets.map { _ in
                 TargetHealth(rise: region.healthCheck?.rise ?? 1, fall: region.healthCheck?.fall ?? 1)
             }
         }
-        state = Mutex(State(targets: targets, runtimeDrains: []))
+        let ejections = regions.map { region in region.upstreams.map { _ in Ejection() } }
+        state = Mutex(State(targets: targets, ejections: ejections, runtimeDrains: []))
     }
 
     /// Applies one probe result to target `target` of region `region` (indices into `regions`).
     public func record(region: Int, target: Int, result: ProbeResult) -> TargetReport {
-        state.withLock { state in
-            let before = Self.status(of: regions[region], targets: state.targets[region], drains: state.runtimeDrains)
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            let before = Self.status(of: regions[region], state: state, index: region, now: now)
             let transition = state.targets[region][target].record(result)
-            let after = Self.status(of: regions[region], targets: state.targets[region], drains: state.runtimeDrains)
+            let after = Self.status(of: regions[region], state: state, index: region, now: now)
             return TargetReport(
                 region: regions[region].name, target: regions[region].healthTargets[target],
                 health: state.targets[region][target], transition: transition,
-                regionAvailabilityChanged: before.isAvailable != after.isAvailable)
+                regionAvailabilityChanged: before.isAvailable != after.isAvailable
+                    || before.upstreamAvailable != after.upstreamAvailable)
+        }
+    }
+
+    /// Outlier detection: the outcome of one proxied exchange with an upstream. `failed` covers
+    /// connect errors, resets, timeouts and (when `count_5xx`) 5xx answers. Ejects the upstream
+    /// after `consecutive_failures` in a row, unless `max_ejection_percent` of its region is
+    /// already ejected.
+    public func recordUpstream(
+        region: Int, upstream: Int, failed: Bool, reason: String? = nil, now: ContinuousClock.Instant = .now
+    )
+        -> UpstreamReport
+    {
+        state.withLock { state in
+            var entry = state.ejections[region][upstream]
+            defer { state.ejections[region][upstream] = entry }
+            guard failed else {
+                entry.consecutiveFailures = 0
+                return UpstreamReport(ejectedFor: nil, consecutiveFailures: 0)
+            }
+            entry.consecutiveFailures += 1
+            entry.reason = reason
+            let settings = outlierDetection
+            guard entry.consecutiveFailures >= settings.consecutiveFailures, entry.until.map({ $0 <= now }) ?? true
+            else { return UpstreamReport(ejectedFor: nil, consecutiveFailures: entry.consecutiveFailures) }
+            let all = state.ejections[region]
+            let ejected = all.filter { $0.until.map { $0 > now } ?? false }.count
+            guard ejected * 100 < settings.maxEjectionPercent * all.count else {
+                return UpstreamReport(ejectedFor: nil, consecutiveFailures: entry.consecutiveFailures)
+            }
+            // Repeated ejections grow; a long healthy spell resets the multiplier.
+            let quiet = Duration.milliseconds(settings.maxEjectionMilliseconds + settings.baseEjectionMilliseconds)
+            if let last = entry.lastEjected, now - last > quiet { entry.count = 0 }
+            entry.count += 1
+            let length = Duration.milliseconds(
+                min(settings.maxEjectionMilliseconds, settings.baseEjectionMilliseconds * entry.count))
+            entry.until = now + length
+            entry.lastEjected = now
+            let failures = entry.consecutiveFailures
+            entry.consecutiveFailures = 0
+            return UpstreamReport(ejectedFor: length, consecutiveFailures: failures)
+        }
+    }
+
+    /// Ends ejections whose time is up; returns whether any did (the caller republishes).
+    public func expireEjections(now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { state in
+            var changed = false
+            for region in state.ejections.indices {
+                for upstream in state.ejections[region].indices {
+                    if let until = state.ejections[region][upstream].until, until <= now {
+                        state.ejections[region][upstream].until = nil
+                        changed = true
+                    }
+                }
+            }
+            return changed
         }
     }
 
@@ -54,11 +135,9 @@ public final class HealthMonitor: Sendable {
     }
 
     /// Every region's status, in config order.
-    public func statuses() -> [RegionStatus] {
+    public func statuses(now: ContinuousClock.Instant = .now) -> [RegionStatus] {
         state.withLock { state in
-            regions.indices.map {
-                Self.status(of: regions[$0], targets: state.targets[$0], drains: state.runtimeDrains)
-            }
+            regions.indices.map { Self.status(of: regions[$0], state: state, index: $0, now: now) }
         }
     }
 
@@ -67,22 +146,46 @@ public final class HealthMonitor: Sendable {
         state.withLock { $0.targets }
     }
 
-    static func status(of region: RegionConfig, targets: [TargetHealth], drains: Set<String>) -> RegionStatus {
-        let checked = region.isChecked ? targets.count : 0
-        let healthy = region.isChecked ? targets.filter(\.isHealthy).count : 0
-        var detail: String?
-        if checked > 0, healthy < region.minHealthy {
-            detail = targets.enumerated().filter { !$0.element.isHealthy }.map { index, target in
-                let failures = target.consecutiveFailures
-                let last: String
-                if case .fail(let reason) = target.lastResult { last = ", \(reason)" } else { last = "" }
-                let count = failures == 1 ? "1 failed check" : "\(failures) failed checks"
-                let name = checked > 1 ? "\(region.healthTargets[index]) " : ""
-                return failures > 0 ? "\(name)\(count)\(last)" : "\(name)recovering"
-            }.joined(separator: "; ")
+    private static func status(of region: RegionConfig, state: State, index: Int, now: ContinuousClock.Instant)
+        -> RegionStatus
+    {
+        let targets = state.targets[index]
+        let ejections = state.ejections[index]
+        let drained = region.drain || state.runtimeDrains.contains(region.name)
+        // Active checks probe the upstreams themselves unless the region names other targets.
+        let targetsAreUpstreams =
+            region.isChecked && region.healthTargets.map(\.address) == region.upstreams.map(\.address)
+        let ejected = ejections.map { $0.until.map { $0 > now } ?? false }
+        let upstreamAvailable = region.upstreams.indices.map { upstream in
+            !ejected[upstream] && (!targetsAreUpstreams || targets[upstream].isHealthy)
+        }
+        var details: [String] = []
+        for (target, health) in targets.enumerated() where region.isChecked && !health.isHealthy {
+            let failures = health.consecutiveFailures
+            var last = ""
+            if case .fail(let reason) = health.lastResult { last = ", \(reason)" }
+            let count = failures == 1 ? "1 failed check" : "\(failures) failed checks"
+            let name = region.healthTargets.count > 1 ? "\(region.healthTargets[target]) " : ""
+            details.append(failures > 0 ? "\(name)\(count)\(last)" : "\(name)recovering")
+        }
+        for (upstream, isEjected) in ejected.enumerated() where isEjected {
+            let reason = ejections[upstream].reason.map { ", last: \($0)" } ?? ""
+            details.append("\(region.upstreams[upstream].address) ejected by outlier detection\(reason)")
+        }
+        let counted: Int
+        let healthy: Int
+        if targetsAreUpstreams || (!region.isChecked && region.mode == .proxy) {
+            counted = region.upstreams.count
+            healthy = upstreamAvailable.filter { $0 }.count
+        } else if region.isChecked {
+            counted = targets.count
+            healthy = targets.filter(\.isHealthy).count
+        } else {
+            counted = 0
+            healthy = 0
         }
         return RegionStatus(
-            drained: region.drain || drains.contains(region.name), checkedTargets: checked, healthyTargets: healthy,
-            minHealthy: region.minHealthy, detail: detail)
+            drained: drained, checkedTargets: counted, healthyTargets: healthy, minHealthy: region.minHealthy,
+            detail: details.isEmpty ? nil : details.joined(separator: "; "), upstreamAvailable: upstreamAvailable)
     }
 }

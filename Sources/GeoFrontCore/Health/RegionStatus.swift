@@ -2,29 +2,31 @@
 /// targets are healthy. Written by health checks and drains, read through a snapshot.
 public struct RegionStatus: Sendable, Hashable {
     public var drained: Bool
-    /// Targets with active checks (0: the region is not checked and counts as healthy).
+    /// Targets counted for availability: actively checked targets, or a proxy region's upstreams
+    /// (0: the region is not checked and counts as healthy).
     public var checkedTargets: Int
     public var healthyTargets: Int
     public var minHealthy: Int
-    /// Why the region is unavailable, for explanations ("3 failed checks, connection refused").
+    /// Why the region is (partly) unavailable, for explanations ("3 failed checks, connection refused").
     public var detail: String?
+    /// Per upstream, in config order: may it receive proxied requests (healthy and not ejected)?
+    public var upstreamAvailable: [Bool]
 
     public init(
         drained: Bool = false, checkedTargets: Int = 0, healthyTargets: Int = 0, minHealthy: Int = 1,
-        detail: String? = nil
+        detail: String? = nil, upstreamAvailable: [Bool] = []
     ) {
         self.drained = drained
         self.checkedTargets = checkedTargets
         self.healthyTargets = healthyTargets
         self.minHealthy = minHealthy
         self.detail = detail
+        self.upstreamAvailable = upstreamAvailable
     }
 
     /// The status of a region before any check has run: healthy (fail-open), unless drained.
     public init(initialFor region: RegionConfig) {
-        self.init(
-            drained: region.drain, checkedTargets: region.isChecked ? region.healthTargets.count : 0,
-            healthyTargets: region.isChecked ? region.healthTargets.count : 0, minHealthy: region.minHealthy)
+        self = HealthMonitor(regions: [region]).statuses()[0]
     }
 
     public var isHealthy: Bool { checkedTargets == 0 || healthyTargets >= minHealthy }

@@ -1,0 +1,78 @@
+/// Proxy-mode settings (`proxy`); the defaults are documented in the README.
+public struct ProxySettings: Sendable, Hashable {
+    /// Time to establish a TCP (and TLS) connection to an upstream.
+    public var connectTimeoutMilliseconds: Int = 1000
+    /// Time from the request being sent to the upstream's response head arriving (504 after).
+    public var responseTimeoutMilliseconds: Int = 30_000
+    /// Longest silence from the upstream while its response body streams (the client's
+    /// response is cut after it).
+    public var idleTimeoutMilliseconds: Int = 60_000
+    /// Attempts per request, over the region's upstreams and then the next-nearest regions.
+    public var maxAttempts: Int = 3
+    /// Open connections to one upstream from one event loop.
+    public var maxConnectionsPerUpstream: Int = 256
+    /// A pooled keep-alive connection unused for this long is closed.
+    public var poolIdleTimeoutMilliseconds: Int = 30_000
+    /// What `Host` the upstream sees.
+    public var hostHeader: HostHeaderPolicy = .client
+    /// Response headers removed before the client sees them (case-insensitive), e.g. `Server`.
+    public var stripResponseHeaders: [String] = []
+    /// How an upstream is picked inside a region.
+    public var loadBalancing: LoadBalancing = .roundRobin
+    /// Passive health: ejecting upstreams that keep failing.
+    public var outlierDetection = OutlierDetectionSettings()
+
+    public init() {}
+}
+
+public enum HostHeaderPolicy: Sendable, Hashable {
+    /// Forward the client's `Host` unchanged.
+    case client
+    /// The upstream's `host:port`.
+    case upstream
+    /// This exact value.
+    case fixed(String)
+}
+
+public enum LoadBalancing: String, Sendable, Hashable, CaseIterable {
+    /// Smooth weighted round-robin (as nginx does it).
+    case roundRobin = "round_robin"
+    /// Power of two choices: of two weighted-random upstreams, the one with fewer requests in flight.
+    case leastRequests = "least_requests"
+}
+
+/// Outlier detection (`proxy.outlier_detection`).
+public struct OutlierDetectionSettings: Sendable, Hashable {
+    /// Consecutive failures (connect errors, timeouts, resets, and 5xx when `count_5xx`) that eject.
+    public var consecutiveFailures: Int = 5
+    /// Whether 5xx responses count as failures.
+    public var count5xx: Bool = true
+    /// First ejection length; the n-th ejection in a row lasts n times as long.
+    public var baseEjectionMilliseconds: Int = 30_000
+    /// Upper bound of an ejection.
+    public var maxEjectionMilliseconds: Int = 300_000
+    /// At most this share of a region's upstreams is ejected at once.
+    public var maxEjectionPercent: Int = 50
+
+    public init() {}
+}
+
+/// One entry of a region's `upstreams`.
+public struct UpstreamConfig: Sendable, Hashable, CustomStringConvertible {
+    public var address: HostPort
+    /// Relative share of traffic, 1…1000.
+    public var weight: Int
+    /// Speak TLS to this upstream (`https://host:port`, or `"tls": true`), verifying its certificate.
+    public var tls: Bool
+    /// Name for SNI and certificate verification; the host when nil.
+    public var serverName: String?
+
+    public init(address: HostPort, weight: Int = 1, tls: Bool = false, serverName: String? = nil) {
+        self.address = address
+        self.weight = weight
+        self.tls = tls
+        self.serverName = serverName
+    }
+
+    public var description: String { (tls ? "https://" : "") + address.description }
+}
