@@ -49,7 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let checker = HealthChecker(
-            monitor: HealthMonitor(regions: config.regions), prober: HealthProber(group: server.eventLoopGroup),
+            monitor: server.healthMonitor, prober: HealthProber(group: server.eventLoopGroup),
             publisher: server.publisher, logger: logger)
         let group = ServiceGroup(
             configuration: .init(

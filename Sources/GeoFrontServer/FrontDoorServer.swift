@@ -9,9 +9,13 @@ import ServiceLifecycle
 ///
 /// Pipeline per connection: HTTP/1.1 decoder (strict, limited to `max_request_head_bytes`) and
 /// response encoder → ``ConnectionTimeoutHandler`` → pipelining (one response at a time, in
-/// order) → ``RequestErrorHandler`` (400/431) → ``RedirectHandler``.
+/// order) → ``RequestErrorHandler`` (400/431) → ``FrontDoorHandler`` (redirect, or proxy through
+/// the event loop's ``UpstreamPool``).
 public final class FrontDoorServer: Service, Sendable {
     public let publisher: SnapshotPublisher
+    /// Health of targets and upstreams: active checks and outlier detection write it.
+    public let healthMonitor: HealthMonitor
+    public let proxyHealth: ProxyHealthReporter
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
     private let serverChannel: any Channel
@@ -41,6 +45,16 @@ public final class FrontDoorServer: Service, Sendable {
         snapshot: RoutingSnapshot, group: MultiThreadedEventLoopGroup, ownsGroup: Bool, logger: Logger
     ) async throws -> FrontDoorServer {
         let publisher = SnapshotPublisher(initial: snapshot, group: group)
+        let monitor = HealthMonitor(
+            regions: snapshot.config.regions, outlierDetection: snapshot.config.proxy.outlierDetection)
+        let proxyHealth = ProxyHealthReporter(monitor: monitor, publisher: publisher, logger: logger)
+        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = try await loop.submit {
+                NIOLoopBound(UpstreamPool(loop: loop), eventLoop: loop)
+            }.get()
+        }
+        let loopPools = pools
         let settings = snapshot.config.server
         let limits = {
             var limits = NIOHTTPDecoderLimitConfiguration()
@@ -60,22 +74,25 @@ public final class FrontDoorServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    try pipeline.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withErrorHandling: false,
+                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                    let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
                     try pipeline.addHandler(
-                        ByteToMessageHandler(
-                            HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)),
-                        name: "http-decoder")
-                    try pipeline.addHandler(HTTPResponseEncoder())
-                    try pipeline.addHandler(
-                        ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout))
-                    try pipeline.addHandler(HTTPServerPipelineHandler())
+                        ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout),
+                        position: .before(pipelining))
                     try pipeline.addHandler(RequestErrorHandler())
-                    try pipeline.addHandler(RedirectHandler(snapshots: publisher.box(for: channel.eventLoop)))
+                    let pool = loopPools[ObjectIdentifier(channel.eventLoop)]!.value
+                    try pipeline.addHandler(
+                        FrontDoorHandler(
+                            snapshots: publisher.box(for: channel.eventLoop), pool: pool, health: proxyHealth))
                 }
             }
         let listen = snapshot.config.listen
         let channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
         let server = FrontDoorServer(
-            publisher: publisher, group: group, ownsGroup: ownsGroup, serverChannel: channel, logger: logger)
+            publisher: publisher, healthMonitor: monitor, proxyHealth: proxyHealth, group: group,
+            ownsGroup: ownsGroup, serverChannel: channel, logger: logger)
         logger.info(
             "listening",
             metadata: [
@@ -85,10 +102,12 @@ public final class FrontDoorServer: Service, Sendable {
     }
 
     private init(
-        publisher: SnapshotPublisher, group: MultiThreadedEventLoopGroup, ownsGroup: Bool, serverChannel: any Channel,
-        logger: Logger
+        publisher: SnapshotPublisher, healthMonitor: HealthMonitor, proxyHealth: ProxyHealthReporter,
+        group: MultiThreadedEventLoopGroup, ownsGroup: Bool, serverChannel: any Channel, logger: Logger
     ) {
         self.publisher = publisher
+        self.healthMonitor = healthMonitor
+        self.proxyHealth = proxyHealth
         self.group = group
         self.ownsGroup = ownsGroup
         self.serverChannel = serverChannel

@@ -1,0 +1,180 @@
+import GeoFrontCore
+import GeoIP
+import NIOCore
+import NIOHTTP1
+
+/// The last handler of every client connection: routes each request and answers it.
+///
+/// client IP (peer, or forwarding headers from a trusted proxy) → GeoIP coordinate → nearest
+/// available region → that region's mode: a redirect (`Location` = `redirect_url` + path and
+/// query), or a ``ProxyExchange`` that streams the request to one of the region's upstreams.
+final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        /// Waiting for a request head.
+        case idle
+        /// The request was answered locally; its body (if any) is read and discarded.
+        case answered
+        /// The request is being proxied.
+        case proxying(ProxyExchange)
+    }
+
+    private let snapshots: NIOLoopBoundBox<RoutingSnapshot>
+    private let pool: UpstreamPool
+    private let health: ProxyHealthReporter?
+    private var peer = IPAddress(v4: 0)
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    /// A `read` the exchange held back while its upstream could not take more.
+    private var readPending = false
+
+    init(snapshots: NIOLoopBoundBox<RoutingSnapshot>, pool: UpstreamPool, health: ProxyHealthReporter?) {
+        self.snapshots = snapshots
+        self.pool = pool
+        self.health = health
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request):
+            route(context: context, request: request)
+        case .body(let buffer):
+            if case .proxying(let exchange) = state { exchange.clientBody(buffer) }
+        case .end:
+            switch state {
+            case .proxying(let exchange): exchange.clientEnd()
+            case .answered: state = .idle
+            case .idle: break
+            }
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state, exchange.holdsClientReads {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state { exchange.clientWritabilityChanged(context.channel.isWritable) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = state { exchange.clientClosed() }
+        state = .idle
+        context.fireChannelInactive()
+    }
+
+    // MARK: - Called by the exchange
+
+    /// The exchange can take more request body: deliver a held `read`.
+    func resumeClientReads() {
+        guard readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    /// The exchange wrote its response end. `requestComplete` is false when the client is still
+    /// sending a body nobody will read.
+    func exchangeFinished(requestComplete: Bool) {
+        state = requestComplete ? .idle : .answered
+        resumeClientReads()
+    }
+
+    // MARK: - Routing
+
+    private func route(context: ChannelHandlerContext, request: HTTPRequestHead) {
+        let snapshot = snapshots.value
+        let keepAlive = request.isKeepAlive
+        state = .answered
+        guard request.method != .CONNECT else {
+            respond(
+                context: context, status: .badRequest, headers: [:], keepAlive: keepAlive, body: "400 Bad Request\n")
+            return
+        }
+        var forwardedFor: [String] = []
+        var forwarded: [String] = []
+        for (name, value) in request.headers {
+            if name.utf8.count == 15, name.lowercased() == "x-forwarded-for" {
+                forwardedFor.append(value)
+            } else if name.utf8.count == 9, name.lowercased() == "forwarded" {
+                forwarded.append(value)
+            }
+        }
+        let client = snapshot.clientIPResolver.resolve(peer: peer, xForwardedFor: forwardedFor, forwarded: forwarded)
+        let coordinate = snapshot.database.coordinate(of: client.address)
+        let choice = RegionSelector.select(
+            for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
+        if snapshot.refuses(choice) {
+            respond(
+                context: context, status: .serviceUnavailable,
+                headers: ["Retry-After": String(snapshot.retryAfterSeconds), "Cache-Control": "no-store"],
+                keepAlive: keepAlive, body: "503 Service Unavailable: no region is available\n")
+            return
+        }
+        let region = snapshot.regions[choice.regionIndex]
+        switch region.config.mode {
+        case .redirect:
+            guard let location = RedirectLocation.build(base: region.redirectBase, target: request.uri) else {
+                respond(
+                    context: context, status: .badRequest, headers: [:], keepAlive: keepAlive, body: "400 Bad Request\n"
+                )
+                return
+            }
+            var headers = HTTPHeaders()
+            headers.reserveCapacity(5)
+            headers.add(name: "Location", value: location)
+            headers.add(name: "Cache-Control", value: "no-store")
+            headers.add(name: "X-GeoFront-Region", value: region.name)
+            respond(
+                context: context, status: HTTPResponseStatus(statusCode: snapshot.config.redirect.status),
+                headers: headers, keepAlive: keepAlive, body: nil)
+        case .proxy:
+            let exchange = ProxyExchange(
+                handler: self, context: context, snapshot: snapshot, pool: pool, health: health, request: request,
+                peer: peer, peerTrusted: snapshot.clientIPResolver.isTrusted(peer), coordinate: coordinate,
+                regionIndex: choice.regionIndex)
+            state = .proxying(exchange)
+            exchange.start()
+        }
+    }
+
+    /// Writes a complete local answer (redirect, 400, 503).
+    func respond(
+        context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, keepAlive: Bool, body: String?
+    ) {
+        var headers = headers
+        headers.add(name: "Content-Length", value: String(body?.utf8.count ?? 0))
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if let body {
+            var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
+            buffer.writeString(body)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,441 @@
+import GeoFrontCore
+import GeoIP
+import NIOCore
+import NIOHTTP1
+
+/// One proxied request, from its head arriving to its response end leaving. Lives on the client
+/// connection's event loop; its upstream connections live there too, so nothing here is shared.
+///
+/// Streaming with backpressure both ways: request body parts go upstream as they arrive, and the
+/// client's reads are held while the upstream cannot take more (or is still connecting);
+/// response parts go to the client as they arrive, and the upstream's reads are held while the
+/// client cannot take more. Nothing is buffered whole.
+///
+/// Retries: a failure before any byte went upstream (refused, reset on connect, pool exhausted,
+/// connect timeout) moves to the next upstream of the region, then to the next-nearest available
+/// region, up to `max_attempts`. Idempotent requests are also retried when the upstream fails
+/// before its response starts, if their body (at most 64 KiB) was kept. Anything else is
+/// answered 502 (or 504 on a timeout) with a body that names no upstream.
+final class ProxyExchange {
+    private enum Phase {
+        /// Waiting for a connection to the current upstream.
+        case connecting
+        /// Request (or its rest) going upstream; waiting for the response head.
+        case awaitingResponse
+        /// Response head sent to the client; body streaming.
+        case streamingResponse
+        case finished
+    }
+
+    /// Body bytes kept for a possible retry of an idempotent request.
+    static let replayLimit = 64 * 1024
+
+    private unowned let handler: FrontDoorHandler
+    private let context: ChannelHandlerContext
+    private let snapshot: RoutingSnapshot
+    private let pool: UpstreamPool
+    private let health: ProxyHealthReporter?
+    private let request: HTTPRequestHead
+    private let peer: IPAddress
+    private let peerTrusted: Bool
+    private let coordinate: Coordinate?
+    private let clientKeepAlive: Bool
+    private let settings: ProxySettings
+
+    private var phase = Phase.connecting
+    private var regionIndex: Int
+    private var upstreamIndex = -1
+    private var triedUpstreams: UInt64 = 0
+    private var triedRegions: Set<Int> = []
+    private var attempts = 0
+    private var connection: UpstreamConnection?
+
+    /// Body parts received but not yet written upstream (while connecting).
+    private var pendingBody: [ByteBuffer] = []
+    /// Body parts already written, kept while a retry may still need them.
+    private var replayBody: [ByteBuffer] = []
+    private var replayBytes = 0
+    private var replayable: Bool
+    private var bodyWritten = false
+    private var clientEnded = false
+    private var requestEndWritten = false
+    private var clientWritable = true
+    private var upstreamWritable = true
+    private var timer: Scheduled<Void>?
+    /// Response body arrived since the idle timer was last armed.
+    private var bodyActivity = false
+    /// The current attempt is counted in its balancer's requests in flight.
+    private var inFlight = false
+    /// The current attempt's outcome went to outlier detection.
+    private var outcomeRecorded = false
+
+    init(
+        handler: FrontDoorHandler, context: ChannelHandlerContext, snapshot: RoutingSnapshot, pool: UpstreamPool,
+        health: ProxyHealthReporter?, request: HTTPRequestHead, peer: IPAddress, peerTrusted: Bool,
+        coordinate: Coordinate?, regionIndex: Int
+    ) {
+        self.handler = handler
+        self.context = context
+        self.snapshot = snapshot
+        self.pool = pool
+        self.health = health
+        self.request = request
+        self.peer = peer
+        self.peerTrusted = peerTrusted
+        self.coordinate = coordinate
+        self.regionIndex = regionIndex
+        self.clientKeepAlive = request.isKeepAlive
+        self.settings = snapshot.config.proxy
+        self.replayable = request.method.isIdempotent
+        self.clientWritable = context.channel.isWritable
+    }
+
+    /// Whether the client's reads must wait (connecting, or the upstream is not writable).
+    var holdsClientReads: Bool {
+        switch phase {
+        case .connecting: return true
+        case .awaitingResponse, .streamingResponse: return !upstreamWritable
+        case .finished: return false
+        }
+    }
+
+    func start() {
+        triedRegions.insert(regionIndex)
+        attempt()
+    }
+
+    // MARK: - Client side
+
+    func clientBody(_ buffer: ByteBuffer) {
+        switch phase {
+        case .connecting:
+            pendingBody.append(buffer)
+        case .awaitingResponse, .streamingResponse:
+            guard let connection, !requestEndWritten else { return }
+            writeBody(buffer, to: connection)
+            connection.channel.flush()
+        case .finished:
+            break
+        }
+    }
+
+    func clientEnd() {
+        clientEnded = true
+        switch phase {
+        case .connecting:
+            break
+        case .awaitingResponse, .streamingResponse:
+            guard let connection, !requestEndWritten else { return }
+            writeEnd(to: connection)
+        case .finished:
+            handler.exchangeFinished(requestComplete: true)
+        }
+    }
+
+    func clientWritabilityChanged(_ writable: Bool) {
+        clientWritable = writable
+        guard let connection else { return }
+        if writable { connection.handler.resumeReads() } else { connection.handler.pauseReads() }
+    }
+
+    func clientClosed() {
+        guard phase != .finished else { return }
+        phase = .finished
+        cancelTimer()
+        dropConnection(reusable: false)
+        endInFlight()
+    }
+
+    // MARK: - Attempts
+
+    private var region: RegionEntry { snapshot.regions[regionIndex] }
+
+    private func attempt() {
+        guard let next = nextUpstream() else {
+            fail(.badGateway)
+            return
+        }
+        attempts += 1
+        upstreamIndex = next
+        triedUpstreams |= next < 64 ? (1 << UInt64(next)) : 0
+        pool.withBalancer(for: region.config) { $0.started(next) }
+        inFlight = true
+        outcomeRecorded = false
+        phase = .connecting
+        let upstream = region.config.upstreams[next]
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        pool.acquire(upstream, settings: settings).whenComplete { result in
+            let exchange = loopBound.value
+            switch result {
+            case .success(let connection): exchange.connected(connection)
+            case .failure(let error): exchange.connectFailed(error)
+            }
+        }
+    }
+
+    /// The next upstream to try: the balancer's pick in the current region, else the nearest
+    /// untried available region's.
+    private func nextUpstream() -> Int? {
+        guard attempts < settings.maxAttempts else { return nil }
+        while true {
+            let available = snapshot.statuses[regionIndex].upstreamAvailable
+            if let pick = pool.withBalancer(
+                for: region.config, { $0.pick(available: available, excluded: triedUpstreams) })
+            {
+                return pick
+            }
+            guard let nextRegion = nextRegion() else { return nil }
+            regionIndex = nextRegion
+            triedRegions.insert(nextRegion)
+            triedUpstreams = 0
+        }
+    }
+
+    private func nextRegion() -> Int? {
+        let candidates = snapshot.regions.indices.filter { index in
+            !triedRegions.contains(index) && snapshot.regions[index].isAvailable
+                && !snapshot.regions[index].config.upstreams.isEmpty
+        }
+        guard let origin = coordinate.map(GreatCircle.Point.init) ?? Optional(snapshot.regions[regionIndex].point)
+        else { return candidates.first }
+        return candidates.min {
+            GreatCircle.haversine(origin, snapshot.regions[$0].point)
+                < GreatCircle.haversine(origin, snapshot.regions[$1].point)
+        }
+    }
+
+    private func connectFailed(_ error: any Error) {
+        guard phase == .connecting else { return }
+        let reason: String
+        switch error as? UpstreamConnectError {
+        case .poolExhausted: reason = "connection pool exhausted"
+        case .connectTimeout: reason = "connect timeout"
+        case .connectFailed(let text): reason = text
+        case nil: reason = "\(error)"
+        }
+        // Pool exhaustion says nothing about the upstream's health.
+        let counts =
+            (error as? UpstreamConnectError).map { if case .poolExhausted = $0 { false } else { true } } ?? true
+        recordOutcome(failed: counts, reason: reason)
+        endInFlight()
+        // Nothing was sent: always safe to try elsewhere.
+        retryOrFail(timeout: false)
+    }
+
+    private func connected(_ connection: UpstreamConnection) {
+        guard phase == .connecting else {
+            pool.release(connection, reusable: false, settings: settings)
+            return
+        }
+        self.connection = connection
+        connection.handler.delegate = self
+        upstreamWritable = connection.channel.isWritable
+        if !clientWritable { connection.handler.pauseReads() }
+        phase = .awaitingResponse
+        let upstream = region.config.upstreams[upstreamIndex]
+        let head = ProxyHeaders.upstreamRequest(
+            request, peer: peer, peerTrusted: peerTrusted, scheme: "http", upstream: upstream,
+            hostPolicy: settings.hostHeader)
+        connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        for buffer in replayBody {
+            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        }
+        let pending = pendingBody
+        pendingBody = []
+        for buffer in pending { writeBody(buffer, to: connection) }
+        if clientEnded {
+            writeEnd(to: connection)
+        } else {
+            connection.channel.flush()
+            armTimer(settings.responseTimeoutMilliseconds)
+        }
+        handler.resumeClientReads()
+    }
+
+    private func writeBody(_ buffer: ByteBuffer, to connection: UpstreamConnection) {
+        bodyWritten = true
+        if replayable {
+            replayBytes += buffer.readableBytes
+            if replayBytes <= Self.replayLimit {
+                replayBody.append(buffer)
+            } else {
+                replayable = false
+                replayBody = []
+            }
+        }
+        connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+    }
+
+    private func writeEnd(to connection: UpstreamConnection) {
+        requestEndWritten = true
+        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        if phase == .awaitingResponse { armTimer(settings.responseTimeoutMilliseconds) }
+    }
+
+    /// After a failure before the response started.
+    private func retryOrFail(timeout: Bool) {
+        let hadConnection = connection != nil
+        dropConnection(reusable: false)
+        endInFlight()
+        // The request reached the upstream: only an idempotent request with its body kept may go again.
+        let mayRetry = !hadConnection || (replayable && (!bodyWritten || !replayBody.isEmpty || replayBytes == 0))
+        if mayRetry, attempts < settings.maxAttempts, nextUpstreamExists() {
+            attempt()
+        } else {
+            fail(timeout ? .gatewayTimeout : .badGateway)
+        }
+    }
+
+    private func nextUpstreamExists() -> Bool {
+        let available = snapshot.statuses[regionIndex].upstreamAvailable
+        if available.indices.contains(where: { available[$0] && ($0 >= 64 || triedUpstreams & (1 << UInt64($0)) == 0) })
+        {
+            return true
+        }
+        return nextRegion() != nil
+    }
+
+    /// Answers the client with 502/504 (before any response byte went out), or cuts the
+    /// connection (after).
+    private func fail(_ status: HTTPResponseStatus) {
+        let started = phase == .streamingResponse
+        phase = .finished
+        cancelTimer()
+        dropConnection(reusable: false)
+        endInFlight()
+        if started {
+            // Never make up an ending: the client sees the response cut short.
+            context.close(promise: nil)
+            return
+        }
+        let body = "\(status.code) \(status.reasonPhrase)\n"
+        var headers: HTTPHeaders = ["Cache-Control": "no-store", "X-GeoFront-Region": region.name]
+        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        handler.respond(
+            context: context, status: status, headers: headers, keepAlive: clientKeepAlive && clientEnded, body: body)
+        handler.exchangeFinished(requestComplete: clientEnded)
+    }
+
+    /// Tells outlier detection how the current attempt went (once per attempt).
+    private func recordOutcome(failed: Bool, reason: String?) {
+        guard upstreamIndex >= 0, !outcomeRecorded else { return }
+        outcomeRecorded = true
+        health?.record(snapshot: snapshot, region: regionIndex, upstream: upstreamIndex, failed: failed, reason: reason)
+    }
+
+    /// The current attempt no longer counts as a request in flight.
+    private func endInFlight() {
+        guard inFlight else { return }
+        inFlight = false
+        pool.withBalancer(for: region.config) { $0.finished(upstreamIndex) }
+    }
+
+    private func dropConnection(reusable: Bool) {
+        guard let connection else { return }
+        self.connection = nil
+        connection.handler.delegate = nil
+        pool.release(connection, reusable: reusable, settings: settings)
+    }
+
+    // MARK: - Timers
+
+    private func armTimer(_ milliseconds: Int) {
+        cancelTimer()
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
+            loopBound.value.timerFired()
+        }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func timerFired() {
+        timer = nil
+        switch phase {
+        case .awaitingResponse:
+            recordOutcome(failed: true, reason: "no response within \(settings.responseTimeoutMilliseconds) ms")
+            retryOrFail(timeout: true)
+        case .streamingResponse:
+            fail(.gatewayTimeout)
+        case .connecting, .finished:
+            break
+        }
+    }
+}
+
+extension ProxyExchange: UpstreamDelegate {
+    func upstreamReceived(_ part: HTTPClientResponsePart) {
+        switch part {
+        case .head(let head):
+            guard phase == .awaitingResponse else { return }
+            if head.status.code < 200 {
+                // 1xx: 100 Continue and 103 Early Hints go through; 101 needs an upgrade we do not do.
+                if head.status.code != 101 {
+                    let informational = HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers)
+                    context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(informational)), promise: nil)
+                }
+                return
+            }
+            phase = .streamingResponse
+            replayBody = []
+            let failed = settings.outlierDetection.count5xx && head.status.code >= 500
+            recordOutcome(failed: failed, reason: failed ? "status \(head.status.code)" : nil)
+            let response = ProxyHeaders.clientResponse(
+                head, region: region.name, strip: settings.stripResponseHeaders)
+            context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
+            armTimer(settings.idleTimeoutMilliseconds)
+        case .body(let buffer):
+            guard phase == .streamingResponse else { return }
+            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
+            bodyActivity = true
+        case .end:
+            guard phase == .streamingResponse else { return }
+            phase = .finished
+            cancelTimer()
+            // Trailers are dropped (RFC 9110 §6.5.1 allows it): the response ends plainly.
+            // The upstream connection is reusable only if it carried a whole request and response.
+            let reusable = requestEndWritten && connection?.handler.responseKeepAlive == true
+            dropConnection(reusable: reusable)
+            endInFlight()
+            if clientKeepAlive {
+                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+            } else {
+                let channel = context.channel
+                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+                    channel.close(promise: nil)
+                }
+            }
+            handler.exchangeFinished(requestComplete: clientEnded)
+        }
+    }
+
+    func upstreamReadComplete() {
+        if phase == .streamingResponse {
+            context.flush()
+            if bodyActivity {
+                bodyActivity = false
+                armTimer(settings.idleTimeoutMilliseconds)
+            }
+        }
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        upstreamWritable = writable
+        if writable { handler.resumeClientReads() }
+    }
+
+    func upstreamClosed() {
+        switch phase {
+        case .awaitingResponse:
+            recordOutcome(failed: true, reason: "connection closed before a response")
+            retryOrFail(timeout: false)
+        case .streamingResponse:
+            fail(.badGateway)
+        case .connecting, .finished:
+            break
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import NIOCore
+import NIOHTTP1
+
+/// Receives what one upstream connection delivers. Called on the connection's event loop, which
+/// is also the client connection's loop.
+protocol UpstreamDelegate: AnyObject {
+    func upstreamReceived(_ part: HTTPClientResponsePart)
+    func upstreamReadComplete()
+    func upstreamWritabilityChanged(_ writable: Bool)
+    func upstreamClosed()
+}
+
+/// The last handler of an upstream connection: hands response parts to the exchange using the
+/// connection, holds reads while the client cannot take more (backpressure), and tells the pool
+/// when an idle connection goes away.
+final class UpstreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    weak var delegate: (any UpstreamDelegate)?
+    /// Called when the connection closes while no exchange uses it.
+    var onIdleClose: (() -> Void)?
+    private var context: ChannelHandlerContext?
+    private var readsPaused = false
+    private var readPending = false
+    /// Whether the current response allows the connection to be reused.
+    private(set) var responseKeepAlive = true
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if case .head(let head) = part, head.status.code >= 200 {
+            responseKeepAlive = head.isKeepAlive
+        }
+        if let delegate {
+            delegate.upstreamReceived(part)
+        } else {
+            // Bytes on an idle pooled connection: it cannot be trusted any more.
+            context.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let delegate {
+            delegate.upstreamClosed()
+        } else {
+            onIdleClose?()
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Parse errors and resets: the connection is done; channelInactive reports it.
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Stops reading from the upstream until ``resumeReads()`` (the client is not writable).
+    func pauseReads() {
+        readsPaused = true
+    }
+
+    func resumeReads() {
+        readsPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// Prepares the connection for its next exchange.
+    func reset() {
+        responseKeepAlive = true
+        resumeReads()
+    }
+}

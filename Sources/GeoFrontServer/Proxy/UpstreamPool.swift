@@ -1,0 +1,130 @@
+import GeoFrontCore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One open connection to an upstream. Confined to its channel's event loop (the pool that made
+/// it and the exchanges using it live there); `@unchecked Sendable` only so futures can carry it.
+final class UpstreamConnection: @unchecked Sendable {
+    let upstream: UpstreamConfig
+    let channel: any Channel
+    let handler: UpstreamHandler
+    /// Closes the connection when it has been idle in the pool too long.
+    var idleTimer: Scheduled<Void>?
+
+    init(upstream: UpstreamConfig, channel: any Channel, handler: UpstreamHandler) {
+        self.upstream = upstream
+        self.channel = channel
+        self.handler = handler
+    }
+}
+
+/// Why no connection could be had. All of these happen before any byte of the request left.
+enum UpstreamConnectError: Error {
+    case poolExhausted
+    case connectFailed(String)
+    case connectTimeout
+}
+
+/// Keep-alive connections to upstreams, for one event loop: the loop's handlers use it without
+/// locks, and connections never change threads. Also holds the loop's load balancers, so picking
+/// an upstream and counting requests in flight take no lock either.
+final class UpstreamPool {
+    let loop: any EventLoop
+    private var idle: [UpstreamConfig: [UpstreamConnection]] = [:]
+    private var open: [UpstreamConfig: Int] = [:]
+    private var balancers: [String: UpstreamBalancer] = [:]
+
+    init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    /// The balancer of `region`, rebuilt when its upstreams or policy change (reloads).
+    func withBalancer<T>(for region: RegionConfig, _ body: (inout UpstreamBalancer) -> T) -> T {
+        let weights = region.upstreams.map(\.weight)
+        if balancers[region.name]?.weights != weights || balancers[region.name]?.policy != region.loadBalancing {
+            balancers[region.name] = UpstreamBalancer(policy: region.loadBalancing, weights: weights)
+        }
+        return body(&balancers[region.name]!)
+    }
+
+    /// An idle connection to `upstream`, or a new one.
+    func acquire(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<UpstreamConnection> {
+        while let connection = idle[upstream]?.popLast() {
+            connection.idleTimer?.cancel()
+            connection.idleTimer = nil
+            if connection.channel.isActive {
+                connection.handler.reset()
+                return loop.makeSucceededFuture(connection)
+            }
+            // Closed while idle: its close callback does the bookkeeping.
+        }
+        guard open[upstream, default: 0] < settings.maxConnectionsPerUpstream else {
+            return loop.makeFailedFuture(UpstreamConnectError.poolExhausted)
+        }
+        open[upstream, default: 0] += 1
+        let timeout = TimeAmount.milliseconds(Int64(settings.connectTimeoutMilliseconds))
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Encoder first, then the decoder, which watches outgoing request heads so it
+                    // knows a HEAD response has no body; 1xx responses are passed on.
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(
+                            HTTPResponseDecoder(
+                                leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
+            }
+        let loopBoundSelf = NIOLoopBound(self, eventLoop: loop)
+        return bootstrap.connect(host: upstream.address.host, port: upstream.address.port)
+            .flatMapErrorThrowing { error in
+                loopBoundSelf.value.open[upstream, default: 1] -= 1
+                if let channelError = error as? ChannelError, case .connectTimeout = channelError {
+                    throw UpstreamConnectError.connectTimeout
+                }
+                throw UpstreamConnectError.connectFailed(
+                    String(describing: ProbeFailure(connectError: error, timeout: 0)))
+            }
+            .flatMapThrowing { channel in
+                let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                let connection = UpstreamConnection(upstream: upstream, channel: channel, handler: handler)
+                channel.closeFuture.whenComplete { _ in
+                    loopBoundSelf.value.closed(connection)
+                }
+                return connection
+            }
+    }
+
+    /// Gives a connection back after an exchange. Reusable connections wait in the pool for
+    /// `pool_idle_timeout_ms`; others are closed.
+    func release(_ connection: UpstreamConnection, reusable: Bool, settings: ProxySettings) {
+        connection.handler.delegate = nil
+        guard reusable, connection.channel.isActive else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        idle[connection.upstream, default: []].append(connection)
+        let channel = connection.channel
+        connection.idleTimer = loop.scheduleTask(
+            in: .milliseconds(Int64(settings.poolIdleTimeoutMilliseconds))
+        ) {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func closed(_ connection: UpstreamConnection) {
+        connection.idleTimer?.cancel()
+        open[connection.upstream, default: 1] -= 1
+        if var list = idle[connection.upstream], let index = list.firstIndex(where: { $0 === connection }) {
+            list.remove(at: index)
+            idle[connection.upstream] = list
+        }
+    }
+
+    /// Connections open to `upstream` from this loop (for tests and metrics).
+    func openConnections(to upstream: UpstreamConfig) -> Int { open[upstream, default: 0] }
+}
