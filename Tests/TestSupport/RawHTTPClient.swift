@@ -94,7 +94,9 @@ public final class RawHTTPClient {
 
     /// Reads one response (head, then a Content-Length body). Throws on timeout or a closed
     /// connection before a whole response arrived.
-    public func readResponse() throws -> RawHTTPResponse {
+    /// - Parameter toHead: the request was `HEAD`, so the response has no body whatever its
+    ///   Content-Length says.
+    public func readResponse(toHead: Bool = false) throws -> RawHTTPResponse {
         let headEnd = try readUntilHeadEnd()
         let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
         buffer.removeFirst(headEnd + 4)
@@ -111,7 +113,7 @@ public final class RawHTTPClient {
             headers.append(
                 (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
-        let length = Int(headers.first { $0.0 == "content-length" }?.1 ?? "0") ?? 0
+        let length = toHead || status < 200 ? 0 : Int(headers.first { $0.0 == "content-length" }?.1 ?? "0") ?? 0
         while buffer.count < length {
             guard try fill() else { throw RawHTTPError("connection closed inside a body") }
         }
@@ -134,7 +136,7 @@ public final class RawHTTPClient {
     /// Sends a request and reads its response.
     public func exchange(_ request: String) throws -> RawHTTPResponse {
         guard send(request) else { throw RawHTTPError("connection closed while sending") }
-        return try readResponse()
+        return try readResponse(toHead: request.hasPrefix("HEAD "))
     }
 
     private func readUntilHeadEnd() throws -> Int {
