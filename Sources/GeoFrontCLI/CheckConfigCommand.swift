@@ -17,13 +17,25 @@ struct CheckConfigCommand: ParsableCommand {
         let metadata = snapshot.database.metadata
         print("\(options.config): OK")
         print("  listen          \(config.listen)")
-        print("  mode            \(config.mode.rawValue) (status \(config.redirect.status))")
+        print("  mode            \(config.mode.rawValue) (redirect status \(config.redirect.status))")
+        if config.regions.contains(where: { $0.mode == .proxy }) {
+            let proxy = config.proxy
+            print(
+                "  proxy           connect \(proxy.connectTimeoutMilliseconds) ms, response \(proxy.responseTimeoutMilliseconds) ms, "
+                    + "idle \(proxy.idleTimeoutMilliseconds) ms, \(proxy.maxAttempts) attempts, "
+                    + "\(proxy.maxConnectionsPerUpstream) connections per upstream per event loop")
+            let outlier = proxy.outlierDetection
+            print(
+                "                  outlier detection: eject after \(outlier.consecutiveFailures) failures"
+                    + "\(outlier.count5xx ? " (5xx count)" : ""), for \(outlier.baseEjectionMilliseconds) ms × ejections in a row "
+                    + "(≤ \(outlier.maxEjectionMilliseconds) ms), at most \(outlier.maxEjectionPercent)% of a region")
+        }
         print("  database        \(config.geoip.database)")
         print(
             "                  \(metadata.databaseType), built \(metadata.buildDate), IPv\(metadata.ipVersion), \(metadata.nodeCount) nodes"
         )
         if let centroids = config.geoip.countryCentroids {
-            print("  centroids       \(centroids) (\(snapshot.database.centroids.count) countries)")
+            print("  centroids       \(centroids) (\(snapshot.database.centroids.count) codes)")
         } else {
             print("  centroids       none (records without coordinates have no location)")
         }
@@ -35,15 +47,26 @@ struct CheckConfigCommand: ParsableCommand {
         for region in config.regions {
             let latitude = String(format: "%.4f", region.location.latitude)
             let longitude = String(format: "%.4f", region.location.longitude)
-            let target = region.redirectURL?.base ?? "-"
+            let target: String
+            switch region.mode {
+            case .redirect: target = "redirect to " + (region.redirectURL?.base ?? "-")
+            case .proxy:
+                let weights = region.upstreams.contains { $0.weight != 1 }
+                let list = region.upstreams.map { weights ? "\($0) (weight \($0.weight))" : $0.description }
+                target = "proxy (\(region.loadBalancing.rawValue)) to " + list.joined(separator: ", ")
+            }
             print("    \(region.name.padding(20)) \(latitude.leftPadding(9)), \(longitude.leftPadding(9))  \(target)")
-            if region.drain { print("      drained: never chosen") }
+            if region.drain { print("      drained: not chosen while any other region is available") }
             guard let check = region.healthCheck, region.isChecked else {
                 print("      health: not checked (always available)")
                 continue
             }
-            let targets = region.healthTargets.map(\.description).joined(separator: ", ")
-            let what = check.kind == .http ? "http GET \(check.path) expecting \(check.expectStatus)" : "tcp connect"
+            let targets = region.healthTargets.map { target in
+                check.kind == .http && target.path != nil
+                    ? "http://\(target.hostHeader ?? target.description)\(target.path!)" : target.description
+            }.joined(separator: ", ")
+            let path = region.healthTargets.first?.path ?? check.path
+            let what = check.kind == .http ? "http GET \(path) expecting \(check.expectStatus)" : "tcp connect"
             print(
                 "      health: \(what) every \(check.intervalMilliseconds) ms (+≤\(check.jitterMilliseconds) ms jitter), timeout \(check.timeoutMilliseconds) ms, rise \(check.rise), fall \(check.fall)"
             )

@@ -10,11 +10,13 @@ struct RouteCommand: AsyncParsableCommand {
         commandName: "route",
         abstract: "Explain where simulated clients would be sent.",
         discussion: """
-            Give client IPs as arguments, or one per line on standard input. Each decision shows the
-            location found, the distance to each region, the region chosen and why.
+            Give client IPs as arguments, or one per line on standard input. Each decision shows \
+            the location found, the distance to each region, the region chosen and why.
+
             With --json, prints one JSON object per address (JSON Lines).
-            With --probe, first runs one round of health checks against every checked region and
-            explains the decisions with that live health.
+
+            With --probe, first runs one round of health checks against every checked region \
+            and explains the decisions with that live health.
             """
     )
 
@@ -99,6 +101,8 @@ struct RouteCommand: AsyncParsableCommand {
 }
 
 func jsonString(_ text: String) -> String {
-    let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .withoutEscapingSlashes
+    let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
     return String(decoding: data, as: UTF8.self)
 }

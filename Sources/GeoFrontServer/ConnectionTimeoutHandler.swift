@@ -7,7 +7,8 @@ import NIOHTTP1
 /// - `receivingHead`: bytes of a new request arrived but its head is not complete; the head has
 ///   `requestTimeout` from the first byte (a deadline, so dribbling bytes does not extend it).
 ///   On expiry the client gets 408 and the connection is closed (slowloris).
-/// - `receivingBody`: the head arrived; the rest of the request has `requestTimeout`.
+/// - `receivingBody`: the head arrived; the body may not pause for longer than `requestTimeout`
+///   (an idle limit, so large uploads at any steady speed pass; a stalled one is closed).
 /// - `responding`: the request is read, responses are outstanding: no client timer.
 ///
 /// Sits right after the HTTP decoder, so it sees every request part as it is parsed and every
@@ -32,6 +33,8 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Requests whose response end has not been written yet (pipelining can make this > 1).
     private var outstandingResponses = 0
     private var partsInThisRead = false
+    /// Body bytes arrived since the timer was armed.
+    private var bodyProgress = false
 
     init(idleTimeout: TimeAmount, requestTimeout: TimeAmount) {
         self.idleTimeout = idleTimeout
@@ -62,9 +65,10 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         case .head:
             outstandingResponses += 1
             state = .receivingBody
+            bodyProgress = false
             arm(context: context, requestTimeout)
         case .body:
-            break
+            bodyProgress = true
         case .end:
             state = .responding
             cancel()
@@ -124,6 +128,9 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
                 loopBound.value.close(promise: nil)
             }
+        case .receivingBody where bodyProgress:
+            bodyProgress = false
+            arm(context: context, requestTimeout)
         case .idle, .receivingBody:
             context.close(promise: nil)
         case .responding:

@@ -30,6 +30,8 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     /// A `read` the exchange held back while its upstream could not take more.
     private var readPending = false
+    /// The HTTP version of the request being answered.
+    private var requestVersion = HTTPVersion.http1_1
 
     init(snapshots: NIOLoopBoundBox<RoutingSnapshot>, pool: UpstreamPool, health: ProxyHealthReporter?) {
         self.snapshots = snapshots
@@ -99,6 +101,7 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Routing
 
     private func route(context: ChannelHandlerContext, request: HTTPRequestHead) {
+        requestVersion = request.version
         let snapshot = snapshots.value
         let keepAlive = request.isKeepAlive
         state = .answered
@@ -154,13 +157,25 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes a complete local answer (redirect, 400, 503).
+    private func respondBadRequest(context: ChannelHandlerContext, keepAlive: Bool) {
+        respond(
+            context: context, status: .badRequest,
+            headers: ["Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"], keepAlive: keepAlive,
+            body: "400 Bad Request\n")
+    }
+
+    /// Writes a complete local answer (redirect, 400, 502, 503, 504).
     func respond(
         context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, keepAlive: Bool, body: String?
     ) {
         var headers = headers
         headers.add(name: "Content-Length", value: String(body?.utf8.count ?? 0))
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if requestVersion == .http1_0 {
+            // HTTP/1.0 closes by default: say that this connection stays open.
+            headers.add(name: "Connection", value: "keep-alive")
+        }
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         if let body {

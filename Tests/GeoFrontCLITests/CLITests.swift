@@ -220,6 +220,6 @@ import Testing
                 "out of rotation ≤ 8.1 s after failing ((2000 + 200 + 500) ms × 3); back ≤ 4.4 s after recovering ((2000 + 200) ms × 2)"
             ))
         #expect(run.stdout.contains("health: not checked (always available)"))
-        #expect(run.stdout.contains("drained: never chosen"))
+        #expect(run.stdout.contains("drained: not chosen while any other region is available"))
     }
 }

@@ -144,32 +144,32 @@ import Testing
     @Test func urlWithoutScheme() {
         #expect(
             Self.withRegion(1) { $0["redirect_url"] = "eu.example.com" } == [
-                #"regions[1].redirect_url: "eu.example.com" needs a scheme and a host, e.g. https://eu.example.com"#
+                #"regions[1].redirect_url: "eu.example.com": needs a scheme and a host, e.g. https://eu.example.com"#
             ])
     }
 
     @Test func urlWithoutHost() {
         #expect(
             Self.withRegion(1) { $0["redirect_url"] = "https:///path" } == [
-                #"regions[1].redirect_url: "https:///path" the host is missing"#
+                #"regions[1].redirect_url: "https:///path": the host is missing"#
             ])
     }
 
     @Test func urlWithAnotherScheme() {
         #expect(
             Self.withRegion(1) { $0["redirect_url"] = "ftp://eu.example.com" } == [
-                #"regions[1].redirect_url: "ftp://eu.example.com" the scheme must be http or https, not "ftp""#
+                #"regions[1].redirect_url: "ftp://eu.example.com": the scheme must be http or https, not "ftp""#
             ])
     }
 
     @Test func urlWithQueryOrControlCharacters() {
         #expect(
             Self.withRegion(1) { $0["redirect_url"] = "https://eu.example.com/?a=1" } == [
-                #"regions[1].redirect_url: "https://eu.example.com/?a=1" must not have a query or fragment: the request's own are appended"#
+                #"regions[1].redirect_url: "https://eu.example.com/?a=1": must not have a query or fragment: the request's own are appended"#
             ])
         #expect(
             Self.withRegion(1) { $0["redirect_url"] = "https://eu.example.com/\r\nX: y" } == [
-                #"regions[1].redirect_url: "https://eu.example.com/??X: y" contains a space, control or non-ASCII character"#
+                #"regions[1].redirect_url: "https://eu.example.com/??X: y": contains a space, control or non-ASCII character"#
             ])
     }
 
@@ -429,7 +429,7 @@ import Testing
     @Test func badHealthURLAndTargets() {
         #expect(
             ConfigLoaderTests.withRegion(1) { $0["url"] = "https://eu.example.com/healthz" } == [
-                #"regions[1].url: "https://eu.example.com/healthz" uses https, which health checks do not speak yet; use http:// or a tcp check"#
+                #"regions[1].url: "https://eu.example.com/healthz": uses https, which health checks do not speak yet; use http:// or a tcp check"#
             ])
         #expect(
             ConfigLoaderTests.withRegion(1) { $0["targets"] = ["10.0.0.1"] } == [

@@ -122,6 +122,26 @@ public final class RawHTTPClient {
         return RawHTTPResponse(status: status, headers: headers, body: body)
     }
 
+    /// Reads one response head and then counts its Content-Length body without keeping it
+    /// (for very large downloads). Returns the status and the body bytes received.
+    public func readResponseCountingBody() throws -> (status: Int, bodyBytes: Int) {
+        let headEnd = try readUntilHeadEnd()
+        let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
+        buffer.removeFirst(headEnd + 4)
+        let lines = head.components(separatedBy: "\r\n")
+        let status = Int(lines[0].split(separator: " ")[1]) ?? 0
+        let lengthLine = lines.first { $0.lowercased().hasPrefix("content-length:") }
+        let length = Int(lengthLine?.split(separator: ":")[1].trimmingCharacters(in: .whitespaces) ?? "0") ?? 0
+        var received = buffer.count
+        buffer.removeAll()
+        while received < length {
+            guard try fill() else { break }
+            received += buffer.count
+            buffer.removeAll(keepingCapacity: true)
+        }
+        return (status, received)
+    }
+
     /// True when the server closes the connection (EOF) within the timeout, with nothing unread.
     public func waitForClose() -> Bool {
         while true {

@@ -502,7 +502,7 @@ public enum ConfigLoader {
                 if let text = reader.string(value, at: urlPath) {
                     switch RedirectURL.parse(text) {
                     case .success(let url): redirectURL = url
-                    case .failure(let error): reader.fail(urlPath, "\(value.brief) \(error.reason)")
+                    case .failure(let error): reader.fail(urlPath, "\(value.brief): \(error.reason)")
                     }
                 }
             } else if mode == .redirect {
@@ -518,6 +518,10 @@ public enum ConfigLoader {
                         upstreams.append(upstream)
                     }
                 }
+            }
+            if upstreams.count > 64 {
+                reader.fail(
+                    ConfigReader.join(path, "upstreams"), "has \(upstreams.count) upstreams; at most 64 per region")
             }
             if mode == .proxy && upstreams.isEmpty && reader.issues.count == issuesBeforeUpstreams {
                 reader.fail(ConfigReader.join(path, "upstreams"), "needs at least one upstream in proxy mode")
@@ -568,7 +572,7 @@ public enum ConfigLoader {
         if let value = fields["url"], let text = reader.string(value, at: ConfigReader.join(path, "url")) {
             switch HealthURL.parse(text) {
             case .success(let target): targets = [target]
-            case .failure(let error): reader.fail(ConfigReader.join(path, "url"), "\(value.brief) \(error.reason)")
+            case .failure(let error): reader.fail(ConfigReader.join(path, "url"), "\(value.brief): \(error.reason)")
             }
         }
         var minHealthy = 1

@@ -66,7 +66,8 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-public struct HostPortError: Error, Sendable {
+public struct HostPortError: Error, Sendable, CustomStringConvertible {
     public let reason: String
     init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
 }

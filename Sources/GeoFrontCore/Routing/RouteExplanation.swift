@@ -38,6 +38,10 @@ public struct RouteExplanation: Sendable {
             return "\(noLocationText); default_region \(defaultRegion) skipped (\(reason)), nearest available to it"
         case .allUnavailable:
             if refused { return "no region is available; when_all_down is unavailable: 503" }
+            if location?.coordinate == nil {
+                return
+                    "\(noLocationText) and no region is available; default_region \(defaultRegion) anyway (when_all_down: nearest, fail open)"
+            }
             return "no region is available; nearest region anyway (when_all_down: nearest, fail open)"
         }
     }

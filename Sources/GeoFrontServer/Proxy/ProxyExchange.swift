@@ -39,7 +39,7 @@ final class ProxyExchange {
     private let peer: IPAddress
     private let peerTrusted: Bool
     private let coordinate: Coordinate?
-    private let clientKeepAlive: Bool
+    private var clientKeepAlive: Bool
     private let settings: ProxySettings
 
     private var phase = Phase.connecting
@@ -383,8 +383,19 @@ extension ProxyExchange: UpstreamDelegate {
             replayBody = []
             let failed = settings.outlierDetection.count5xx && head.status.code >= 500
             recordOutcome(failed: failed, reason: failed ? "status \(head.status.code)" : nil)
-            let response = ProxyHeaders.clientResponse(
+            var response = ProxyHeaders.clientResponse(
                 head, region: region.name, strip: settings.stripResponseHeaders)
+            if request.version == .http1_0 {
+                // An HTTP/1.0 client cannot take chunked framing: without a length, closing ends the body.
+                if response.headers.contains(name: "content-length") && clientKeepAlive {
+                    response.headers.add(name: "Connection", value: "keep-alive")
+                } else {
+                    clientKeepAlive = false
+                    response.headers.add(name: "Connection", value: "close")
+                }
+            } else if !clientKeepAlive {
+                response.headers.add(name: "Connection", value: "close")
+            }
             context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
             armTimer(settings.idleTimeoutMilliseconds)
         case .body(let buffer):

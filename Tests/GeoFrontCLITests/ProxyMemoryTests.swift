@@ -1,0 +1,125 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// 256 MiB through the proxy in each direction, with the geofront process's resident memory
+/// sampled all along: it must grow by less than 64 MiB (bodies are streamed, never buffered).
+@Suite(.serialized, .timeLimit(.minutes(3))) struct ProxyMemoryTests {
+    static let size = 256 * 1024 * 1024
+    static let bound = 64 * 1024 * 1024
+
+    /// A port that was free a moment ago.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func residentBytes(of pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return 0 }
+        let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        return kilobytes * 1024
+    }
+
+    /// Samples a process's RSS every 10 ms until stopped; keeps the peak.
+    final class Sampler: @unchecked Sendable {
+        private let lock = NSLock()
+        private var peak = 0
+        private var running = true
+        let pid: Int32
+
+        init(pid: Int32) {
+            self.pid = pid
+            Thread.detachNewThread { [self] in
+                while lock.withLock({ running }) {
+                    let now = ProxyMemoryTests.residentBytes(of: pid)
+                    lock.withLock { peak = max(peak, now) }
+                    usleep(10_000)
+                }
+            }
+        }
+
+        func stop() -> Int {
+            lock.withLock {
+                running = false
+                return peak
+            }
+        }
+    }
+
+    @Test func largeUploadAndDownloadStreamWithBoundedMemory() throws {
+        let upstream = try TestUpstream(name: "big")
+        defer { upstream.shutdown() }
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let port = Self.freePort()
+        let config = try folder.write(
+            "regions.json",
+            """
+            {"listen": "127.0.0.1:\(port)", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
+             "mode": "proxy", "server": {"threads": 1, "request_timeout_ms": 60000},
+             "proxy": {"response_timeout_ms": 120000},
+             "regions": [{"name": "only", "location": {"latitude": 0, "longitude": 0}, "upstreams": ["\(upstream.address)"]}]}
+            """)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLITests.binary)
+        process.arguments = ["serve", "--config", config, "--log-level", "error"]
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var client: RawHTTPClient?
+        for _ in 0..<100 where client == nil {
+            client = try? RawHTTPClient(port: port, timeoutSeconds: 30)
+            if client == nil { usleep(50_000) }
+        }
+        let connection = try #require(client)
+        #expect(try connection.exchange("GET /warm HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
+        let baseline = Self.residentBytes(of: process.processIdentifier)
+
+        // Upload.
+        let sampler = Sampler(pid: process.processIdentifier)
+        let chunk = [UInt8](repeating: 0x75, count: 1024 * 1024)
+        #expect(connection.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: \(Self.size)\r\n\r\n"))
+        for _ in 0..<(Self.size / chunk.count) { #expect(connection.send(chunk)) }
+        let uploaded = try connection.readResponse()
+        #expect(uploaded.status == 200)
+        #expect(uploaded.echo?["body_bytes"] as? Int == Self.size)
+
+        // Download.
+        upstream.behaviour = .download(bytes: Self.size)
+        #expect(connection.send("GET /download HTTP/1.1\r\nHost: h\r\n\r\n"))
+        let downloaded = try connection.readResponseCountingBody()
+        let peak = sampler.stop()
+        #expect(downloaded.status == 200)
+        #expect(downloaded.bodyBytes == Self.size)
+
+        let growth = peak - baseline
+        print(
+            "proxy memory: baseline RSS \(baseline / 1_048_576) MiB, peak \(peak / 1_048_576) MiB, growth \(growth / 1_048_576) MiB over 256 MiB up + 256 MiB down"
+        )
+        #expect(growth < Self.bound)
+    }
+}
+
+extension RawHTTPResponse {
+    var echo: [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+    }
+}
