@@ -48,10 +48,13 @@ public final class FrontDoorServer: Service, Sendable {
         let monitor = HealthMonitor(
             regions: snapshot.config.regions, outlierDetection: snapshot.config.proxy.outlierDetection)
         let proxyHealth = ProxyHealthReporter(monitor: monitor, publisher: publisher, logger: logger)
+        let tlsContext = try UpstreamTLS.context(for: snapshot.config)
         var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
         for loop in group.makeIterator() {
             pools[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(UpstreamPool(loop: loop), eventLoop: loop)
+                let pool = UpstreamPool(loop: loop)
+                pool.tlsContext = tlsContext
+                return NIOLoopBound(pool, eventLoop: loop)
             }.get()
         }
         let loopPools = pools
@@ -74,9 +77,13 @@ public final class FrontDoorServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    // The empty upgrade configuration only makes the decoder keep the bytes that
+                    // follow an upgrade request (a proxied WebSocket's first frames); the upgrade
+                    // itself is the origin's to accept, and proxy mode tunnels it.
                     try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: false,
-                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                        withPipeliningAssistance: true, withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
+                        withErrorHandling: false, withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: limits)
                     let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
                     try pipeline.addHandler(
                         ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout),

@@ -256,3 +256,58 @@ final class Counter: @unchecked Sendable {
 
     var value: Int { add(0) }
 }
+
+@Suite(.serialized) struct WebSocketProxyTests {
+    /// A masked client frame (RFC 6455 §5.2).
+    static func maskedTextFrame(_ text: String) -> [UInt8] {
+        let payload = Array(text.utf8)
+        let mask: [UInt8] = [0x11, 0x22, 0x33, 0x44]
+        return [0x81, 0x80 | UInt8(payload.count)] + mask
+            + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+    }
+
+    @Test func webSocketEchoThroughTheProxy() async throws {
+        let echo = try WebSocketEchoServer()
+        defer { echo.shutdown() }
+        let rig = try await ProxyRig(
+            upstreams: ["eu-central": [("b1", .echo)]],
+            regionExtras: ["eu-west": ["mode": "proxy", "upstreams": [echo.address]]])
+        let client = try rig.client()
+        // The first frame travels in the same packet as the handshake.
+        client.send(
+            Array(
+                ("GET /chat HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\nUpgrade: websocket\r\n"
+                    + "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n\r\n").utf8) + Self.maskedTextFrame("early"))
+        let handshake = try client.readResponse()
+        #expect(handshake.status == 101)
+        #expect(handshake.header("sec-websocket-accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        #expect(handshake.header("upgrade")?.lowercased() == "websocket")
+        #expect(handshake.header("x-geofront-region") == "eu-west")
+        #expect(try client.readBytes(7) == [0x81, 0x05] + Array("early".utf8))
+        for message in ["hello", "through", "the tunnel"] {
+            client.send(Self.maskedTextFrame(message))
+            #expect(
+                try client.readBytes(2 + message.utf8.count) == [0x81, UInt8(message.utf8.count)] + Array(message.utf8))
+        }
+        // Close handshake: the origin answers and closes; the tunnel closes the client too.
+        client.send([0x88, 0x80, 1, 2, 3, 4])
+        #expect(try client.readBytes(2) == [0x88, 0x00])
+        #expect(client.waitForClose())
+        #expect(try rig.get(as: "10.0.0.1").status == 200)
+        try await rig.stop()
+    }
+
+    @Test func refusedUpgradeIsAnsweredAndTheConnectionClosed() async throws {
+        let rig = try await ProxyRig(upstreams: ProxyTests.standard)
+        let client = try rig.client()
+        let response = try client.exchange(
+            "GET /chat HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+        )
+        #expect(response.status == 200)  // the echo origin ignores the upgrade
+        #expect(response.header("connection") == "close")
+        #expect(response.seen("upgrade") == ["websocket"])
+        #expect(client.waitForClose())
+        try await rig.stop()
+    }
+}

@@ -24,7 +24,7 @@ public struct RawHTTPResponse: Sendable {
 
 public struct RawHTTPError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// A deliberately low-level HTTP/1.1 client over a blocking TCP socket: it sends exactly the
@@ -140,6 +140,17 @@ public final class RawHTTPClient {
             buffer.removeAll(keepingCapacity: true)
         }
         return (status, received)
+    }
+
+    /// Exactly `count` bytes (after any response already read), for non-HTTP protocols after an
+    /// upgrade.
+    public func readBytes(_ count: Int) throws -> [UInt8] {
+        while buffer.count < count {
+            guard try fill() else { throw RawHTTPError("connection closed after \(buffer.count) of \(count) bytes") }
+        }
+        let bytes = Array(buffer[..<count])
+        buffer.removeFirst(count)
+        return bytes
     }
 
     /// True when the server closes the connection (EOF) within the timeout, with nothing unread.

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// An origin server on 127.0.0.1 for proxy tests. By default it answers every request with 200
 /// and a JSON body naming itself and echoing what it saw (method, target, headers, body size).
@@ -42,11 +43,26 @@ public final class TestUpstream: Sendable {
         var connections = 0
     }
 
-    public init(name: String, _ behaviour: Behaviour = .echo, port: Int = 0) throws {
+    private let tls: NIOSSLContext?
+
+    /// - Parameter tls: serve HTTPS with this certificate and key (PEM files).
+    public init(
+        name: String, _ behaviour: Behaviour = .echo, port: Int = 0, tls: (certificate: String, key: String)? = nil
+    )
+        throws
+    {
         self.name = name
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         state = NIOLockedValueBox(State(behaviour: behaviour, channel: nil))
-        let channel = try Self.bind(name: name, port: port, group: group, state: state)
+        if let tls {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+            self.tls = try NIOSSLContext(configuration: configuration)
+        } else {
+            self.tls = nil
+        }
+        let channel = try Self.bind(name: name, port: port, group: group, state: state, tls: self.tls)
         self.port = channel.localAddress!.port!
         state.withLockedValue { $0.channel = channel }
     }
@@ -73,7 +89,7 @@ public final class TestUpstream: Sendable {
     }
 
     public func start() throws {
-        let channel = try Self.bind(name: name, port: port, group: group, state: state)
+        let channel = try Self.bind(name: name, port: port, group: group, state: state, tls: tls)
         state.withLockedValue { $0.channel = channel }
     }
 
@@ -83,10 +99,9 @@ public final class TestUpstream: Sendable {
     }
 
     private static func bind(
-        name: String, port: Int, group: MultiThreadedEventLoopGroup, state: NIOLockedValueBox<State>
-    )
-        throws -> any Channel
-    {
+        name: String, port: Int, group: MultiThreadedEventLoopGroup, state: NIOLockedValueBox<State>,
+        tls: NIOSSLContext?
+    ) throws -> any Channel {
         try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -95,6 +110,7 @@ public final class TestUpstream: Sendable {
                 let parent = state.withLockedValue { $0.channel }
                 parent?.closeFuture.whenComplete { _ in channel.close(promise: nil) }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(UpstreamServerHandler(name: name, state: state))
                 }

@@ -15,7 +15,7 @@ public enum ConfigLoader {
     ]
     static let proxyKeys = [
         "connect_timeout_ms", "response_timeout_ms", "idle_timeout_ms", "max_attempts", "max_connections_per_upstream",
-        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "lb", "outlier_detection",
+        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "lb", "outlier_detection", "upstream_tls",
     ]
     static let outlierKeys = [
         "consecutive_failures", "count_5xx", "base_ejection_ms", "max_ejection_ms", "max_ejection_percent",
@@ -132,7 +132,7 @@ public enum ConfigLoader {
         }
         var proxy = ProxySettings()
         if let value = root["proxy"] {
-            proxy = readProxy(value, reader: &reader)
+            proxy = readProxy(value, baseDirectory: baseDirectory, reader: &reader)
         }
         let (regions, names) = readRegions(
             root, mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck, reader: &reader)
@@ -153,7 +153,9 @@ public enum ConfigLoader {
             defaultRegion: defaultRegion, regions: regions, server: server, whenAllDown: whenAllDown, proxy: proxy)
     }
 
-    private static func readProxy(_ value: JSONValue, reader: inout ConfigReader) -> ProxySettings {
+    private static func readProxy(_ value: JSONValue, baseDirectory: String, reader: inout ConfigReader)
+        -> ProxySettings
+    {
         var proxy = ProxySettings()
         guard let fields = reader.object(value, at: "proxy", allowed: proxyKeys) else { return proxy }
         func key(_ name: String) -> String { ConfigReader.join("proxy", name) }
@@ -238,6 +240,20 @@ public enum ConfigLoader {
             }
             proxy.outlierDetection = settings
         }
+        if let value = fields["upstream_tls"],
+            let tls = reader.object(value, at: key("upstream_tls"), allowed: ["ca_file", "verify"])
+        {
+            if let value = tls["ca_file"], value != .null,
+                let path = reader.nonEmptyString(value, at: ConfigReader.join(key("upstream_tls"), "ca_file"))
+            {
+                proxy.upstreamTLS.caFile = resolve(path, against: baseDirectory)
+            }
+            if let value = tls["verify"],
+                let flag = reader.bool(value, at: ConfigReader.join(key("upstream_tls"), "verify"))
+            {
+                proxy.upstreamTLS.verify = flag
+            }
+        }
         return proxy
     }
 
@@ -273,9 +289,17 @@ public enum ConfigLoader {
                 return nil
             }
         }
+        func checked(_ upstream: UpstreamConfig) -> UpstreamConfig? {
+            if upstream.tls && upstream.serverName == nil && IPAddress(upstream.address.host) != nil {
+                reader.fail(
+                    path, "a TLS upstream given by IP address needs \"server_name\" (the name its certificate is for)")
+                return nil
+            }
+            return upstream
+        }
         if case .string(let text) = value {
             guard let (address, tls) = parseAddress(text, at: path) else { return nil }
-            return UpstreamConfig(address: address, tls: tls)
+            return checked(UpstreamConfig(address: address, tls: tls))
         }
         guard
             let fields = reader.object(value, at: path, allowed: ["address", "weight", "tls", "server_name"]),
@@ -297,7 +321,7 @@ public enum ConfigLoader {
         {
             upstream.serverName = name
         }
-        return upstream
+        return checked(upstream)
     }
 
     static func isHeaderName(_ text: String) -> Bool {

@@ -21,6 +21,8 @@ public struct ProxySettings: Sendable, Hashable {
     public var loadBalancing: LoadBalancing = .roundRobin
     /// Passive health: ejecting upstreams that keep failing.
     public var outlierDetection = OutlierDetectionSettings()
+    /// How TLS upstreams are verified (`upstream_tls`).
+    public var upstreamTLS = UpstreamTLSSettings()
 
     public init() {}
 }
@@ -55,6 +57,20 @@ public struct OutlierDetectionSettings: Sendable, Hashable {
     public var maxEjectionPercent: Int = 50
 
     public init() {}
+}
+
+/// Verification of TLS upstreams (`proxy.upstream_tls`).
+public struct UpstreamTLSSettings: Sendable, Hashable {
+    /// PEM file of the certificate authorities to trust; the system's trust store when nil.
+    public var caFile: String?
+    /// Check the upstream's certificate chain and name. On by default; turning it off is for
+    /// test setups only.
+    public var verify: Bool = true
+
+    public init(caFile: String? = nil, verify: Bool = true) {
+        self.caFile = caFile
+        self.verify = verify
+    }
 }
 
 /// One entry of a region's `upstreams`.

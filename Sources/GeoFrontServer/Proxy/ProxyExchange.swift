@@ -40,6 +40,8 @@ final class ProxyExchange {
     private let peerTrusted: Bool
     private let coordinate: Coordinate?
     private var clientKeepAlive: Bool
+    /// The client asked for a protocol upgrade (WebSocket): on 101 the exchange becomes a tunnel.
+    private let isUpgrade: Bool
     private let settings: ProxySettings
 
     private var phase = Phase.connecting
@@ -85,6 +87,7 @@ final class ProxyExchange {
         self.coordinate = coordinate
         self.regionIndex = regionIndex
         self.clientKeepAlive = request.isKeepAlive
+        self.isUpgrade = ProxyHeaders.upgradeProtocol(of: request) != nil
         self.settings = snapshot.config.proxy
         self.replayable = request.method.isIdempotent
         self.clientWritable = context.channel.isWritable
@@ -371,8 +374,12 @@ extension ProxyExchange: UpstreamDelegate {
         switch part {
         case .head(let head):
             guard phase == .awaitingResponse else { return }
+            if head.status == .switchingProtocols && isUpgrade {
+                switchToTunnel(head)
+                return
+            }
             if head.status.code < 200 {
-                // 1xx: 100 Continue and 103 Early Hints go through; 101 needs an upgrade we do not do.
+                // 1xx: 100 Continue and 103 Early Hints go through; an unasked-for 101 does not.
                 if head.status.code != 101 {
                     let informational = HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers)
                     context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(informational)), promise: nil)
@@ -381,6 +388,11 @@ extension ProxyExchange: UpstreamDelegate {
             }
             phase = .streamingResponse
             replayBody = []
+            if isUpgrade {
+                // Upgrade refused: the client's decoder stopped at the upgrade request, so this
+                // connection cannot carry another request.
+                clientKeepAlive = false
+            }
             let failed = settings.outlierDetection.count5xx && head.status.code >= 500
             recordOutcome(failed: failed, reason: failed ? "status \(head.status.code)" : nil)
             var response = ProxyHeaders.clientResponse(
@@ -420,6 +432,63 @@ extension ProxyExchange: UpstreamDelegate {
                 }
             }
             handler.exchangeFinished(requestComplete: clientEnded)
+        }
+    }
+
+    /// `101 Switching Protocols`: both connections drop their HTTP handlers and become the two
+    /// ends of a byte tunnel. Bytes that already followed the upgrade on either side are passed on.
+    private func switchToTunnel(_ head: HTTPResponseHead) {
+        phase = .finished
+        cancelTimer()
+        recordOutcome(failed: false, reason: nil)
+        endInFlight()
+        guard let connection else { return }
+        self.connection = nil
+        connection.handler.delegate = nil
+        // What the decoder still delivers for the 101 (its end) must not be taken for stray bytes.
+        connection.handler.isSwitchingProtocols = true
+        let client = context.channel
+        let upstream = connection.channel
+        let response = ProxyHeaders.clientResponse(head, region: region.name, strip: settings.stripResponseHeaders)
+        let loop = context.eventLoop
+        let fail: @Sendable (any Error) -> Void = { _ in
+            client.close(promise: nil)
+            upstream.close(promise: nil)
+        }
+        // Run after the upstream decoder has returned from delivering this head. Some HTTP
+        // handlers leave the pipeline asynchronously, so each step waits for the removals.
+        loop.execute {
+            let (clientEnd, upstreamEnd) = TunnelHandler.pair()
+            let ends = NIOLoopBound((clientEnd, upstreamEnd), eventLoop: loop)
+            client.pipeline.syncOperations.removeAll([
+                FrontDoorHandler.self, RequestErrorHandler.self, HTTPServerPipelineHandler.self,
+                ConnectionTimeoutHandler.self, HTTPServerUpgradeHandler.self, NIOHTTPResponseHeadersValidator.self,
+                HTTPResponseEncoder.self,
+            ]).flatMap { () -> EventLoopFuture<Void> in
+                client.writeAndFlush(response.serialized, promise: nil)
+                return upstream.pipeline.syncOperations.removeAll([UpstreamHandler.self, HTTPRequestEncoder.self])
+            }.flatMapThrowing { () -> Void in
+                try upstream.pipeline.syncOperations.addHandler(ends.value.1)
+                try client.pipeline.syncOperations.addHandler(ends.value.0)
+            }.flatMap { () -> EventLoopFuture<Void> in
+                // The upstream decoder watches outgoing writes, so it goes before any byte is
+                // forwarded to the upstream. Bytes that came with either handshake (first frames)
+                // go through the tunnel as the decoders leave.
+                upstream.pipeline.syncOperations.removeAll([ByteToMessageHandler<HTTPResponseDecoder>.self])
+            }.flatMap { () -> EventLoopFuture<Void> in
+                client.pipeline.syncOperations.removeAll([ByteToMessageHandler<HTTPRequestDecoder>.self])
+            }.whenComplete { result in
+                switch result {
+                case .success:
+                    // Leftover bytes were written without a read cycle: flush them, then read on.
+                    client.flush()
+                    upstream.flush()
+                    client.read()
+                    upstream.read()
+                case .failure(let error):
+                    fail(error)
+                }
+            }
         }
     }
 

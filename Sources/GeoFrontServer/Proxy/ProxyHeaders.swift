@@ -1,5 +1,6 @@
 import GeoFrontCore
 import GeoIP
+import NIOCore
 import NIOHTTP1
 
 /// Header rewriting for proxy mode (RFC 9110 §7.6.1 hop-by-hop headers, RFC 7239 `Forwarded`).
@@ -32,7 +33,13 @@ enum ProxyHeaders {
     ) -> HTTPRequestHead {
         var headers = request.headers
         let wasChunked = headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+        let upgrade = upgradeProtocol(of: request)
         removeHopByHop(&headers)
+        if let upgrade {
+            // An upgrade (WebSocket) is asked of the origin itself: it keeps its two headers.
+            headers.add(name: "Connection", value: "Upgrade")
+            headers.add(name: "Upgrade", value: upgrade)
+        }
         if wasChunked && !headers.contains(name: "content-length") {
             headers.add(name: "Transfer-Encoding", value: "chunked")
         }
@@ -75,10 +82,24 @@ enum ProxyHeaders {
         return head
     }
 
+    /// The `Upgrade` value of a request that asks for one (`Connection: upgrade` and `Upgrade`).
+    static func upgradeProtocol(of request: HTTPRequestHead) -> String? {
+        guard let value = request.headers.first(name: "upgrade"), !value.isEmpty,
+            request.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "upgrade" })
+        else { return nil }
+        return value
+    }
+
     /// The response the client sees: hop-by-hop and configured headers removed, the region added.
+    /// A `101 Switching Protocols` keeps `Connection: Upgrade` and `Upgrade`.
     static func clientResponse(_ response: HTTPResponseHead, region: String, strip: [String]) -> HTTPResponseHead {
         var headers = response.headers
+        let upgrade = response.status == .switchingProtocols ? response.headers.first(name: "upgrade") : nil
         removeHopByHop(&headers)
+        if let upgrade {
+            headers.add(name: "Connection", value: "Upgrade")
+            headers.add(name: "Upgrade", value: upgrade)
+        }
         if !strip.isEmpty {
             headers.remove { strip.contains($0.name.lowercased()) }
         }
@@ -95,6 +116,19 @@ enum ProxyHeaders {
                     || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
                     || byte == UInt8(ascii: ".")
             }
+    }
+}
+
+extension HTTPResponseHead {
+    /// The head as HTTP/1.1 bytes, for writing after the HTTP encoder is gone (upgrades).
+    var serialized: ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        for (name, value) in headers {
+            buffer.writeString("\(name): \(value)\r\n")
+        }
+        buffer.writeString("\r\n")
+        return buffer
     }
 }
 

@@ -13,7 +13,7 @@ protocol UpstreamDelegate: AnyObject {
 /// The last handler of an upstream connection: hands response parts to the exchange using the
 /// connection, holds reads while the client cannot take more (backpressure), and tells the pool
 /// when an idle connection goes away.
-final class UpstreamHandler: ChannelDuplexHandler {
+final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
@@ -24,6 +24,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var readsPaused = false
     private var readPending = false
+    /// The connection is becoming a tunnel: HTTP parts still in flight are ignored.
+    var isSwitchingProtocols = false
     /// Whether the current response allows the connection to be reused.
     private(set) var responseKeepAlive = true
 
@@ -42,6 +44,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
         }
         if let delegate {
             delegate.upstreamReceived(part)
+        } else if isSwitchingProtocols {
+            return
         } else {
             // Bytes on an idle pooled connection: it cannot be trusted any more.
             context.close(promise: nil)

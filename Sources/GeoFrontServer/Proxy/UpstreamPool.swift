@@ -2,6 +2,7 @@ import GeoFrontCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// One open connection to an upstream. Confined to its channel's event loop (the pool that made
 /// it and the exchanges using it live there); `@unchecked Sendable` only so futures can carry it.
@@ -31,6 +32,8 @@ enum UpstreamConnectError: Error {
 /// an upstream and counting requests in flight take no lock either.
 final class UpstreamPool {
     let loop: any EventLoop
+    /// For HTTPS upstreams; set from the configuration.
+    var tlsContext: NIOSSLContext?
     private var idle: [UpstreamConfig: [UpstreamConnection]] = [:]
     private var open: [UpstreamConfig: Int] = [:]
     private var balancers: [String: UpstreamBalancer] = [:]
@@ -62,6 +65,10 @@ final class UpstreamPool {
         guard open[upstream, default: 0] < settings.maxConnectionsPerUpstream else {
             return loop.makeFailedFuture(UpstreamConnectError.poolExhausted)
         }
+        let tlsContext = upstream.tls ? self.tlsContext : nil
+        if upstream.tls && tlsContext == nil {
+            return loop.makeFailedFuture(UpstreamConnectError.connectFailed("no TLS context"))
+        }
         open[upstream, default: 0] += 1
         let timeout = TimeAmount.milliseconds(Int64(settings.connectTimeoutMilliseconds))
         let bootstrap = ClientBootstrap(group: loop)
@@ -69,6 +76,13 @@ final class UpstreamPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        let name =
+                            upstream.serverName
+                            ?? (IPAddressLiteral.isIP(upstream.address.host) ? nil : upstream.address.host)
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tlsContext, serverHostname: name))
+                    }
                     // Encoder first, then the decoder, which watches outgoing request heads so it
                     // knows a HEAD response has no body; 1xx responses are passed on.
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())

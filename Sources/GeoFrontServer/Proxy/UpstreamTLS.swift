@@ -1,0 +1,40 @@
+import GeoFrontCore
+import NIOSSL
+
+/// The TLS client context for HTTPS upstreams, made once per configuration.
+enum UpstreamTLS {
+    struct LoadError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// A context verifying upstream certificates against `ca_file` (or the system's trust store),
+    /// TLS 1.2 or newer; nil when no upstream speaks TLS.
+    static func context(for config: GeoFrontConfig) throws -> NIOSSLContext? {
+        guard config.regions.contains(where: { $0.upstreams.contains { $0.tls } }) else { return nil }
+        let settings = config.proxy.upstreamTLS
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.applicationProtocols = ["http/1.1"]
+        tls.certificateVerification = settings.verify ? .fullVerification : .none
+        if let caFile = settings.caFile {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw LoadError(
+                    description: "proxy.upstream_tls.ca_file: \(caFile): not a readable PEM certificate file (\(error))"
+                )
+            }
+        }
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw LoadError(description: "proxy.upstream_tls: cannot build the TLS context: \(error)")
+        }
+    }
+}
+
+enum IPAddressLiteral {
+    static func isIP(_ host: String) -> Bool {
+        host.contains(":") || host.split(separator: ".").count == 4 && host.allSatisfy { $0.isNumber || $0 == "." }
+    }
+}

@@ -1,0 +1,49 @@
+import Testing
+
+@testable import GeoFrontCore
+
+@Suite struct UpstreamBalancerTests {
+    static func picks(_ balancer: inout UpstreamBalancer, _ count: Int, available: [Bool], excluded: UInt64 = 0)
+        -> [Int]
+    {
+        (0..<count).compactMap { _ in balancer.pick(available: available, excluded: excluded) }
+    }
+
+    @Test func smoothWeightedRoundRobinInterleaves() {
+        var balancer = UpstreamBalancer(policy: .roundRobin, weights: [5, 1, 1])
+        // nginx's smooth weighted round-robin: a a b a c a a, never five in a row.
+        #expect(Self.picks(&balancer, 7, available: [true, true, true]) == [0, 0, 1, 0, 2, 0, 0])
+    }
+
+    @Test func unavailableAndExcludedUpstreamsAreSkipped() {
+        var balancer = UpstreamBalancer(policy: .roundRobin, weights: [1, 1, 1])
+        #expect(Set(Self.picks(&balancer, 6, available: [true, false, true])) == [0, 2])
+        #expect(Set(Self.picks(&balancer, 6, available: [true, true, true], excluded: 0b011)) == [2])
+        #expect(balancer.pick(available: [false, false, false]) == nil)
+        #expect(balancer.pick(available: [true, true, true], excluded: 0b111) == nil)
+    }
+
+    @Test func leastRequestsPrefersTheLessBusy() {
+        var balancer = UpstreamBalancer(policy: .leastRequests, weights: [1, 1])
+        for _ in 0..<5 { balancer.started(0) }
+        // With two upstreams both are always sampled when they differ: the idle one wins.
+        var counts = [0, 0]
+        for _ in 0..<200 {
+            if let pick = balancer.pick(available: [true, true]) { counts[pick] += 1 }
+        }
+        #expect(counts[1] > counts[0] * 2)
+        for _ in 0..<5 { balancer.finished(0) }
+        #expect(balancer.inFlight == [0, 0])
+    }
+
+    @Test func leastRequestsFollowsWeightsWhenIdle() {
+        var balancer = UpstreamBalancer(policy: .leastRequests, weights: [9, 1])
+        var counts = [0, 0]
+        for _ in 0..<2000 {
+            if let pick = balancer.pick(available: [true, true]) { counts[pick] += 1 }
+        }
+        // Two weighted draws, ties to the first: upstream 0 gets the large majority.
+        #expect(counts[0] > counts[1] * 4)
+        #expect(counts[1] > 0)
+    }
+}
