@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GeoFrontCore
 import GeoFrontServer
 import Logging
@@ -45,17 +46,42 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             server = try await FrontDoorServer.start(snapshot: snapshot, threads: threads, logger: logger)
         } catch {
-            printError("cannot listen on \(config.listen): \(error)")
+            printError("cannot start on \(config.listen): \(error)")
             throw ExitCode.failure
         }
         let checker = HealthChecker(
-            monitor: server.healthMonitor, prober: HealthProber(group: server.eventLoopGroup),
-            publisher: server.publisher, logger: logger)
+            registry: server.health, prober: HealthProber(group: server.eventLoopGroup),
+            publisher: server.publisher, logger: logger, metrics: server.metrics)
+        let overrides = (database: options.db, listen: config.listen)
+        let reloader = ConfigReloader(configPath: options.config, server: server, logger: logger) { loaded in
+            var loaded = loaded
+            if let database = overrides.database { loaded.geoip.database = database }
+            loaded.listen = overrides.listen
+            return loaded
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: server), .init(service: checker), .init(service: SignalReloadService(reloader: reloader)),
+            .init(service: DatabaseWatcher(reloader: reloader, publisher: server.publisher)),
+        ]
+        if let adminListen = config.admin.listen {
+            let token =
+                config.admin.token
+                ?? ProcessInfo.processInfo.environment[config.admin.tokenEnvironmentVariable].flatMap {
+                    $0.isEmpty ? nil : $0
+                }
+            do {
+                let admin = try await AdminServer.start(
+                    listen: adminListen, token: token, server: server, checker: checker, reloader: reloader,
+                    logger: logger)
+                services.append(.init(service: admin))
+            } catch {
+                printError("cannot start the admin listener on \(adminListen): \(error)")
+                try? await server.stop()
+                throw ExitCode.failure
+            }
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: server), .init(service: checker)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
     }

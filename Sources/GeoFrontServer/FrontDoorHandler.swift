@@ -23,8 +23,19 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let snapshots: NIOLoopBoundBox<RoutingSnapshot>
-    private let pool: UpstreamPool
+    private let loop: LoopState
     private let health: ProxyHealthReporter?
+    /// The request being answered, for metrics and the access log.
+    private var current: RequestRecord?
+
+    private struct RequestRecord {
+        let start: NIODeadline
+        let client: IPAddress
+        let region: String
+        let mode: RoutingMode
+        let method: HTTPMethod
+        let target: String
+    }
     private var peer = IPAddress(v4: 0)
     private var state = State.idle
     private var context: ChannelHandlerContext?
@@ -33,9 +44,9 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The HTTP version of the request being answered.
     private var requestVersion = HTTPVersion.http1_1
 
-    init(snapshots: NIOLoopBoundBox<RoutingSnapshot>, pool: UpstreamPool, health: ProxyHealthReporter?) {
+    init(snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?) {
         self.snapshots = snapshots
-        self.pool = pool
+        self.loop = loop
         self.health = health
     }
 
@@ -119,10 +130,25 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 forwarded.append(value)
             }
         }
+        let start = NIODeadline.now()
         let client = snapshot.clientIPResolver.resolve(peer: peer, xForwardedFor: forwardedFor, forwarded: forwarded)
-        let coordinate = snapshot.database.coordinate(of: client.address)
+        let (found, coordinate) = snapshot.database.locate(client.address)
         let choice = RegionSelector.select(
             for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
+        let metrics = loop.metrics
+        metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds))
+        if coordinate != nil {
+            metrics.lookupFound.increment()
+        } else if found {
+            metrics.lookupNoCoordinates.increment()
+        } else {
+            metrics.lookupNotFound.increment()
+        }
+        let chosen = snapshot.regions[choice.regionIndex]
+        current = RequestRecord(
+            start: start, client: client.address, region: chosen.name,
+            mode: snapshot.refuses(choice) ? .redirect : chosen.config.mode, method: request.method,
+            target: request.uri)
         if snapshot.refuses(choice) {
             respond(
                 context: context, status: .serviceUnavailable,
@@ -149,7 +175,7 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 headers: headers, keepAlive: keepAlive, body: nil)
         case .proxy:
             let exchange = ProxyExchange(
-                handler: self, context: context, snapshot: snapshot, pool: pool, health: health, request: request,
+                handler: self, context: context, snapshot: snapshot, loop: loop, health: health, request: request,
                 peer: peer, peerTrusted: snapshot.clientIPResolver.isTrusted(peer), coordinate: coordinate,
                 regionIndex: choice.regionIndex)
             state = .proxying(exchange)
@@ -164,10 +190,27 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
             body: "400 Bad Request\n")
     }
 
+    /// Counts the answer of the current request and logs it.
+    func requestAnswered(status: Int) {
+        guard let record = current else { return }
+        current = nil
+        loop.countRequest(region: record.region, mode: record.mode, status: status)
+        if let accessLog = loop.accessLog {
+            let snapshot = snapshots.value
+            accessLog.log(
+                AccessLog.Entry(
+                    client: record.client, country: snapshot.database.lookup(record.client)?.country,
+                    region: record.region, mode: record.mode.rawValue, method: record.method.rawValue,
+                    target: record.target, status: status,
+                    durationMicroseconds: Int((NIODeadline.now() - record.start).nanoseconds / 1000)))
+        }
+    }
+
     /// Writes a complete local answer (redirect, 400, 502, 503, 504).
     func respond(
         context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, keepAlive: Bool, body: String?
     ) {
+        requestAnswered(status: Int(status.code))
         var headers = headers
         headers.add(name: "Content-Length", value: String(body?.utf8.count ?? 0))
         if !keepAlive {

@@ -1,8 +1,10 @@
 import GeoFrontCore
 import Logging
 import NIOCore
+import NIOExtras
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// The public listener: accepts connections and builds each one's pipeline.
@@ -11,30 +13,43 @@ import ServiceLifecycle
 /// response encoder → ``ConnectionTimeoutHandler`` → pipelining (one response at a time, in
 /// order) → ``RequestErrorHandler`` (400/431) → ``FrontDoorHandler`` (redirect, or proxy through
 /// the event loop's ``UpstreamPool``).
+///
+/// Under a `ServiceGroup`, graceful shutdown stops accepting, lets requests in flight finish
+/// (keep-alive connections close after their current response), and cuts whatever is left
+/// after `server.shutdown_grace_ms`.
 public final class FrontDoorServer: Service, Sendable {
     public let publisher: SnapshotPublisher
-    /// Health of targets and upstreams: active checks and outlier detection write it.
-    public let healthMonitor: HealthMonitor
+    /// Health of targets and upstreams: active checks and outlier detection write it; reloads
+    /// replace its monitor.
+    public let health: HealthRegistry
     public let proxyHealth: ProxyHealthReporter
+    public let metrics: GeoFrontMetrics
+    private let loops: [ObjectIdentifier: NIOLoopBound<LoopState>]
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
     private let serverChannel: any Channel
+    private let quiescing: ServerQuiescingHelper
+    private let accessLog: AccessLog?
     private let logger: Logger
 
     /// The address actually bound (useful with port 0).
     public var localAddress: SocketAddress? { serverChannel.localAddress }
 
+    /// The current health monitor.
+    public var healthMonitor: HealthMonitor { health.monitor }
+
     /// Binds the listener of `snapshot.config` and starts serving.
     /// - Parameter threads: event loops; 0 uses `server.threads` from config, and when that is 0 too,
     ///   one per CPU core.
     public static func start(
-        snapshot: RoutingSnapshot, threads: Int = 0, logger: Logger = Logger(label: "geofront")
+        snapshot: RoutingSnapshot, threads: Int = 0, logger: Logger = Logger(label: "geofront"),
+        metrics: GeoFrontMetrics = GeoFrontMetrics()
     ) async throws -> FrontDoorServer {
         let configured = threads > 0 ? threads : snapshot.config.server.threads
         let count = configured > 0 ? configured : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: count)
         do {
-            return try await start(snapshot: snapshot, group: group, ownsGroup: true, logger: logger)
+            return try await start(snapshot: snapshot, group: group, logger: logger, metrics: metrics)
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -42,22 +57,23 @@ public final class FrontDoorServer: Service, Sendable {
     }
 
     private static func start(
-        snapshot: RoutingSnapshot, group: MultiThreadedEventLoopGroup, ownsGroup: Bool, logger: Logger
+        snapshot: RoutingSnapshot, group: MultiThreadedEventLoopGroup, logger: Logger, metrics: GeoFrontMetrics
     ) async throws -> FrontDoorServer {
         let publisher = SnapshotPublisher(initial: snapshot, group: group)
-        let monitor = HealthMonitor(
-            regions: snapshot.config.regions, outlierDetection: snapshot.config.proxy.outlierDetection)
-        let proxyHealth = ProxyHealthReporter(monitor: monitor, publisher: publisher, logger: logger)
+        let health = HealthRegistry(
+            HealthMonitor(regions: snapshot.config.regions, outlierDetection: snapshot.config.proxy.outlierDetection))
+        let proxyHealth = ProxyHealthReporter(registry: health, publisher: publisher, logger: logger)
         let tlsContext = try UpstreamTLS.context(for: snapshot.config)
-        var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
+        let accessLog = try snapshot.config.accessLog.map { try AccessLog(settings: $0) }
+        var loops: [ObjectIdentifier: NIOLoopBound<LoopState>] = [:]
         for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = try await loop.submit {
-                let pool = UpstreamPool(loop: loop)
-                pool.tlsContext = tlsContext
-                return NIOLoopBound(pool, eventLoop: loop)
+            loops[ObjectIdentifier(loop)] = try await loop.submit {
+                let state = LoopState(loop: loop, metrics: metrics, accessLog: accessLog)
+                state.pool.tlsContext = tlsContext
+                return NIOLoopBound(state, eventLoop: loop)
             }.get()
         }
-        let loopPools = pools
+        let loopStates = loops
         let settings = snapshot.config.server
         let limits = {
             var limits = NIOHTTPDecoderLimitConfiguration()
@@ -68,14 +84,23 @@ public final class FrontDoorServer: Service, Sendable {
         }()
         let idleTimeout = TimeAmount.milliseconds(Int64(settings.idleTimeoutMilliseconds))
         let requestTimeout = TimeAmount.milliseconds(Int64(settings.requestTimeoutMilliseconds))
+        let quiescing = ServerQuiescingHelper(group: group)
+        let openConnections = metrics.openConnections
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                openConnections.increment()
+                channel.closeFuture.whenComplete { _ in openConnections.decrement() }
+                return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     // The empty upgrade configuration only makes the decoder keep the bytes that
                     // follow an upgrade request (a proxied WebSocket's first frames); the upgrade
@@ -89,46 +114,49 @@ public final class FrontDoorServer: Service, Sendable {
                         ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout),
                         position: .before(pipelining))
                     try pipeline.addHandler(RequestErrorHandler())
-                    let pool = loopPools[ObjectIdentifier(channel.eventLoop)]!.value
+                    let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
                     try pipeline.addHandler(
                         FrontDoorHandler(
-                            snapshots: publisher.box(for: channel.eventLoop), pool: pool, health: proxyHealth))
+                            snapshots: publisher.box(for: channel.eventLoop), loop: state, health: proxyHealth))
                 }
             }
         let listen = snapshot.config.listen
         let channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
+        metrics.recordRegionStatuses(snapshot)
         let server = FrontDoorServer(
-            publisher: publisher, healthMonitor: monitor, proxyHealth: proxyHealth, group: group,
-            ownsGroup: ownsGroup, serverChannel: channel, logger: logger)
-        logger.info(
-            "listening",
-            metadata: [
-                "address": "\(channel.localAddress.map { "\($0)" } ?? "?")"
-            ])
+            publisher: publisher, health: health, proxyHealth: proxyHealth, metrics: metrics, loops: loops,
+            group: group, serverChannel: channel, quiescing: quiescing, accessLog: accessLog, logger: logger)
+        logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         return server
     }
 
     private init(
-        publisher: SnapshotPublisher, healthMonitor: HealthMonitor, proxyHealth: ProxyHealthReporter,
-        group: MultiThreadedEventLoopGroup, ownsGroup: Bool, serverChannel: any Channel, logger: Logger
+        publisher: SnapshotPublisher, health: HealthRegistry, proxyHealth: ProxyHealthReporter,
+        metrics: GeoFrontMetrics, loops: [ObjectIdentifier: NIOLoopBound<LoopState>],
+        group: MultiThreadedEventLoopGroup,
+        serverChannel: any Channel, quiescing: ServerQuiescingHelper, accessLog: AccessLog?, logger: Logger
     ) {
         self.publisher = publisher
-        self.healthMonitor = healthMonitor
+        self.health = health
         self.proxyHealth = proxyHealth
+        self.metrics = metrics
+        self.loops = loops
         self.group = group
-        self.ownsGroup = ownsGroup
+        self.ownsGroup = true
         self.serverChannel = serverChannel
+        self.quiescing = quiescing
+        self.accessLog = accessLog
         self.logger = logger
     }
 
     /// Serves until graceful shutdown (SIGTERM/SIGINT under a `ServiceGroup`), then stops.
     public func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await serverChannel.closeFuture.get()
+        await withGracefulShutdownHandler {
+            try? await serverChannel.closeFuture.get()
         } onGracefulShutdown: {
-            self.serverChannel.close(promise: nil)
+            self.beginShutdown()
         }
-        if ownsGroup { try await group.shutdownGracefully() }
+        await finishShutdown()
     }
 
     /// The event loops, shared with health checks.
@@ -139,9 +167,48 @@ public final class FrontDoorServer: Service, Sendable {
         try await serverChannel.closeFuture.get()
     }
 
-    /// Stops accepting and closes the listener, then the event loops.
+    /// Stops accepting; open connections close once their current response is done.
+    private func beginShutdown() {
+        logger.info("draining connections")
+        quiescing.initiateShutdown(promise: nil)
+    }
+
+    /// Waits for connections to drain (at most the grace period), then stops the event loops.
+    private func finishShutdown() async {
+        let grace = publisher.current.config.server.shutdownGraceMilliseconds
+        let loop = group.next()
+        let drained = loop.makePromise(of: Void.self)
+        // A second call joins a drain already under way.
+        quiescing.initiateShutdown(promise: drained)
+        let timeout = loop.scheduleTask(in: .milliseconds(Int64(grace))) {
+            drained.fail(ChannelError.alreadyClosed)
+        }
+        let completed = (try? await drained.futureResult.get()) != nil
+        timeout.cancel()
+        if !completed { logger.warning("shutdown grace period over: closing the remaining connections") }
+        accessLog?.close()
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    /// Stops the server now: graceful drain within the grace period, then the event loops.
     public func stop() async throws {
-        try? await serverChannel.close()
-        if ownsGroup { try await group.shutdownGracefully() }
+        await finishShutdown()
+    }
+
+    /// Installs the TLS context of a new configuration on every loop's pool.
+    func setUpstreamTLS(_ context: NIOSSLContext?) async {
+        for state in loops.values {
+            try? await state.eventLoop.submit { state.value.pool.tlsContext = context }.get()
+        }
+    }
+
+    /// Requests per region over the last minute, summed over the event loops.
+    public func trafficLastMinute() async -> [String: Int] {
+        var total: [String: Int] = [:]
+        for state in loops.values {
+            let counts = (try? await state.eventLoop.submit { state.value.traffic.lastMinute() }.get()) ?? [:]
+            total.merge(counts, uniquingKeysWith: +)
+        }
+        return total
     }
 }

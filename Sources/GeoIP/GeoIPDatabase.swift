@@ -78,6 +78,20 @@ public final class GeoIPDatabase: @unchecked Sendable {
         )
     }
 
+    /// The hot-path lookup with its outcome: whether the address has a record, and the
+    /// coordinate routing uses (record coordinates, else the country centroid).
+    @inline(__always)
+    public func locate(_ address: IPAddress) -> (found: Bool, coordinate: Coordinate?) {
+        var result = lookupResult(address.unmapped)
+        guard result.found_entry else { return (false, nil) }
+        return withUnsafeMutablePointer(to: &result.entry) { entry in
+            if let coordinate = readCoordinate(entry) { return (true, coordinate) }
+            guard let country = readCode(entry, paths.countryCode) ?? readCode(entry, paths.registeredCountryCode)
+            else { return (true, nil) }
+            return (true, centroids[country])
+        }
+    }
+
     /// The hot-path lookup: only the coordinate routing needs (record coordinates, else the
     /// country centroid). No allocation. Nil when the address has no usable location.
     @inline(__always)

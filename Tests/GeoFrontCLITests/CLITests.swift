@@ -159,7 +159,7 @@ import Testing
         let port = Int(UInt16(bigEndian: address.sin_port))
         let run = try Self.run(["serve", "--listen", "127.0.0.1:\(port)", "--db", Self.cityDB])
         #expect(run.status == 1)
-        #expect(run.stderr.contains("cannot listen on 127.0.0.1:\(port)"))
+        #expect(run.stderr.contains("cannot start on 127.0.0.1:\(port)"))
     }
 }
 

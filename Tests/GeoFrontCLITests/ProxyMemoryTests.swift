@@ -72,7 +72,7 @@ import Testing
             "regions.json",
             """
             {"listen": "127.0.0.1:\(port)", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
-             "mode": "proxy", "server": {"threads": 1, "request_timeout_ms": 60000},
+             "mode": "proxy", "server": {"threads": 1, "request_timeout_ms": 60000}, "admin": {"listen": "127.0.0.1:0"},
              "proxy": {"response_timeout_ms": 120000},
              "regions": [{"name": "only", "location": {"latitude": 0, "longitude": 0}, "upstreams": ["\(upstream.address)"]}]}
             """)

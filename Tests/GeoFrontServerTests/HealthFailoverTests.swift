@@ -54,7 +54,7 @@ final class HealthRig {
         server = try await FrontDoorServer.start(snapshot: try RoutingSnapshot.open(config: config), logger: logger)
         port = server.localAddress!.port!
         checker = HealthChecker(
-            monitor: server.healthMonitor, prober: HealthProber(group: server.eventLoopGroup),
+            registry: server.health, prober: HealthProber(group: server.eventLoopGroup),
             publisher: server.publisher, logger: logger)
         checking = Task { [checker] in try await checker.run() }
     }

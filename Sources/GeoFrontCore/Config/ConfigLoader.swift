@@ -7,7 +7,7 @@ public enum ConfigLoader {
     /// The top-level keys; later sections (health checks, proxy settings, routes) are added here.
     static let topLevelKeys = [
         "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
-        "health_check", "when_all_down", "proxy",
+        "health_check", "when_all_down", "proxy", "admin", "access_log",
     ]
     static let regionKeys = [
         "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
@@ -147,10 +147,73 @@ public enum ConfigLoader {
             }
         }
 
+        let admin = readAdmin(root, listen: listen, reader: &reader)
+        let accessLog = readAccessLog(root, baseDirectory: baseDirectory, reader: &reader)
         guard let listen, let geoip, let defaultRegion, reader.issues.isEmpty else { return nil }
-        return GeoFrontConfig(
+        var config = GeoFrontConfig(
             listen: listen, geoip: geoip, mode: mode, redirect: redirect, trustedProxies: trusted,
             defaultRegion: defaultRegion, regions: regions, server: server, whenAllDown: whenAllDown, proxy: proxy)
+        config.admin = admin
+        config.accessLog = accessLog
+        return config
+    }
+
+    private static func readAdmin(_ root: [String: JSONValue], listen: HostPort?, reader: inout ConfigReader)
+        -> AdminSettings
+    {
+        var admin = AdminSettings()
+        guard let value = root["admin"] else { return admin }
+        if value == .null || value == .bool(false) {
+            admin.listen = nil
+            return admin
+        }
+        guard let fields = reader.object(value, at: "admin", allowed: ["listen", "token", "token_env"]) else {
+            return admin
+        }
+        if let value = fields["listen"] {
+            if value == .null {
+                admin.listen = nil
+            } else if let text = reader.nonEmptyString(value, at: "admin.listen") {
+                switch HostPort.parse(text, allowZeroPort: true) {
+                case .success(let address):
+                    if let listen, address == listen, address.port != 0 {
+                        reader.fail(
+                            "admin.listen", "\(value.brief) is the public listener; the admin API needs its own address"
+                        )
+                    } else {
+                        admin.listen = address
+                    }
+                case .failure(let error): reader.fail("admin.listen", "\(value.brief): \(error.reason)")
+                }
+            }
+        }
+        if let value = fields["token"], value != .null, let token = reader.nonEmptyString(value, at: "admin.token") {
+            admin.token = token
+        }
+        if let value = fields["token_env"], let name = reader.nonEmptyString(value, at: "admin.token_env") {
+            admin.tokenEnvironmentVariable = name
+        }
+        return admin
+    }
+
+    private static func readAccessLog(_ root: [String: JSONValue], baseDirectory: String, reader: inout ConfigReader)
+        -> AccessLogSettings?
+    {
+        guard let value = root["access_log"], value != .null, value != .bool(false) else { return nil }
+        if value == .bool(true) { return AccessLogSettings() }
+        guard let fields = reader.object(value, at: "access_log", allowed: ["path", "format"]) else { return nil }
+        var settings = AccessLogSettings()
+        if let value = fields["path"], value != .null, let path = reader.nonEmptyString(value, at: "access_log.path") {
+            settings.path = resolve(path, against: baseDirectory)
+        }
+        if let value = fields["format"], let text = reader.string(value, at: "access_log.format") {
+            if let format = AccessLogSettings.Format(rawValue: text) {
+                settings.format = format
+            } else {
+                reader.fail("access_log.format", "\(value.brief) is not a format; allowed: \"json\", \"text\"")
+            }
+        }
+        return settings
     }
 
     private static func readProxy(_ value: JSONValue, baseDirectory: String, reader: inout ConfigReader)
@@ -448,7 +511,9 @@ public enum ConfigLoader {
         guard let value = root["server"],
             let fields = reader.object(
                 value, at: "server",
-                allowed: ["idle_timeout_ms", "request_timeout_ms", "max_request_head_bytes", "threads"])
+                allowed: [
+                    "idle_timeout_ms", "request_timeout_ms", "max_request_head_bytes", "threads", "shutdown_grace_ms",
+                ])
         else { return server }
         if let value = fields["idle_timeout_ms"],
             let number = reader.integer(value, at: "server.idle_timeout_ms", in: 1...86_400_000)
@@ -467,6 +532,11 @@ public enum ConfigLoader {
         }
         if let value = fields["threads"], let number = reader.integer(value, at: "server.threads", in: 0...256) {
             server.threads = number
+        }
+        if let value = fields["shutdown_grace_ms"],
+            let number = reader.integer(value, at: "server.shutdown_grace_ms", in: 0...3_600_000)
+        {
+            server.shutdownGraceMilliseconds = number
         }
         return server
     }

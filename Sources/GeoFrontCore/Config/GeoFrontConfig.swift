@@ -23,6 +23,10 @@ public struct GeoFrontConfig: Sendable {
     public var whenAllDown: AllDownPolicy
     /// Proxy-mode settings (`proxy`).
     public var proxy: ProxySettings
+    /// The admin listener (`admin`).
+    public var admin = AdminSettings()
+    /// The access log (`access_log`); nil when off.
+    public var accessLog: AccessLogSettings?
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,
@@ -84,6 +88,8 @@ public struct ServerSettings: Sendable, Hashable {
     public var maxRequestHeadBytes: Int
     /// Event-loop threads; 0 means one per CPU core.
     public var threads: Int
+    /// On SIGTERM/SIGINT, requests in flight get this long to finish before connections are cut.
+    public var shutdownGraceMilliseconds: Int = 10_000
 
     public init(
         idleTimeoutMilliseconds: Int = 60_000, requestTimeoutMilliseconds: Int = 10_000,

@@ -36,28 +36,69 @@ public final class HealthMonitor: Sendable {
         var targets: [[TargetHealth]]
         var ejections: [[Ejection]]
         var runtimeDrains: Set<String>
+        /// Wall-clock time (seconds since 1970) of each target's last probe.
+        var probedAt: [[Double?]]
+    }
+
+    /// A target's state and when it was last probed, for status pages.
+    public struct TargetSnapshot: Sendable {
+        public let region: String
+        public let target: HealthTarget
+        public let health: TargetHealth
+        public let probedAt: Double?
     }
 
     public let regions: [RegionConfig]
     public let outlierDetection: OutlierDetectionSettings
     private let state: Mutex<State>
 
-    public init(regions: [RegionConfig], outlierDetection: OutlierDetectionSettings = OutlierDetectionSettings()) {
+    /// - Parameter previous: a monitor of the configuration being replaced: targets and upstreams
+    ///   that are still there (same region, same address) keep their state, and runtime drains of
+    ///   regions that still exist are kept.
+    public init(
+        regions: [RegionConfig], outlierDetection: OutlierDetectionSettings = OutlierDetectionSettings(),
+        carryingOver previous: HealthMonitor? = nil
+    ) {
         self.regions = regions
         self.outlierDetection = outlierDetection
+        let old = previous?.state.withLock { $0 }
+        func oldRegion(_ name: String) -> Int? { previous?.regions.firstIndex { $0.name == name } }
         let targets = regions.map { region in
-            region.healthTargets.map { _ in
-                TargetHealth(rise: region.healthCheck?.rise ?? 1, fall: region.healthCheck?.fall ?? 1)
+            region.healthTargets.map { target in
+                let fresh = TargetHealth(rise: region.healthCheck?.rise ?? 1, fall: region.healthCheck?.fall ?? 1)
+                guard let old, let index = oldRegion(region.name),
+                    let position = previous!.regions[index].healthTargets.firstIndex(of: target)
+                else { return fresh }
+                return TargetHealth(rise: fresh.rise, fall: fresh.fall, healthy: old.targets[index][position].isHealthy)
             }
         }
-        let ejections = regions.map { region in region.upstreams.map { _ in Ejection() } }
-        state = Mutex(State(targets: targets, ejections: ejections, runtimeDrains: []))
+        let ejections = regions.map { region in
+            region.upstreams.map { upstream in
+                guard let old, let index = oldRegion(region.name),
+                    let position = previous!.regions[index].upstreams.firstIndex(where: {
+                        $0.address == upstream.address
+                    })
+                else { return Ejection() }
+                return old.ejections[index][position]
+            }
+        }
+        let probedAt = regions.map { region in
+            region.healthTargets.map { target -> Double? in
+                guard let old, let index = oldRegion(region.name),
+                    let position = previous!.regions[index].healthTargets.firstIndex(of: target)
+                else { return nil }
+                return old.probedAt[index][position]
+            }
+        }
+        let drains = (old?.runtimeDrains ?? []).filter { name in regions.contains { $0.name == name } }
+        state = Mutex(State(targets: targets, ejections: ejections, runtimeDrains: drains, probedAt: probedAt))
     }
 
     /// Applies one probe result to target `target` of region `region` (indices into `regions`).
-    public func record(region: Int, target: Int, result: ProbeResult) -> TargetReport {
+    public func record(region: Int, target: Int, result: ProbeResult, at wallClock: Double? = nil) -> TargetReport {
         let now = ContinuousClock.now
         return state.withLock { state in
+            state.probedAt[region][target] = wallClock
             let before = Self.status(of: regions[region], state: state, index: region, now: now)
             let transition = state.targets[region][target].record(result)
             let after = Self.status(of: regions[region], state: state, index: region, now: now)
@@ -145,6 +186,23 @@ public final class HealthMonitor: Sendable {
     public func targetStates() -> [[TargetHealth]] {
         state.withLock { $0.targets }
     }
+
+    /// Every checked target with its state and last probe time, in config order.
+    public func targetSnapshots() -> [TargetSnapshot] {
+        state.withLock { state in
+            regions.indices.flatMap { region in
+                regions[region].isChecked
+                    ? regions[region].healthTargets.indices.map { target in
+                        TargetSnapshot(
+                            region: regions[region].name, target: regions[region].healthTargets[target],
+                            health: state.targets[region][target], probedAt: state.probedAt[region][target])
+                    } : []
+            }
+        }
+    }
+
+    /// Regions drained at runtime (admin API), not counting `drain` in the configuration.
+    public var runtimeDrains: Set<String> { state.withLock { $0.runtimeDrains } }
 
     private static func status(of region: RegionConfig, state: State, index: Int, now: ContinuousClock.Instant)
         -> RegionStatus

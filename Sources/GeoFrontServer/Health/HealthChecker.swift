@@ -2,6 +2,10 @@ import GeoFrontCore
 import Logging
 import ServiceLifecycle
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Active health checks: a service that probes every target of every checked region on its own
 /// schedule and feeds the results to the ``HealthMonitor``. When a region's availability changes,
 /// a new snapshot with the new statuses is published; the request path only ever reads snapshots.
@@ -10,49 +14,84 @@ import ServiceLifecycle
 /// random jitter of up to a tenth of the interval, so targets do not get probed in lock-step. A
 /// probe that hangs only delays its own target, and never beyond `timeout_ms`.
 public final class HealthChecker: Service, Sendable {
-    public let monitor: HealthMonitor
+    public let registry: HealthRegistry
     private let prober: HealthProber
     private let publisher: SnapshotPublisher
     private let logger: Logger
+    private let metrics: GeoFrontMetrics?
 
-    public init(monitor: HealthMonitor, prober: HealthProber, publisher: SnapshotPublisher, logger: Logger) {
-        self.monitor = monitor
+    public init(
+        registry: HealthRegistry, prober: HealthProber, publisher: SnapshotPublisher, logger: Logger,
+        metrics: GeoFrontMetrics? = nil
+    ) {
+        self.registry = registry
         self.prober = prober
         self.publisher = publisher
         self.logger = logger
+        self.metrics = metrics
     }
 
+    /// The current monitor (replaced by reloads).
+    public var monitor: HealthMonitor { registry.monitor }
+
+    /// Probes every checked target of the current monitor; when a reload replaces the monitor,
+    /// the probes restart for the new targets. Ends on graceful shutdown.
     public func run() async throws {
-        let checks = monitor.regions.enumerated().flatMap { regionIndex, region in
-            region.isChecked
-                ? region.healthTargets.indices.map { (regionIndex, $0, region.healthCheck!) } : []
-        }
-        guard !checks.isEmpty else {
-            try? await gracefulShutdown()
-            return
-        }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                for (region, target, settings) in checks {
-                    group.addTask { await self.check(region: region, target: target, settings: settings) }
+                var running = self.startChecks(in: &group)
+                for await _ in self.registry.changes {
+                    running.cancel()
+                    running = self.startChecks(in: &group)
                 }
+                running.cancel()
             }
         }
     }
 
-    private func check(region: Int, target: Int, settings: HealthCheckSettings) async {
+    /// Starts one task per target of the current monitor; the returned task ends them all.
+    private func startChecks(in group: inout TaskGroup<Void>) -> Task<Void, Never> {
+        let monitor = registry.monitor
+        let checks = monitor.regions.enumerated().flatMap { regionIndex, region in
+            region.isChecked
+                ? region.healthTargets.indices.map { (regionIndex, $0, region.healthCheck!) } : []
+        }
+        let task = Task {
+            await withTaskGroup(of: Void.self) { inner in
+                for (region, target, settings) in checks {
+                    inner.addTask {
+                        await self.check(monitor: monitor, region: region, target: target, settings: settings)
+                    }
+                }
+            }
+        }
+        group.addTask {
+            await withTaskCancellationHandler {
+                await task.value
+            } onCancel: {
+                task.cancel()
+            }
+        }
+        return task
+    }
+
+    private func check(monitor: HealthMonitor, region: Int, target: Int, settings: HealthCheckSettings) async {
         let address = monitor.regions[region].healthTargets[target]
         while !Task.isCancelled {
             let result = await prober.probe(address, settings: settings)
             if Task.isCancelled { return }
-            apply(monitor.record(region: region, target: target, result: result))
+            apply(
+                monitor.record(region: region, target: target, result: result, at: wallClockSeconds()), monitor: monitor
+            )
             let delay = settings.intervalMilliseconds + Int.random(in: 0...settings.jitterMilliseconds)
             try? await Task.sleep(for: .milliseconds(delay))
         }
     }
 
-    private func apply(_ report: HealthMonitor.TargetReport) {
+    private func apply(_ report: HealthMonitor.TargetReport, monitor: HealthMonitor) {
+        metrics?.recordProbe(region: report.region, target: report.target.description, health: report.health)
         if case .changed(let healthy) = report.transition {
+            metrics?.recordHealthTransition(region: report.region, target: report.target.description, healthy: healthy)
             let reason: String
             switch report.health.lastResult {
             case .fail(let failure):
@@ -66,9 +105,12 @@ public final class HealthChecker: Service, Sendable {
                 "target \(healthy ? "healthy" : "unhealthy")",
                 metadata: ["region": "\(report.region)", "target": "\(report.target)", "reason": "\(reason)"])
         }
-        if report.regionAvailabilityChanged {
+        // A monitor replaced by a reload no longer speaks for the published snapshot.
+        if report.regionAvailabilityChanged, monitor === registry.monitor {
             let statuses = monitor.statuses()
-            publisher.update { $0.with(statuses: statuses) }
+            publisher.update {
+                $0.config.regions.map(\.name) == monitor.regions.map(\.name) ? $0.with(statuses: statuses) : $0
+            }
             let index = monitor.regions.firstIndex { $0.name == report.region }!
             let status = statuses[index]
             logger.notice(
@@ -79,8 +121,11 @@ public final class HealthChecker: Service, Sendable {
 
     /// Re-reads every status and publishes it (after a runtime drain, for instance).
     public func republish() {
+        let monitor = registry.monitor
         let statuses = monitor.statuses()
-        publisher.update { $0.with(statuses: statuses) }
+        publisher.update {
+            $0.config.regions.map(\.name) == monitor.regions.map(\.name) ? $0.with(statuses: statuses) : $0
+        }
     }
 }
 
@@ -109,4 +154,11 @@ extension HealthChecker {
         }
         return monitor.statuses()
     }
+}
+
+/// Seconds since 1970, for timestamps people read.
+func wallClockSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }

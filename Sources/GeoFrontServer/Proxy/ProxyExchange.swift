@@ -34,6 +34,9 @@ final class ProxyExchange {
     private let context: ChannelHandlerContext
     private let snapshot: RoutingSnapshot
     private let pool: UpstreamPool
+    private let loop: LoopState
+    /// When the current attempt started (upstream latency).
+    private var attemptStart = NIODeadline.now()
     private let health: ProxyHealthReporter?
     private let request: HTTPRequestHead
     private let peer: IPAddress
@@ -72,14 +75,15 @@ final class ProxyExchange {
     private var outcomeRecorded = false
 
     init(
-        handler: FrontDoorHandler, context: ChannelHandlerContext, snapshot: RoutingSnapshot, pool: UpstreamPool,
+        handler: FrontDoorHandler, context: ChannelHandlerContext, snapshot: RoutingSnapshot, loop: LoopState,
         health: ProxyHealthReporter?, request: HTTPRequestHead, peer: IPAddress, peerTrusted: Bool,
         coordinate: Coordinate?, regionIndex: Int
     ) {
         self.handler = handler
         self.context = context
         self.snapshot = snapshot
-        self.pool = pool
+        self.pool = loop.pool
+        self.loop = loop
         self.health = health
         self.request = request
         self.peer = peer
@@ -164,6 +168,7 @@ final class ProxyExchange {
         pool.withBalancer(for: region.config) { $0.started(next) }
         inFlight = true
         outcomeRecorded = false
+        attemptStart = .now()
         phase = .connecting
         let upstream = region.config.upstreams[next]
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -319,11 +324,30 @@ final class ProxyExchange {
         handler.exchangeFinished(requestComplete: clientEnded)
     }
 
-    /// Tells outlier detection how the current attempt went (once per attempt).
+    /// Tells outlier detection (and metrics) how the current attempt went (once per attempt).
     private func recordOutcome(failed: Bool, reason: String?) {
         guard upstreamIndex >= 0, !outcomeRecorded else { return }
         outcomeRecorded = true
+        let upstream = region.config.upstreams[upstreamIndex].description
+        if failed {
+            loop.metrics.upstreamError(region: region.name, upstream: upstream, kind: Self.errorKind(reason))
+                .increment()
+        } else {
+            loop.upstreamTimer(region: region.name, upstream: upstream)
+                .recordNanoseconds(Int64((NIODeadline.now() - attemptStart).nanoseconds))
+        }
         health?.record(snapshot: snapshot, region: regionIndex, upstream: upstreamIndex, failed: failed, reason: reason)
+    }
+
+    /// A short, bounded label for an upstream failure (metric dimension).
+    private static func errorKind(_ reason: String?) -> String {
+        guard let reason else { return "other" }
+        if reason.hasPrefix("status ") { return "5xx" }
+        if reason.contains("refused") { return "refused" }
+        if reason.contains("timeout") || reason.hasPrefix("no response within") { return "timeout" }
+        if reason.contains("closed") { return "closed" }
+        if reason.contains("pool exhausted") { return "pool_exhausted" }
+        return "other"
     }
 
     /// The current attempt no longer counts as a request in flight.
@@ -409,6 +433,7 @@ extension ProxyExchange: UpstreamDelegate {
                 response.headers.add(name: "Connection", value: "close")
             }
             context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
+            handler.requestAnswered(status: Int(response.status.code))
             armTimer(settings.idleTimeoutMilliseconds)
         case .body(let buffer):
             guard phase == .streamingResponse else { return }
@@ -450,6 +475,7 @@ extension ProxyExchange: UpstreamDelegate {
         let client = context.channel
         let upstream = connection.channel
         let response = ProxyHeaders.clientResponse(head, region: region.name, strip: settings.stripResponseHeaders)
+        handler.requestAnswered(status: 101)
         let loop = context.eventLoop
         let fail: @Sendable (any Error) -> Void = { _ in
             client.close(promise: nil)

@@ -5,17 +5,18 @@ import Logging
 /// ``HealthMonitor`` as the active checks; when an upstream is ejected (or its ejection ends) a new
 /// snapshot is published, so the balancers stop (or resume) picking it.
 public final class ProxyHealthReporter: Sendable {
-    public let monitor: HealthMonitor
+    public let registry: HealthRegistry
     private let publisher: SnapshotPublisher
     private let logger: Logger
 
-    public init(monitor: HealthMonitor, publisher: SnapshotPublisher, logger: Logger) {
-        self.monitor = monitor
+    public init(registry: HealthRegistry, publisher: SnapshotPublisher, logger: Logger) {
+        self.registry = registry
         self.publisher = publisher
         self.logger = logger
     }
 
     func record(snapshot: RoutingSnapshot, region: Int, upstream: Int, failed: Bool, reason: String?) {
+        let monitor = registry.monitor
         // The monitor belongs to one configuration; results for another one are dropped.
         guard region < monitor.regions.count, monitor.regions[region].name == snapshot.regions[region].name,
             upstream < monitor.regions[region].upstreams.count
@@ -30,19 +31,21 @@ public final class ProxyHealthReporter: Sendable {
                 "region": "\(name)", "upstream": "\(address)", "for": "\(length)",
                 "reason": "\(report.consecutiveFailures) consecutive failures, last: \(reason ?? "-")",
             ])
-        republish()
-        let monitor = monitor
+        republish(monitor)
         Task { [self] in
             try? await Task.sleep(for: length)
             if monitor.expireEjections() {
                 logger.notice("upstream ejection over", metadata: ["region": "\(name)", "upstream": "\(address)"])
-                republish()
+                republish(monitor)
             }
         }
     }
 
-    func republish() {
+    private func republish(_ monitor: HealthMonitor) {
+        guard monitor === registry.monitor else { return }
         let statuses = monitor.statuses()
-        publisher.update { $0.with(statuses: statuses) }
+        publisher.update {
+            $0.config.regions.map(\.name) == monitor.regions.map(\.name) ? $0.with(statuses: statuses) : $0
+        }
     }
 }

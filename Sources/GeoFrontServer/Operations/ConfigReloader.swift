@@ -1,0 +1,118 @@
+import GeoFrontCore
+import GeoIP
+import Logging
+import NIOConcurrencyHelpers
+import NIOSSL
+
+/// Live reload: re-reads the configuration file and the GeoIP database, validates everything,
+/// and only then swaps the routing snapshot. Requests in flight finish on the snapshot they
+/// started with; health state carries over for targets that did not change. A failed reload
+/// changes nothing and says why.
+///
+/// What cannot change without a restart: the listen addresses and the number of event loops
+/// (a reload that changes them is applied otherwise and logs a warning).
+public final class ConfigReloader: Sendable {
+    public struct Outcome: Sendable {
+        public let generation: UInt64
+        public let warnings: [String]
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    private let configPath: String
+    private let prepare: @Sendable (GeoFrontConfig) -> GeoFrontConfig
+    private let server: FrontDoorServer
+    private let logger: Logger
+
+    /// - Parameter prepare: applied to every loaded configuration (command-line overrides such as
+    ///   `--db` and `--listen`).
+    public init(
+        configPath: String, server: FrontDoorServer, logger: Logger,
+        prepare: @escaping @Sendable (GeoFrontConfig) -> GeoFrontConfig = { $0 }
+    ) {
+        self.configPath = configPath
+        self.server = server
+        self.logger = logger
+        self.prepare = prepare
+    }
+
+    /// Reloads now. Reloads never overlap.
+    @discardableResult
+    public func reload(reason: String) async -> Result<Outcome, Failure> {
+        let result = await withSerialization { await self.reloadOnce() }
+        switch result {
+        case .success(let outcome):
+            server.metrics.reloadsOK.increment()
+            logger.notice(
+                "configuration reloaded", metadata: ["reason": "\(reason)", "generation": "\(outcome.generation)"])
+            for warning in outcome.warnings { logger.warning("\(warning)") }
+        case .failure(let failure):
+            server.metrics.reloadsFailed.increment()
+            logger.error(
+                "reload failed; the previous configuration keeps serving",
+                metadata: ["reason": "\(reason)", "error": "\(failure)"])
+        }
+        return result
+    }
+
+    private func reloadOnce() async -> Result<Outcome, Failure> {
+        let current = server.publisher.current
+        let config: GeoFrontConfig
+        let snapshot: RoutingSnapshot
+        do {
+            config = prepare(try ConfigLoader.load(path: configPath))
+            snapshot = try RoutingSnapshot.open(config: config, generation: current.generation + 1)
+        } catch {
+            return .failure(Failure(description: "\(error)"))
+        }
+        let tls: NIOSSLContext?
+        do {
+            tls = try UpstreamTLS.context(for: config)
+        } catch {
+            return .failure(Failure(description: "\(error)"))
+        }
+        var warnings: [String] = []
+        if config.listen != current.config.listen {
+            warnings.append("listen changed to \(config.listen): takes effect after a restart")
+        }
+        if config.server.threads != current.config.server.threads {
+            warnings.append("server.threads changed: takes effect after a restart")
+        }
+        if config.admin.listen != current.config.admin.listen {
+            warnings.append("admin.listen changed: takes effect after a restart")
+        }
+        await server.setUpstreamTLS(tls)
+        let monitor = HealthMonitor(
+            regions: config.regions, outlierDetection: config.proxy.outlierDetection,
+            carryingOver: server.health.monitor)
+        let published = snapshot.with(statuses: monitor.statuses())
+        server.publisher.publish(published)
+        server.health.replace(monitor)
+        server.metrics.recordRegionStatuses(published)
+        return .success(Outcome(generation: published.generation, warnings: warnings))
+    }
+
+    private func withSerialization<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        await ReloadQueue.shared.run(body)
+    }
+}
+
+/// Runs reloads one at a time.
+private actor ReloadQueue {
+    static let shared = ReloadQueue()
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func run<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        while busy {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        busy = true
+        let result = await body()
+        busy = false
+        if !waiters.isEmpty { waiters.removeFirst().resume() }
+        return result
+    }
+}

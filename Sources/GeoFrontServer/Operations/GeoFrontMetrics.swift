@@ -1,0 +1,95 @@
+import GeoFrontCore
+import Metrics
+import Prometheus
+
+/// GeoFront's metrics, through swift-metrics with a Prometheus registry behind them (served at
+/// the admin listener's `/metrics`). Made with an explicit factory, so several servers in one
+/// process (tests) keep separate registries. Names are listed in the README.
+public final class GeoFrontMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    let decisionTimer: Metrics.Timer
+    let lookupFound: Metrics.Counter
+    let lookupNotFound: Metrics.Counter
+    let lookupNoCoordinates: Metrics.Counter
+    let openConnections: Metrics.Meter
+    let reloadsOK: Metrics.Counter
+    let reloadsFailed: Metrics.Counter
+    let configGeneration: Metrics.Gauge
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        let fine: [Duration] = [
+            .microseconds(1), .microseconds(2), .microseconds(5), .microseconds(10), .microseconds(25),
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(1000), .milliseconds(10),
+        ]
+        factory.durationHistogramBuckets["geofront_decision_seconds"] = fine
+        factory.durationHistogramBuckets["geofront_upstream_response_seconds"] = [
+            .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+            .seconds(10), .seconds(30),
+        ]
+        self.factory = factory
+        decisionTimer = Metrics.Timer(label: "geofront_decision_seconds", factory: factory)
+        lookupFound = Metrics.Counter(
+            label: "geofront_lookups_total", dimensions: [("outcome", "found")], factory: factory)
+        lookupNotFound = Metrics.Counter(
+            label: "geofront_lookups_total", dimensions: [("outcome", "not_found")], factory: factory)
+        lookupNoCoordinates = Metrics.Counter(
+            label: "geofront_lookups_total", dimensions: [("outcome", "no_coordinates")], factory: factory)
+        openConnections = Metrics.Meter(label: "geofront_open_connections", factory: factory)
+        reloadsOK = Metrics.Counter(label: "geofront_reloads_total", dimensions: [("result", "ok")], factory: factory)
+        reloadsFailed = Metrics.Counter(
+            label: "geofront_reloads_total", dimensions: [("result", "failed")], factory: factory)
+        configGeneration = Metrics.Gauge(label: "geofront_config_generation", factory: factory)
+    }
+
+    /// `geofront_requests_total{region, mode, status}`; callers cache it (see ``LoopMetrics``).
+    func requests(region: String, mode: String, status: Int) -> Metrics.Counter {
+        Metrics.Counter(
+            label: "geofront_requests_total",
+            dimensions: [("region", region), ("mode", mode), ("status", String(status))], factory: factory)
+    }
+
+    func upstreamResponse(region: String, upstream: String) -> Metrics.Timer {
+        Metrics.Timer(
+            label: "geofront_upstream_response_seconds", dimensions: [("region", region), ("upstream", upstream)],
+            factory: factory)
+    }
+
+    func upstreamError(region: String, upstream: String, kind: String) -> Metrics.Counter {
+        Metrics.Counter(
+            label: "geofront_upstream_errors_total",
+            dimensions: [("region", region), ("upstream", upstream), ("kind", kind)], factory: factory)
+    }
+
+    func recordProbe(region: String, target: String, health: TargetHealth) {
+        Metrics.Gauge(
+            label: "geofront_target_healthy", dimensions: [("region", region), ("target", target)], factory: factory
+        )
+        .record(health.isHealthy ? 1 : 0)
+    }
+
+    func recordHealthTransition(region: String, target: String, healthy: Bool) {
+        Metrics.Counter(
+            label: "geofront_health_transitions_total",
+            dimensions: [("region", region), ("target", target), ("to", healthy ? "healthy" : "unhealthy")],
+            factory: factory
+        ).increment()
+    }
+
+    func recordRegionStatuses(_ snapshot: RoutingSnapshot) {
+        for (region, status) in zip(snapshot.regions, snapshot.statuses) {
+            Metrics.Gauge(label: "geofront_region_available", dimensions: [("region", region.name)], factory: factory)
+                .record(status.isAvailable ? 1 : 0)
+        }
+        configGeneration.record(Double(snapshot.generation))
+    }
+
+    /// The Prometheus text exposition.
+    public func exposition() -> String {
+        registry.emitToString()
+    }
+}

@@ -1,0 +1,80 @@
+import GeoFrontCore
+import Metrics
+import NIOCore
+
+/// What the handlers of one event loop share, confined to that loop so the request path takes
+/// no lock: the upstream pool and balancers, cached metric handles, the traffic window and the
+/// access log writer.
+final class LoopState {
+    let eventLoop: any EventLoop
+    let pool: UpstreamPool
+    let metrics: GeoFrontMetrics
+    let accessLog: AccessLog?
+    var traffic = TrafficWindow()
+    private var requestCounters: [RequestKey: Metrics.Counter] = [:]
+    private var upstreamTimers: [String: Metrics.Timer] = [:]
+
+    struct RequestKey: Hashable {
+        let region: String
+        let mode: RoutingMode
+        let status: Int
+    }
+
+    init(loop: any EventLoop, metrics: GeoFrontMetrics, accessLog: AccessLog?) {
+        eventLoop = loop
+        pool = UpstreamPool(loop: loop)
+        self.metrics = metrics
+        self.accessLog = accessLog
+    }
+
+    /// Counts an answered request (metrics and the per-minute traffic window).
+    func countRequest(region: String, mode: RoutingMode, status: Int) {
+        let key = RequestKey(region: region, mode: mode, status: status)
+        if let counter = requestCounters[key] {
+            counter.increment()
+        } else {
+            let counter = metrics.requests(region: region, mode: mode.rawValue, status: status)
+            requestCounters[key] = counter
+            counter.increment()
+        }
+        traffic.count(region)
+    }
+
+    func upstreamTimer(region: String, upstream: String) -> Metrics.Timer {
+        let key = region + "|" + upstream
+        if let timer = upstreamTimers[key] { return timer }
+        let timer = metrics.upstreamResponse(region: region, upstream: upstream)
+        upstreamTimers[key] = timer
+        return timer
+    }
+}
+
+/// Requests per region in each of the last 60 seconds (a ring of one-second buckets).
+struct TrafficWindow {
+    private var buckets: [[String: Int]] = Array(repeating: [:], count: 60)
+    private var bucketSecond: [Int] = Array(repeating: -1, count: 60)
+
+    mutating func count(_ region: String) {
+        let second = DispatchTimeSeconds.now
+        let slot = second % 60
+        if bucketSecond[slot] != second {
+            bucketSecond[slot] = second
+            buckets[slot] = [:]
+        }
+        buckets[slot][region, default: 0] += 1
+    }
+
+    func lastMinute() -> [String: Int] {
+        let now = DispatchTimeSeconds.now
+        var total: [String: Int] = [:]
+        for slot in 0..<60 where bucketSecond[slot] > now - 60 {
+            total.merge(buckets[slot], uniquingKeysWith: +)
+        }
+        return total
+    }
+}
+
+/// Whole seconds of a monotonic clock.
+enum DispatchTimeSeconds {
+    static var now: Int { Int(NIODeadline.now().uptimeNanoseconds / 1_000_000_000) }
+}
