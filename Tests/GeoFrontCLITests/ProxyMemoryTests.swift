@@ -123,3 +123,54 @@ extension RawHTTPResponse {
         try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
     }
 }
+
+/// `geofront serve` as a process: SIGHUP reloads, SIGTERM drains and exits 0.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct ServeProcessTests {
+    @Test func sighupReloadsAndSigtermExitsCleanly() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let port = ProxyMemoryTests.freePort()
+        let adminPort = ProxyMemoryTests.freePort()
+        func config(_ url: String) -> String {
+            """
+            {"listen": "127.0.0.1:\(port)", "admin": {"listen": "127.0.0.1:\(adminPort)"},
+             "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"}, "server": {"threads": 1},
+             "regions": [{"name": "only", "location": {"latitude": 0, "longitude": 0}, "redirect_url": "\(url)"}]}
+            """
+        }
+        let path = try folder.write("regions.json", config("https://one.example.test"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLITests.binary)
+        process.arguments = ["serve", "--config", path, "--log-level", "warning"]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        var client: RawHTTPClient?
+        for _ in 0..<100 where client == nil {
+            client = try? RawHTTPClient(port: port)
+            if client == nil { usleep(50_000) }
+        }
+        let connection = try #require(client)
+        #expect(
+            try connection.exchange("GET /a HTTP/1.1\r\nHost: h\r\n\r\n").header("location")
+                == "https://one.example.test/a")
+
+        try config("https://two.example.test").write(toFile: path, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        var location: String?
+        for _ in 0..<50 where location != "https://two.example.test/a" {
+            usleep(50_000)
+            location = try connection.exchange("GET /a HTTP/1.1\r\nHost: h\r\n\r\n").header("location")
+        }
+        #expect(location == "https://two.example.test/a")  // same keep-alive connection, new routing
+        let status = try RawHTTPClient(port: adminPort).exchange("GET /status HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(String(decoding: status.body, as: UTF8.self).contains("\"generation\":2"))
+
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(connection.waitForClose())  // the idle keep-alive connection was closed cleanly
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!log.contains("Fatal error"), "\(log)")
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import GeoFrontCore
+import GeoFrontServer
+import Logging
+import TestSupport
+import Testing
+
+/// GeoFront as an operator runs it: a configuration file, the admin listener with a token, the
+/// reloader and the health checker.
+final class OperationsRig: Sendable {
+    static let token = "s3cret-token"
+    let folder: TemporaryDirectory
+    let configPath: String
+    let databasePath: String
+    let server: FrontDoorServer
+    let checker: HealthChecker
+    let reloader: ConfigReloader
+    let admin: AdminServer
+    let checking: Task<Void, any Error>
+    let port: Int
+    let adminPort: Int
+
+    static func config(database: String, euWestURL: String = "https://eu-west.example.test", extra: String = "")
+        -> String
+    {
+        """
+        {"listen": "127.0.0.1:0", "geoip": {"database": "\(database)"}, "trusted_proxies": ["127.0.0.0/8"],
+         "default_region": "eu-central", "server": {"threads": 1, "shutdown_grace_ms": 5000}, \(extra)
+         "regions": [
+           {"name": "eu-west", "location": {"latitude": 51.51, "longitude": -0.13}, "redirect_url": "\(euWestURL)"},
+           {"name": "eu-central", "location": {"latitude": 50.11, "longitude": 8.68}, "redirect_url": "https://eu-central.example.test"},
+           {"name": "us-east", "location": {"latitude": 39.04, "longitude": -77.49}, "redirect_url": "https://us-east.example.test"}
+         ]}
+        """
+    }
+
+    init(extra: String = "") async throws {
+        folder = try TemporaryDirectory()
+        databasePath = "\(folder.path)/City.mmdb"
+        try FileManager.default.copyItem(atPath: Fixtures.maxmind("GeoLite2-City-Test.mmdb"), toPath: databasePath)
+        configPath = try folder.write("regions.json", Self.config(database: databasePath, extra: extra))
+        var logger = Logger(label: "ops-test")
+        logger.logLevel = .critical
+        let config = try ConfigLoader.load(path: configPath)
+        server = try await FrontDoorServer.start(snapshot: try RoutingSnapshot.open(config: config), logger: logger)
+        checker = HealthChecker(
+            registry: server.health, prober: HealthProber(group: server.eventLoopGroup), publisher: server.publisher,
+            logger: logger, metrics: server.metrics)
+        reloader = ConfigReloader(configPath: configPath, server: server, logger: logger)
+        admin = try await AdminServer.start(
+            listen: HostPort(host: "127.0.0.1", port: 0), token: Self.token, server: server, checker: checker,
+            reloader: reloader, logger: logger)
+        checking = Task { [checker] in try await checker.run() }
+        port = server.localAddress!.port!
+        adminPort = admin.localAddress!.port!
+    }
+
+    /// An admin request with the token.
+    func admin(_ method: String, _ path: String, token: String? = OperationsRig.token) throws -> RawHTTPResponse {
+        let client = try RawHTTPClient(port: adminPort)
+        let authorization = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        return try client.exchange(
+            "\(method) \(path) HTTP/1.1\r\nHost: admin\r\n\(authorization)Content-Length: 0\r\n\r\n")
+    }
+
+    func adminJSON(_ method: String, _ path: String) throws -> [String: Any] {
+        let response = try admin(method, path)
+        return (try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
+    }
+
+    /// The region the London client is sent to.
+    func routeLondon(on client: RawHTTPClient? = nil) throws -> RawHTTPResponse {
+        let connection = try client ?? RawHTTPClient(port: port)
+        return try connection.exchange("GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n")
+    }
+
+    func stop() async throws {
+        checking.cancel()
+        _ = await checking.result
+        await admin.stop()
+        try await server.stop()
+        folder.remove()
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(2))) struct OperationsTests {
+    @Test func adminAPIAnswersAndRequiresTheToken() async throws {
+        let rig = try await OperationsRig()
+        #expect(try rig.admin("GET", "/status", token: nil).status == 401)
+        #expect(try rig.admin("GET", "/status", token: "wrong").status == 401)
+        #expect(try rig.admin("GET", "/metrics", token: nil).status == 401)
+
+        for _ in 0..<3 { #expect(try rig.routeLondon().header("x-geofront-region") == "eu-west") }
+        let status = try rig.adminJSON("GET", "/status")
+        #expect(status["generation"] as? Int == 1)
+        #expect((status["database"] as? [String: Any])?["type"] as? String == "GeoLite2-City")
+        let regions = status["regions"] as? [[String: Any]] ?? []
+        #expect(regions.map { $0["name"] as? String } == ["eu-west", "eu-central", "us-east"])
+        #expect(regions.first?["requests_last_minute"] as? Int == 3)
+        #expect(regions.first?["traffic_share"] as? Double == 1.0)
+
+        let route = try rig.adminJSON("GET", "/route?ip=81.2.69.142")
+        #expect(route["region"] as? String == "eu-west")
+        #expect(try rig.admin("GET", "/route?ip=nonsense").status == 400)
+
+        let metrics = String(decoding: try rig.admin("GET", "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains(#"geofront_requests_total{region="eu-west",mode="redirect",status="302"} 3"#))
+        #expect(metrics.contains("geofront_decision_seconds_bucket"))
+        #expect(metrics.contains(#"geofront_lookups_total{outcome="found"} 3"#))
+        #expect(metrics.contains("geofront_open_connections"))
+        #expect(metrics.contains("geofront_config_generation 1"))
+
+        // Runtime drain and undrain.
+        #expect(try rig.admin("POST", "/regions/eu-west/drain").status == 200)
+        #expect(try rig.routeLondon().header("x-geofront-region") == "eu-central")
+        let drained = (try rig.adminJSON("GET", "/status")["regions"] as? [[String: Any]])?.first
+        #expect(drained?["drained"] as? Bool == true)
+        #expect(drained?["available"] as? Bool == false)
+        #expect(try rig.admin("POST", "/regions/eu-west/undrain").status == 200)
+        #expect(try rig.routeLondon().header("x-geofront-region") == "eu-west")
+        #expect(try rig.admin("POST", "/regions/mars/drain").status == 404)
+        #expect(try rig.admin("GET", "/regions/eu-west/drain").status == 405)
+        #expect(try rig.admin("GET", "/nothing").status == 404)
+
+        // The status page: self-contained HTML with the map.
+        let page = try rig.admin("GET", "/")
+        let html = String(decoding: page.body, as: UTF8.self)
+        #expect(page.status == 200)
+        #expect(page.header("content-type") == "text/html; charset=utf-8")
+        #expect(html.contains("<svg"))
+        #expect(html.contains("http-equiv=\"refresh\""))
+        #expect(!html.contains("<script"))
+        #expect(!html.contains("src=\"http"))
+        #expect(!html.contains("href=\"http"))
+        #expect(try rig.admin("GET", "/?token=\(OperationsRig.token)", token: nil).status == 200)
+        try await rig.stop()
+    }
+
+    /// A bounded load loop runs while the configuration and the database are reloaded 20 times:
+    /// not one request fails.
+    @Test func reloadsUnderLoadDropNothing() async throws {
+        let rig = try await OperationsRig()
+        let port = rig.port
+        let stop = Counter()
+        let failures = Counter()
+        let served = Counter()
+        let allowed: Set<String> = ["https://eu-west.example.test/p", "https://eu-west-2.example.test/p"]
+        // Plain threads: blocking sockets must not sit on Swift's cooperative pool.
+        let finished = Counter()
+        for _ in 0..<2 {
+            Thread.detachNewThread {
+                defer { finished.add(1) }
+                guard let client = try? RawHTTPClient(port: port) else {
+                    failures.add(1)
+                    return
+                }
+                var count = 0
+                while stop.value == 0 && count < 20_000 {
+                    count += 1
+                    let response = try? client.exchange(
+                        "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n")
+                    if response?.status == 302, allowed.contains(response?.header("location") ?? "") {
+                        served.add(1)
+                    } else {
+                        failures.add(1)
+                    }
+                }
+            }
+        }
+        for round in 1...20 {
+            let url = round % 2 == 0 ? "https://eu-west.example.test" : "https://eu-west-2.example.test"
+            let config = OperationsRig.config(database: rig.databasePath, euWestURL: url)
+            try config.write(toFile: rig.configPath, atomically: true, encoding: .utf8)
+            if round % 4 == 0 {
+                // Replace the database the way updaters do: write elsewhere, rename over.
+                let fresh = "\(rig.folder.path)/City.mmdb.new"
+                try? FileManager.default.removeItem(atPath: fresh)
+                try FileManager.default.copyItem(atPath: Fixtures.maxmind("GeoLite2-City-Test.mmdb"), toPath: fresh)
+                #expect(rename(fresh, rig.databasePath) == 0)
+            }
+            let result = try rig.adminJSON("POST", "/reload")
+            #expect(result["ok"] as? Bool == true, "\(result)")
+            #expect(result["generation"] as? Int == round + 1)
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        stop.add(1)
+        while finished.value < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        print("operations: 20 reloads under load, \(served.value) requests served, \(failures.value) failed")
+        #expect(failures.value == 0)
+        #expect(served.value > 100)
+        #expect(rig.server.publisher.current.generation == 21)
+        try await rig.stop()
+    }
+
+    @Test func invalidReloadKeepsTheOldRoutingServing() async throws {
+        let rig = try await OperationsRig()
+        try #"{"listen": "127.0.0.1:0", "regions": [{"name": "x", "location": {"latitude": 123.4, "longitude": 0}}]}"#
+            .write(toFile: rig.configPath, atomically: true, encoding: .utf8)
+        let response = try rig.admin("POST", "/reload")
+        #expect(response.status == 422)
+        let body = String(decoding: response.body, as: UTF8.self)
+        #expect(body.contains("regions[0].location.latitude: 123.4 is outside -90…90"), "\(body)")
+        #expect(body.contains("\"generation\":1"))
+        #expect(try rig.routeLondon().header("x-geofront-region") == "eu-west")
+        // A corrupt database is refused the same way.
+        try OperationsRig.config(database: Fixtures.maxmind("bad-data/cyclic-data-structure.mmdb"))
+            .write(toFile: rig.configPath, atomically: true, encoding: .utf8)
+        #expect(try rig.admin("POST", "/reload").status == 422)
+        #expect(try rig.routeLondon().header("location") == "https://eu-west.example.test/p")
+        let metrics = String(decoding: try rig.admin("GET", "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains(#"geofront_reloads_total{result="failed"} 2"#))
+        #expect(rig.server.publisher.current.generation == 1)
+        try await rig.stop()
+    }
+
+    @Test func replacedDatabaseIsPickedUp() async throws {
+        let rig = try await OperationsRig()
+        let watcher = Task { [rig] in
+            try await DatabaseWatcher(
+                reloader: rig.reloader, publisher: rig.server.publisher, interval: .milliseconds(100)
+            )
+            .run()
+        }
+        try await Task.sleep(for: .milliseconds(250))
+        let fresh = "\(rig.folder.path)/City.mmdb.new"
+        try FileManager.default.copyItem(atPath: Fixtures.maxmind("GeoLite2-City-Test.mmdb"), toPath: fresh)
+        #expect(rename(fresh, rig.databasePath) == 0)
+        var generation: UInt64 = 1
+        for _ in 0..<50 where generation == 1 {
+            try await Task.sleep(for: .milliseconds(100))
+            generation = rig.server.publisher.current.generation
+        }
+        #expect(generation == 2)
+        watcher.cancel()
+        _ = await watcher.result
+        try await rig.stop()
+    }
+
+    @Test func reloadCarriesHealthStateAndDrainsOver() async throws {
+        let rig = try await OperationsRig()
+        #expect(try rig.admin("POST", "/regions/us-east/drain").status == 200)
+        #expect(try rig.adminJSON("POST", "/reload")["ok"] as? Bool == true)
+        let regions = try rig.adminJSON("GET", "/status")["regions"] as? [[String: Any]] ?? []
+        #expect(regions.last?["drained"] as? Bool == true)
+        try await rig.stop()
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(2))) struct GracefulShutdownTests {
+    /// A slow proxied request in flight when shutdown starts still gets its whole answer; new
+    /// connections are refused; the server then stops.
+    @Test func inFlightRequestFinishesDuringShutdown() async throws {
+        let rig = try await ProxyRig(upstreams: ["eu-west": [("slow", .slow(milliseconds: 800))]])
+        let port = rig.port
+        let result = NSLockedBox<RawHTTPResponse?>(nil)
+        let thread = Thread {
+            let client = try? RawHTTPClient(port: port, source: "127.0.0.2")
+            result.set(
+                try? client?.exchange("GET /slow HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\n\r\n"))
+        }
+        thread.start()
+        try await Task.sleep(for: .milliseconds(200))  // the request is now waiting on the upstream
+        let stopping = Task { try await rig.server.stop() }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(throws: (any Error).self) { try RawHTTPClient(port: port) }  // no longer accepting
+        try await stopping.value
+        let response = try #require(result.get())
+        #expect(response.status == 200)
+        #expect(response.upstreamName == "slow")
+        for list in rig.upstreams.values { for upstream in list { upstream.shutdown() } }
+    }
+}
+
+/// A value shared with a plain thread.
+final class NSLockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+    func get() -> Value { lock.withLock { value } }
+}
