@@ -236,6 +236,29 @@ final class OperationsRig: Sendable {
         try await rig.stop()
     }
 
+    @Test func accessLogWritesOneLinePerRequest() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let logPath = "\(folder.path)/access.log"
+        let rig = try await OperationsRig(extra: #""access_log": {"path": "\#(logPath)", "format": "json"},"#)
+        let client = try RawHTTPClient(port: rig.port)
+        for _ in 0..<3 { _ = try rig.routeLondon(on: client) }
+        _ = try client.exchange("GET /a%0d%0ab HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 2001:218::1\r\n\r\n")
+        try await rig.stop()  // flushes the log
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any] ?? [:]
+        #expect(first["client"] as? String == "81.2.69.142")
+        #expect(first["country"] as? String == "GB")
+        #expect(first["region"] as? String == "eu-west")
+        #expect(first["status"] as? Int == 302)
+        #expect(first["method"] as? String == "GET")
+        #expect(first["target"] as? String == "/p")
+        #expect((first["duration_ms"] as? Double ?? -1) >= 0)
+        let last = try JSONSerialization.jsonObject(with: Data(lines[3].utf8)) as? [String: Any] ?? [:]
+        #expect(last["country"] as? String == "JP")
+    }
+
     @Test func reloadCarriesHealthStateAndDrainsOver() async throws {
         let rig = try await OperationsRig()
         #expect(try rig.admin("POST", "/regions/us-east/drain").status == 200)
