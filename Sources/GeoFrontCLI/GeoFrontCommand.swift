@@ -5,7 +5,9 @@ struct GeoFrontCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "geofront",
         abstract: "GeoFront: a geo-aware front door that sends each client to its nearest healthy region.",
-        subcommands: [ServeCommand.self, RouteCommand.self, LookupCommand.self, CheckConfigCommand.self, SimulateCommand.self],
+        subcommands: [
+            ServeCommand.self, RouteCommand.self, LookupCommand.self, CheckConfigCommand.self, SimulateCommand.self,
+        ],
         defaultSubcommand: ServeCommand.self
     )
 }
