@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GeoFrontCore
+import GeoFrontServer
 import GeoIP
 
 struct CheckConfigCommand: ParsableCommand {
@@ -13,6 +14,7 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let snapshot = try reportingErrors { try options.loadSnapshot() }
+        try reportingErrors { try UpstreamTLS.validate(snapshot.config) }
         let config = snapshot.config
         let metadata = snapshot.database.metadata
         print("\(options.config): OK")

@@ -35,6 +35,10 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private var partsInThisRead = false
     /// Body bytes arrived since the timer was armed.
     private var bodyProgress = false
+    /// A read was asked of the socket and has not completed. When none is, the handlers behind
+    /// are holding the client back (a proxied upload waiting for its upstream): not the client's
+    /// fault, so its body timer does not fire.
+    private var readOutstanding = false
 
     init(idleTimeout: TimeAmount, requestTimeout: TimeAmount) {
         self.idleTimeout = idleTimeout
@@ -62,6 +66,12 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         partsInThisRead = true
         switch unwrapInboundIn(data) {
+        case .head(let head) where head.method == .CONNECT:
+            // Answered with 400 behind us; then closed from here, where nothing defers the close
+            // (whatever follows a CONNECT would be tunnel bytes, never requests).
+            context.fireChannelRead(data)
+            context.close(promise: nil)
+            return
         case .head:
             outstandingResponses += 1
             state = .receivingBody
@@ -84,7 +94,13 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
             arm(context: context, requestTimeout)
         }
         partsInThisRead = false
+        readOutstanding = false
         context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        readOutstanding = true
+        context.read()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -128,7 +144,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
                 loopBound.value.close(promise: nil)
             }
-        case .receivingBody where bodyProgress:
+        case .receivingBody where bodyProgress || !readOutstanding:
             bodyProgress = false
             arm(context: context, requestTimeout)
         case .idle, .receivingBody:

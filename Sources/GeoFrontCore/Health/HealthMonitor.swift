@@ -3,8 +3,8 @@ import Synchronization
 /// The health of every target and upstream, and the runtime drains: the one place health state
 /// is written. Active checkers call ``record(region:target:result:)``; the proxy reports each
 /// upstream exchange to ``recordUpstream(region:upstream:failed:now:)`` (outlier detection).
-/// Whoever publishes snapshots reads ``statuses(now:)`` when something changed. The request
-/// path never touches this.
+/// Whoever publishes snapshots reads ``statuses(now:)`` when something changed. Redirects never
+/// touch it; a proxied request reports its outcome once (a short lock).
 public final class HealthMonitor: Sendable {
     public struct TargetReport: Sendable {
         public let region: String
@@ -125,6 +125,10 @@ public final class HealthMonitor: Sendable {
             guard failed else {
                 entry.consecutiveFailures = 0
                 return UpstreamReport(ejectedFor: nil, consecutiveFailures: 0)
+            }
+            // Requests already under way when it was ejected say nothing new.
+            if let until = entry.until, until > now {
+                return UpstreamReport(ejectedFor: nil, consecutiveFailures: entry.consecutiveFailures)
             }
             entry.consecutiveFailures += 1
             entry.reason = reason

@@ -159,11 +159,7 @@ public final class AdminServer: Service, Sendable {
     }
 
     private func republish() {
-        let monitor = server.health.monitor
-        let statuses = monitor.statuses()
-        server.publisher.update {
-            $0.config.regions.map(\.name) == monitor.regions.map(\.name) ? $0.with(statuses: statuses) : $0
-        }
+        server.publisher.publishStatuses(of: server.health.monitor)
         server.metrics.recordRegionStatuses(server.publisher.current)
     }
 

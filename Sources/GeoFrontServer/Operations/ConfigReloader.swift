@@ -87,9 +87,10 @@ public final class ConfigReloader: Sendable {
         let monitor = HealthMonitor(
             regions: config.regions, outlierDetection: config.proxy.outlierDetection,
             carryingOver: server.health.monitor)
+        // The new monitor first: from now on only its statuses can be published.
+        server.health.replace(monitor)
         let published = snapshot.with(statuses: monitor.statuses())
         server.publisher.publish(published)
-        server.health.replace(monitor)
         server.metrics.recordRegionStatuses(published)
         return .success(Outcome(generation: published.generation, warnings: warnings))
     }

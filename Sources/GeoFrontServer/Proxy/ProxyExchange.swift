@@ -45,6 +45,8 @@ final class ProxyExchange {
     private var clientKeepAlive: Bool
     /// The client asked for a protocol upgrade (WebSocket): on 101 the exchange becomes a tunnel.
     private let isUpgrade: Bool
+    /// The request announced a body (Content-Length > 0 or chunked).
+    private let requestHasBody: Bool
     private let settings: ProxySettings
 
     private var phase = Phase.connecting
@@ -92,6 +94,9 @@ final class ProxyExchange {
         self.regionIndex = regionIndex
         self.clientKeepAlive = request.isKeepAlive
         self.isUpgrade = ProxyHeaders.upgradeProtocol(of: request) != nil
+        self.requestHasBody =
+            request.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+            || (Int(request.headers.first(name: "content-length") ?? "0") ?? 1) > 0
         self.settings = snapshot.config.proxy
         self.replayable = request.method.isIdempotent
         self.clientWritable = context.channel.isWritable
@@ -142,7 +147,14 @@ final class ProxyExchange {
     func clientWritabilityChanged(_ writable: Bool) {
         clientWritable = writable
         guard let connection else { return }
-        if writable { connection.handler.resumeReads() } else { connection.handler.pauseReads() }
+        if writable {
+            connection.handler.resumeReads()
+            if phase == .streamingResponse { armTimer(settings.idleTimeoutMilliseconds) }
+        } else {
+            connection.handler.pauseReads()
+            // The upstream is silent because we stopped reading it, not because it stalled.
+            if phase == .streamingResponse { cancelTimer() }
+        }
     }
 
     func clientClosed() {
@@ -183,10 +195,24 @@ final class ProxyExchange {
 
     /// The next upstream to try: the balancer's pick in the current region, else the nearest
     /// untried available region's.
+    /// Which upstreams of the current region may be picked. When no region is available and
+    /// `when_all_down` is `nearest`, the first attempt fails open: every upstream counts.
+    private func availableUpstreams() -> [Bool] {
+        let count = region.config.upstreams.count
+        let available = snapshot.statuses[regionIndex].upstreamAvailable
+        guard available.count == count else { return Array(repeating: true, count: count) }
+        if attempts == 0, !available.contains(true), snapshot.config.whenAllDown == .nearest,
+            !snapshot.regions.contains(where: \.isAvailable)
+        {
+            return Array(repeating: true, count: count)
+        }
+        return available
+    }
+
     private func nextUpstream() -> Int? {
         guard attempts < settings.maxAttempts else { return nil }
         while true {
-            let available = snapshot.statuses[regionIndex].upstreamAvailable
+            let available = availableUpstreams()
             if let pick = pool.withBalancer(
                 for: region.config, { $0.pick(available: available, excluded: triedUpstreams) })
             {
@@ -202,7 +228,7 @@ final class ProxyExchange {
     private func nextRegion() -> Int? {
         let candidates = snapshot.regions.indices.filter { index in
             !triedRegions.contains(index) && snapshot.regions[index].isAvailable
-                && !snapshot.regions[index].config.upstreams.isEmpty
+                && snapshot.regions[index].config.mode == .proxy && !snapshot.regions[index].config.upstreams.isEmpty
         }
         guard let origin = coordinate.map(GreatCircle.Point.init) ?? Optional(snapshot.regions[regionIndex].point)
         else { return candidates.first }
@@ -221,10 +247,12 @@ final class ProxyExchange {
         case .connectFailed(let text): reason = text
         case nil: reason = "\(error)"
         }
-        // Pool exhaustion says nothing about the upstream's health.
-        let counts =
-            (error as? UpstreamConnectError).map { if case .poolExhausted = $0 { false } else { true } } ?? true
-        recordOutcome(failed: counts, reason: reason)
+        // Pool exhaustion says nothing about the upstream's health: not reported at all.
+        if case .poolExhausted = error as? UpstreamConnectError {
+            outcomeRecorded = true
+        } else {
+            recordOutcome(failed: true, reason: reason)
+        }
         endInFlight()
         // Nothing was sent: always safe to try elsewhere.
         retryOrFail(timeout: false)
@@ -254,8 +282,9 @@ final class ProxyExchange {
         if clientEnded {
             writeEnd(to: connection)
         } else {
+            // The response timeout starts once the whole request is out (writeEnd): an upload
+            // may take as long as it streams.
             connection.channel.flush()
-            armTimer(settings.responseTimeoutMilliseconds)
         }
         handler.resumeClientReads()
     }
@@ -295,7 +324,7 @@ final class ProxyExchange {
     }
 
     private func nextUpstreamExists() -> Bool {
-        let available = snapshot.statuses[regionIndex].upstreamAvailable
+        let available = availableUpstreams()
         if available.indices.contains(where: { available[$0] && ($0 >= 64 || triedUpstreams & (1 << UInt64($0)) == 0) })
         {
             return true
@@ -319,8 +348,10 @@ final class ProxyExchange {
         let body = "\(status.code) \(status.reasonPhrase)\n"
         var headers: HTTPHeaders = ["Cache-Control": "no-store", "X-GeoFront-Region": region.name]
         headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+        // A request still sending a body that nobody will read is better closed than drained.
+        let complete = clientEnded || !requestHasBody
         handler.respond(
-            context: context, status: status, headers: headers, keepAlive: clientKeepAlive && clientEnded, body: body)
+            context: context, status: status, headers: headers, keepAlive: clientKeepAlive && complete, body: body)
         handler.exchangeFinished(requestComplete: clientEnded)
     }
 
@@ -404,7 +435,7 @@ extension ProxyExchange: UpstreamDelegate {
             }
             if head.status.code < 200 {
                 // 1xx: 100 Continue and 103 Early Hints go through; an unasked-for 101 does not.
-                if head.status.code != 101 {
+                if head.status.code != 101 && request.version != .http1_0 {
                     let informational = HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers)
                     context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(informational)), promise: nil)
                 }
@@ -521,7 +552,7 @@ extension ProxyExchange: UpstreamDelegate {
     func upstreamReadComplete() {
         if phase == .streamingResponse {
             context.flush()
-            if bodyActivity {
+            if bodyActivity && clientWritable {
                 bodyActivity = false
                 armTimer(settings.idleTimeoutMilliseconds)
             }

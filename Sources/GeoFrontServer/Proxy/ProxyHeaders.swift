@@ -63,12 +63,20 @@ enum ProxyHeaders {
         } else {
             headers.replaceOrAdd(name: "Forwarded", value: element)
         }
-        headers.replaceOrAdd(name: "X-Forwarded-Proto", value: scheme)
-        if let originalHost {
-            headers.replaceOrAdd(name: "X-Forwarded-Host", value: originalHost)
-        } else {
-            headers.remove(name: "x-forwarded-host")
+        // A trusted proxy in front (a TLS terminator) knows the original scheme and host better.
+        if !(peerTrusted && headers.contains(name: "x-forwarded-proto")) {
+            headers.replaceOrAdd(name: "X-Forwarded-Proto", value: scheme)
         }
+        if !(peerTrusted && headers.contains(name: "x-forwarded-host")) {
+            if let originalHost {
+                headers.replaceOrAdd(name: "X-Forwarded-Host", value: originalHost)
+            } else {
+                headers.remove(name: "x-forwarded-host")
+            }
+        }
+        // RFC 9110 §7.6.3: a gateway says it is one.
+        let via = headers[canonicalForm: "via"].joined(separator: ", ")
+        headers.replaceOrAdd(name: "Via", value: via.isEmpty ? "1.1 geofront" : via + ", 1.1 geofront")
         switch hostPolicy {
         case .client:
             if originalHost == nil { headers.replaceOrAdd(name: "Host", value: upstream.address.description) }
@@ -77,9 +85,19 @@ enum ProxyHeaders {
         case .fixed(let value):
             headers.replaceOrAdd(name: "Host", value: value)
         }
-        var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.uri, headers: headers)
-        head.version = .http1_1
-        return head
+        return HTTPRequestHead(
+            version: .http1_1, method: request.method, uri: originForm(request.uri), headers: headers)
+    }
+
+    /// Origin servers get origin-form targets: an absolute-form target loses its scheme and host.
+    static func originForm(_ target: String) -> String {
+        guard !target.hasPrefix("/") else { return target }
+        var copy = target
+        let path = copy.withUTF8 { utf8 -> String? in
+            RedirectLocation.pathAndQuery(of: UnsafeRawBufferPointer(utf8)).map { String(decoding: $0, as: UTF8.self) }
+        }
+        guard let path else { return target }
+        return path.isEmpty ? "/" : (path.hasPrefix("/") ? path : "/" + path)
     }
 
     /// The `Upgrade` value of a request that asks for one (`Connection: upgrade` and `Upgrade`).

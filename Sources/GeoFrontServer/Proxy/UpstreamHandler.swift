@@ -19,8 +19,6 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPClientRequestPart
 
     weak var delegate: (any UpstreamDelegate)?
-    /// Called when the connection closes while no exchange uses it.
-    var onIdleClose: (() -> Void)?
     private var context: ChannelHandlerContext?
     private var readsPaused = false
     private var readPending = false
@@ -63,11 +61,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let delegate {
-            delegate.upstreamClosed()
-        } else {
-            onIdleClose?()
-        }
+        // An idle pooled connection that closes is dropped by the pool's close callback.
+        delegate?.upstreamClosed()
         context.fireChannelInactive()
     }
 

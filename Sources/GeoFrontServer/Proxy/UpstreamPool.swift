@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// One open connection to an upstream. Confined to its channel's event loop (the pool that made
 /// it and the exchanges using it live there); `@unchecked Sendable` only so futures can carry it.
@@ -103,6 +104,27 @@ final class UpstreamPool {
                 throw UpstreamConnectError.connectFailed(
                     String(describing: ProbeFailure(connectError: error, timeout: 0)))
             }
+            .flatMap { channel -> EventLoopFuture<any Channel> in
+                // connect_timeout_ms covers the TLS handshake too.
+                guard tlsContext != nil else { return channel.eventLoop.makeSucceededFuture(channel) }
+                let handshake = channel.eventLoop.makePromise(of: Void.self)
+                do {
+                    try channel.pipeline.syncOperations.addHandler(
+                        TLSHandshakeWatcher(promise: handshake, timeout: timeout),
+                        position: .after(try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self)))
+                } catch {
+                    handshake.fail(error)
+                }
+                return handshake.futureResult.flatMapError { error in
+                    // The close callback does the pool's bookkeeping.
+                    channel.close(promise: nil)
+                    if case UpstreamConnectError.connectTimeout = error {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                    return channel.eventLoop.makeFailedFuture(
+                        UpstreamConnectError.connectFailed("TLS handshake failed: \(error)"))
+                }.map { channel }
+            }
             .flatMapThrowing { channel in
                 let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                 let connection = UpstreamConnection(upstream: upstream, channel: channel, handler: handler)
@@ -141,4 +163,54 @@ final class UpstreamPool {
 
     /// Connections open to `upstream` from this loop (for tests and metrics).
     func openConnections(to upstream: UpstreamConfig) -> Int { open[upstream, default: 0] }
+}
+
+/// Completes a promise when the TLS handshake to an upstream finishes, fails, or takes longer
+/// than the connect timeout.
+private final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    private let promise: EventLoopPromise<Void>
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+    private var done = false
+
+    init(promise: EventLoopPromise<Void>, timeout: TimeAmount) {
+        self.promise = promise
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            let (watcher, context) = loopBound.value
+            watcher.finish(.failure(UpstreamConnectError.connectTimeout))
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            finish(.success(()))
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(error))
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(ChannelError.eof))
+        context.fireChannelInactive()
+    }
+
+    private func finish(_ result: Result<Void, any Error>) {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        promise.completeWith(result)
+    }
 }

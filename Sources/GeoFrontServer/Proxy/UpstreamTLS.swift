@@ -2,9 +2,14 @@ import GeoFrontCore
 import NIOSSL
 
 /// The TLS client context for HTTPS upstreams, made once per configuration.
-enum UpstreamTLS {
-    struct LoadError: Error, CustomStringConvertible {
-        let description: String
+public enum UpstreamTLS {
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Checks that the configuration's upstream TLS settings load (`check-config`).
+    public static func validate(_ config: GeoFrontConfig) throws {
+        _ = try context(for: config)
     }
 
     /// A context verifying upstream certificates against `ca_file` (or the system's trust store),
