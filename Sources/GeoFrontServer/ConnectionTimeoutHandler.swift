@@ -30,6 +30,10 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private let requestTimeout: TimeAmount
     private var state = State.idle
     private var timer: Scheduled<Void>?
+    /// When the current limit runs out; nil when no limit applies now.
+    private var deadline: NIODeadline?
+    /// When the scheduled task fires (never later than `deadline`).
+    private var scheduledFor: NIODeadline?
     /// Requests whose response end has not been written yet (pipelining can make this > 1).
     private var outstandingResponses = 0
     private var partsInThisRead = false
@@ -81,7 +85,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
             bodyProgress = true
         case .end:
             state = .responding
-            cancel()
+            disarm()
             becomeIdleIfDone(context: context)
         }
         context.fireChannelRead(data)
@@ -118,22 +122,48 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
+    /// Sets the deadline. The scheduled task is only replaced when it would fire too late, so
+    /// re-arming per request costs a clock read, not a timer-heap operation.
     private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
-        cancel()
+        let when = NIODeadline.now() + delay
+        deadline = when
+        if let scheduledFor, timer != nil, scheduledFor <= when { return }
+        schedule(context: context, at: when)
+    }
+
+    private func schedule(context: ChannelHandlerContext, at when: NIODeadline) {
+        timer?.cancel()
+        scheduledFor = when
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: delay) {
+        timer = context.eventLoop.scheduleTask(deadline: when) {
             let (handler, context) = loopBound.value
-            handler.expired(context: context)
+            handler.timerFired(context: context)
         }
     }
 
+    /// No deadline now; a scheduled task that fires finds none and does nothing.
+    private func disarm() {
+        deadline = nil
+    }
+
     private func cancel() {
+        deadline = nil
         timer?.cancel()
         timer = nil
     }
 
-    private func expired(context: ChannelHandlerContext) {
+    private func timerFired(context: ChannelHandlerContext) {
         timer = nil
+        guard let deadline else { return }
+        if NIODeadline.now() < deadline {
+            schedule(context: context, at: deadline)
+            return
+        }
+        self.deadline = nil
+        expired(context: context)
+    }
+
+    private func expired(context: ChannelHandlerContext) {
         switch state {
         case .receivingHead:
             let head = HTTPResponseHead(

@@ -111,8 +111,8 @@ import Testing
         let simulation = TrafficSimulation(snapshot: try Self.snapshot(), addresses: Self.addresses)
         let object = try JSONSerialization.jsonObject(with: Data(simulation.json.utf8)) as! [String: Any]
         #expect(object["clients"] as? Int == 10)
-        #expect(object["ipv4"] as? Int == 7)
-        #expect(object["ipv6"] as? Int == 3)
+        #expect(object["ipv4"] as? Int == 8)
+        #expect(object["ipv6"] as? Int == 2)
         let regions = object["regions"] as! [[String: Any]]
         #expect(regions.map { $0["region"] as? String } == ["eu", "ap", "us"])
         #expect(regions.map { $0["share_percent"] as? Double } == [60, 30, 10])
@@ -157,7 +157,18 @@ import Testing
         #expect(first == Self.seedOne)
     }
 
-    static let seedOne = ["<fill in>"]
+    static let seedOne = ["101.142.236.103", "2a01:161a:685f:fc80:e099:ec6c:d736:3ca5", "53.126.61.168"]
+
+    @Test func accessNetworksArePublicAndPlacedInACountry() throws {
+        let database = try GeoIPDatabase(path: Fixtures.geodata("geofront-country.mmdb"))
+        for (network, weight) in TrafficSimulation.accessNetworks {
+            #expect(weight > 0)
+            #expect(network.address.family == .v6 && network.prefixLength < 64)
+            #expect(!TrafficSimulation.isReserved(network.address), "\(network)")
+            // The first address names a country (not a registry's continent-only placeholder).
+            #expect(database.lookup(network.address)?.country != nil, "\(network)")
+        }
+    }
 
     @Test func reservedCheckMatchesTheRanges() {
         for text in [

@@ -238,22 +238,39 @@ extension TrafficSimulation {
         (0x3fff_0000_0000_0000, 20),
     ]
 
-    /// Regional-registry blocks where most routed IPv6 lives, with relative weights: addresses
-    /// drawn from them are usually in a GeoIP database. (upper 64 bits, prefix length, weight)
-    static let allocatedIPv6: [(high: UInt64, prefix: Int, weight: Int)] = [
-        (0x2001_0200_0000_0000, 23, 2),  // APNIC
-        (0x2001_0400_0000_0000, 23, 2),  // ARIN
-        (0x2001_0600_0000_0000, 23, 2),  // RIPE NCC
-        (0x2001_0800_0000_0000, 22, 3),  // RIPE NCC
-        (0x2001_1200_0000_0000, 23, 1),  // LACNIC
-        (0x2001_4200_0000_0000, 23, 1),  // AFRINIC
-        (0x2003_0000_0000_0000, 18, 2),  // RIPE NCC
-        (0x2400_0000_0000_0000, 12, 14),  // APNIC
-        (0x2600_0000_0000_0000, 12, 14),  // ARIN
-        (0x2800_0000_0000_0000, 12, 6),  // LACNIC
-        (0x2a00_0000_0000_0000, 12, 20),  // RIPE NCC
-        (0x2c00_0000_0000_0000, 12, 3),  // AFRINIC
-    ]
+    /// Large IPv6 allocations of big access networks (mobile and broadband providers), with rough
+    /// relative weights after each country's IPv6 users. Each block lies wholly in one country in
+    /// `geodata/geofront-country.mmdb` (checked against the 2026-11 build).
+    ///
+    /// Not the registries' whole blocks (2400::/12, 2a00::/12, …): most of that space is not
+    /// assigned yet, and the IPFire data tags it with the registry's home (APNIC space: AU,
+    /// AFRINIC space: MU, RIPE space: the continent code EU), so uniform addresses there would
+    /// put most "IPv6 clients" in Brisbane, Mauritius or the middle of Europe.
+    static let accessNetworks: [(network: IPNetwork, weight: Int)] = {
+        let table: [(String, Int)] = [
+            // North America
+            ("2601::/20", 8), ("2607:fb90::/28", 4), ("2600:1600::/24", 2), ("2806:1000::/24", 2),
+            // South America
+            ("2804:d40::/27", 4), ("2804:14c::/32", 1), ("2800:2000::/20", 1), ("2800:150::/32", 1),
+            ("2800:e0::/28", 1),
+            // Europe
+            ("2003::/19", 5), ("2a01:cb00::/24", 3), ("2a01:e00::/26", 1), ("2a00:23c0::/26", 2),
+            ("2a02:c7c::/30", 1), ("2001:1c00::/23", 1), ("2a01:2000::/20", 1), ("2a02:9000::/23", 1),
+            ("2a01:1000::/21", 1), ("2a00:840::/26", 1), ("2001:4600::/24", 1), ("2001:998::/29", 1),
+            ("2a02:6b8::/29", 1),
+            // Asia
+            ("2409:4000::/22", 10), ("240e::/20", 4), ("2408:8000::/20", 3), ("2409:8000::/20", 4),
+            ("2400:2000::/20", 2), ("2001:268::/32", 1), ("2400::/20", 2), ("2001:b000::/21", 1),
+            ("2001:ee0::/30", 2), ("2001:4450::/29", 1), ("2404:8d00::/29", 1), ("2400:c800::/29", 1),
+            ("240b:4000::/22", 1), ("2400:adc0::/27", 1), ("2400:ca00::/28", 1),
+            // Oceania
+            ("2001:8000::/20", 2), ("2404:4400::/28", 1),
+            // Africa and the Middle East
+            ("2c0e:2000::/20", 1), ("2001:4270::/32", 1), ("2c0e::/20", 1), ("2001:4358::/32", 1),
+            ("2001:8f8::/29", 1), ("2001:1490::/29", 1), ("2a10:8000::/27", 1),
+        ]
+        return table.map { (IPNetwork($0.0)!, $0.1) }
+    }()
 
     /// Whether `ip` lies in one of the ranges the generator leaves out (IPv6 outside 2000::/3 counts
     /// as reserved too).
@@ -269,7 +286,8 @@ extension TrafficSimulation {
 
     /// `count` public unicast addresses, the same list for the same seed: about 80 % IPv4, uniform
     /// over the public IPv4 space (none of ``reservedIPv4``), and 20 % IPv6 in 2000::/3, mostly
-    /// (90 %) from the registries' big allocations so that a database finds many of them.
+    /// (90 %) from ``accessNetworks`` so that a database places them in real countries; the rest
+    /// anywhere in 2000::/3 (mostly unassigned: clients without a location).
     ///
     /// Uniform over address space is not uniform over users: regions holding large legacy IPv4
     /// blocks (the USA above all) get more than their share of people.
@@ -288,20 +306,21 @@ extension TrafficSimulation {
         return addresses
     }
 
-    /// 90 %: a registry block chosen by weight, 10 %: anywhere in 2000::/3.
+    /// 90 %: an access network chosen by weight, 10 %: anywhere in 2000::/3.
     private static func randomIPv6(_ random: inout SplitMix64) -> IPAddress {
         guard random.below(10) < 9 else {
             return IPAddress(v6: 0x2000_0000_0000_0000 | random.next() >> 3, random.next())
         }
-        var pick = random.below(UInt64(allocatedIPv6.reduce(0) { $0 + $1.weight }))
-        var block = allocatedIPv6[0]
-        for candidate in allocatedIPv6 {
+        var pick = random.below(UInt64(accessNetworks.reduce(0) { $0 + $1.weight }))
+        var network = accessNetworks[0].network
+        for candidate in accessNetworks {
             if pick < UInt64(candidate.weight) {
-                block = candidate
+                network = candidate.network
                 break
             }
             pick -= UInt64(candidate.weight)
         }
-        return IPAddress(v6: block.high | random.next() >> UInt64(block.prefix), random.next())
+        // Every prefix in the table is shorter than 64 bits.
+        return IPAddress(v6: network.address.high | random.next() >> UInt64(network.prefixLength), random.next())
     }
 }

@@ -168,7 +168,7 @@ public enum WorldMap {
         let all = rows + (showsClients ? [clientNote] : [])
         guard !all.isEmpty else { return "" }
         let rowHeight = 16.0
-        let boxWidth = 34 + Double(all.map(\.count).max() ?? 0) * 6.6
+        let boxWidth = 34 + Double(all.map(\.count).max() ?? 0) * 6.0
         let boxHeight = Double(all.count) * rowHeight + 10
         let left = 10.0
         let top = Double(height) - 10 - boxHeight
