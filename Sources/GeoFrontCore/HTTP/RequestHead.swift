@@ -1,0 +1,57 @@
+/// A strictly parsed HTTP/1.1 request head, as byte ranges into the buffer it was parsed from
+/// (no copies, no strings). Only what routing and framing need is kept.
+public struct RequestHead: Sendable {
+    public enum Version: Sendable { case http10, http11 }
+
+    public enum Body: Sendable, Equatable {
+        case none
+        case contentLength(Int)
+        case chunked
+    }
+
+    /// Byte range of a field inside the head.
+    public struct Span: Sendable, Equatable {
+        public var start: Int
+        public var count: Int
+    }
+
+    public var method = Span(start: 0, count: 0)
+    public var target = Span(start: 0, count: 0)
+    public var version = Version.http11
+    public var body = Body.none
+    /// `Connection: close` (or HTTP/1.0 without `keep-alive`).
+    public var closeRequested = false
+    public var isConnect = false
+    /// Values of `X-Forwarded-For` / `Forwarded` lines, in order (at most ``maxForwardingLines``).
+    public var forwardedFor: [Span] = []
+    public var forwarded: [Span] = []
+    /// Bytes of the whole head including the final CRLF CRLF.
+    public var length = 0
+
+    public static let maxForwardingLines = 8
+
+    public init() {
+        forwardedFor.reserveCapacity(Self.maxForwardingLines)
+        forwarded.reserveCapacity(Self.maxForwardingLines)
+    }
+
+    mutating func reset() {
+        method = Span(start: 0, count: 0)
+        target = Span(start: 0, count: 0)
+        version = .http11
+        body = .none
+        closeRequested = false
+        isConnect = false
+        forwardedFor.removeAll(keepingCapacity: true)
+        forwarded.removeAll(keepingCapacity: true)
+        length = 0
+    }
+}
+
+/// Why a request head was refused.
+public enum RequestHeadError: Error, Sendable, Equatable {
+    /// Malformed: answer 400 and close.
+    case badRequest
+    /// Larger than the limit: answer 431 and close.
+    case tooLarge
+}

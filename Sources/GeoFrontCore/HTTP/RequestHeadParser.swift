@@ -1,0 +1,304 @@
+/// A strict HTTP/1.1 request-head parser working in place on bytes (RFC 9112). It is the fast
+/// path's front end and never more lenient than llhttp: anything ambiguous is refused.
+///
+/// Refused with 400: a request line that is not `method SP target SP HTTP/1.x CRLF`; a target with
+/// spaces, controls or non-ASCII bytes; a bare CR or LF anywhere; whitespace before a header's
+/// colon; obs-fold; control characters in a field value; `Content-Length` that is not plain
+/// digits, or given twice; `Transfer-Encoding` other than a single `chunked`, or together with
+/// `Content-Length`, or in HTTP/1.0; HTTP/1.1 without exactly one `Host`.
+/// Refused with 431: no complete head within the size limit.
+public enum RequestHeadParser {
+    public enum Outcome: Sendable, Equatable {
+        /// More bytes are needed.
+        case incomplete
+        /// `head` is filled in; the head is `head.length` bytes long.
+        case complete
+    }
+
+    /// Parses the head at the start of `bytes` into `head`.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, limit: Int, into head: inout RequestHead) throws(
+        RequestHeadError
+    ) -> Outcome {
+        // Up to two empty lines before a request line are ignored (RFC 9112 §2.2).
+        var start = 0
+        while start + 1 < bytes.count, start < 4, bytes[start] == cr, bytes[start + 1] == lf { start += 2 }
+        guard let end = headEnd(bytes, from: start) else {
+            if bytes.count > limit { throw .tooLarge }
+            // A bare LF can be refused at once; everything else waits for the rest.
+            return .incomplete
+        }
+        guard end <= limit else { throw .tooLarge }
+        head.reset()
+        head.length = end
+        var index = try requestLine(bytes, from: start, into: &head)
+        var hosts = 0
+        var contentLength: Int?
+        var chunked = false
+        var sawTransferEncoding = false
+        var keepAlive = false
+        while true {
+            if bytes[index] == cr {
+                // The empty line: headEnd guarantees CR LF here, at the end.
+                index += 2
+                break
+            }
+            // Field name: a token right up to the colon.
+            let nameStart = index
+            while index < end, isTokenByte(bytes[index]) { index += 1 }
+            guard index > nameStart, index < end, bytes[index] == UInt8(ascii: ":") else { throw .badRequest }
+            let name = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<index])
+            index += 1
+            // Value: OWS, then visible bytes, spaces and tabs (no controls), OWS, CRLF.
+            while bytes[index] == sp || bytes[index] == tab { index += 1 }
+            let valueStart = index
+            var valueEnd = index
+            while true {
+                let byte = bytes[index]
+                if byte == cr { break }
+                guard byte == tab || (byte >= 0x20 && byte != 0x7f) else { throw .badRequest }
+                index += 1
+                if byte != sp && byte != tab { valueEnd = index }
+            }
+            guard bytes[index + 1] == lf else { throw .badRequest }
+            index += 2
+            if bytes[index] == sp || bytes[index] == tab { throw .badRequest }  // obs-fold
+            let value = RequestHead.Span(start: valueStart, count: valueEnd - valueStart)
+            switch name.count {
+            case 4 where equalsLowercased(name, "host"):
+                hosts += 1
+            case 9 where equalsLowercased(name, "forwarded"):
+                guard head.forwarded.count < RequestHead.maxForwardingLines else { throw .badRequest }
+                head.forwarded.append(value)
+            case 10 where equalsLowercased(name, "connection"):
+                connectionTokens(bytes, value, close: &head.closeRequested, keepAlive: &keepAlive)
+            case 14 where equalsLowercased(name, "content-length"):
+                guard contentLength == nil, value.count > 0, value.count <= 18 else { throw .badRequest }
+                var number = 0
+                for offset in 0..<value.count {
+                    let byte = bytes[value.start + offset]
+                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { throw .badRequest }
+                    number = number * 10 + Int(byte - UInt8(ascii: "0"))
+                }
+                contentLength = number
+            case 15 where equalsLowercased(name, "x-forwarded-for"):
+                guard head.forwardedFor.count < RequestHead.maxForwardingLines else { throw .badRequest }
+                head.forwardedFor.append(value)
+            case 17 where equalsLowercased(name, "transfer-encoding"):
+                guard !sawTransferEncoding,
+                    equalsLowercased(UnsafeRawBufferPointer(rebasing: bytes[value.start..<(value.start + value.count)]), "chunked")
+                else { throw .badRequest }
+                sawTransferEncoding = true
+                chunked = true
+            default:
+                break
+            }
+        }
+        guard index == end else { throw .badRequest }
+        if head.version == .http11 && hosts != 1 { throw .badRequest }
+        if chunked {
+            guard contentLength == nil, head.version == .http11 else { throw .badRequest }
+            head.body = .chunked
+        } else if let contentLength, contentLength > 0 {
+            head.body = .contentLength(contentLength)
+        }
+        if head.version == .http10 && !keepAlive { head.closeRequested = true }
+        return .complete
+    }
+
+    /// Offset just past the first CRLF CRLF; throws on a bare LF or CR before it.
+    static func headEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        var index = start
+        let count = bytes.count
+        while index + 3 < count {
+            if bytes[index] == cr {
+                if bytes[index + 1] == lf && bytes[index + 2] == cr && bytes[index + 3] == lf { return index + 4 }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func requestLine(_ bytes: UnsafeRawBufferPointer, from start: Int, into head: inout RequestHead)
+        throws(RequestHeadError) -> Int
+    {
+        var index = start
+        while isTokenByte(bytes[index]) { index += 1 }
+        guard index > start, bytes[index] == sp else { throw .badRequest }
+        head.method = RequestHead.Span(start: start, count: index - start)
+        head.isConnect =
+            index - start == 7 && equalsLowercased(UnsafeRawBufferPointer(rebasing: bytes[start..<index]), "connect")
+            && bytes[start] == UInt8(ascii: "C")
+        index += 1
+        let targetStart = index
+        while bytes[index] > 0x20 && bytes[index] < 0x7f { index += 1 }
+        guard index > targetStart, bytes[index] == sp else { throw .badRequest }
+        head.target = RequestHead.Span(start: targetStart, count: index - targetStart)
+        index += 1
+        // "HTTP/1.1" or "HTTP/1.0", then CRLF.
+        let version: [UInt8] = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e]
+        for (offset, byte) in version.enumerated() where bytes[index + offset] != byte { throw .badRequest }
+        switch bytes[index + 7] {
+        case UInt8(ascii: "1"): head.version = .http11
+        case UInt8(ascii: "0"): head.version = .http10
+        default: throw .badRequest
+        }
+        guard bytes[index + 8] == cr, bytes[index + 9] == lf else { throw .badRequest }
+        return index + 10
+    }
+
+    private static func connectionTokens(
+        _ bytes: UnsafeRawBufferPointer, _ value: RequestHead.Span, close: inout Bool, keepAlive: inout Bool
+    ) {
+        var index = value.start
+        let end = value.start + value.count
+        while index < end {
+            while index < end && (bytes[index] == sp || bytes[index] == tab || bytes[index] == UInt8(ascii: ",")) {
+                index += 1
+            }
+            let tokenStart = index
+            while index < end && bytes[index] != UInt8(ascii: ",") && bytes[index] != sp && bytes[index] != tab {
+                index += 1
+            }
+            let token = UnsafeRawBufferPointer(rebasing: bytes[tokenStart..<index])
+            if token.count == 5 && equalsLowercased(token, "close") { close = true }
+            if token.count == 10 && equalsLowercased(token, "keep-alive") { keepAlive = true }
+        }
+    }
+
+    /// Compares ASCII case-insensitively with a lower-case literal.
+    @inline(__always)
+    static func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        for index in 0..<bytes.count {
+            var byte = bytes[index]
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte += 32 }
+            if byte != expected[index] { return false }
+        }
+        return true
+    }
+
+    /// RFC 9110 tchar.
+    @inline(__always)
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        tokenTable[Int(byte)]
+    }
+
+    private static let tokenTable: [Bool] = (0..<256).map { value in
+        let byte = UInt8(value)
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    static let cr = UInt8(ascii: "\r")
+    static let lf = UInt8(ascii: "\n")
+    static let sp = UInt8(ascii: " ")
+    static let tab = UInt8(ascii: "\t")
+}
+
+/// Reads past a chunked request body (RFC 9112 §7.1) without keeping it, strictly: hex sizes
+/// (at most 15 digits), extensions of token characters only, CRLF after every part, trailer
+/// lines without controls. Anything else is an error and the connection must close.
+public struct ChunkedBodySkipper: Sendable {
+    private enum State: Sendable {
+        case size(digits: Int, value: Int)
+        case sizeExtension(value: Int)
+        case sizeLF(value: Int)
+        case data(remaining: Int)
+        case dataCR
+        case dataLF
+        case trailerStart
+        case trailer
+        case trailerLF
+        case finalLF
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case needMore
+        /// The body ended after this many bytes of the input.
+        case done(consumed: Int)
+    }
+
+    private var state = State.size(digits: 0, value: 0)
+
+    public init() {}
+
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(RequestHeadError) -> Outcome {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            switch state {
+            case .size(let digits, let value):
+                if let nibble = IPAddress.hexNibble(byte) {
+                    guard digits < 15 else { throw .badRequest }
+                    state = .size(digits: digits + 1, value: value << 4 | Int(nibble))
+                } else if digits > 0 && byte == RequestHeadParser.cr {
+                    state = .sizeLF(value: value)
+                } else if digits > 0 && byte == UInt8(ascii: ";") {
+                    state = .sizeExtension(value: value)
+                } else {
+                    throw .badRequest
+                }
+                index += 1
+            case .sizeExtension(let value):
+                if byte == RequestHeadParser.cr {
+                    state = .sizeLF(value: value)
+                } else if !(RequestHeadParser.isTokenByte(byte) || byte == UInt8(ascii: "=") || byte == UInt8(ascii: ";")) {
+                    throw .badRequest
+                }
+                index += 1
+            case .sizeLF(let value):
+                guard byte == RequestHeadParser.lf else { throw .badRequest }
+                state = value == 0 ? .trailerStart : .data(remaining: value)
+                index += 1
+            case .data(let remaining):
+                let take = min(remaining, count - index)
+                index += take
+                state = remaining - take == 0 ? .dataCR : .data(remaining: remaining - take)
+            case .dataCR:
+                guard byte == RequestHeadParser.cr else { throw .badRequest }
+                state = .dataLF
+                index += 1
+            case .dataLF:
+                guard byte == RequestHeadParser.lf else { throw .badRequest }
+                state = .size(digits: 0, value: 0)
+                index += 1
+            case .trailerStart:
+                if byte == RequestHeadParser.cr {
+                    state = .finalLF
+                } else if RequestHeadParser.isTokenByte(byte) {
+                    state = .trailer
+                } else {
+                    throw .badRequest
+                }
+                index += 1
+            case .trailer:
+                if byte == RequestHeadParser.cr {
+                    state = .trailerLF
+                } else if !(byte == RequestHeadParser.tab || (byte >= 0x20 && byte != 0x7f)) {
+                    throw .badRequest
+                }
+                index += 1
+            case .trailerLF:
+                guard byte == RequestHeadParser.lf else { throw .badRequest }
+                state = .trailerStart
+                index += 1
+            case .finalLF:
+                guard byte == RequestHeadParser.lf else { throw .badRequest }
+                return .done(consumed: index + 1)
+            }
+        }
+        return .needMore
+    }
+}
+
+extension IPAddress {
+    @inline(__always)
+    static func hexNibble(_ byte: UInt8) -> UInt8? { hexValue(byte) }
+}
