@@ -102,6 +102,14 @@ public final class FrontDoorServer: Service, Sendable {
                 channel.closeFuture.whenComplete { _ in openConnections.decrement() }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    let snapshots = publisher.box(for: channel.eventLoop)
+                    let current = snapshots.value
+                    if current.config.server.fastPath, current.config.regions.allSatisfy({ $0.mode == .redirect }) {
+                        let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
+                        try pipeline.addHandler(
+                            FastRedirectHandler(snapshots: snapshots, loop: state, settings: current.config.server))
+                        return
+                    }
                     // The empty upgrade configuration only makes the decoder keep the bytes that
                     // follow an upgrade request (a proxied WebSocket's first frames); the upgrade
                     // itself is the origin's to accept, and proxy mode tunnels it.

@@ -86,8 +86,9 @@ final class HealthRig {
 }
 
 @Suite(.serialized) struct HealthFailoverTests {
-    /// Scheduling slack on a busy 2-core machine, added to the formula's bound.
-    static let slack = 0.5
+    /// Scheduling slack on a busy 2-core machine (other suites run in parallel), added to the
+    /// formula's bound. The measured times are printed; quiet-machine runs are far inside the bound.
+    static let slack = 1.5
 
     @Test func deadRegionLosesItsClientsWithinTheBoundAndGetsThemBack() async throws {
         let rig = try await HealthRig()

@@ -143,7 +143,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [
+    static let malformedRequests = [
         "GARBAGE\r\n\r\n",
         "GET\r\n\r\n",
         "GET / HTTP/9.9\r\nHost: t\r\n\r\n",
@@ -154,7 +154,11 @@ import Testing
         "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",
         "\u{1}\u{2}\u{3}\r\n\r\n",
-    ])
+        "GET / HTTP/1.1\r\nHost: t\r\nX: a\u{1}b\r\n\r\n",
+        "GET /a\u{7f}b HTTP/1.1\r\nHost: t\r\n\r\n",
+    ]
+
+    @Test(arguments: malformedRequests)
     func malformedRequestsGet400AndTheServerKeepsServing(request: String) async throws {
         try await withServer { server in
             let client = try server.trustedClient()
@@ -274,6 +278,35 @@ import Testing
 
             let silent = try server.trustedClient()  // never sends anything
             #expect(silent.waitForClose())
+        }
+    }
+}
+
+/// The same behaviour on the general NIOHTTP1 pipeline (`server.fast_path: false`), which proxy
+/// mode uses: both front ends must answer alike and be equally strict.
+@Suite struct RedirectServerPipelineTests {
+    @Test func generalPipelineBehavesLikeTheFastPath() async throws {
+        try await TestServer.$fastPath.withValue(false) {
+            let tests = RedirectServerTests()
+            try await tests.simulatedClientsAreRedirectedToTheirNearestRegion()
+            try await tests.forwardedHeaderAndProxyChains()
+            try await tests.forwardingHeadersFromAnUntrustedPeerAreIgnored()
+            try await tests.garbageForwardingHeadersFallBackToThePeer()
+            try await tests.configuredStatusIsUsed(status: 307)
+            try await tests.pipelinedRequestsAreAnsweredInOrder()
+            try await tests.requestBodiesAreReadAndDiscarded()
+            try await tests.absoluteFormTargetKeepsOnlyPathAndQuery()
+            try await tests.headerInjectionNeverReachesTheResponse()
+            for request in RedirectServerTests.malformedRequests {
+                try await tests.malformedRequestsGet400AndTheServerKeepsServing(request: request)
+            }
+            try await tests.malformedBodyAfterTheAnswerClosesTheConnection()
+            try await tests.connectMethodIsRefused()
+            try await tests.oversizedHeadGets431()
+            try await tests.headJustUnderTheLimitIsServed()
+            try await tests.connectionCloseAndHTTP10AreHonoured()
+            try await tests.slowRequestHeadGets408()
+            try await tests.idleKeepAliveConnectionIsClosed()
         }
     }
 }

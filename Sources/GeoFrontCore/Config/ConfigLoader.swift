@@ -513,6 +513,7 @@ public enum ConfigLoader {
                 value, at: "server",
                 allowed: [
                     "idle_timeout_ms", "request_timeout_ms", "max_request_head_bytes", "threads", "shutdown_grace_ms",
+                    "fast_path",
                 ])
         else { return server }
         if let value = fields["idle_timeout_ms"],
@@ -532,6 +533,9 @@ public enum ConfigLoader {
         }
         if let value = fields["threads"], let number = reader.integer(value, at: "server.threads", in: 0...256) {
             server.threads = number
+        }
+        if let value = fields["fast_path"], let flag = reader.bool(value, at: "server.fast_path") {
+            server.fastPath = flag
         }
         if let value = fields["shutdown_grace_ms"],
             let number = reader.integer(value, at: "server.shutdown_grace_ms", in: 0...3_600_000)

@@ -90,6 +90,9 @@ public struct ServerSettings: Sendable, Hashable {
     public var threads: Int
     /// On SIGTERM/SIGINT, requests in flight get this long to finish before connections are cut.
     public var shutdownGraceMilliseconds: Int = 10_000
+    /// When every region redirects, serve connections with the byte-level fast path instead of
+    /// the general HTTP/1.1 pipeline.
+    public var fastPath = true
 
     public init(
         idleTimeoutMilliseconds: Int = 60_000, requestTimeoutMilliseconds: Int = 10_000,

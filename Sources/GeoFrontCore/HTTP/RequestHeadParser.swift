@@ -16,9 +16,9 @@ public enum RequestHeadParser {
     }
 
     /// Parses the head at the start of `bytes` into `head`.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, limit: Int, into head: inout RequestHead) throws(
-        RequestHeadError
-    ) -> Outcome {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, limit: Int, into head: inout RequestHead)
+        throws(RequestHeadError) -> Outcome
+    {
         // Up to two empty lines before a request line are ignored (RFC 9112 §2.2).
         var start = 0
         while start + 1 < bytes.count, start < 4, bytes[start] == cr, bytes[start + 1] == lf { start += 2 }
@@ -85,7 +85,8 @@ public enum RequestHeadParser {
                 head.forwardedFor.append(value)
             case 17 where equalsLowercased(name, "transfer-encoding"):
                 guard !sawTransferEncoding,
-                    equalsLowercased(UnsafeRawBufferPointer(rebasing: bytes[value.start..<(value.start + value.count)]), "chunked")
+                    equalsLowercased(
+                        UnsafeRawBufferPointer(rebasing: bytes[value.start..<(value.start + value.count)]), "chunked")
                 else { throw .badRequest }
                 sawTransferEncoding = true
                 chunked = true
@@ -228,6 +229,16 @@ public struct ChunkedBodySkipper: Sendable {
 
     public init() {}
 
+    @inline(__always)
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(RequestHeadError) -> Outcome {
         var index = 0
         let count = bytes.count
@@ -235,7 +246,7 @@ public struct ChunkedBodySkipper: Sendable {
             let byte = bytes[index]
             switch state {
             case .size(let digits, let value):
-                if let nibble = IPAddress.hexNibble(byte) {
+                if let nibble = Self.hexValue(byte) {
                     guard digits < 15 else { throw .badRequest }
                     state = .size(digits: digits + 1, value: value << 4 | Int(nibble))
                 } else if digits > 0 && byte == RequestHeadParser.cr {
@@ -249,7 +260,9 @@ public struct ChunkedBodySkipper: Sendable {
             case .sizeExtension(let value):
                 if byte == RequestHeadParser.cr {
                     state = .sizeLF(value: value)
-                } else if !(RequestHeadParser.isTokenByte(byte) || byte == UInt8(ascii: "=") || byte == UInt8(ascii: ";")) {
+                } else if !(RequestHeadParser.isTokenByte(byte) || byte == UInt8(ascii: "=")
+                    || byte == UInt8(ascii: ";"))
+                {
                     throw .badRequest
                 }
                 index += 1
@@ -296,9 +309,4 @@ public struct ChunkedBodySkipper: Sendable {
         }
         return .needMore
     }
-}
-
-extension IPAddress {
-    @inline(__always)
-    static func hexNibble(_ byte: UInt8) -> UInt8? { hexValue(byte) }
 }

@@ -60,6 +60,35 @@ public struct ClientIPResolver: Sendable {
         return ClientIP(address: peer, source: .peer)
     }
 
+    /// The same, for header values given as byte ranges of `bytes` (the fast path's parser output).
+    public func resolve(
+        peer: IPAddress, xForwardedFor: [RequestHead.Span], forwarded: [RequestHead.Span],
+        in bytes: UnsafeRawBufferPointer
+    ) -> ClientIP {
+        let peer = peer.unmapped
+        guard !trustedProxies.isEmpty, isTrusted(peer) else { return ClientIP(address: peer, source: .peer) }
+        let (spans, source, parse):
+            ([RequestHead.Span], ClientIP.Source, (UnsafeRawBufferPointer) -> ForwardingHeaders.Element)
+        if !xForwardedFor.isEmpty {
+            (spans, source, parse) = (xForwardedFor, .xForwardedFor, ForwardingHeaders.xForwardedForAddress)
+        } else if !forwarded.isEmpty {
+            (spans, source, parse) = (forwarded, .forwarded, ForwardingHeaders.forwardedForAddress)
+        } else {
+            return ClientIP(address: peer, source: .peer)
+        }
+        var leftmostTrusted: IPAddress?
+        for span in spans.reversed() {
+            let value = UnsafeRawBufferPointer(rebasing: bytes[span.start..<(span.start + span.count)])
+            switch walkValue(value, parse: parse, leftmostTrusted: &leftmostTrusted) {
+            case .none: return ClientIP(address: peer, source: .peer)
+            case .some(.some(let address)): return ClientIP(address: address, source: source)
+            case .some(.none): continue
+            }
+        }
+        if let leftmostTrusted { return ClientIP(address: leftmostTrusted, source: source) }
+        return ClientIP(address: peer, source: .peer)
+    }
+
     private func walk<Values: BidirectionalCollection>(
         _ values: Values, source: ClientIP.Source, peer: IPAddress,
         element parse: (UnsafeRawBufferPointer) -> ForwardingHeaders.Element
@@ -67,26 +96,8 @@ public struct ClientIPResolver: Sendable {
         var leftmostTrusted: IPAddress?
         for value in values.reversed() {
             var text = String(value)
-            let outcome: IPAddress?? = text.withUTF8 { utf8 in
-                var found: IPAddress?? = .some(nil)
-                ForwardingHeaders.forEachElementReversed(UnsafeRawBufferPointer(utf8)) { bytes in
-                    switch parse(bytes) {
-                    case .empty:
-                        return true
-                    case .malformed:
-                        found = .none
-                        return false
-                    case .address(let address):
-                        let address = address.unmapped
-                        if isTrusted(address) {
-                            leftmostTrusted = address
-                            return true
-                        }
-                        found = .some(address)
-                        return false
-                    }
-                }
-                return found
+            let outcome = text.withUTF8 { utf8 in
+                walkValue(UnsafeRawBufferPointer(utf8), parse: parse, leftmostTrusted: &leftmostTrusted)
             }
             switch outcome {
             case .none: return ClientIP(address: peer, source: .peer)
@@ -96,5 +107,34 @@ public struct ClientIPResolver: Sendable {
         }
         if let leftmostTrusted { return ClientIP(address: leftmostTrusted, source: source) }
         return ClientIP(address: peer, source: .peer)
+    }
+
+    /// One header value, right to left: `.none` when malformed (use the peer), `.some(address)`
+    /// for the first untrusted address, `.some(nil)` when every element was trusted or empty.
+    private func walkValue(
+        _ value: UnsafeRawBufferPointer, parse: (UnsafeRawBufferPointer) -> ForwardingHeaders.Element,
+        leftmostTrusted: inout IPAddress?
+    ) -> IPAddress?? {
+        var found: IPAddress?? = .some(nil)
+        var trusted = leftmostTrusted
+        ForwardingHeaders.forEachElementReversed(value) { bytes in
+            switch parse(bytes) {
+            case .empty:
+                return true
+            case .malformed:
+                found = .none
+                return false
+            case .address(let address):
+                let address = address.unmapped
+                if isTrusted(address) {
+                    trusted = address
+                    return true
+                }
+                found = .some(address)
+                return false
+            }
+        }
+        leftmostTrusted = trusted
+        return found
     }
 }

@@ -1,0 +1,432 @@
+import GeoFrontCore
+import GeoIP
+import NIOCore
+
+/// The whole pipeline of a connection when every region redirects: bytes in, bytes out.
+///
+/// Each request head is parsed in place by ``RequestHeadParser`` (as strict as llhttp), routed
+/// (client IP → lookup → nearest available region), and answered from pre-built bytes: status
+/// line and constant headers per region, the `Location` prefix per region, the request's path and
+/// query appended (unsafe bytes percent-encoded). No `HTTPRequestHead`, no header collection, no
+/// strings per request. Bodies are read past (Content-Length or strictly parsed chunked).
+/// Pipelined requests are answered in order; responses are flushed once per socket read.
+///
+/// Timeouts as in ``ConnectionTimeoutHandler``: `idle_timeout_ms` with nothing in progress;
+/// `request_timeout_ms` from a head's first byte to its end (then 408), and as the longest pause
+/// inside a body. One scheduled task per connection, re-armed lazily.
+final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Phase {
+        case awaitingHead
+        case skippingBody(remaining: Int)
+        case skippingChunked(ChunkedBodySkipper)
+        /// A response that ends the connection was written; nothing more is read.
+        case closing
+    }
+
+    /// Pre-built response bytes for one snapshot.
+    private struct Responses {
+        let snapshot: ObjectIdentifier
+        /// Per region: `HTTP/1.1 302 Found\r\nLocation: <redirect_url>`.
+        let prefix: [[UInt8]]
+        /// Per region: the headers after `Location`, up to (not including) the final CRLF.
+        let suffix: [[UInt8]]
+        let unavailable: [UInt8]
+    }
+
+    private let snapshots: NIOLoopBoundBox<RoutingSnapshot>
+    private let loop: LoopState
+    private let maxHeadBytes: Int
+    private let idleTimeout: TimeAmount
+    private let requestTimeout: TimeAmount
+    private var peer = IPAddress(v4: 0)
+    private var buffer: ByteBuffer?
+    private var head = RequestHead()
+    private var phase = Phase.awaitingHead
+    private var responses: Responses?
+    private var unflushed = false
+    private var quiescing = false
+
+    private var timer: Scheduled<Void>?
+    private var deadline: NIODeadline?
+    private var scheduledFor: NIODeadline?
+    /// The current head's deadline was set at its first byte.
+    private var headStarted = false
+
+    init(snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, settings: ServerSettings) {
+        self.snapshots = snapshots
+        self.loop = loop
+        self.maxHeadBytes = settings.maxRequestHeadBytes
+        self.idleTimeout = .milliseconds(Int64(settings.idleTimeoutMilliseconds))
+        self.requestTimeout = .milliseconds(Int64(settings.requestTimeoutMilliseconds))
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
+        if context.channel.isActive { arm(context: context, idleTimeout) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(context: context, idleTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimer()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimer()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: close now if idle, else after the current response.
+            quiescing = true
+            if case .awaitingHead = phase, (buffer?.readableBytes ?? 0) == 0 {
+                flushIfNeeded(context: context)
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if case .closing = phase { return }
+        if buffer == nil {
+            buffer = incoming
+        } else {
+            buffer!.writeBuffer(&incoming)
+        }
+        process(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    // MARK: - Requests
+
+    private func process(context: ChannelHandlerContext) {
+        while var current = buffer, current.readableBytes > 0 {
+            buffer = nil  // keep the storage uniquely referenced while it is worked on
+            defer {
+                if current.readableBytes == 0 {
+                    buffer = nil
+                } else {
+                    if current.readerIndex > 65_536 { current.discardReadBytes() }
+                    buffer = current
+                }
+            }
+            switch phase {
+            case .closing:
+                current.moveReaderIndex(to: current.writerIndex)
+                return
+            case .skippingBody(let remaining):
+                let take = min(remaining, current.readableBytes)
+                current.moveReaderIndex(forwardBy: take)
+                if take == remaining {
+                    requestDone(context: context)
+                } else {
+                    phase = .skippingBody(remaining: remaining - take)
+                    arm(context: context, requestTimeout)
+                    return
+                }
+            case .skippingChunked(var skipper):
+                let outcome: Result<ChunkedBodySkipper.Outcome, RequestHeadError> = current.withUnsafeReadableBytes {
+                    bytes in
+                    do throws(RequestHeadError) { return .success(try skipper.consume(bytes)) } catch {
+                        return .failure(error)
+                    }
+                }
+                switch outcome {
+                case .success(.needMore):
+                    current.moveReaderIndex(to: current.writerIndex)
+                    phase = .skippingChunked(skipper)
+                    arm(context: context, requestTimeout)
+                    return
+                case .success(.done(let consumed)):
+                    current.moveReaderIndex(forwardBy: consumed)
+                    requestDone(context: context)
+                case .failure:
+                    // The request was answered already: just end the connection.
+                    phase = .closing
+                    flushIfNeeded(context: context)
+                    context.close(promise: nil)
+                    return
+                }
+            case .awaitingHead:
+                let result: Result<RequestHeadParser.Outcome, RequestHeadError> = current.withUnsafeReadableBytes {
+                    bytes in
+                    do throws(RequestHeadError) {
+                        let outcome = try RequestHeadParser.parse(bytes, limit: maxHeadBytes, into: &head)
+                        if outcome == .complete { answer(context: context, bytes: bytes) }
+                        return .success(outcome)
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                switch result {
+                case .success(.incomplete):
+                    // The head's deadline runs from its first byte (re-reads do not extend it).
+                    if !headStarted {
+                        headStarted = true
+                        arm(context: context, requestTimeout)
+                    }
+                    return
+                case .success(.complete):
+                    current.moveReaderIndex(forwardBy: head.length)
+                    headStarted = false
+                    if case .closing = phase {
+                        current.moveReaderIndex(to: current.writerIndex)
+                        return
+                    }
+                    switch head.body {
+                    case .none: requestDone(context: context)
+                    case .contentLength(let length): phase = .skippingBody(remaining: length)
+                    case .chunked: phase = .skippingChunked(ChunkedBodySkipper())
+                    }
+                case .failure(let error):
+                    refuse(context: context, status: error == .tooLarge ? 431 : 400)
+                    current.moveReaderIndex(to: current.writerIndex)
+                    return
+                }
+            }
+        }
+    }
+
+    /// The request (head and body) has been read.
+    private func requestDone(context: ChannelHandlerContext) {
+        if case .closing = phase { return }
+        phase = .awaitingHead
+        if quiescing {
+            phase = .closing
+            flushIfNeeded(context: context)
+            context.close(promise: nil)
+            return
+        }
+        arm(context: context, idleTimeout)
+    }
+
+    /// Routes and answers one request whose head is in `bytes`.
+    private func answer(context: ChannelHandlerContext, bytes: UnsafeRawBufferPointer) {
+        let snapshot = snapshots.value
+        let responses = responses(for: snapshot)
+        if head.isConnect {
+            refuse(context: context, status: 400)
+            return
+        }
+        let sampled = loop.sampleDecision() || loop.accessLog != nil
+        let start = sampled ? NIODeadline.now() : NIODeadline.uptimeNanoseconds(0)
+        let client = snapshot.clientIPResolver.resolve(
+            peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
+        let (found, coordinate) = snapshot.database.locate(client.address)
+        let choice = RegionSelector.select(
+            for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
+        let metrics = loop.metrics
+        if sampled { metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
+        if coordinate != nil {
+            metrics.lookupFound.increment()
+        } else if found {
+            metrics.lookupNoCoordinates.increment()
+        } else {
+            metrics.lookupNotFound.increment()
+        }
+        let region = snapshot.regions[choice.regionIndex]
+        let close = head.closeRequested || quiescing
+        // Strings only when an access log wants them.
+        let logged: (method: String, target: String)? =
+            loop.accessLog == nil
+            ? nil
+            : (
+                String(decoding: bytes[head.method.start..<(head.method.start + head.method.count)], as: UTF8.self),
+                String(decoding: bytes[head.target.start..<(head.target.start + head.target.count)], as: UTF8.self)
+            )
+        if snapshot.refuses(choice) || region.config.mode != .redirect {
+            // All regions down with `when_all_down: unavailable`; or a reload made this region a
+            // proxy while this connection was open (the fast path only redirects): the client
+            // retries on a new connection, which gets the full pipeline.
+            let closing = close || region.config.mode != .redirect
+            var out = context.channel.allocator.buffer(capacity: responses.unavailable.count + 24)
+            out.writeBytes(responses.unavailable.prefix(responses.unavailable.count - 2))
+            if closing { out.writeStaticString("Connection: close\r\n") }
+            out.writeStaticString("\r\n")
+            out.writeStaticString("503 Service Unavailable: no region is available\n")
+            finish(
+                context: context, out, status: 503, region: region.name, client: client.address, start: start,
+                close: closing, logged: logged, regionName: region.name)
+            return
+        }
+        let target = UnsafeRawBufferPointer(
+            rebasing: bytes[head.target.start..<(head.target.start + head.target.count)])
+        guard let path = RedirectLocation.pathAndQuery(of: target) else {
+            refuse(context: context, status: 400, keepAlive: !close)
+            return
+        }
+        let prefix = responses.prefix[choice.regionIndex]
+        let suffix = responses.suffix[choice.regionIndex]
+        var out = context.channel.allocator.buffer(capacity: prefix.count + path.count * 3 + suffix.count + 28)
+        out.writeBytes(prefix)
+        if path.first != UInt8(ascii: "/") { out.writeInteger(UInt8(ascii: "/")) }
+        var safe = true
+        for byte in path where !RedirectLocation.isSafe(byte) {
+            safe = false
+            break
+        }
+        if safe {
+            out.writeBytes(path)
+        } else {
+            RedirectLocation.appendEscaped(path) { out.writeInteger($0) }
+        }
+        out.writeBytes(suffix)
+        if close {
+            out.writeStaticString("Connection: close\r\n")
+        } else if head.version == .http10 {
+            out.writeStaticString("Connection: keep-alive\r\n")
+        }
+        out.writeStaticString("\r\n")
+        loop.countRedirect(snapshot: snapshot, index: choice.regionIndex, status: snapshot.config.redirect.status)
+        finish(
+            context: context, out, status: snapshot.config.redirect.status, region: nil,
+            client: client.address, start: start, close: close, logged: logged, regionName: region.name)
+    }
+
+    private func finish(
+        context: ChannelHandlerContext, _ out: ByteBuffer, status: Int, region: String?, client: IPAddress,
+        start: NIODeadline, close: Bool, logged: (method: String, target: String)?, regionName: String
+    ) {
+        // `region` is nil when the caller already counted the request.
+        if let region { loop.countRequest(region: region, mode: .redirect, status: status) }
+        if let accessLog = loop.accessLog, let logged {
+            accessLog.log(
+                AccessLog.Entry(
+                    client: client, country: snapshots.value.database.lookup(client)?.country, region: regionName,
+                    mode: "redirect", method: logged.method, target: logged.target, status: status,
+                    durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000)))
+        }
+        if close {
+            phase = .closing
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
+            unflushed = false
+        } else {
+            context.write(wrapOutboundOut(out), promise: nil)
+            unflushed = true
+        }
+    }
+
+    /// 400, 408 or 431 with `Connection: close` (unless `keepAlive`), then close.
+    private func refuse(context: ChannelHandlerContext, status: Int, keepAlive: Bool = false) {
+        let reason: StaticString
+        switch status {
+        case 408: reason = "408 Request Timeout"
+        case 431: reason = "431 Request Header Fields Too Large"
+        default: reason = "400 Bad Request"
+        }
+        var out = context.channel.allocator.buffer(capacity: 160)
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeStaticString(reason)
+        out.writeStaticString(
+            "\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ")
+        out.writeString(String(reason.utf8CodeUnitCount + 1))
+        out.writeStaticString(keepAlive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n")
+        out.writeStaticString(reason)
+        out.writeStaticString("\n")
+        loop.countRequest(region: "-", mode: .redirect, status: status)
+        if keepAlive {
+            context.write(wrapOutboundOut(out), promise: nil)
+            unflushed = true
+            return
+        }
+        phase = .closing
+        cancelTimer()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
+        unflushed = false
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+    }
+
+    private func responses(for snapshot: RoutingSnapshot) -> Responses {
+        let id = ObjectIdentifier(snapshot)
+        if let responses, responses.snapshot == id { return responses }
+        let status = snapshot.config.redirect.status
+        let statusLine = "HTTP/1.1 \(status) \(Self.reason(status))\r\nLocation: "
+        let prefix = snapshot.regions.map { Array(statusLine.utf8) + $0.redirectBase }
+        let suffix = snapshot.regions.map { region in
+            Array("\r\nCache-Control: no-store\r\nX-GeoFront-Region: \(region.name)\r\nContent-Length: 0\r\n".utf8)
+        }
+        let body = "503 Service Unavailable: no region is available\n"
+        let unavailable = Array(
+            ("HTTP/1.1 503 Service Unavailable\r\nRetry-After: \(snapshot.retryAfterSeconds)\r\nCache-Control: no-store\r\n"
+                + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n\r\n").utf8)
+        let built = Responses(snapshot: id, prefix: prefix, suffix: suffix, unavailable: unavailable)
+        responses = built
+        return built
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 301: return "Moved Permanently"
+        case 302: return "Found"
+        case 303: return "See Other"
+        case 307: return "Temporary Redirect"
+        case 308: return "Permanent Redirect"
+        default: return "Redirect"
+        }
+    }
+
+    // MARK: - Timer
+
+    private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
+        let when = NIODeadline.now() + delay
+        deadline = when
+        if let scheduledFor, timer != nil, scheduledFor <= when { return }
+        timer?.cancel()
+        scheduledFor = when
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: when) {
+            let (handler, context) = loopBound.value
+            handler.timerFired(context: context)
+        }
+    }
+
+    private func cancelTimer() {
+        deadline = nil
+        timer?.cancel()
+        timer = nil
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        guard let deadline else { return }
+        if NIODeadline.now() < deadline {
+            self.deadline = nil
+            arm(context: context, deadline - NIODeadline.now())
+            return
+        }
+        self.deadline = nil
+        switch phase {
+        case .awaitingHead where (buffer?.readableBytes ?? 0) > 0:
+            refuse(context: context, status: 408)
+        case .awaitingHead, .skippingBody, .skippingChunked, .closing:
+            flushIfNeeded(context: context)
+            context.close(promise: nil)
+        }
+    }
+}
