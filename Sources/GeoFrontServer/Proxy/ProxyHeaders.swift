@@ -53,7 +53,9 @@ enum ProxyHeaders {
             headers.replaceOrAdd(name: "X-Forwarded-For", value: peerText)
         }
         var element = "for=" + (peer.family == .v6 ? "\"[\(peerText)]\"" : peerText)
-        if let originalHost, !originalHost.isEmpty, !originalHost.contains("\""), !originalHost.contains("\\") {
+        if let originalHost, !originalHost.isEmpty,
+            !originalHost.utf8.contains(UInt8(ascii: "\"")), !originalHost.utf8.contains(UInt8(ascii: "\\"))
+        {
             element += ";host=" + (isToken(originalHost) ? originalHost : "\"\(originalHost)\"")
         }
         element += ";proto=" + scheme
