@@ -5,7 +5,9 @@ let package = Package(
     name: "GeoFront",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "geofront", targets: ["GeoFrontCLI"])
+        .executable(name: "geofront", targets: ["GeoFrontCLI"]),
+        // The routing core, for the micro-benchmarks in Benchmarks/.
+        .library(name: "GeoFrontHotPath", targets: ["GeoIP", "GeoFrontCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -1,0 +1,108 @@
+import Benchmark
+import Foundation
+import GeoFrontCore
+import GeoIP
+
+/// The hot path of a redirect, piece by piece, each with its time and allocations:
+/// request head parsing → client IP → GeoIP lookup → region selection → Location bytes.
+/// Run from this folder: `swift package benchmark` (see docs/benchmarks.md).
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().path
+
+/// The 1,000 client IPs of the peer kit's load (shipped in Benchmarks/ips.txt).
+let clientIPs: [IPAddress] = {
+    let text = (try? String(contentsOfFile: "\(repository)/Benchmarks/ips.txt", encoding: .utf8)) ?? "81.2.69.142\n"
+    return text.split(separator: "\n").compactMap { IPAddress($0) }
+}()
+
+/// The best database available here: the 2018 GeoLite2 City (scripts/fetch-geolite2-2018), else
+/// the shipped country database.
+let databasePath: String = {
+    let city = "\(repository)/geodata/GeoLite2-City-2018.mmdb"
+    return FileManager.default.fileExists(atPath: city) ? city : "\(repository)/geodata/geofront-country.mmdb"
+}()
+
+let snapshot: RoutingSnapshot = {
+    var config = try! ConfigLoader.load(path: "\(repository)/regions.json")
+    config.geoip.database = databasePath
+    return try! RoutingSnapshot.open(config: config)
+}()
+
+let request = Array(
+    ("GET /some/path?x=1 HTTP/1.1\r\nHost: gslb.example.test\r\nUser-Agent: wrk\r\nAccept: */*\r\n"
+        + "X-Forwarded-For: 89.160.20.112\r\n\r\n").utf8)
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .throughput], maxDuration: .seconds(2),
+        maxIterations: 1_000_000)
+
+    Benchmark("GeoIP lookup + coordinates (raw C path)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let database = snapshot.database
+        for index in benchmark.scaledIterations {
+            blackHole(database.coordinate(of: clientIPs[index % clientIPs.count]))
+        }
+    }
+
+    Benchmark("Region selection (10 regions)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let location = Coordinate(latitude: 58.4, longitude: 15.6)
+        for _ in benchmark.scaledIterations {
+            blackHole(
+                RegionSelector.select(for: location, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex))
+        }
+    }
+
+    Benchmark("Request head parsing", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        var head = RequestHead()
+        request.withUnsafeBytes { bytes in
+            for _ in benchmark.scaledIterations {
+                blackHole(try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head))
+            }
+        }
+    }
+
+    Benchmark("Client IP from X-Forwarded-For", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        var head = RequestHead()
+        request.withUnsafeBytes { bytes in
+            _ = try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head)
+            let peer = IPAddress("127.0.0.1")!
+            for _ in benchmark.scaledIterations {
+                blackHole(
+                    snapshot.clientIPResolver.resolve(
+                        peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes))
+            }
+        }
+    }
+
+    Benchmark("Location bytes", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        let path = Array("/some/path?x=1".utf8)
+        var output = [UInt8]()
+        output.reserveCapacity(128)
+        path.withUnsafeBytes { bytes in
+            for _ in benchmark.scaledIterations {
+                output.removeAll(keepingCapacity: true)
+                output.append(contentsOf: snapshot.regions[0].redirectBase)
+                RedirectLocation.appendEscaped(bytes) { output.append($0) }
+                blackHole(output.count)
+            }
+        }
+    }
+
+    Benchmark("Whole decision: parse + client IP + lookup + select", configuration: .init(scalingFactor: .kilo)) {
+        benchmark in
+        var head = RequestHead()
+        let peer = IPAddress("127.0.0.1")!
+        request.withUnsafeBytes { bytes in
+            for index in benchmark.scaledIterations {
+                _ = try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head)
+                let client = snapshot.clientIPResolver.resolve(
+                    peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
+                let ip = index % 2 == 0 ? client.address : clientIPs[index % clientIPs.count]
+                blackHole(
+                    RegionSelector.select(
+                        for: snapshot.database.coordinate(of: ip), regions: snapshot.regions,
+                        defaultIndex: snapshot.defaultRegionIndex))
+            }
+        }
+    }
+}
