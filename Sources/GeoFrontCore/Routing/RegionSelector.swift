@@ -52,29 +52,34 @@ public enum RegionSelector {
             reason: .allUnavailable)
     }
 
-    /// One pass over the regions: the nearest of all, and the nearest available one.
+    /// One pass over the regions: the nearest of all, and the nearest available one (by the dot
+    /// product of unit vectors, the largest being the nearest; exact ties keep the first), with the
+    /// haversine of each winner for its distance.
     @inline(__always)
     static func nearest(to point: GreatCircle.Point, regions: borrowing [RegionEntry]) -> (
         any: Int, anyHaversine: Double, available: Int?, availableHaversine: Double
     ) {
         var any = 0
-        var anyHaversine = Double.infinity
+        var anyCloseness = -Double.infinity
         var available: Int? = nil
-        var availableHaversine = Double.infinity
+        var availableCloseness = -Double.infinity
         var index = 0
         let count = regions.count
         while index < count {
-            let h = GreatCircle.haversine(point, regions[index].point)
-            if h < anyHaversine {
+            let closeness = GreatCircle.closeness(point, regions[index].point)
+            if closeness > anyCloseness {
                 any = index
-                anyHaversine = h
+                anyCloseness = closeness
             }
-            if h < availableHaversine && regions[index].isAvailable {
+            if closeness > availableCloseness && regions[index].isAvailable {
                 available = index
-                availableHaversine = h
+                availableCloseness = closeness
             }
             index += 1
         }
+        let anyHaversine = count > 0 ? GreatCircle.haversine(point, regions[any].point) : .infinity
+        let availableHaversine =
+            available.map { $0 == any ? anyHaversine : GreatCircle.haversine(point, regions[$0].point) } ?? .infinity
         return (any, anyHaversine, available, availableHaversine)
     }
 }
