@@ -137,13 +137,7 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
             for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
         let metrics = loop.metrics
         metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds))
-        if coordinate != nil {
-            metrics.lookupFound.increment()
-        } else if found {
-            metrics.lookupNoCoordinates.increment()
-        } else {
-            metrics.lookupNotFound.increment()
-        }
+        loop.countLookup(found: found, located: coordinate != nil)
         let chosen = snapshot.regions[choice.regionIndex]
         current = RequestRecord(
             start: start, client: client.address, region: chosen.name,

@@ -1,3 +1,5 @@
+import GeoIP
+
 /// A strict HTTP/1.1 request-head parser working in place on bytes (RFC 9112). It is the fast
 /// path's front end and never more lenient than llhttp: anything ambiguous is refused.
 ///
@@ -229,16 +231,6 @@ public struct ChunkedBodySkipper: Sendable {
 
     public init() {}
 
-    @inline(__always)
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
-
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(RequestHeadError) -> Outcome {
         var index = 0
         let count = bytes.count
@@ -246,7 +238,7 @@ public struct ChunkedBodySkipper: Sendable {
             let byte = bytes[index]
             switch state {
             case .size(let digits, let value):
-                if let nibble = Self.hexValue(byte) {
+                if let nibble = IPAddress.hexValue(byte) {
                     guard digits < 15 else { throw .badRequest }
                     state = .size(digits: digits + 1, value: value << 4 | Int(nibble))
                 } else if digits > 0 && byte == RequestHeadParser.cr {

@@ -66,8 +66,8 @@ public struct RouteExplanation: Sendable {
     /// One JSON object (a line of `geofront route --json`).
     public var json: String {
         var fields: [(String, String)] = [
-            ("ip", quote(ip.description)),
-            ("region", quote(region)),
+            ("ip", JSONText.string(ip.description)),
+            ("region", JSONText.string(region)),
             ("distance_km", distanceKm.map(number) ?? "null"),
         ]
         if let location {
@@ -75,31 +75,27 @@ public struct RouteExplanation: Sendable {
             inner.append(("latitude", location.coordinate.map { "\($0.latitude)" } ?? "null"))
             inner.append(("longitude", location.coordinate.map { "\($0.longitude)" } ?? "null"))
             inner.append(("accuracy_radius_km", location.accuracyRadiusKm.map { String($0) } ?? "null"))
-            inner.append(("country", location.country.map { quote($0.description) } ?? "null"))
-            inner.append(("continent", location.continent.map { quote($0.description) } ?? "null"))
-            inner.append(("network", quote(location.network.description)))
-            inner.append(("source", location.coordinateSource.map { quote($0.rawValue) } ?? "null"))
-            fields.append(("location", object(inner)))
+            inner.append(("country", location.country.map { JSONText.string($0.description) } ?? "null"))
+            inner.append(("continent", location.continent.map { JSONText.string($0.description) } ?? "null"))
+            inner.append(("network", JSONText.string(location.network.description)))
+            inner.append(("source", location.coordinateSource.map { JSONText.string($0.rawValue) } ?? "null"))
+            fields.append(("location", JSONText.object(inner)))
         } else {
             fields.append(("location", "null"))
         }
-        fields.append(("reason", quote(reason.rawValue)))
+        fields.append(("reason", JSONText.string(reason.rawValue)))
         if refused { fields.append(("status", "503")) }
-        fields.append(("explanation", quote(reasonText)))
+        fields.append(("explanation", JSONText.string(reasonText)))
         let list = candidates.map { candidate in
-            object([
-                ("region", quote(candidate.region)),
+            JSONText.object([
+                ("region", JSONText.string(candidate.region)),
                 ("distance_km", candidate.distanceKm.map(number) ?? "null"),
                 ("available", candidate.isAvailable ? "true" : "false"),
-                ("unavailable_reason", candidate.unavailableReason.map(quote) ?? "null"),
+                ("unavailable_reason", candidate.unavailableReason.map { JSONText.string($0) } ?? "null"),
             ])
         }
         fields.append(("candidates", "[" + list.joined(separator: ",") + "]"))
-        return object(fields)
-    }
-
-    private func object(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+        return JSONText.object(fields)
     }
 
     /// Distances in kilometres, to the metre.
@@ -108,18 +104,6 @@ public struct RouteExplanation: Sendable {
         return rounded == rounded.rounded() ? String(format: "%.1f", rounded) : String(rounded)
     }
 
-    private func quote(_ text: String) -> String {
-        var output = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case _ where scalar.value < 0x20: output += String(format: "\\u%04x", scalar.value)
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output + "\""
-    }
 }
 
 extension RoutingSnapshot {

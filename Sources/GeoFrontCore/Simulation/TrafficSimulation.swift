@@ -122,10 +122,10 @@ extension TrafficSimulation {
     /// location. Shares are percentages, distances kilometres to 0.1.
     public var json: String {
         let regionObjects = regions.map { region in
-            Self.object([
-                ("region", Self.quote(region.name)),
+            JSONText.object([
+                ("region", JSONText.string(region.name)),
                 ("available", region.isAvailable ? "true" : "false"),
-                ("unavailable_reason", region.unavailableReason.map(Self.quote) ?? "null"),
+                ("unavailable_reason", region.unavailableReason.map { JSONText.string($0) } ?? "null"),
                 ("clients", String(region.clients)),
                 ("share_percent", Self.number(region.share * 100, places: 3)),
                 ("located", String(region.located)),
@@ -134,14 +134,14 @@ extension TrafficSimulation {
                 ("p95_km", region.p95Km.map { Self.number($0, places: 1) } ?? "null"),
             ])
         }
-        let withoutLocation = Self.object([
+        let withoutLocation = JSONText.object([
             ("clients", String(withoutLocation)),
             ("share_percent", Self.number(total == 0 ? 0 : Double(withoutLocation) * 100 / Double(total), places: 3)),
             ("not_in_database", String(notInDatabase)),
             ("no_coordinates", String(withoutLocation - notInDatabase)),
-            ("default_region", Self.quote(defaultRegion)),
+            ("default_region", JSONText.string(defaultRegion)),
         ])
-        return Self.object([
+        return JSONText.object([
             ("clients", String(total)),
             ("ipv4", String(clients.count { $0.ip.family == .v4 })),
             ("ipv6", String(clients.count { $0.ip.family == .v6 })),
@@ -151,10 +151,6 @@ extension TrafficSimulation {
         ])
     }
 
-    private static func object(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
-    }
-
     /// A JSON number rounded to `places` decimals, without trailing zeros.
     private static func number(_ value: Double, places: Int) -> String {
         var text = String(format: "%.\(places)f", value)
@@ -162,18 +158,6 @@ extension TrafficSimulation {
         return text == "-0" ? "0" : text
     }
 
-    private static func quote(_ text: String) -> String {
-        var output = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case _ where scalar.value < 0x20: output += String(format: "\\u%04x", scalar.value)
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output + "\""
-    }
 }
 
 // MARK: - Random public addresses

@@ -235,13 +235,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
             for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
         let metrics = loop.metrics
         if sampled { metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
-        if coordinate != nil {
-            metrics.lookupFound.increment()
-        } else if found {
-            metrics.lookupNoCoordinates.increment()
-        } else {
-            metrics.lookupNotFound.increment()
-        }
+        loop.countLookup(found: found, located: coordinate != nil)
         let region = snapshot.regions[choice.regionIndex]
         let close = head.closeRequested || quiescing
         // Strings only when an access log wants them.

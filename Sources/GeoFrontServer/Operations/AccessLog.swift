@@ -102,29 +102,14 @@ final class AccessLog: Sendable {
         return "{\"time\":\"\(timestamp())\",\"client\":\"\(entry.client)\",\"country\":"
             + (entry.country.map { "\"\($0)\"" } ?? "null")
             + ",\"region\":\"\(entry.region)\",\"mode\":\"\(entry.mode)\","
-            + "\"method\":\(quoted(entry.method)),\"target\":\(quoted(entry.target)),\"status\":\(entry.status),"
+            + "\"method\":\(JSONText.string(entry.method, asciiOnly: true)),\"target\":\(JSONText.string(entry.target, asciiOnly: true)),\"status\":\(entry.status),"
             + "\"duration_ms\":\(duration)}"
     }
 
     private func text(_ entry: Entry) -> String {
         let duration = Double(entry.durationMicroseconds) / 1000
         return "\(timestamp()) \(entry.client) \(entry.country?.description ?? "-") \(entry.region) \(entry.mode) "
-            + "\(quoted(entry.method + " " + entry.target)) \(entry.status) \(duration)ms"
+            + "\(JSONText.string(entry.method + " " + entry.target, asciiOnly: true)) \(entry.status) \(duration)ms"
     }
 
-    /// A JSON string literal; control and non-ASCII bytes escaped so one request is one line.
-    private func quoted(_ text: String) -> String {
-        var output = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case _ where scalar.value < 0x20 || scalar.value > 0x7e:
-                let hex = String(scalar.value, radix: 16)
-                output += scalar.value > 0xffff ? "?" : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output + "\""
-    }
 }

@@ -144,7 +144,7 @@ public final class AdminServer: Service, Sendable {
             guard let reloader else { return .error(.notImplemented, "no configuration file to reload") }
             switch await reloader.reload(reason: "POST /reload") {
             case .success(let outcome):
-                let warnings = outcome.warnings.map(JSONText.string).joined(separator: ",")
+                let warnings = outcome.warnings.map { JSONText.string($0) }.joined(separator: ",")
                 return .json("{\"ok\":true,\"generation\":\(outcome.generation),\"warnings\":[\(warnings)]}")
             case .failure(let failure):
                 return .json(
@@ -186,7 +186,7 @@ public final class AdminServer: Service, Sendable {
                 ("available", "\(status.isAvailable)"),
                 ("drained", "\(status.drained)"),
                 ("drained_at_runtime", "\(drains.contains(region.name))"),
-                ("unavailable_reason", status.unavailableReason.map(JSONText.string) ?? "null"),
+                ("unavailable_reason", status.unavailableReason.map { JSONText.string($0) } ?? "null"),
                 ("requests_last_minute", "\(requests)"),
                 ("traffic_share", total == 0 ? "0" : "\(Double(requests) / Double(total))"),
                 ("upstreams", "[" + upstreams.joined(separator: ",") + "]"),
@@ -323,30 +323,9 @@ private final class AdminHandler: ChannelInboundHandler {
     }
 }
 
-/// Small JSON text helpers for hand-assembled documents (field order as written).
-enum JSONText {
-    static func string(_ text: String) -> String {
-        var output = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output + "\""
-    }
-
-    static func object(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(string($0.0)):\($0.1)" }.joined(separator: ",") + "}"
-    }
-
+extension JSONText {
+    /// ISO 8601 for seconds since 1970.
     static func isoTime(_ seconds: Double) -> String {
-        let date = Date(timeIntervalSince1970: seconds)
-        return date.formatted(.iso8601)
+        Date(timeIntervalSince1970: seconds).formatted(.iso8601)
     }
 }

@@ -32,6 +32,18 @@ final class LoopState {
         return false
     }
 
+    /// Counts a lookup by outcome: located, found without coordinates, or not in the database.
+    @inline(__always)
+    func countLookup(found: Bool, located: Bool) {
+        if located {
+            metrics.lookupFound.increment()
+        } else if found {
+            metrics.lookupNoCoordinates.increment()
+        } else {
+            metrics.lookupNotFound.increment()
+        }
+    }
+
     /// Counts a redirect answered for region `index` of `snapshot` without hashing strings.
     func countRedirect(snapshot: RoutingSnapshot, index: Int, status: Int) {
         let id = ObjectIdentifier(snapshot)
