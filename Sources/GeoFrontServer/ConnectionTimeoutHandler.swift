@@ -29,11 +29,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private let idleTimeout: TimeAmount
     private let requestTimeout: TimeAmount
     private var state = State.idle
-    private var timer: Scheduled<Void>?
-    /// When the current limit runs out; nil when no limit applies now.
-    private var deadline: NIODeadline?
-    /// When the scheduled task fires (never later than `deadline`).
-    private var scheduledFor: NIODeadline?
+    private var timer = DeadlineTimer()
     /// Requests whose response end has not been written yet (pipelining can make this > 1).
     private var outstandingResponses = 0
     private var partsInThisRead = false
@@ -122,45 +118,22 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    /// Sets the deadline. The scheduled task is only replaced when it would fire too late, so
-    /// re-arming per request costs a clock read, not a timer-heap operation.
     private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
-        let when = NIODeadline.now() + delay
-        deadline = when
-        if let scheduledFor, timer != nil, scheduledFor <= when { return }
-        schedule(context: context, at: when)
+        timer.arm(in: delay, on: context.eventLoop, fire: firing(context))
     }
 
-    private func schedule(context: ChannelHandlerContext, at when: NIODeadline) {
-        timer?.cancel()
-        scheduledFor = when
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: when) {
-            let (handler, context) = loopBound.value
-            handler.timerFired(context: context)
+    private func firing(_ context: ChannelHandlerContext) -> () -> Void {
+        { [self] in
+            if timer.expired(on: context.eventLoop, fire: firing(context)) { expired(context: context) }
         }
     }
 
-    /// No deadline now; a scheduled task that fires finds none and does nothing.
     private func disarm() {
-        deadline = nil
+        timer.disarm()
     }
 
     private func cancel() {
-        deadline = nil
-        timer?.cancel()
-        timer = nil
-    }
-
-    private func timerFired(context: ChannelHandlerContext) {
-        timer = nil
-        guard let deadline else { return }
-        if NIODeadline.now() < deadline {
-            schedule(context: context, at: deadline)
-            return
-        }
-        self.deadline = nil
-        expired(context: context)
+        timer.cancel()
     }
 
     private func expired(context: ChannelHandlerContext) {

@@ -49,9 +49,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var unflushed = false
     private var quiescing = false
 
-    private var timer: Scheduled<Void>?
-    private var deadline: NIODeadline?
-    private var scheduledFor: NIODeadline?
+    private var timer = DeadlineTimer()
     /// The current head's deadline was set at its first byte.
     private var headStarted = false
 
@@ -388,33 +386,20 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     // MARK: - Timer
 
     private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
-        let when = NIODeadline.now() + delay
-        deadline = when
-        if let scheduledFor, timer != nil, scheduledFor <= when { return }
-        timer?.cancel()
-        scheduledFor = when
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: when) {
-            let (handler, context) = loopBound.value
-            handler.timerFired(context: context)
+        timer.arm(in: delay, on: context.eventLoop, fire: firing(context))
+    }
+
+    private func firing(_ context: ChannelHandlerContext) -> () -> Void {
+        { [self] in
+            if timer.expired(on: context.eventLoop, fire: firing(context)) { timedOut(context: context) }
         }
     }
 
     private func cancelTimer() {
-        deadline = nil
-        timer?.cancel()
-        timer = nil
+        timer.cancel()
     }
 
-    private func timerFired(context: ChannelHandlerContext) {
-        timer = nil
-        guard let deadline else { return }
-        if NIODeadline.now() < deadline {
-            self.deadline = nil
-            arm(context: context, deadline - NIODeadline.now())
-            return
-        }
-        self.deadline = nil
+    private func timedOut(context: ChannelHandlerContext) {
         switch phase {
         case .awaitingHead where (buffer?.readableBytes ?? 0) > 0:
             refuse(context: context, status: 408)
