@@ -297,6 +297,8 @@ final class OperationsRig: Sendable {
         #expect(refused)
         #expect(result.get() == nil)  // still waiting for the slow upstream
         try await stopping.value
+        // The client thread may still be reading the answer the server already sent.
+        for _ in 0..<250 where result.get() == nil { try await Task.sleep(for: .milliseconds(20)) }
         let response = try #require(result.get())
         #expect(response.status == 200)
         #expect(response.upstreamName == "slow")

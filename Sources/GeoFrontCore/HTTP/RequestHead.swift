@@ -13,6 +13,11 @@ public struct RequestHead: Sendable {
     public struct Span: Sendable, Equatable {
         public var start: Int
         public var count: Int
+
+        public init(start: Int, count: Int) {
+            self.start = start
+            self.count = count
+        }
     }
 
     public var method = Span(start: 0, count: 0)
