@@ -39,6 +39,12 @@ public final class GeoIPDatabase: @unchecked Sendable {
         let netmask = Int(handle.pointee.ipv4_start_node.netmask)
         self.ipv4Depth = handle.pointee.metadata.ip_version == 6 ? netmask : 0
         try DatabaseVerifier(handle: handle, paths: paths, path: path).verify()
+        // Verification touched every page; let them go from this process's resident set (they
+        // stay in the page cache and come back on first use).
+        if let content = handle.pointee.file_content, handle.pointee.file_size > 0 {
+            _ = madvise(
+                UnsafeMutableRawPointer(mutating: content), Int(handle.pointee.file_size), MADV_DONTNEED)
+        }
     }
 
     deinit {

@@ -35,10 +35,9 @@ public struct RequestHead: Sendable {
 
     public static let maxForwardingLines = 8
 
-    public init() {
-        forwardedFor.reserveCapacity(Self.maxForwardingLines)
-        forwarded.reserveCapacity(Self.maxForwardingLines)
-    }
+    /// The forwarding arrays allocate on first use and are then reused (`reset` keeps capacity),
+    /// so an idle connection carries none.
+    public init() {}
 
     mutating func reset() {
         method = Span(start: 0, count: 0)
