@@ -44,7 +44,7 @@ private final class WebSocketEchoHandler: ChannelInboundHandler {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text, .binary:
-            var payload = frame.unmaskedData
+            let payload = frame.unmaskedData
             let echo = WebSocketFrame(fin: true, opcode: frame.opcode, data: payload)
             _ = payload.readableBytes
             context.writeAndFlush(wrapOutboundOut(echo), promise: nil)
