@@ -43,6 +43,8 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     /// The HTTP version of the request being answered.
     private var requestVersion = HTTPVersion.http1_1
+    /// Requests on this connection (for `max_requests_per_connection`).
+    private var requests = 0
 
     init(snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?) {
         self.snapshots = snapshots
@@ -114,6 +116,13 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func route(context: ChannelHandlerContext, request: HTTPRequestHead) {
         requestVersion = request.version
         let snapshot = snapshots.value
+        requests += 1
+        let maxRequests = snapshot.config.server.maxRequestsPerConnection
+        var request = request
+        if maxRequests > 0 && requests >= maxRequests {
+            // The last request this connection may carry: answered with `Connection: close`.
+            request.headers.replaceOrAdd(name: "Connection", value: "close")
+        }
         let keepAlive = request.isKeepAlive
         state = .answered
         guard request.method != .CONNECT else {
@@ -132,6 +141,16 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let start = NIODeadline.now()
         let client = snapshot.clientIPResolver.resolve(peer: peer, xForwardedFor: forwardedFor, forwarded: forwarded)
+        if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
+            respond(
+                context: context, status: .tooManyRequests,
+                headers: [
+                    "Retry-After": String(retryAfter), "Cache-Control": "no-store",
+                    "Content-Type": "text/plain; charset=utf-8",
+                ],
+                keepAlive: keepAlive, body: "429 Too Many Requests\n")
+            return
+        }
         let (found, coordinate) = snapshot.database.locate(client.address)
         let choice = RegionSelector.select(
             for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)

@@ -1,4 +1,5 @@
 import GeoFrontCore
+import GeoIP
 import Logging
 import NIOCore
 import NIOExtras
@@ -86,6 +87,7 @@ public final class FrontDoorServer: Service, Sendable {
         let requestTimeout = TimeAmount.milliseconds(Int64(settings.requestTimeoutMilliseconds))
         let quiescing = ServerQuiescingHelper(group: group)
         let openConnections = metrics.openConnections
+        let limiter = ConnectionLimiter()
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -98,12 +100,26 @@ public final class FrontDoorServer: Service, Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
+                let snapshots = publisher.box(for: channel.eventLoop)
+                let current = snapshots.value
+                let peer = IPAddress(channel.remoteAddress) ?? IPAddress(v4: 0)
+                switch limiter.acquire(peer, settings: current.config.server) {
+                case .accepted:
+                    break
+                case .overTotal:
+                    metrics.connectionsRefusedTotal.increment()
+                    return channel.close()
+                case .overPerIP:
+                    metrics.connectionsRefusedPerIP.increment()
+                    return channel.close()
+                }
                 openConnections.increment()
-                channel.closeFuture.whenComplete { _ in openConnections.decrement() }
+                channel.closeFuture.whenComplete { _ in
+                    openConnections.decrement()
+                    limiter.release(peer)
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    let snapshots = publisher.box(for: channel.eventLoop)
-                    let current = snapshots.value
                     if current.config.server.fastPath, current.config.regions.allSatisfy({ $0.mode == .redirect }) {
                         let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
                         try pipeline.addHandler(

@@ -102,7 +102,7 @@ import Testing
     @Test func unknownKeyWithoutACloseMatchListsTheAllowedOnes() {
         #expect(
             Self.with { $0["colour"] = "blue" } == [
-                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down, proxy, admin, access_log"
+                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down, proxy, admin, access_log, rate_limit"
             ])
     }
 
@@ -440,5 +440,47 @@ import Testing
                 $0["targets"] = ["10.0.0.1:80"]
                 $0["url"] = "http://10.0.0.1/"
             } == ["regions[1].url: give either targets or url, not both"])
+    }
+}
+
+@Suite struct LimitsConfigTests {
+    @Test func rateLimitAndConnectionLimits() throws {
+        var object = ConfigLoaderTests.valid()
+        object["rate_limit"] = [
+            "requests_per_second": 100, "burst": 200, "key": "prefix", "allow": ["10.0.0.0/8"],
+            "max_tracked_clients": 5000,
+        ]
+        object["server"] = ["max_connections": 1000, "max_connections_per_ip": 20, "max_requests_per_connection": 0]
+        let config = try ConfigLoaderTests.parse(object)
+        let limit = try #require(config.rateLimit)
+        #expect(limit.requestsPerSecond == 100)
+        #expect(limit.burst == 200)
+        #expect(limit.key == .prefix)
+        #expect(limit.allow == [IPNetwork("10.0.0.0/8")!])
+        #expect(limit.maxTrackedClients == 5000)
+        #expect(config.server.maxConnections == 1000)
+        #expect(config.server.maxConnectionsPerIP == 20)
+        #expect(config.server.maxRequestsPerConnection == 0)
+        #expect(try ConfigLoaderTests.parse(ConfigLoaderTests.valid()).rateLimit == nil)
+        #expect(try ConfigLoaderTests.parse(ConfigLoaderTests.valid()).server.maxRequestsPerConnection == 10_000)
+    }
+
+    @Test func badRateLimits() {
+        #expect(
+            ConfigLoaderTests.with { $0["rate_limit"] = ["burst": 5] } == [
+                "rate_limit.requests_per_second: is required"
+            ])
+        #expect(
+            ConfigLoaderTests.with { $0["rate_limit"] = ["requests_per_second": 0] } == [
+                "rate_limit.requests_per_second: 0 must be more than 0 (at most 1000000)"
+            ])
+        #expect(
+            ConfigLoaderTests.with { $0["rate_limit"] = ["requests_per_second": 5, "key": "user"] } == [
+                #"rate_limit.key: "user" is not a key; allowed: "ip", "prefix""#
+            ])
+        #expect(
+            ConfigLoaderTests.with { $0["rate_limit"] = ["requests_per_second": 5, "allow": ["10.0.0.1/8"]] } == [
+                #"rate_limit.allow[0]: "10.0.0.1/8" is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32"#
+            ])
     }
 }

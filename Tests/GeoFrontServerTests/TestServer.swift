@@ -23,8 +23,10 @@ struct TestServer {
     /// NIOHTTP1 pipeline. Tests run under both (see `RedirectServerPipelineTests`).
     @TaskLocal static var fastPath = true
 
-    static func configJSON(server: [String: Any] = [:], redirectStatus: Int = 302) -> [String: Any] {
-        [
+    static func configJSON(server: [String: Any] = [:], redirectStatus: Int = 302, extra: [String: Any] = [:])
+        -> [String: Any]
+    {
+        var object: [String: Any] = [
             "listen": "127.0.0.1:0",
             "geoip": ["database": Fixtures.maxmind("GeoLite2-City-Test.mmdb")],
             "mode": "redirect",
@@ -39,14 +41,18 @@ struct TestServer {
                 ] as [String: Any]
             },
         ]
+        for (key, value) in extra { object[key] = value }
+        return object
     }
 
     let server: FrontDoorServer
     let port: Int
 
-    static func start(server settings: [String: Any] = [:], redirectStatus: Int = 302) async throws -> TestServer {
+    static func start(server settings: [String: Any] = [:], redirectStatus: Int = 302, extra: [String: Any] = [:])
+        async throws -> TestServer
+    {
         let data = try JSONSerialization.data(
-            withJSONObject: configJSON(server: settings, redirectStatus: redirectStatus))
+            withJSONObject: configJSON(server: settings, redirectStatus: redirectStatus, extra: extra))
         let config = try ConfigLoader.parse(data, baseDirectory: "/")
         let snapshot = try RoutingSnapshot.open(config: config)
         var logger = Logger(label: "geofront-test")
@@ -81,9 +87,10 @@ struct TestServer {
 
 /// Runs `body` against a fresh server and always stops it.
 func withServer(
-    server settings: [String: Any] = [:], redirectStatus: Int = 302, _ body: (TestServer) async throws -> Void
+    server settings: [String: Any] = [:], redirectStatus: Int = 302, extra: [String: Any] = [:],
+    _ body: (TestServer) async throws -> Void
 ) async throws {
-    let server = try await TestServer.start(server: settings, redirectStatus: redirectStatus)
+    let server = try await TestServer.start(server: settings, redirectStatus: redirectStatus, extra: extra)
     do {
         try await body(server)
     } catch {

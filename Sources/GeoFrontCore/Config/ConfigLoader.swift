@@ -7,7 +7,7 @@ public enum ConfigLoader {
     /// The top-level keys; later sections (health checks, proxy settings, routes) are added here.
     static let topLevelKeys = [
         "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
-        "health_check", "when_all_down", "proxy", "admin", "access_log",
+        "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit",
     ]
     static let regionKeys = [
         "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
@@ -149,13 +149,62 @@ public enum ConfigLoader {
 
         let admin = readAdmin(root, listen: listen, reader: &reader)
         let accessLog = readAccessLog(root, baseDirectory: baseDirectory, reader: &reader)
+        let rateLimit = root["rate_limit"].flatMap { readRateLimit($0, reader: &reader) }
         guard let listen, let geoip, let defaultRegion, reader.issues.isEmpty else { return nil }
         var config = GeoFrontConfig(
             listen: listen, geoip: geoip, mode: mode, redirect: redirect, trustedProxies: trusted,
             defaultRegion: defaultRegion, regions: regions, server: server, whenAllDown: whenAllDown, proxy: proxy)
         config.admin = admin
         config.accessLog = accessLog
+        config.rateLimit = rateLimit
         return config
+    }
+
+    private static func readRateLimit(_ value: JSONValue, reader: inout ConfigReader) -> RateLimitSettings? {
+        if value == .null || value == .bool(false) { return nil }
+        guard
+            let fields = reader.object(
+                value, at: "rate_limit",
+                allowed: ["requests_per_second", "burst", "key", "allow", "max_tracked_clients"]),
+            let rateValue = reader.required(fields, "requests_per_second", at: "rate_limit"),
+            let rate = reader.number(rateValue, at: "rate_limit.requests_per_second")
+        else { return nil }
+        guard rate > 0, rate <= 1_000_000 else {
+            reader.fail("rate_limit.requests_per_second", "\(rateValue.brief) must be more than 0 (at most 1000000)")
+            return nil
+        }
+        var settings = RateLimitSettings(requestsPerSecond: rate, burst: max(1, rate))
+        if let value = fields["burst"], let burst = reader.number(value, at: "rate_limit.burst") {
+            if burst >= 1 && burst <= 10_000_000 {
+                settings.burst = burst
+            } else {
+                reader.fail("rate_limit.burst", "\(value.brief) must be at least 1 (at most 10000000)")
+            }
+        }
+        if let value = fields["key"], let text = reader.string(value, at: "rate_limit.key") {
+            if let key = RateLimitSettings.Key(rawValue: text) {
+                settings.key = key
+            } else {
+                reader.fail("rate_limit.key", "\(value.brief) is not a key; allowed: \"ip\", \"prefix\"")
+            }
+        }
+        if let value = fields["allow"], let items = reader.array(value, at: "rate_limit.allow") {
+            for (index, item) in items.enumerated() {
+                let path = ConfigReader.join("rate_limit.allow", index)
+                guard let text = reader.string(item, at: path) else { continue }
+                if let network = IPNetwork(text) {
+                    settings.allow.append(network)
+                } else {
+                    reader.fail(path, "\(item.brief) is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32")
+                }
+            }
+        }
+        if let value = fields["max_tracked_clients"],
+            let number = reader.integer(value, at: "rate_limit.max_tracked_clients", in: 100...10_000_000)
+        {
+            settings.maxTrackedClients = number
+        }
+        return settings
     }
 
     private static func readAdmin(_ root: [String: JSONValue], listen: HostPort?, reader: inout ConfigReader)
@@ -513,7 +562,7 @@ public enum ConfigLoader {
                 value, at: "server",
                 allowed: [
                     "idle_timeout_ms", "request_timeout_ms", "max_request_head_bytes", "threads", "shutdown_grace_ms",
-                    "fast_path",
+                    "fast_path", "max_connections", "max_connections_per_ip", "max_requests_per_connection",
                 ])
         else { return server }
         if let value = fields["idle_timeout_ms"],
@@ -536,6 +585,21 @@ public enum ConfigLoader {
         }
         if let value = fields["fast_path"], let flag = reader.bool(value, at: "server.fast_path") {
             server.fastPath = flag
+        }
+        if let value = fields["max_connections"],
+            let number = reader.integer(value, at: "server.max_connections", in: 0...10_000_000)
+        {
+            server.maxConnections = number
+        }
+        if let value = fields["max_connections_per_ip"],
+            let number = reader.integer(value, at: "server.max_connections_per_ip", in: 0...10_000_000)
+        {
+            server.maxConnectionsPerIP = number
+        }
+        if let value = fields["max_requests_per_connection"],
+            let number = reader.integer(value, at: "server.max_requests_per_connection", in: 0...100_000_000)
+        {
+            server.maxRequestsPerConnection = number
         }
         if let value = fields["shutdown_grace_ms"],
             let number = reader.integer(value, at: "server.shutdown_grace_ms", in: 0...3_600_000)

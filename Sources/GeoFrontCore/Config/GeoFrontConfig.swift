@@ -27,6 +27,8 @@ public struct GeoFrontConfig: Sendable {
     public var admin = AdminSettings()
     /// The access log (`access_log`); nil when off.
     public var accessLog: AccessLogSettings?
+    /// Per-client token buckets (`rate_limit`); nil when off.
+    public var rateLimit: RateLimitSettings?
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,
@@ -93,6 +95,13 @@ public struct ServerSettings: Sendable, Hashable {
     /// When every region redirects, serve connections with the byte-level fast path instead of
     /// the general HTTP/1.1 pipeline.
     public var fastPath = true
+    /// Open client connections at most (new ones beyond are closed at once); 0 = no limit.
+    public var maxConnections = 50_000
+    /// Open connections from one client address at most (the TCP peer); 0 = no limit.
+    public var maxConnectionsPerIP = 0
+    /// Requests on one keep-alive connection at most (the last answer says `Connection: close`);
+    /// 0 = no limit.
+    public var maxRequestsPerConnection = 10_000
 
     public init(
         idleTimeoutMilliseconds: Int = 60_000, requestTimeoutMilliseconds: Int = 10_000,

@@ -48,6 +48,9 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var responses: Responses?
     private var unflushed = false
     private var quiescing = false
+    /// Requests answered on this connection (for `max_requests_per_connection`).
+    private var requests = 0
+    private let maxRequests: Int
 
     private var timer = DeadlineTimer()
     /// The current head's deadline was set at its first byte.
@@ -59,6 +62,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.maxHeadBytes = settings.maxRequestHeadBytes
         self.idleTimeout = .milliseconds(Int64(settings.idleTimeoutMilliseconds))
         self.requestTimeout = .milliseconds(Int64(settings.requestTimeoutMilliseconds))
+        self.maxRequests = settings.maxRequestsPerConnection
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -228,6 +232,10 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         let start = sampled ? NIODeadline.now() : NIODeadline.uptimeNanoseconds(0)
         let client = snapshot.clientIPResolver.resolve(
             peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
+        if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
+            tooManyRequests(context: context, retryAfter: retryAfter, close: head.closeRequested || quiescing)
+            return
+        }
         let (found, coordinate) = snapshot.database.locate(client.address)
         let choice = RegionSelector.select(
             for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
@@ -235,7 +243,8 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         if sampled { metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
         loop.countLookup(found: found, located: coordinate != nil)
         let region = snapshot.regions[choice.regionIndex]
-        let close = head.closeRequested || quiescing
+        requests += 1
+        let close = head.closeRequested || quiescing || (maxRequests > 0 && requests >= maxRequests)
         // Strings only when an access log wants them.
         let logged: (method: String, target: String)? =
             loop.accessLog == nil
@@ -306,6 +315,27 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                     mode: "redirect", method: logged.method, target: logged.target, status: status,
                     durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000)))
         }
+        if close {
+            phase = .closing
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
+            unflushed = false
+        } else {
+            context.write(wrapOutboundOut(out), promise: nil)
+            unflushed = true
+        }
+    }
+
+    /// 429 for a client over `rate_limit`; the connection stays open unless asked otherwise.
+    private func tooManyRequests(context: ChannelHandlerContext, retryAfter: Int, close: Bool) {
+        var out = context.channel.allocator.buffer(capacity: 200)
+        out.writeStaticString("HTTP/1.1 429 Too Many Requests\r\nRetry-After: ")
+        out.writeString(String(retryAfter))
+        out.writeStaticString(
+            "\r\nCache-Control: no-store\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n")
+        if close { out.writeStaticString("Connection: close\r\n") }
+        out.writeStaticString("\r\n429 Too Many Requests\n")
+        loop.countRequest(region: "-", mode: .redirect, status: 429)
         if close {
             phase = .closing
             let channel = context.channel

@@ -17,6 +17,9 @@ public final class GeoFrontMetrics: Sendable {
     let reloadsOK: Metrics.Counter
     let reloadsFailed: Metrics.Counter
     let configGeneration: Metrics.Gauge
+    let rateLimited: Metrics.Counter
+    let connectionsRefusedTotal: Metrics.Counter
+    let connectionsRefusedPerIP: Metrics.Counter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -44,6 +47,12 @@ public final class GeoFrontMetrics: Sendable {
         reloadsFailed = Metrics.Counter(
             label: "geofront_reloads_total", dimensions: [("result", "failed")], factory: factory)
         configGeneration = Metrics.Gauge(label: "geofront_config_generation", factory: factory)
+        rateLimited = Metrics.Counter(label: "geofront_rate_limited_total", factory: factory)
+        connectionsRefusedTotal = Metrics.Counter(
+            label: "geofront_connections_refused_total", dimensions: [("reason", "max_connections")], factory: factory)
+        connectionsRefusedPerIP = Metrics.Counter(
+            label: "geofront_connections_refused_total", dimensions: [("reason", "max_connections_per_ip")],
+            factory: factory)
     }
 
     /// `geofront_requests_total{region, mode, status}`; callers cache it (see ``LoopMetrics``).

@@ -1,4 +1,5 @@
 import GeoFrontCore
+import GeoIP
 import Metrics
 import NIOCore
 
@@ -19,6 +20,23 @@ final class LoopState {
     )
     /// Requests since the last decision-time sample.
     private var decisionSampleCountdown = 0
+    /// This loop's token buckets, rebuilt when the configuration's `rate_limit` changes.
+    private var rateLimiter: RateLimiter?
+
+    /// `rate_limit` for a request from `client`: nil when it may pass, else the `Retry-After`
+    /// seconds of its 429. Buckets are kept per event loop (no lock); a client whose connections
+    /// land on several loops gets the rate on each.
+    func rateLimited(_ client: IPAddress, settings: RateLimitSettings?) -> Int? {
+        guard let settings else { return nil }
+        if rateLimiter?.settings != settings { rateLimiter = RateLimiter(settings: settings) }
+        let verdict = rateLimiter!.allow(client, now: NIODeadline.now().uptimeNanoseconds)
+        if verdict.allowed { return nil }
+        metrics.rateLimited.increment()
+        return verdict.retryAfterSeconds
+    }
+
+    /// Buckets tracked by this loop (tests, status).
+    var trackedClients: Int { rateLimiter?.count ?? 0 }
 
     /// Whether this request's decision time should be measured: one in 64, so the histogram costs
     /// two clock reads per 64 requests, not per request.

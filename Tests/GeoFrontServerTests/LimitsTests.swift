@@ -1,0 +1,56 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `rate_limit`, `server.max_connections_per_ip`, `server.max_requests_per_connection`, on both
+/// front ends.
+@Suite struct LimitsTests {
+    @Test(arguments: [true, false])
+    func rateLimitAnswers429AndSparesOtherClients(fastPath: Bool) async throws {
+        try await TestServer.$fastPath.withValue(fastPath) {
+            try await withServer(extra: ["rate_limit": ["requests_per_second": 1, "burst": 10]]) { server in
+                let noisy = try server.trustedClient()
+                let calm = try server.trustedClient()
+                var statuses: [Int] = []
+                for index in 0..<40 {
+                    let response = try noisy.exchange(
+                        "GET /n HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n")
+                    statuses.append(response.status)
+                    if response.status == 429 { #expect(response.header("retry-after") == "1") }
+                    if index % 4 == 0 {
+                        let other = try calm.exchange(
+                            "GET /c HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 89.160.20.112\r\n\r\n")
+                        #expect(other.status == 302)
+                    }
+                }
+                #expect(statuses.prefix(10).allSatisfy { $0 == 302 })
+                #expect(statuses.filter { $0 == 429 }.count >= 29)
+            }
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func connectionAndRequestLimits(fastPath: Bool) async throws {
+        try await TestServer.$fastPath.withValue(fastPath) {
+            try await withServer(server: ["max_connections_per_ip": 2, "max_requests_per_connection": 3]) { server in
+                let first = try server.trustedClient()
+                let second = try server.trustedClient()
+                #expect(try first.exchange("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n").status == 302)
+                #expect(try second.exchange("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n").status == 302)
+                let third = try server.trustedClient()  // a third from 127.0.0.2: closed at once
+                #expect(third.waitForClose())
+                let elsewhere = try server.untrustedClient()  // 127.0.0.1 has its own count
+                #expect(try elsewhere.exchange("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n").status == 302)
+
+                #expect(try first.exchange("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n").header("connection") == nil)
+                let last = try first.exchange("GET /3 HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(last.status == 302)
+                #expect(last.header("connection") == "close")
+                #expect(first.waitForClose())
+                // With the first connection gone, a new one from 127.0.0.2 is accepted again.
+                try await Task.sleep(for: .milliseconds(50))
+                #expect(try server.trustedClient().exchange("GET /4 HTTP/1.1\r\nHost: t\r\n\r\n").status == 302)
+            }
+        }
+    }
+}
