@@ -84,6 +84,14 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let source = event as? ProxyProtocolSource {
+            peer = source.address
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = state { exchange.clientWritabilityChanged(context.channel.isWritable) }
         context.fireChannelWritabilityChanged()

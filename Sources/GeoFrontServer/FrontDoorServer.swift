@@ -113,6 +113,11 @@ public final class FrontDoorServer: Service, Sendable {
                     metrics.connectionsRefusedPerIP.increment()
                     return channel.close()
                 }
+                if current.config.proxyProtocol && !current.clientIPResolver.isTrusted(peer) {
+                    // A PROXY header is believed only from the balancers in trusted_proxies.
+                    limiter.release(peer)
+                    return channel.close()
+                }
                 openConnections.increment()
                 channel.closeFuture.whenComplete { _ in
                     openConnections.decrement()
@@ -120,6 +125,7 @@ public final class FrontDoorServer: Service, Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if current.config.proxyProtocol { try pipeline.addHandler(ProxyProtocolHandler()) }
                     if current.config.server.fastPath, current.config.regions.allSatisfy({ $0.mode == .redirect }) {
                         let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
                         try pipeline.addHandler(

@@ -54,3 +54,45 @@ import Testing
         }
     }
 }
+
+@Suite struct ProxyProtocolTests {
+    static func v2Header(_ address: [UInt8]) -> [UInt8] {
+        [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0, 12] + address
+            + [10, 0, 0, 1, 0x13, 0x88, 0, 80]
+    }
+
+    @Test(arguments: [true, false])
+    func carriedAddressRoutesTheRequest(fastPath: Bool) async throws {
+        try await TestServer.$fastPath.withValue(fastPath) {
+            try await withServer(extra: ["proxy_protocol": true]) { server in
+                // v1, then a request: routed by the carried London address, not the peer.
+                let v1 = try server.trustedClient()
+                let london = try v1.exchange(
+                    "PROXY TCP4 81.2.69.142 10.0.0.1 5000 80\r\nGET /p HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(london.header("x-geofront-region") == "eu-west")
+                // The address holds for the whole connection.
+                #expect(try v1.exchange("GET /q HTTP/1.1\r\nHost: t\r\n\r\n").header("x-geofront-region") == "eu-west")
+
+                let v2 = try server.trustedClient()
+                v2.send(Self.v2Header([89, 160, 20, 112]) + Array("GET /p HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
+                #expect(try v2.readResponse().header("x-geofront-region") == "eu-north")
+
+                let six = try server.trustedClient()
+                let tokyo = try six.exchange(
+                    "PROXY TCP6 2001:218::1 2001:db8::2 5000 443\r\nGET /p HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(tokyo.header("x-geofront-region") == "ap-northeast")
+
+                let garbage = try server.trustedClient()
+                garbage.send("PROXY NONSENSE\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(garbage.waitForClose())
+
+                let plain = try server.trustedClient()  // no header at all
+                plain.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(plain.waitForClose())
+
+                let untrusted = try server.untrustedClient()  // 127.0.0.1 may not send a PROXY header
+                #expect(untrusted.waitForClose())
+            }
+        }
+    }
+}

@@ -1,8 +1,9 @@
 import GeoFrontCore
 import GeoIP
 
-/// X-Forwarded-For / Forwarded values and IP text: any bytes give an answer (an address or the
-/// peer), never a crash; whatever address comes back round-trips through its text form.
+/// X-Forwarded-For / Forwarded values, IP text and PROXY protocol headers: any bytes give an
+/// answer (an address, the peer, or "malformed"), never a crash; whatever address comes back
+/// round-trips through its text form; a complete PROXY header lies inside the input.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzForwarding(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: start, count: count)
@@ -15,5 +16,8 @@ public func fuzzForwarding(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     _ = resolver.resolve(peer: peer, xForwardedFor: [span], forwarded: [], in: bytes)
     _ = resolver.resolve(peer: peer, xForwardedFor: [], forwarded: [span], in: bytes)
     _ = RedirectLocation.pathAndQuery(of: bytes)
+    do throws(ProxyProtocolParser.Malformed) {
+        if case .complete(let consumed, _) = try ProxyProtocolParser.parse(bytes) { precondition(consumed <= count) }
+    } catch {}
     return 0
 }

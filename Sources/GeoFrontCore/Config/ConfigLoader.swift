@@ -7,7 +7,7 @@ public enum ConfigLoader {
     /// The top-level keys; later sections (health checks, proxy settings, routes) are added here.
     static let topLevelKeys = [
         "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
-        "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit",
+        "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol",
     ]
     static let regionKeys = [
         "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
@@ -157,6 +157,13 @@ public enum ConfigLoader {
         config.admin = admin
         config.accessLog = accessLog
         config.rateLimit = rateLimit
+        if let value = root["proxy_protocol"], let flag = reader.bool(value, at: "proxy_protocol") {
+            if flag && trusted.isEmpty {
+                reader.fail("proxy_protocol", "needs trusted_proxies: the header is accepted only from them")
+                return nil
+            }
+            config.proxyProtocol = flag
+        }
         return config
     }
 

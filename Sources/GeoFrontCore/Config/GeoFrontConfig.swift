@@ -29,6 +29,8 @@ public struct GeoFrontConfig: Sendable {
     public var accessLog: AccessLogSettings?
     /// Per-client token buckets (`rate_limit`); nil when off.
     public var rateLimit: RateLimitSettings?
+    /// Connections start with a PROXY protocol header (`proxy_protocol`), from trusted peers only.
+    public var proxyProtocol = false
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,

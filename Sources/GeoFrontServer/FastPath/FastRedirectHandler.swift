@@ -89,6 +89,10 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let source = event as? ProxyProtocolSource {
+            peer = source.address
+            return
+        }
         if event is ChannelShouldQuiesceEvent {
             // Graceful shutdown: close now if idle, else after the current response.
             quiescing = true
