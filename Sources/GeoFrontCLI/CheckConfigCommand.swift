@@ -15,10 +15,15 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         let snapshot = try reportingErrors { try options.loadSnapshot() }
         try reportingErrors { try UpstreamTLS.validate(snapshot.config) }
+        let certificates = try reportingErrors { try ListenerCertificates.validate(snapshot.config) }
         let config = snapshot.config
         let metadata = snapshot.database.metadata
         print("\(options.config): OK")
         print("  listen          \(config.listen)")
+        if let tls = config.tls {
+            print("  tls listen      \(tls.listen)\(tls.redirectHTTP ? " (plain listener redirects to https)" : "")")
+            for line in certificates { print("                  \(line)") }
+        }
         print("  mode            \(config.mode.rawValue) (redirect status \(config.redirect.status))")
         if config.regions.contains(where: { $0.mode == .proxy }) {
             let proxy = config.proxy

@@ -46,10 +46,21 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests on this connection (for `max_requests_per_connection`).
     private var requests = 0
 
-    init(snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?) {
+    /// Whether this connection came through the TLS listener.
+    private let secure: Bool
+    /// The TLS listener's bound port, for `tls.redirect_http` (nil without a TLS listener).
+    private let httpsPort: Int?
+
+    init(
+        snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?,
+        secure: Bool = false,
+        httpsPort: Int? = nil
+    ) {
         self.snapshots = snapshots
         self.loop = loop
         self.health = health
+        self.secure = secure
+        self.httpsPort = httpsPort
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -147,6 +158,20 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 forwarded.append(value)
             }
         }
+        if !secure, let httpsPort, snapshot.config.tls?.redirectHTTP == true {
+            // `redirect_http`: the plain listener only sends clients to https://.
+            guard
+                let location = HTTPSRedirect.location(
+                    host: request.headers.first(name: "host"), target: request.uri, httpsPort: httpsPort)
+            else {
+                respondBadRequest(context: context, keepAlive: keepAlive)
+                return
+            }
+            respond(
+                context: context, status: .permanentRedirect,
+                headers: ["Location": location, "Cache-Control": "no-store"], keepAlive: keepAlive, body: nil)
+            return
+        }
         let start = NIODeadline.now()
         let client = snapshot.clientIPResolver.resolve(peer: peer, xForwardedFor: forwardedFor, forwarded: forwarded)
         if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
@@ -198,7 +223,7 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let exchange = ProxyExchange(
                 handler: self, context: context, snapshot: snapshot, loop: loop, health: health, request: request,
                 peer: peer, peerTrusted: snapshot.clientIPResolver.isTrusted(peer), coordinate: coordinate,
-                regionIndex: choice.regionIndex)
+                regionIndex: choice.regionIndex, scheme: secure ? "https" : "http")
             state = .proxying(exchange)
             exchange.start()
         }

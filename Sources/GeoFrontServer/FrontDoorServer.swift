@@ -30,11 +30,18 @@ public final class FrontDoorServer: Service, Sendable {
     private let ownsGroup: Bool
     private let serverChannel: any Channel
     private let quiescing: ServerQuiescingHelper
+    /// The TLS listener, when `tls` is configured.
+    private let secureChannel: (any Channel)?
+    private let secureQuiescing: ServerQuiescingHelper?
+    /// The TLS listener's certificates (replaced by reloads).
+    let certificates: ListenerCertificates?
     private let accessLog: AccessLog?
     private let logger: Logger
 
     /// The address actually bound (useful with port 0).
     public var localAddress: SocketAddress? { serverChannel.localAddress }
+    /// The TLS listener's address, when there is one.
+    public var secureAddress: SocketAddress? { secureChannel?.localAddress }
 
     /// The current health monitor.
     public var healthMonitor: HealthMonitor { health.monitor }
@@ -85,77 +92,115 @@ public final class FrontDoorServer: Service, Sendable {
         }()
         let idleTimeout = TimeAmount.milliseconds(Int64(settings.idleTimeoutMilliseconds))
         let requestTimeout = TimeAmount.milliseconds(Int64(settings.requestTimeoutMilliseconds))
-        let quiescing = ServerQuiescingHelper(group: group)
         let openConnections = metrics.openConnections
         let limiter = ConnectionLimiter()
 
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+        /// A listener's bootstrap; `tls` set for the HTTPS listener.
+        @Sendable func bootstrap(quiescing: ServerQuiescingHelper, tls: NIOSSLContext?, httpsPort: Int?)
+            -> ServerBootstrap
+        {
+            ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            quiescing.makeServerChannelHandler(channel: channel))
+                    }
                 }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                let snapshots = publisher.box(for: channel.eventLoop)
-                let current = snapshots.value
-                let peer = IPAddress(channel.remoteAddress) ?? IPAddress(v4: 0)
-                switch limiter.acquire(peer, settings: current.config.server) {
-                case .accepted:
-                    break
-                case .overTotal:
-                    metrics.connectionsRefusedTotal.increment()
-                    return channel.close()
-                case .overPerIP:
-                    metrics.connectionsRefusedPerIP.increment()
-                    return channel.close()
-                }
-                if current.config.proxyProtocol && !current.clientIPResolver.isTrusted(peer) {
-                    // A PROXY header is believed only from the balancers in trusted_proxies.
-                    limiter.release(peer)
-                    return channel.close()
-                }
-                openConnections.increment()
-                channel.closeFuture.whenComplete { _ in
-                    openConnections.decrement()
-                    limiter.release(peer)
-                }
-                return channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    if current.config.proxyProtocol { try pipeline.addHandler(ProxyProtocolHandler()) }
-                    if current.config.server.fastPath, current.config.regions.allSatisfy({ $0.mode == .redirect }) {
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    let snapshots = publisher.box(for: channel.eventLoop)
+                    let current = snapshots.value
+                    let peer = IPAddress(channel.remoteAddress) ?? IPAddress(v4: 0)
+                    switch limiter.acquire(peer, settings: current.config.server) {
+                    case .accepted:
+                        break
+                    case .overTotal:
+                        metrics.connectionsRefusedTotal.increment()
+                        return channel.close()
+                    case .overPerIP:
+                        metrics.connectionsRefusedPerIP.increment()
+                        return channel.close()
+                    }
+                    if current.config.proxyProtocol && !current.clientIPResolver.isTrusted(peer) {
+                        // A PROXY header is believed only from the balancers in trusted_proxies.
+                        limiter.release(peer)
+                        return channel.close()
+                    }
+                    openConnections.increment()
+                    channel.closeFuture.whenComplete { _ in
+                        openConnections.decrement()
+                        limiter.release(peer)
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        if current.config.proxyProtocol { try pipeline.addHandler(ProxyProtocolHandler()) }
+                        if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                        // The fast path answers redirects only; a plain listener that must send everyone
+                        // to HTTPS first takes the general path, which knows the request's Host.
+                        let upgradesToHTTPS = tls == nil && httpsPort != nil && current.config.tls?.redirectHTTP == true
+                        if current.config.server.fastPath, !upgradesToHTTPS,
+                            current.config.regions.allSatisfy({ $0.mode == .redirect })
+                        {
+                            let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
+                            try pipeline.addHandler(
+                                FastRedirectHandler(
+                                    snapshots: snapshots, loop: state, settings: current.config.server))
+                            return
+                        }
+                        // The empty upgrade configuration only makes the decoder keep the bytes that
+                        // follow an upgrade request (a proxied WebSocket's first frames); the upgrade
+                        // itself is the origin's to accept, and proxy mode tunnels it.
+                        try pipeline.configureHTTPServerPipeline(
+                            withPipeliningAssistance: true,
+                            withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
+                            withErrorHandling: false, withEncoderConfiguration: .init(),
+                            withDecoderLimitConfiguration: limits)
+                        let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
+                        try pipeline.addHandler(
+                            ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout),
+                            position: .before(pipelining))
+                        try pipeline.addHandler(RequestErrorHandler())
                         let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
                         try pipeline.addHandler(
-                            FastRedirectHandler(snapshots: snapshots, loop: state, settings: current.config.server))
-                        return
+                            FrontDoorHandler(
+                                snapshots: publisher.box(for: channel.eventLoop), loop: state, health: proxyHealth,
+                                secure: tls != nil, httpsPort: httpsPort))
                     }
-                    // The empty upgrade configuration only makes the decoder keep the bytes that
-                    // follow an upgrade request (a proxied WebSocket's first frames); the upgrade
-                    // itself is the origin's to accept, and proxy mode tunnels it.
-                    try pipeline.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
-                        withErrorHandling: false, withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: limits)
-                    let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
-                    try pipeline.addHandler(
-                        ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout),
-                        position: .before(pipelining))
-                    try pipeline.addHandler(RequestErrorHandler())
-                    let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
-                    try pipeline.addHandler(
-                        FrontDoorHandler(
-                            snapshots: publisher.box(for: channel.eventLoop), loop: state, health: proxyHealth))
                 }
-            }
+        }
+        // The TLS listener first, so the plain one knows its bound port for `redirect_http`.
+        var secureListener:
+            (channel: any Channel, quiescing: ServerQuiescingHelper, certificates: ListenerCertificates)?
+        if let tls = snapshot.config.tls {
+            let certificates = ListenerCertificates(try ListenerCertificates.load(tls))
+            let secureQuiescing = ServerQuiescingHelper(group: group)
+            let secureChannel = try await bootstrap(
+                quiescing: secureQuiescing, tls: try certificates.context(), httpsPort: nil
+            )
+            .bind(host: tls.listen.host, port: tls.listen.port).get()
+            secureListener = (secureChannel, secureQuiescing, certificates)
+            logger.info(
+                "listening (TLS)", metadata: ["address": "\(secureChannel.localAddress.map { "\($0)" } ?? "?")"])
+        }
         let listen = snapshot.config.listen
-        let channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
+        let quiescing = ServerQuiescingHelper(group: group)
+        let channel: any Channel
+        do {
+            channel = try await bootstrap(
+                quiescing: quiescing, tls: nil, httpsPort: secureListener?.channel.localAddress?.port
+            ).bind(host: listen.host, port: listen.port).get()
+        } catch {
+            try? await secureListener?.channel.close()
+            throw error
+        }
         metrics.recordRegionStatuses(snapshot)
         let server = FrontDoorServer(
             publisher: publisher, health: health, proxyHealth: proxyHealth, metrics: metrics, loops: loops,
-            group: group, serverChannel: channel, quiescing: quiescing, accessLog: accessLog, logger: logger)
+            group: group, serverChannel: channel, quiescing: quiescing, secureListener: secureListener,
+            accessLog: accessLog, logger: logger)
         logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
         return server
     }
@@ -164,8 +209,13 @@ public final class FrontDoorServer: Service, Sendable {
         publisher: SnapshotPublisher, health: HealthRegistry, proxyHealth: ProxyHealthReporter,
         metrics: GeoFrontMetrics, loops: [ObjectIdentifier: NIOLoopBound<LoopState>],
         group: MultiThreadedEventLoopGroup,
-        serverChannel: any Channel, quiescing: ServerQuiescingHelper, accessLog: AccessLog?, logger: Logger
+        serverChannel: any Channel, quiescing: ServerQuiescingHelper,
+        secureListener: (channel: any Channel, quiescing: ServerQuiescingHelper, certificates: ListenerCertificates)?,
+        accessLog: AccessLog?, logger: Logger
     ) {
+        self.secureChannel = secureListener?.channel
+        self.secureQuiescing = secureListener?.quiescing
+        self.certificates = secureListener?.certificates
         self.publisher = publisher
         self.health = health
         self.proxyHealth = proxyHealth
@@ -201,19 +251,36 @@ public final class FrontDoorServer: Service, Sendable {
     private func beginShutdown() {
         logger.info("draining connections")
         quiescing.initiateShutdown(promise: nil)
+        secureQuiescing?.initiateShutdown(promise: nil)
     }
 
     /// Waits for connections to drain (at most the grace period), then stops the event loops.
     private func finishShutdown() async {
         let grace = publisher.current.config.server.shutdownGraceMilliseconds
         let loop = group.next()
-        let drained = loop.makePromise(of: Void.self)
         // A second call joins a drain already under way.
-        quiescing.initiateShutdown(promise: drained)
-        let timeout = loop.scheduleTask(in: .milliseconds(Int64(grace))) {
-            drained.fail(ChannelError.alreadyClosed)
+        let plainDrained = loop.makePromise(of: Void.self)
+        quiescing.initiateShutdown(promise: plainDrained)
+        var drainedFuture = plainDrained.futureResult
+        if let secureQuiescing {
+            let secureDrained = loop.makePromise(of: Void.self)
+            secureQuiescing.initiateShutdown(promise: secureDrained)
+            drainedFuture = drainedFuture.and(secureDrained.futureResult).map { _ in () }
         }
-        let completed = (try? await drained.futureResult.get()) != nil
+        // Whichever comes first: every connection closed, or the grace period over.
+        let outcome = loop.makePromise(of: Bool.self)
+        let settled = try? await loop.submit { NIOLoopBoundBox(false, eventLoop: loop) }.get()
+        drainedFuture.whenComplete { _ in
+            guard let settled, !settled.value else { return }
+            settled.value = true
+            outcome.succeed(true)
+        }
+        let timeout = loop.scheduleTask(in: .milliseconds(Int64(grace))) {
+            guard let settled, !settled.value else { return }
+            settled.value = true
+            outcome.succeed(false)
+        }
+        let completed = (try? await outcome.futureResult.get()) ?? false
         timeout.cancel()
         if !completed { logger.warning("shutdown grace period over: closing the remaining connections") }
         accessLog?.close()

@@ -102,7 +102,7 @@ import Testing
     @Test func unknownKeyWithoutACloseMatchListsTheAllowedOnes() {
         #expect(
             Self.with { $0["colour"] = "blue" } == [
-                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down, proxy, admin, access_log, rate_limit, proxy_protocol"
+                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down, proxy, admin, access_log, rate_limit, proxy_protocol, tls"
             ])
     }
 
@@ -482,5 +482,41 @@ import Testing
             ConfigLoaderTests.with { $0["rate_limit"] = ["requests_per_second": 5, "allow": ["10.0.0.1/8"]] } == [
                 #"rate_limit.allow[0]: "10.0.0.1/8" is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32"#
             ])
+    }
+}
+
+@Suite struct TLSListenerConfigTests {
+    @Test func tlsListenerSettings() throws {
+        var object = ConfigLoaderTests.valid()
+        object["tls"] = [
+            "listen": "0.0.0.0:8443", "redirect_http": true,
+            "certificates": [["certificate": "certs/a.pem", "private_key": "/keys/a.key"]],
+        ]
+        let tls = try #require(try ConfigLoaderTests.parse(object).tls)
+        #expect(tls.listen == HostPort(host: "0.0.0.0", port: 8443))
+        #expect(tls.redirectHTTP)
+        // Relative paths are resolved against the configuration file's directory.
+        #expect(tls.certificates.map(\.certificate) == ["/etc/geofront/certs/a.pem"])
+        #expect(tls.certificates.map(\.privateKey) == ["/keys/a.key"])
+        #expect(try ConfigLoaderTests.parse(ConfigLoaderTests.valid()).tls == nil)
+    }
+
+    @Test func badTLSListenerSettings() {
+        #expect(
+            ConfigLoaderTests.with { $0["tls"] = ["certificates": [["certificate": "a", "private_key": "b"]]] } == [
+                "tls.listen: is required"
+            ])
+        #expect(
+            ConfigLoaderTests.with { $0["tls"] = ["listen": "127.0.0.1:8443", "certificates": [] as [Any]] } == [
+                "tls.certificates: needs at least one certificate"
+            ])
+        #expect(
+            ConfigLoaderTests.with {
+                $0["tls"] = ["listen": "127.0.0.1:8443", "certificates": [["certificate": "a.pem"]]]
+            } == ["tls.certificates[0].private_key: is required"])
+        #expect(
+            ConfigLoaderTests.with {
+                $0["tls"] = ["listen": "127.0.0.1:8080", "certificates": [["certificate": "a", "private_key": "b"]]]
+            } == [#"tls.listen: "127.0.0.1:8080" is the plain listener's address"#])
     }
 }

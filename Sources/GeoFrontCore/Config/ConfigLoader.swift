@@ -7,7 +7,7 @@ public enum ConfigLoader {
     /// The top-level keys; later sections (health checks, proxy settings, routes) are added here.
     static let topLevelKeys = [
         "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
-        "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol",
+        "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol", "tls",
     ]
     static let regionKeys = [
         "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
@@ -157,6 +157,10 @@ public enum ConfigLoader {
         config.admin = admin
         config.accessLog = accessLog
         config.rateLimit = rateLimit
+        if let value = root["tls"], value != .null {
+            config.tls = readTLS(value, listen: listen, baseDirectory: baseDirectory, reader: &reader)
+            if config.tls == nil { return nil }
+        }
         if let value = root["proxy_protocol"], let flag = reader.bool(value, at: "proxy_protocol") {
             if flag && trusted.isEmpty {
                 reader.fail("proxy_protocol", "needs trusted_proxies: the header is accepted only from them")
@@ -165,6 +169,51 @@ public enum ConfigLoader {
             config.proxyProtocol = flag
         }
         return config
+    }
+
+    private static func readTLS(
+        _ value: JSONValue, listen: HostPort?, baseDirectory: String, reader: inout ConfigReader
+    ) -> TLSListenerSettings? {
+        guard let fields = reader.object(value, at: "tls", allowed: ["listen", "certificates", "redirect_http"]),
+            let listenValue = reader.required(fields, "listen", at: "tls"),
+            let listenText = reader.nonEmptyString(listenValue, at: "tls.listen")
+        else { return nil }
+        let address: HostPort
+        switch HostPort.parse(listenText, allowZeroPort: true) {
+        case .success(let parsed): address = parsed
+        case .failure(let error):
+            reader.fail("tls.listen", "\(listenValue.brief): \(error.reason)")
+            return nil
+        }
+        if let listen, listen == address, address.port != 0 {
+            reader.fail("tls.listen", "\(listenValue.brief) is the plain listener's address")
+            return nil
+        }
+        guard let list = reader.required(fields, "certificates", at: "tls"),
+            let items = reader.array(list, at: "tls.certificates")
+        else { return nil }
+        if items.isEmpty { reader.fail("tls.certificates", "needs at least one certificate") }
+        var certificates: [TLSListenerSettings.Certificate] = []
+        for (index, item) in items.enumerated() {
+            let path = ConfigReader.join("tls.certificates", index)
+            guard let entry = reader.object(item, at: path, allowed: ["certificate", "private_key"]),
+                let certificate = reader.required(entry, "certificate", at: path).flatMap({
+                    reader.nonEmptyString($0, at: ConfigReader.join(path, "certificate"))
+                }),
+                let key = reader.required(entry, "private_key", at: path).flatMap({
+                    reader.nonEmptyString($0, at: ConfigReader.join(path, "private_key"))
+                })
+            else { continue }
+            certificates.append(
+                TLSListenerSettings.Certificate(
+                    certificate: resolve(certificate, against: baseDirectory),
+                    privateKey: resolve(key, against: baseDirectory)))
+        }
+        var settings = TLSListenerSettings(listen: address, certificates: certificates)
+        if let value = fields["redirect_http"], let flag = reader.bool(value, at: "tls.redirect_http") {
+            settings.redirectHTTP = flag
+        }
+        return certificates.isEmpty ? nil : settings
     }
 
     private static func readRateLimit(_ value: JSONValue, reader: inout ConfigReader) -> RateLimitSettings? {

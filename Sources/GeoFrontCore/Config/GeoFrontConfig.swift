@@ -31,6 +31,8 @@ public struct GeoFrontConfig: Sendable {
     public var rateLimit: RateLimitSettings?
     /// Connections start with a PROXY protocol header (`proxy_protocol`), from trusted peers only.
     public var proxyProtocol = false
+    /// TLS termination (`tls`); nil when off.
+    public var tls: TLSListenerSettings?
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,

@@ -26,3 +26,30 @@ public struct AccessLogSettings: Sendable, Hashable {
         self.format = format
     }
 }
+
+/// TLS termination (`tls`): a second listener speaking HTTPS with these certificates.
+public struct TLSListenerSettings: Sendable, Hashable {
+    public struct Certificate: Sendable, Hashable {
+        /// PEM: the certificate, then its chain.
+        public var certificate: String
+        /// PEM private key.
+        public var privateKey: String
+
+        public init(certificate: String, privateKey: String) {
+            self.certificate = certificate
+            self.privateKey = privateKey
+        }
+    }
+
+    public var listen: HostPort
+    /// Chosen by SNI (matching each certificate's names, wildcards included); the first one when
+    /// nothing matches or the client sends no name.
+    public var certificates: [Certificate]
+    /// The plain listener answers every request with 308 to the same URL on `https://`.
+    public var redirectHTTP = false
+
+    public init(listen: HostPort, certificates: [Certificate]) {
+        self.listen = listen
+        self.certificates = certificates
+    }
+}

@@ -68,12 +68,21 @@ public final class ConfigReloader: Sendable {
             return .failure(Failure(description: "\(error)"))
         }
         let tls: NIOSSLContext?
+        var listenerCertificates: [ListenerCertificates.Loaded]?
         do {
             tls = try UpstreamTLS.context(for: config)
+            // Certificates are loaded and checked before anything changes, so a bad file keeps
+            // the old certificates (and the old configuration) serving.
+            if let settings = config.tls, server.certificates != nil {
+                listenerCertificates = try ListenerCertificates.load(settings)
+            }
         } catch {
             return .failure(Failure(description: "\(error)"))
         }
         var warnings: [String] = []
+        if config.tls?.listen != current.config.tls?.listen || (config.tls == nil) != (current.config.tls == nil) {
+            warnings.append("tls.listen changed: takes effect after a restart")
+        }
         if config.listen != current.config.listen {
             warnings.append("listen changed to \(config.listen): takes effect after a restart")
         }
@@ -84,6 +93,7 @@ public final class ConfigReloader: Sendable {
             warnings.append("admin.listen changed: takes effect after a restart")
         }
         await server.setUpstreamTLS(tls)
+        if let listenerCertificates { server.certificates?.replace(listenerCertificates) }
         let monitor = HealthMonitor(
             regions: config.regions, outlierDetection: config.proxy.outlierDetection,
             carryingOver: server.health.monitor)

@@ -42,6 +42,8 @@ final class ProxyExchange {
     private let peer: IPAddress
     private let peerTrusted: Bool
     private let coordinate: Coordinate?
+    /// `http` or `https`: how the client reached GeoFront (X-Forwarded-Proto, Forwarded proto=).
+    private let scheme: String
     private var clientKeepAlive: Bool
     /// The client asked for a protocol upgrade (WebSocket): on 101 the exchange becomes a tunnel.
     private let isUpgrade: Bool
@@ -79,8 +81,9 @@ final class ProxyExchange {
     init(
         handler: FrontDoorHandler, context: ChannelHandlerContext, snapshot: RoutingSnapshot, loop: LoopState,
         health: ProxyHealthReporter?, request: HTTPRequestHead, peer: IPAddress, peerTrusted: Bool,
-        coordinate: Coordinate?, regionIndex: Int
+        coordinate: Coordinate?, regionIndex: Int, scheme: String = "http"
     ) {
+        self.scheme = scheme
         self.handler = handler
         self.context = context
         self.snapshot = snapshot
@@ -270,7 +273,7 @@ final class ProxyExchange {
         phase = .awaitingResponse
         let upstream = region.config.upstreams[upstreamIndex]
         let head = ProxyHeaders.upstreamRequest(
-            request, peer: peer, peerTrusted: peerTrusted, scheme: "http", upstream: upstream,
+            request, peer: peer, peerTrusted: peerTrusted, scheme: scheme, upstream: upstream,
             hostPolicy: settings.hostHeader)
         connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
         for buffer in replayBody {

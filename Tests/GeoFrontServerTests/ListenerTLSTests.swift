@@ -1,0 +1,193 @@
+import Foundation
+import GeoFrontCore
+import GeoFrontServer
+import Logging
+import TestSupport
+import Testing
+
+/// TLS termination on the front door: a certificate per name chosen by SNI, the plain listener's
+/// redirect to HTTPS, and certificate reloads that keep the old certificate when the new one is
+/// bad. The client is `curl`, which trusts only the CA it is given, so a handshake succeeds only
+/// when the listener presented the certificate that CA signed.
+@Suite(.serialized) struct ListenerTLSTests {
+    struct Rig {
+        let folder: TemporaryDirectory
+        let configPath: String
+        let server: FrontDoorServer
+        let reloader: ConfigReloader
+        var port: Int { server.localAddress!.port! }
+        var securePort: Int { server.secureAddress!.port! }
+    }
+
+    static func config(certificates: [TestCertificates], redirectHTTP: Bool = true) -> String {
+        let list = certificates.map {
+            #"{"certificate": "\#($0.serverCertificate)", "private_key": "\#($0.serverKey)"}"#
+        }
+        return """
+            {"listen": "127.0.0.1:0", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
+             "server": {"threads": 1},
+             "tls": {"listen": "127.0.0.1:0", "redirect_http": \(redirectHTTP), "certificates": [\(list.joined(separator: ", "))]},
+             "regions": [{"name": "eu", "location": {"latitude": 50, "longitude": 8}, "redirect_url": "https://eu.example.test"}]}
+            """
+    }
+
+    static func start(_ folder: TemporaryDirectory, certificates: [TestCertificates], redirectHTTP: Bool = true)
+        async throws -> Rig
+    {
+        let path = try folder.write("regions.json", config(certificates: certificates, redirectHTTP: redirectHTTP))
+        var logger = Logger(label: "tls-listener-test")
+        logger.logLevel = .critical
+        let snapshot = try RoutingSnapshot.open(config: try ConfigLoader.load(path: path))
+        let server = try await FrontDoorServer.start(snapshot: snapshot, logger: logger)
+        return Rig(
+            folder: folder, configPath: path, server: server,
+            reloader: ConfigReloader(configPath: path, server: server, logger: logger))
+    }
+
+    /// `curl` over TLS to `name` (resolved to 127.0.0.1) trusting only `ca`: the status and the
+    /// `Location`, or nil when the handshake or verification failed.
+    static func get(_ name: String, port: Int, path: String = "/p?q=1", ca: String) throws -> (Int, String)? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = [
+            "-sS", "--max-time", "10", "--cacert", ca, "--resolve", "\(name):\(port):127.0.0.1",
+            "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "https://\(name):\(port)\(path)",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        let text = String(decoding: data, as: UTF8.self).split(separator: " ", maxSplits: 1)
+        return (Int(text[0]) ?? 0, text.count > 1 ? String(text[1]) : "")
+    }
+
+    @Test func certificateIsChosenBySNI() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let alpha = try TestCertificates(in: folder, prefix: "alpha", serverName: "alpha.test")
+        let beta = try TestCertificates(in: folder, prefix: "beta", serverName: "beta.test")
+        let rig = try await Self.start(folder, certificates: [alpha, beta])
+
+        let a = try Self.get("alpha.test", port: rig.securePort, ca: alpha.caCertificate)
+        #expect(a?.0 == 302)
+        #expect(a?.1 == "https://eu.example.test/p?q=1")
+        #expect(try Self.get("beta.test", port: rig.securePort, ca: beta.caCertificate)?.0 == 302)
+        // beta.test is served beta's certificate, which alpha's CA did not sign.
+        #expect(try Self.get("beta.test", port: rig.securePort, ca: alpha.caCertificate) == nil)
+        // An unknown name gets the first certificate (whose name then does not match).
+        #expect(try Self.get("gamma.test", port: rig.securePort, ca: alpha.caCertificate) == nil)
+
+        // A plaintext byte stream on the TLS port is refused; the listener keeps serving.
+        let garbage = try RawHTTPClient(port: rig.securePort)
+        _ = try? garbage.exchange("GET / HTTP/1.1\r\nHost: alpha.test\r\n\r\n")
+        #expect(try Self.get("alpha.test", port: rig.securePort, ca: alpha.caCertificate)?.0 == 302)
+        try await rig.server.stop()
+    }
+
+    @Test func plainListenerRedirectsToHTTPS() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let alpha = try TestCertificates(in: folder, prefix: "alpha", serverName: "alpha.test")
+        let rig = try await Self.start(folder, certificates: [alpha])
+
+        let response = try RawHTTPClient(port: rig.port).exchange(
+            "GET /path?x=1 HTTP/1.1\r\nHost: alpha.test:\(rig.port)\r\n\r\n")
+        #expect(response.status == 308)
+        #expect(response.header("location") == "https://alpha.test:\(rig.securePort)/path?x=1")
+        // A Host that is not a plain name cannot be reflected into the Location.
+        let hostile = try RawHTTPClient(port: rig.port).exchange(
+            "GET / HTTP/1.1\r\nHost: evil.test/@x\r\n\r\n")
+        #expect(hostile.status == 400)
+        try await rig.server.stop()
+
+        // Without redirect_http the plain listener routes as usual.
+        let both = try await Self.start(folder, certificates: [alpha], redirectHTTP: false)
+        let routed = try RawHTTPClient(port: both.port).exchange("GET /r HTTP/1.1\r\nHost: alpha.test\r\n\r\n")
+        #expect(routed.status == 302)
+        #expect(routed.header("location") == "https://eu.example.test/r")
+        try await both.server.stop()
+    }
+
+    @Test func reloadSwapsCertificatesAndKeepsThemWhenTheNewOnesAreBad() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let first = try TestCertificates(in: folder, prefix: "first", serverName: "alpha.test")
+        let rig = try await Self.start(folder, certificates: [first])
+        #expect(try Self.get("alpha.test", port: rig.securePort, ca: first.caCertificate)?.0 == 302)
+
+        // A certificate file that is not PEM: the reload fails naming it, the old one serves on.
+        let second = try TestCertificates(in: folder, prefix: "second", serverName: "alpha.test")
+        let validKey = try String(contentsOfFile: second.serverCertificate, encoding: .utf8)
+        try "not a certificate\n".write(toFile: second.serverCertificate, atomically: true, encoding: .utf8)
+        _ = try folder.write("regions.json", Self.config(certificates: [second]))
+        let failed = await rig.reloader.reload(reason: "test")
+        guard case .failure(let failure) = failed else {
+            Issue.record("reload with a bad certificate succeeded")
+            return
+        }
+        #expect("\(failure)".contains("tls.certificates[0].certificate: \(second.serverCertificate)"))
+        #expect(try Self.get("alpha.test", port: rig.securePort, ca: first.caCertificate)?.0 == 302)
+
+        // A key that does not fit the certificate is refused the same way.
+        try validKey.write(toFile: second.serverCertificate, atomically: true, encoding: .utf8)
+        let mismatched = #"{"certificate": "\#(second.serverCertificate)", "private_key": "\#(first.serverKey)"}"#
+        _ = try folder.write(
+            "regions.json",
+            Self.config(certificates: [second]).replacingOccurrences(
+                of: #"{"certificate": "\#(second.serverCertificate)", "private_key": "\#(second.serverKey)"}"#,
+                with: mismatched))
+        guard case .failure(let misfit) = await rig.reloader.reload(reason: "test") else {
+            Issue.record("reload with a mismatched key succeeded")
+            return
+        }
+        #expect("\(misfit)".contains("does not fit"))
+        #expect(try Self.get("alpha.test", port: rig.securePort, ca: first.caCertificate)?.0 == 302)
+
+        // The repaired files: new handshakes get the new certificate.
+        _ = try folder.write("regions.json", Self.config(certificates: [second]))
+        guard case .success = await rig.reloader.reload(reason: "test") else {
+            Issue.record("reload with a good certificate failed")
+            return
+        }
+        #expect(try Self.get("alpha.test", port: rig.securePort, ca: second.caCertificate)?.0 == 302)
+        #expect(try Self.get("alpha.test", port: rig.securePort, ca: first.caCertificate) == nil)
+        try await rig.server.stop()
+    }
+
+    @Test func proxiedRequestsFromTheTLSListenerSayHTTPS() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let alpha = try TestCertificates(in: folder, prefix: "alpha", serverName: "alpha.test")
+        let upstream = try TestUpstream(name: "origin")
+        defer { upstream.shutdown() }
+        let proxying = Self.config(certificates: [alpha], redirectHTTP: false).replacingOccurrences(
+            of: #""redirect_url": "https://eu.example.test""#, with: #""upstreams": ["\#(upstream.address)"]"#
+        ).replacingOccurrences(of: #""server": {"threads": 1}"#, with: #""mode": "proxy", "server": {"threads": 1}"#)
+        let path = try folder.write("regions.json", proxying)
+        var logger = Logger(label: "tls-listener-test")
+        logger.logLevel = .critical
+        let server = try await FrontDoorServer.start(
+            snapshot: try RoutingSnapshot.open(config: try ConfigLoader.load(path: path)), logger: logger)
+
+        #expect(try Self.get("alpha.test", port: server.secureAddress!.port!, ca: alpha.caCertificate)?.0 == 200)
+        _ = try RawHTTPClient(port: server.localAddress!.port!).exchange("GET /plain HTTP/1.1\r\nHost: a\r\n\r\n")
+        let protos = upstream.seen.map { seen in seen.headers.first { $0.0.lowercased() == "x-forwarded-proto" }?.1 }
+        #expect(protos == ["https", "http"])
+        try await server.stop()
+    }
+
+    @Test func missingCertificateIsAClearErrorAtStart() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let alpha = try TestCertificates(in: folder, prefix: "alpha", serverName: "alpha.test")
+        try FileManager.default.removeItem(atPath: alpha.serverKey)
+        await #expect {
+            _ = try await Self.start(folder, certificates: [alpha])
+        } throws: { error in
+            "\(error)".hasPrefix("tls.certificates[0].private_key: \(alpha.serverKey): not a readable PEM private key")
+        }
+    }
+}
