@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: server), .init(service: checker), .init(service: SignalReloadService(reloader: reloader)),
-            .init(service: DatabaseWatcher(reloader: reloader, publisher: server.publisher)),
+            .init(service: WatchedFilesReloader(reloader: reloader, publisher: server.publisher)),
         ]
         if let adminListen = config.admin.listen {
             let token =

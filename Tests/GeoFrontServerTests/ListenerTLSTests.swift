@@ -157,6 +157,34 @@ import Testing
         try await rig.server.stop()
     }
 
+    @Test func renewedCertificateFilesArePickedUp() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let first = try TestCertificates(in: folder, prefix: "first", serverName: "alpha.test")
+        let renewed = try TestCertificates(in: folder, prefix: "renewed", serverName: "alpha.test")
+        let rig = try await Self.start(folder, certificates: [first])
+        let watcher = Task { [rig] in
+            try await WatchedFilesReloader(
+                reloader: rig.reloader, publisher: rig.server.publisher, interval: .milliseconds(100)
+            ).run()
+        }
+        try await Task.sleep(for: .milliseconds(250))
+        #expect(try Self.get("alpha.test", port: rig.securePort, ca: first.caCertificate)?.0 == 302)
+        // A renewal: new files renamed over the configured ones, key first.
+        #expect(rename(renewed.serverKey, first.serverKey) == 0)
+        #expect(rename(renewed.serverCertificate, first.serverCertificate) == 0)
+        var served = false
+        for _ in 0..<50 where !served {
+            try await Task.sleep(for: .milliseconds(100))
+            served = try Self.get("alpha.test", port: rig.securePort, ca: renewed.caCertificate)?.0 == 302
+        }
+        #expect(served)
+        #expect(rig.server.publisher.current.generation == 2)
+        watcher.cancel()
+        _ = await watcher.result
+        try await rig.server.stop()
+    }
+
     @Test func proxiedRequestsFromTheTLSListenerSayHTTPS() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

@@ -216,7 +216,7 @@ final class OperationsRig: Sendable {
     @Test func replacedDatabaseIsPickedUp() async throws {
         let rig = try await OperationsRig()
         let watcher = Task { [rig] in
-            try await DatabaseWatcher(
+            try await WatchedFilesReloader(
                 reloader: rig.reloader, publisher: rig.server.publisher, interval: .milliseconds(100)
             )
             .run()

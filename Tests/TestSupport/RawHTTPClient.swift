@@ -142,6 +142,40 @@ public final class RawHTTPClient {
         return (status, received)
     }
 
+    /// Reads until `count` responses have arrived and tallies their status codes without parsing
+    /// them (for floods of pipelined requests; assumes no body contains `HTTP/1.1 `).
+    public func tallyStatuses(_ count: Int) throws -> [Int: Int] {
+        var tally: [Int: Int] = [:]
+        var found = 0
+        let marker = Array("HTTP/1.1 ".utf8)
+        let span = marker.count + 3
+        while found < count {
+            var consumed = 0
+            buffer.withUnsafeBufferPointer { bytes in
+                var index = 0
+                while index + span <= bytes.count, found < count {
+                    if bytes[index] == marker[0], bytes[index + 5] == marker[5], bytes[index + 8] == marker[8],
+                        Array(bytes[index..<index + marker.count]) == marker
+                    {
+                        let digits = bytes[index + marker.count..<index + span]
+                        let status = digits.reduce(0) { $0 * 10 + Int($1) - 48 }
+                        tally[status, default: 0] += 1
+                        found += 1
+                        index += span
+                    } else {
+                        index += 1
+                    }
+                }
+                consumed = index
+            }
+            buffer.removeFirst(consumed)
+            if found < count {
+                guard try fill() else { throw RawHTTPError("connection closed after \(found) of \(count) responses") }
+            }
+        }
+        return tally
+    }
+
     /// Exactly `count` bytes (after any response already read), for non-HTTP protocols after an
     /// upgrade.
     public func readBytes(_ count: Int) throws -> [UInt8] {

@@ -23,10 +23,13 @@ public struct SignalReloadService: Service {
     }
 }
 
-/// Reloads when the GeoIP database file is replaced (an atomic rename changes its inode and
-/// modification time). Polls once a second; a change must hold for two polls, so a file still
-/// being written is not loaded half-way.
-public struct DatabaseWatcher: Service {
+/// Reloads when a file the configuration names is replaced: the GeoIP database, and the TLS
+/// listener's certificates and keys (an atomic rename changes the inode and modification time).
+/// Polls once a second; a change must hold for two polls, so a file still being written is not
+/// loaded half-way, and a certificate and key renewed one after the other are usually taken
+/// together (if not, the first reload fails on the mismatch, keeps the old pair, and the next
+/// change succeeds).
+public struct WatchedFilesReloader: Service {
     let reloader: ConfigReloader
     let publisher: SnapshotPublisher
     let interval: Duration
@@ -53,31 +56,43 @@ public struct DatabaseWatcher: Service {
         }
     }
 
+    /// The files of `config` whose replacement means a reload.
+    static func watchedPaths(_ config: GeoFrontConfig) -> [String] {
+        var paths = [config.geoip.database]
+        for files in config.tls?.certificates ?? [] {
+            paths.append(files.certificate)
+            paths.append(files.privateKey)
+        }
+        return paths
+    }
+
     public func run() async throws {
-        var path = publisher.current.config.geoip.database
-        var loaded = FileStamp(path: path)
-        var candidate: FileStamp?
+        var paths = Self.watchedPaths(publisher.current.config)
+        var loaded = paths.map(FileStamp.init(path:))
+        var candidate: [FileStamp?]?
         while !Task.isCancelledOrShuttingDown {
             try? await Task.sleep(for: interval)
-            let current = publisher.current.config.geoip.database
-            if current != path {
-                // A reload pointed at another file: watch that one from now on.
-                path = current
-                loaded = FileStamp(path: path)
+            let current = Self.watchedPaths(publisher.current.config)
+            if current != paths {
+                // A reload pointed at other files: watch those from now on.
+                paths = current
+                loaded = paths.map(FileStamp.init(path:))
                 candidate = nil
                 continue
             }
-            let stamp = FileStamp(path: path)
-            guard stamp != loaded, let stamp else {
+            let stamps = paths.map(FileStamp.init(path:))
+            // A missing file is not a reason to reload (it may be mid-replacement).
+            guard stamps != loaded, !stamps.contains(where: { $0 == nil }) else {
                 candidate = nil
                 continue
             }
-            if stamp == candidate {
-                loaded = stamp
+            if stamps == candidate {
+                let changed = zip(paths, zip(stamps, loaded)).first { $1.0 != $1.1 }?.0
+                loaded = stamps
                 candidate = nil
-                await reloader.reload(reason: "database file changed")
+                await reloader.reload(reason: "file changed\(changed.map { ": \($0)" } ?? "")")
             } else {
-                candidate = stamp
+                candidate = stamps
             }
         }
     }
