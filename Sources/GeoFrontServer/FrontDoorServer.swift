@@ -1,6 +1,7 @@
 import GeoFrontCore
 import GeoIP
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOHTTP1
@@ -29,10 +30,11 @@ public final class FrontDoorServer: Service, Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
     private let serverChannel: any Channel
-    private let quiescing: ServerQuiescingHelper
+    /// One per listener (plain, then TLS). Released before the event loops stop: a helper's
+    /// deinit completes a promise on its loop, which must still be running then.
+    private let quiescingHelpers: NIOLockedValueBox<[ServerQuiescingHelper]>
     /// The TLS listener, when `tls` is configured.
     private let secureChannel: (any Channel)?
-    private let secureQuiescing: ServerQuiescingHelper?
     /// The TLS listener's certificates (replaced by reloads).
     let certificates: ListenerCertificates?
     private let accessLog: AccessLog?
@@ -214,7 +216,6 @@ public final class FrontDoorServer: Service, Sendable {
         accessLog: AccessLog?, logger: Logger
     ) {
         self.secureChannel = secureListener?.channel
-        self.secureQuiescing = secureListener?.quiescing
         self.certificates = secureListener?.certificates
         self.publisher = publisher
         self.health = health
@@ -224,7 +225,7 @@ public final class FrontDoorServer: Service, Sendable {
         self.group = group
         self.ownsGroup = true
         self.serverChannel = serverChannel
-        self.quiescing = quiescing
+        self.quiescingHelpers = NIOLockedValueBox([quiescing] + (secureListener.map { [$0.quiescing] } ?? []))
         self.accessLog = accessLog
         self.logger = logger
     }
@@ -250,8 +251,7 @@ public final class FrontDoorServer: Service, Sendable {
     /// Stops accepting; open connections close once their current response is done.
     private func beginShutdown() {
         logger.info("draining connections")
-        quiescing.initiateShutdown(promise: nil)
-        secureQuiescing?.initiateShutdown(promise: nil)
+        for helper in quiescingHelpers.withLockedValue({ $0 }) { helper.initiateShutdown(promise: nil) }
     }
 
     /// Waits for connections to drain (at most the grace period), then stops the event loops.
@@ -259,13 +259,11 @@ public final class FrontDoorServer: Service, Sendable {
         let grace = publisher.current.config.server.shutdownGraceMilliseconds
         let loop = group.next()
         // A second call joins a drain already under way.
-        let plainDrained = loop.makePromise(of: Void.self)
-        quiescing.initiateShutdown(promise: plainDrained)
-        var drainedFuture = plainDrained.futureResult
-        if let secureQuiescing {
-            let secureDrained = loop.makePromise(of: Void.self)
-            secureQuiescing.initiateShutdown(promise: secureDrained)
-            drainedFuture = drainedFuture.and(secureDrained.futureResult).map { _ in () }
+        var drainedFuture = loop.makeSucceededVoidFuture()
+        for helper in quiescingHelpers.withLockedValue({ $0 }) {
+            let drained = loop.makePromise(of: Void.self)
+            helper.initiateShutdown(promise: drained)
+            drainedFuture = drainedFuture.and(drained.futureResult).map { _ in () }
         }
         // Whichever comes first: every connection closed, or the grace period over.
         let outcome = loop.makePromise(of: Bool.self)
@@ -284,6 +282,7 @@ public final class FrontDoorServer: Service, Sendable {
         timeout.cancel()
         if !completed { logger.warning("shutdown grace period over: closing the remaining connections") }
         accessLog?.close()
+        quiescingHelpers.withLockedValue { $0 = [] }
         if ownsGroup { try? await group.shutdownGracefully() }
     }
 

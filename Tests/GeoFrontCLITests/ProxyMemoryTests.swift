@@ -12,22 +12,6 @@ import Testing
     static let size = 256 * 1024 * 1024
     static let bound = 64 * 1024 * 1024
 
-    /// A port that was free a moment ago.
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     static func residentBytes(of pid: Int32) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
@@ -67,29 +51,18 @@ import Testing
         defer { upstream.shutdown() }
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let port = Self.freePort()
         let config = try folder.write(
             "regions.json",
             """
-            {"listen": "127.0.0.1:\(port)", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
+            {"listen": "127.0.0.1:0", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
              "mode": "proxy", "server": {"threads": 1, "request_timeout_ms": 60000}, "admin": {"listen": "127.0.0.1:0"},
              "proxy": {"response_timeout_ms": 120000},
              "regions": [{"name": "only", "location": {"latitude": 0, "longitude": 0}, "upstreams": ["\(upstream.address)"]}]}
             """)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = ["serve", "--config", config, "--log-level", "error"]
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        var client: RawHTTPClient?
-        for _ in 0..<100 where client == nil {
-            client = try? RawHTTPClient(port: port, timeoutSeconds: 30)
-            if client == nil { usleep(50_000) }
-        }
-        let connection = try #require(client)
+        let serve = try ServeProcess(configPath: config)
+        defer { serve.stop() }
+        let process = serve.process
+        let connection = try serve.connect(timeoutSeconds: 30)
         #expect(try connection.exchange("GET /warm HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
         let baseline = Self.residentBytes(of: process.processIdentifier)
 
@@ -129,28 +102,18 @@ extension RawHTTPResponse {
     @Test func sighupReloadsAndSigtermExitsCleanly() throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let port = ProxyMemoryTests.freePort()
-        let adminPort = ProxyMemoryTests.freePort()
         func config(_ url: String) -> String {
             """
-            {"listen": "127.0.0.1:\(port)", "admin": {"listen": "127.0.0.1:\(adminPort)"},
+            {"listen": "127.0.0.1:0", "admin": {"listen": "127.0.0.1:0"},
              "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"}, "server": {"threads": 1},
              "regions": [{"name": "only", "location": {"latitude": 0, "longitude": 0}, "redirect_url": "\(url)"}]}
             """
         }
         let path = try folder.write("regions.json", config("https://one.example.test"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = ["serve", "--config", path, "--log-level", "warning"]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        var client: RawHTTPClient?
-        for _ in 0..<100 where client == nil {
-            client = try? RawHTTPClient(port: port)
-            if client == nil { usleep(50_000) }
-        }
-        let connection = try #require(client)
+        let serve = try ServeProcess(configPath: path, admin: true)
+        defer { serve.stop() }
+        let process = serve.process
+        let connection = try serve.connect()
         #expect(
             try connection.exchange("GET /a HTTP/1.1\r\nHost: h\r\n\r\n").header("location")
                 == "https://one.example.test/a")
@@ -163,14 +126,15 @@ extension RawHTTPResponse {
             location = try connection.exchange("GET /a HTTP/1.1\r\nHost: h\r\n\r\n").header("location")
         }
         #expect(location == "https://two.example.test/a")  // same keep-alive connection, new routing
-        let status = try RawHTTPClient(port: adminPort).exchange("GET /status HTTP/1.1\r\nHost: a\r\n\r\n")
+        let status = try RawHTTPClient(port: serve.adminPort).exchange("GET /status HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(String(decoding: status.body, as: UTF8.self).contains("\"generation\":2"))
 
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(connection.waitForClose())  // the idle keep-alive connection was closed cleanly
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = serve.log
         #expect(!log.contains("Fatal error"), "\(log)")
+        #expect(!log.contains("Cannot schedule"), "\(log)")
     }
 }

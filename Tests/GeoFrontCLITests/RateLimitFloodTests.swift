@@ -16,29 +16,18 @@ import Testing
     @Test func distinctAddressFloodKeepsMemoryBounded() throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let port = ProxyMemoryTests.freePort()
         let config = try folder.write(
             "regions.json",
             """
-            {"listen": "127.0.0.1:\(port)", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
+            {"listen": "127.0.0.1:0", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
              "trusted_proxies": ["127.0.0.0/8"], "server": {"threads": 1, "max_requests_per_connection": 0}, "admin": {"listen": "127.0.0.1:0"},
              "rate_limit": {"requests_per_second": 1, "burst": 2, "max_tracked_clients": 100000},
              "regions": [{"name": "only", "location": {"latitude": 0, "longitude": 0}, "redirect_url": "https://only.example.test"}]}
             """)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = ["serve", "--config", config, "--log-level", "error"]
-        try process.run()
-        defer {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        var client: RawHTTPClient?
-        for _ in 0..<100 where client == nil {
-            client = try? RawHTTPClient(port: port, timeoutSeconds: 30)
-            if client == nil { usleep(50_000) }
-        }
-        let connection = try #require(client)
+        let serve = try ServeProcess(configPath: config)
+        defer { serve.stop() }
+        let process = serve.process
+        let connection = try serve.connect(timeoutSeconds: 30)
         #expect(try connection.exchange("GET /warm HTTP/1.1\r\nHost: h\r\n\r\n").status == 302)
         let baseline = ProxyMemoryTests.residentBytes(of: process.processIdentifier)
         let sampler = ProxyMemoryTests.Sampler(pid: process.processIdentifier)
