@@ -139,7 +139,10 @@ public final class FrontDoorServer: Service, Sendable {
                     return channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
                         if current.config.proxyProtocol { try pipeline.addHandler(ProxyProtocolHandler()) }
-                        if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                        if let tls {
+                            try pipeline.addHandler(PlainHTTPOnTLSPortHandler())
+                            try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+                        }
                         // The fast path answers redirects only; a plain listener that must send everyone
                         // to HTTPS first takes the general path, which knows the request's Host.
                         let upgradesToHTTPS = tls == nil && httpsPort != nil && current.config.tls?.redirectHTTP == true

@@ -80,9 +80,16 @@ import Testing
         // An unknown name gets the first certificate (whose name then does not match).
         #expect(try Self.get("gamma.test", port: rig.securePort, ca: alpha.caCertificate) == nil)
 
-        // A plaintext byte stream on the TLS port is refused; the listener keeps serving.
-        let garbage = try RawHTTPClient(port: rig.securePort)
-        _ = try? garbage.exchange("GET / HTTP/1.1\r\nHost: alpha.test\r\n\r\n")
+        // Plain HTTP on the TLS port gets a plain 400 saying so; other junk is closed; the
+        // listener keeps serving.
+        let plain = try RawHTTPClient(port: rig.securePort)
+        let refused = try plain.exchange("GET / HTTP/1.1\r\nHost: alpha.test\r\n\r\n")
+        #expect(refused.status == 400)
+        #expect(String(decoding: refused.body, as: UTF8.self) == "This port speaks HTTPS: send the request with TLS\n")
+        #expect(plain.waitForClose())
+        let junk = try RawHTTPClient(port: rig.securePort)
+        #expect(junk.send([0x00, 0x01, 0x02]))
+        #expect(junk.waitForClose())
         #expect(try Self.get("alpha.test", port: rig.securePort, ca: alpha.caCertificate)?.0 == 302)
         try await rig.server.stop()
     }
