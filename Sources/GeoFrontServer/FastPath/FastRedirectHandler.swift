@@ -319,15 +319,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                     mode: "redirect", method: logged.method, target: logged.target, status: status,
                     durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000)))
         }
-        if close {
-            phase = .closing
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
-            unflushed = false
-        } else {
-            context.write(wrapOutboundOut(out), promise: nil)
-            unflushed = true
-        }
+        send(context: context, out, close: close)
     }
 
     /// 429 for a client over `rate_limit`; the connection stays open unless asked otherwise.
@@ -340,15 +332,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         if close { out.writeStaticString("Connection: close\r\n") }
         out.writeStaticString("\r\n429 Too Many Requests\n")
         loop.countRequest(region: "-", mode: .redirect, status: 429)
-        if close {
-            phase = .closing
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
-            unflushed = false
-        } else {
-            context.write(wrapOutboundOut(out), promise: nil)
-            unflushed = true
-        }
+        send(context: context, out, close: close)
     }
 
     /// 400, 408 or 431 with `Connection: close` (unless `keepAlive`), then close.
@@ -369,16 +353,22 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         out.writeStaticString(reason)
         out.writeStaticString("\n")
         loop.countRequest(region: "-", mode: .redirect, status: status)
-        if keepAlive {
+        if !keepAlive { cancelTimer() }
+        send(context: context, out, close: !keepAlive)
+    }
+
+    /// Queues a response: flushed with the batch (`channelReadComplete`) on a connection that
+    /// stays open, or flushed now and followed by the close.
+    private func send(context: ChannelHandlerContext, _ out: ByteBuffer, close: Bool) {
+        if close {
+            phase = .closing
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
+            unflushed = false
+        } else {
             context.write(wrapOutboundOut(out), promise: nil)
             unflushed = true
-            return
         }
-        phase = .closing
-        cancelTimer()
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
-        unflushed = false
     }
 
     private func flushIfNeeded(context: ChannelHandlerContext) {
