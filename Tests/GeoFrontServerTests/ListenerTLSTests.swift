@@ -34,7 +34,11 @@ import Testing
     static func start(_ folder: TemporaryDirectory, certificates: [TestCertificates], redirectHTTP: Bool = true)
         async throws -> Rig
     {
-        let path = try folder.write("regions.json", config(certificates: certificates, redirectHTTP: redirectHTTP))
+        try await start(folder, config: config(certificates: certificates, redirectHTTP: redirectHTTP))
+    }
+
+    static func start(_ folder: TemporaryDirectory, config: String) async throws -> Rig {
+        let path = try folder.write("regions.json", config)
         var logger = Logger(label: "tls-listener-test")
         logger.logLevel = .critical
         let snapshot = try RoutingSnapshot.open(config: try ConfigLoader.load(path: path))
@@ -240,17 +244,13 @@ import Testing
         let proxying = Self.config(certificates: [alpha], redirectHTTP: false).replacingOccurrences(
             of: #""redirect_url": "https://eu.example.test""#, with: #""upstreams": ["\#(upstream.address)"]"#
         ).replacingOccurrences(of: #""server": {"threads": 1}"#, with: #""mode": "proxy", "server": {"threads": 1}"#)
-        let path = try folder.write("regions.json", proxying)
-        var logger = Logger(label: "tls-listener-test")
-        logger.logLevel = .critical
-        let server = try await FrontDoorServer.start(
-            snapshot: try RoutingSnapshot.open(config: try ConfigLoader.load(path: path)), logger: logger)
+        let rig = try await Self.start(folder, config: proxying)
 
-        #expect(try Self.get("alpha.test", port: server.secureAddress!.port!, ca: alpha.caCertificate)?.0 == 200)
-        _ = try RawHTTPClient(port: server.localAddress!.port!).exchange("GET /plain HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try Self.get("alpha.test", port: rig.securePort, ca: alpha.caCertificate)?.0 == 200)
+        _ = try RawHTTPClient(port: rig.port).exchange("GET /plain HTTP/1.1\r\nHost: a\r\n\r\n")
         let protos = upstream.seen.map { seen in seen.headers.first { $0.0.lowercased() == "x-forwarded-proto" }?.1 }
         #expect(protos == ["https", "http"])
-        try await server.stop()
+        try await rig.server.stop()
     }
 
     @Test func missingCertificateIsAClearErrorAtStart() async throws {

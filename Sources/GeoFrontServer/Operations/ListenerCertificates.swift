@@ -12,6 +12,8 @@ public final class ListenerCertificates: Sendable {
         let key: NIOSSLPrivateKey
         /// DNS names from the subject alternative names, lower-cased (`*.example.com` kept).
         let names: [String]
+        /// The leaf certificate's end of validity.
+        let expiry: Date
     }
 
     public struct LoadError: Error, CustomStringConvertible {
@@ -65,7 +67,7 @@ public final class ListenerCertificates: Sendable {
             for name in leaf._subjectAlternativeNames() where name.nameType == .dnsName {
                 names.append(String(decoding: name.contents, as: UTF8.self).lowercased())
             }
-            return Loaded(chain: chain, key: key, names: names)
+            return Loaded(chain: chain, key: key, names: names, expiry: expiry)
         }
     }
 
@@ -74,9 +76,8 @@ public final class ListenerCertificates: Sendable {
     public static func validate(_ config: GeoFrontConfig) throws -> [String] {
         guard let settings = config.tls else { return [] }
         return try load(settings).enumerated().map { index, loaded in
-            let expiry = Date(timeIntervalSince1970: TimeInterval(loaded.chain[0].notValidAfter))
             let names = loaded.names.isEmpty ? "no DNS names" : loaded.names.joined(separator: ", ")
-            return "\(settings.certificates[index].certificate): \(names); expires \(expiry.formatted(.iso8601))"
+            return "\(settings.certificates[index].certificate): \(names); expires \(loaded.expiry.formatted(.iso8601))"
         }
     }
 
