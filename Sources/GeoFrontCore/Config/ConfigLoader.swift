@@ -255,11 +255,8 @@ public enum ConfigLoader {
                 }
             }
         }
-        if let value = fields["max_tracked_clients"],
-            let number = reader.integer(value, at: "rate_limit.max_tracked_clients", in: 100...10_000_000)
-        {
-            settings.maxTrackedClients = number
-        }
+        reader.integer(
+            fields, "max_tracked_clients", at: "rate_limit", in: 100...10_000_000, into: &settings.maxTrackedClients)
         return settings
     }
 
@@ -328,22 +325,16 @@ public enum ConfigLoader {
         guard let fields = reader.object(value, at: "proxy", allowed: proxyKeys) else { return proxy }
         func key(_ name: String) -> String { ConfigReader.join("proxy", name) }
         func milliseconds(_ name: String, _ target: inout Int) {
-            if let value = fields[name], let number = reader.integer(value, at: key(name), in: 1...86_400_000) {
-                target = number
-            }
+            reader.integer(fields, name, at: "proxy", in: 1...86_400_000, into: &target)
         }
         milliseconds("connect_timeout_ms", &proxy.connectTimeoutMilliseconds)
         milliseconds("response_timeout_ms", &proxy.responseTimeoutMilliseconds)
         milliseconds("idle_timeout_ms", &proxy.idleTimeoutMilliseconds)
         milliseconds("pool_idle_timeout_ms", &proxy.poolIdleTimeoutMilliseconds)
-        if let value = fields["max_attempts"], let number = reader.integer(value, at: key("max_attempts"), in: 1...10) {
-            proxy.maxAttempts = number
-        }
-        if let value = fields["max_connections_per_upstream"],
-            let number = reader.integer(value, at: key("max_connections_per_upstream"), in: 1...100_000)
-        {
-            proxy.maxConnectionsPerUpstream = number
-        }
+        reader.integer(fields, "max_attempts", at: "proxy", in: 1...10, into: &proxy.maxAttempts)
+        reader.integer(
+            fields, "max_connections_per_upstream", at: "proxy", in: 1...100_000, into: &proxy.maxConnectionsPerUpstream
+        )
         if let value = fields["host_header"], let text = reader.nonEmptyString(value, at: key("host_header")) {
             switch text {
             case "client": proxy.hostHeader = .client
@@ -377,29 +368,21 @@ public enum ConfigLoader {
         {
             func outlierKey(_ name: String) -> String { ConfigReader.join(key("outlier_detection"), name) }
             var settings = OutlierDetectionSettings()
-            if let value = outlier["consecutive_failures"],
-                let number = reader.integer(value, at: outlierKey("consecutive_failures"), in: 1...1000)
-            {
-                settings.consecutiveFailures = number
-            }
+            reader.integer(
+                outlier, "consecutive_failures", at: key("outlier_detection"), in: 1...1000,
+                into: &settings.consecutiveFailures)
             if let value = outlier["count_5xx"], let flag = reader.bool(value, at: outlierKey("count_5xx")) {
                 settings.count5xx = flag
             }
-            if let value = outlier["base_ejection_ms"],
-                let number = reader.integer(value, at: outlierKey("base_ejection_ms"), in: 1...86_400_000)
-            {
-                settings.baseEjectionMilliseconds = number
-            }
-            if let value = outlier["max_ejection_ms"],
-                let number = reader.integer(value, at: outlierKey("max_ejection_ms"), in: 1...86_400_000)
-            {
-                settings.maxEjectionMilliseconds = number
-            }
-            if let value = outlier["max_ejection_percent"],
-                let number = reader.integer(value, at: outlierKey("max_ejection_percent"), in: 0...100)
-            {
-                settings.maxEjectionPercent = number
-            }
+            reader.integer(
+                outlier, "base_ejection_ms", at: key("outlier_detection"), in: 1...86_400_000,
+                into: &settings.baseEjectionMilliseconds)
+            reader.integer(
+                outlier, "max_ejection_ms", at: key("outlier_detection"), in: 1...86_400_000,
+                into: &settings.maxEjectionMilliseconds)
+            reader.integer(
+                outlier, "max_ejection_percent", at: key("outlier_detection"), in: 0...100,
+                into: &settings.maxEjectionPercent)
             if settings.maxEjectionMilliseconds < settings.baseEjectionMilliseconds {
                 reader.fail(
                     outlierKey("max_ejection_ms"),
@@ -525,22 +508,10 @@ public enum ConfigLoader {
                     key("path"), "\(value.brief) must start with \"/\" and have no spaces or control characters")
             }
         }
-        if let value = fields["interval_ms"],
-            let number = reader.integer(value, at: key("interval_ms"), in: 10...3_600_000)
-        {
-            settings.intervalMilliseconds = number
-        }
-        if let value = fields["timeout_ms"],
-            let number = reader.integer(value, at: key("timeout_ms"), in: 1...3_600_000)
-        {
-            settings.timeoutMilliseconds = number
-        }
-        if let value = fields["rise"], let number = reader.integer(value, at: key("rise"), in: 1...100) {
-            settings.rise = number
-        }
-        if let value = fields["fall"], let number = reader.integer(value, at: key("fall"), in: 1...100) {
-            settings.fall = number
-        }
+        reader.integer(fields, "interval_ms", at: path, in: 10...3_600_000, into: &settings.intervalMilliseconds)
+        reader.integer(fields, "timeout_ms", at: path, in: 1...3_600_000, into: &settings.timeoutMilliseconds)
+        reader.integer(fields, "rise", at: path, in: 1...100, into: &settings.rise)
+        reader.integer(fields, "fall", at: path, in: 1...100, into: &settings.fall)
         if let value = fields["expect_status"] {
             let text: String?
             if case .number = value, let number = reader.integer(value, at: key("expect_status"), in: 100...599) {
@@ -621,47 +592,24 @@ public enum ConfigLoader {
                     "fast_path", "max_connections", "max_connections_per_ip", "max_requests_per_connection",
                 ])
         else { return server }
-        if let value = fields["idle_timeout_ms"],
-            let number = reader.integer(value, at: "server.idle_timeout_ms", in: 1...86_400_000)
-        {
-            server.idleTimeoutMilliseconds = number
-        }
-        if let value = fields["request_timeout_ms"],
-            let number = reader.integer(value, at: "server.request_timeout_ms", in: 1...3_600_000)
-        {
-            server.requestTimeoutMilliseconds = number
-        }
-        if let value = fields["max_request_head_bytes"],
-            let number = reader.integer(value, at: "server.max_request_head_bytes", in: 1024...1_048_576)
-        {
-            server.maxRequestHeadBytes = number
-        }
-        if let value = fields["threads"], let number = reader.integer(value, at: "server.threads", in: 0...256) {
-            server.threads = number
-        }
+        reader.integer(
+            fields, "idle_timeout_ms", at: "server", in: 1...86_400_000, into: &server.idleTimeoutMilliseconds)
+        reader.integer(
+            fields, "request_timeout_ms", at: "server", in: 1...3_600_000, into: &server.requestTimeoutMilliseconds)
+        reader.integer(
+            fields, "max_request_head_bytes", at: "server", in: 1024...1_048_576, into: &server.maxRequestHeadBytes)
+        reader.integer(fields, "threads", at: "server", in: 0...256, into: &server.threads)
         if let value = fields["fast_path"], let flag = reader.bool(value, at: "server.fast_path") {
             server.fastPath = flag
         }
-        if let value = fields["max_connections"],
-            let number = reader.integer(value, at: "server.max_connections", in: 0...10_000_000)
-        {
-            server.maxConnections = number
-        }
-        if let value = fields["max_connections_per_ip"],
-            let number = reader.integer(value, at: "server.max_connections_per_ip", in: 0...10_000_000)
-        {
-            server.maxConnectionsPerIP = number
-        }
-        if let value = fields["max_requests_per_connection"],
-            let number = reader.integer(value, at: "server.max_requests_per_connection", in: 0...100_000_000)
-        {
-            server.maxRequestsPerConnection = number
-        }
-        if let value = fields["shutdown_grace_ms"],
-            let number = reader.integer(value, at: "server.shutdown_grace_ms", in: 0...3_600_000)
-        {
-            server.shutdownGraceMilliseconds = number
-        }
+        reader.integer(fields, "max_connections", at: "server", in: 0...10_000_000, into: &server.maxConnections)
+        reader.integer(
+            fields, "max_connections_per_ip", at: "server", in: 0...10_000_000, into: &server.maxConnectionsPerIP)
+        reader.integer(
+            fields, "max_requests_per_connection", at: "server", in: 0...100_000_000,
+            into: &server.maxRequestsPerConnection)
+        reader.integer(
+            fields, "shutdown_grace_ms", at: "server", in: 0...3_600_000, into: &server.shutdownGraceMilliseconds)
         return server
     }
 

@@ -78,6 +78,17 @@ struct ConfigReader {
         return Int(number)
     }
 
+    /// An optional integer field: `fields[name]`, checked against `range` and reported at
+    /// `parent.name`; stored in `target` when present and valid, which otherwise keeps its value.
+    mutating func integer(
+        _ fields: [String: JSONValue], _ name: String, at parent: String, in range: ClosedRange<Int>,
+        into target: inout Int
+    ) {
+        if let value = fields[name], let number = integer(value, at: ConfigReader.join(parent, name), in: range) {
+            target = number
+        }
+    }
+
     mutating func bool(_ value: JSONValue, at path: String) -> Bool? {
         guard case .bool(let flag) = value else {
             fail(path, "expected true or false, found \(value.kind)")
