@@ -149,15 +149,6 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context: context, status: .badRequest, headers: [:], keepAlive: keepAlive, body: "400 Bad Request\n")
             return
         }
-        var forwardedFor: [String] = []
-        var forwarded: [String] = []
-        for (name, value) in request.headers {
-            if name.utf8.count == 15, name.lowercased() == "x-forwarded-for" {
-                forwardedFor.append(value)
-            } else if name.utf8.count == 9, name.lowercased() == "forwarded" {
-                forwarded.append(value)
-            }
-        }
         if !secure, let httpsPort, snapshot.config.tls?.redirectHTTP == true {
             // `redirect_http`: the plain listener only sends clients to https://.
             guard
@@ -171,6 +162,15 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context: context, status: .permanentRedirect,
                 headers: ["Location": location, "Cache-Control": "no-store"], keepAlive: keepAlive, body: nil)
             return
+        }
+        var forwardedFor: [String] = []
+        var forwarded: [String] = []
+        for (name, value) in request.headers {
+            if name.utf8.count == 15, name.lowercased() == "x-forwarded-for" {
+                forwardedFor.append(value)
+            } else if name.utf8.count == 9, name.lowercased() == "forwarded" {
+                forwarded.append(value)
+            }
         }
         let start = NIODeadline.now()
         let client = snapshot.clientIPResolver.resolve(peer: peer, xForwardedFor: forwardedFor, forwarded: forwarded)
