@@ -47,7 +47,7 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
-    static func isHostName(_ text: Substring) -> Bool {
+    public static func isHostName(_ text: Substring) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 253 else { return false }
         for label in text.split(separator: ".", omittingEmptySubsequences: false) {
             guard !label.isEmpty, label.utf8.count <= 63, label.first != "-", label.last != "-",
