@@ -50,10 +50,12 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let secure: Bool
     /// The TLS listener's bound port, for `tls.redirect_http` (nil without a TLS listener).
     private let httpsPort: Int?
+    /// The client's address as the handler before this one knew it (a PROXY header's).
+    private let carriedPeer: IPAddress?
 
     init(
         snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?,
-        secure: Bool = false,
+        peer: IPAddress? = nil, secure: Bool = false,
         httpsPort: Int? = nil
     ) {
         self.snapshots = snapshots
@@ -61,11 +63,12 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.health = health
         self.secure = secure
         self.httpsPort = httpsPort
+        self.carriedPeer = peer
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
+        peer = carriedPeer ?? IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -80,6 +80,7 @@ public final class FrontDoorServer: Service, Sendable {
             loops[ObjectIdentifier(loop)] = try await loop.submit {
                 let state = LoopState(loop: loop, metrics: metrics, accessLog: accessLog)
                 state.pool.tlsContext = tlsContext
+                state.bytePool.tlsContext = tlsContext
                 return NIOLoopBound(state, eventLoop: loop)
             }.get()
         }
@@ -112,6 +113,10 @@ public final class FrontDoorServer: Service, Sendable {
                 }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelOption(
+                    .recvAllocator,
+                    value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
+                )
                 .childChannelInitializer { channel in
                     let snapshots = publisher.box(for: channel.eventLoop)
                     let current = snapshots.value
@@ -143,36 +148,47 @@ public final class FrontDoorServer: Service, Sendable {
                             try pipeline.addHandler(PlainHTTPOnTLSPortHandler())
                             try pipeline.addHandler(NIOSSLServerHandler(context: tls))
                         }
-                        // The fast path answers redirects only; a plain listener that must send everyone
-                        // to HTTPS first takes the general path, which knows the request's Host.
+                        // The fast paths answer redirects, or proxy, when every region does the same;
+                        // a plain listener that must send everyone to HTTPS first takes the general
+                        // path, which knows the request's Host.
                         let upgradesToHTTPS = tls == nil && httpsPort != nil && current.config.tls?.redirectHTTP == true
-                        if current.config.server.fastPath, !upgradesToHTTPS,
-                            current.config.regions.allSatisfy({ $0.mode == .redirect })
-                        {
-                            let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
-                            try pipeline.addHandler(
-                                FastRedirectHandler(
-                                    snapshots: snapshots, loop: state, settings: current.config.server))
-                            return
-                        }
-                        // The empty upgrade configuration only makes the decoder keep the bytes that
-                        // follow an upgrade request (a proxied WebSocket's first frames); the upgrade
-                        // itself is the origin's to accept, and proxy mode tunnels it.
-                        try pipeline.configureHTTPServerPipeline(
-                            withPipeliningAssistance: true,
-                            withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
-                            withErrorHandling: false, withEncoderConfiguration: .init(),
-                            withDecoderLimitConfiguration: limits)
-                        let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
-                        try pipeline.addHandler(
-                            ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout),
-                            position: .before(pipelining))
-                        try pipeline.addHandler(RequestErrorHandler())
                         let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
-                        try pipeline.addHandler(
-                            FrontDoorHandler(
-                                snapshots: publisher.box(for: channel.eventLoop), loop: state, health: proxyHealth,
-                                secure: tls != nil, httpsPort: httpsPort))
+                        let installGeneralPath: FastProxyHandler.GeneralPathInstaller = { pipeline, peer in
+                            // The empty upgrade configuration only makes the decoder keep the bytes
+                            // that follow an upgrade request (a proxied WebSocket's first frames);
+                            // the upgrade itself is the origin's to accept, and proxy mode tunnels it.
+                            try pipeline.configureHTTPServerPipeline(
+                                withPipeliningAssistance: true,
+                                withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
+                                withErrorHandling: false, withEncoderConfiguration: .init(),
+                                withDecoderLimitConfiguration: limits)
+                            let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
+                            try pipeline.addHandler(
+                                ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout),
+                                position: .before(pipelining))
+                            try pipeline.addHandler(RequestErrorHandler())
+                            try pipeline.addHandler(
+                                FrontDoorHandler(
+                                    snapshots: snapshots, loop: state, health: proxyHealth, peer: peer,
+                                    secure: tls != nil, httpsPort: httpsPort))
+                        }
+                        if current.config.server.fastPath, !upgradesToHTTPS {
+                            if current.config.regions.allSatisfy({ $0.mode == .redirect }) {
+                                try pipeline.addHandler(
+                                    FastRedirectHandler(
+                                        snapshots: snapshots, loop: state, settings: current.config.server))
+                                return
+                            }
+                            if current.config.regions.allSatisfy({ $0.mode == .proxy }) {
+                                try pipeline.addHandler(
+                                    FastProxyHandler(
+                                        snapshots: snapshots, loop: state, health: proxyHealth,
+                                        settings: current.config.server, secure: tls != nil,
+                                        installGeneralPath: installGeneralPath))
+                                return
+                            }
+                        }
+                        try installGeneralPath(pipeline, peer)
                     }
                 }
         }
@@ -297,7 +313,10 @@ public final class FrontDoorServer: Service, Sendable {
     /// Installs the TLS context of a new configuration on every loop's pool.
     func setUpstreamTLS(_ context: NIOSSLContext?) async {
         for state in loops.values {
-            try? await state.eventLoop.submit { state.value.pool.tlsContext = context }.get()
+            try? await state.eventLoop.submit {
+                state.value.pool.tlsContext = context
+                state.value.bytePool.tlsContext = context
+            }.get()
         }
     }
 

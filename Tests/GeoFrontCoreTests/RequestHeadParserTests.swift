@@ -84,6 +84,100 @@ import Testing
         #expect(Self.parse(request)?.failure == .badRequest, "\(request.debugDescription)")
     }
 
+    /// Byte offset of the first occurrence of `needle` in `text`.
+    static func offset(of needle: String, in text: String) -> Int? {
+        let haystack = Array(text.utf8)
+        let needle = Array(needle.utf8)
+        guard needle.count <= haystack.count else { return nil }
+        return (0...(haystack.count - needle.count)).first {
+            haystack[$0..<($0 + needle.count)].elementsEqual(needle)
+        }
+    }
+
+    @Test func connectionNamesAreSpansIntoTheHead() throws {
+        let request =
+            "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Hop , upgrade\r\nUpgrade: websocket\r\n\r\n"
+        let head = try #require(try Self.parse(request)?.get())
+        #expect(head.connectionNames.map { Self.text($0, in: request) } == ["X-Hop", "upgrade"])
+        let hop = try #require(Self.offset(of: "X-Hop , upgrade", in: request))
+        #expect(
+            head.connectionNames == [
+                RequestHead.Span(start: hop, count: 5), RequestHead.Span(start: hop + 8, count: 7),
+            ])
+        #expect(head.connectionNamesOverflow == false)
+        #expect(head.closeRequested == false)
+        #expect(head.hasExpect == false)
+    }
+
+    struct ConnectionCase: Sendable, CustomTestStringConvertible {
+        var fields: String
+        var names: [String]
+        var overflow = false
+        var close = false
+
+        var request: String { "GET / HTTP/1.1\r\nHost: a\r\n" + fields + "\r\n" }
+        var testDescription: String { fields.debugDescription }
+    }
+
+    @Test(arguments: [
+        ConnectionCase(fields: "", names: []),
+        ConnectionCase(fields: "Connection: keep-alive\r\n", names: []),
+        ConnectionCase(fields: "Connection: Close\r\n", names: [], close: true),
+        ConnectionCase(fields: "connection: ,, X-A,\tx-b ,\r\nCONNECTION: TE\r\n", names: ["X-A", "x-b", "TE"]),
+        // Eight names fit.
+        ConnectionCase(
+            fields: "Connection: a, b, c, d, e, f, g, h\r\n", names: ["a", "b", "c", "d", "e", "f", "g", "h"]),
+        // A ninth overflows, but the request is still accepted; the first eight are kept.
+        ConnectionCase(
+            fields: "Connection: a, b, c, d, e, f, g, h, i\r\n", names: ["a", "b", "c", "d", "e", "f", "g", "h"],
+            overflow: true),
+        ConnectionCase(
+            fields: "Connection: a, b, c, d, e\r\nConnection: f, g, h, i, j\r\n",
+            names: ["a", "b", "c", "d", "e", "f", "g", "h"], overflow: true),
+        // close and keep-alive do not count, and are still seen after an overflow.
+        ConnectionCase(
+            fields: "Connection: keep-alive, a, b, c, d, e, f, g, h, i, close\r\n",
+            names: ["a", "b", "c", "d", "e", "f", "g", "h"], overflow: true, close: true),
+    ])
+    func connectionNames(_ connectionCase: ConnectionCase) throws {
+        let request = connectionCase.request
+        let head = try #require(try Self.parse(request)?.get())
+        #expect(head.connectionNames.map { Self.text($0, in: request) } == connectionCase.names)
+        #expect(head.connectionNamesOverflow == connectionCase.overflow)
+        #expect(head.closeRequested == connectionCase.close)
+    }
+
+    @Test func expect() throws {
+        let request = "POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+        let head = try #require(try Self.parse(request)?.get())
+        #expect(head.hasExpect)
+        #expect(head.body == .contentLength(5))
+        #expect(try Self.parse("PUT / HTTP/1.1\r\nexpect:100-continue\r\nHost: a\r\n\r\n")?.get().hasExpect == true)
+        #expect(try Self.parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n")?.get().hasExpect == false)
+        // Not a prefix match.
+        #expect(try Self.parse("GET / HTTP/1.1\r\nHost: a\r\nExpected: x\r\n\r\n")?.get().hasExpect == false)
+    }
+
+    @Test func reusedHeadIsReset() throws {
+        var head = RequestHead()
+        for (request, expectations) in [
+            (
+                "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nConnection: a, b, c, d, e, f, g, h, i\r\n\r\n",
+                true
+            ),
+            ("GET / HTTP/1.1\r\nHost: a\r\n\r\n", false),
+        ] {
+            var bytes = Array(request.utf8)
+            let outcome = bytes.withUnsafeMutableBytes { raw in
+                try? RequestHeadParser.parse(UnsafeRawBufferPointer(raw), limit: 8192, into: &head)
+            }
+            #expect(outcome == .complete)
+            #expect(head.hasExpect == expectations)
+            #expect(head.connectionNamesOverflow == expectations)
+            #expect(head.connectionNames.count == (expectations ? 8 : 0))
+        }
+    }
+
     static func skip(_ body: String) -> Result<ChunkedBodySkipper.Outcome, RequestHeadError> {
         var skipper = ChunkedBodySkipper()
         var bytes = Array(body.utf8)

@@ -8,6 +8,9 @@ import TestSupport
 /// Regions: eu-west (London), eu-central (Frankfurt), us-east (Ashburn); only 127.0.0.2 is a
 /// trusted proxy.
 final class ProxyRig {
+    /// `server.fast_path` for rigs made inside (the byte-level proxy path when every region
+    /// proxies; false: the NIOHTTP1 path for every request).
+    @TaskLocal static var fastPath = true
     static let london = "81.2.69.142"
     static let seattle = "216.160.83.56"
     static let locations: [String: (Double, Double)] = [
@@ -50,7 +53,7 @@ final class ProxyRig {
         let object: [String: Any] = [
             "listen": "127.0.0.1:0", "geoip": ["database": Fixtures.maxmind("GeoLite2-City-Test.mmdb")],
             "mode": "proxy", "trusted_proxies": ["127.0.0.2/32"], "default_region": "eu-central",
-            "server": ["threads": 1], "proxy": proxy, "regions": regions,
+            "server": ["threads": 1, "fast_path": Self.fastPath], "proxy": proxy, "regions": regions,
         ]
         let config = try ConfigLoader.parse(try JSONSerialization.data(withJSONObject: object), baseDirectory: "/")
         var logger = Logger(label: "geofront-proxy-test")

@@ -187,6 +187,13 @@ public final class RawHTTPClient {
         return bytes
     }
 
+    /// Everything until the server closes the connection (after any response already read).
+    public func readToClose() throws -> [UInt8] {
+        while try fill() {}
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
     /// True when the server closes the connection (EOF) within the timeout, with nothing unread.
     public func waitForClose() -> Bool {
         while true {

@@ -30,10 +30,18 @@ public struct RequestHead: Sendable {
     /// Values of `X-Forwarded-For` / `Forwarded` lines, in order (at most ``maxForwardingLines``).
     public var forwardedFor: [Span] = []
     public var forwarded: [Span] = []
+    /// Tokens of `Connection` other than `close` and `keep-alive` (at most
+    /// ``maxConnectionNames``): header names that are hop-by-hop for this request, or `upgrade`.
+    public var connectionNames: [Span] = []
+    /// `Connection` listed more names than ``connectionNames`` keeps.
+    public var connectionNamesOverflow = false
+    /// An `Expect` field is present.
+    public var hasExpect = false
     /// Bytes of the whole head including the final CRLF CRLF.
     public var length = 0
 
     public static let maxForwardingLines = 8
+    public static let maxConnectionNames = 8
 
     /// The forwarding arrays allocate on first use and are then reused (`reset` keeps capacity),
     /// so an idle connection carries none.
@@ -48,6 +56,9 @@ public struct RequestHead: Sendable {
         isConnect = false
         forwardedFor.removeAll(keepingCapacity: true)
         forwarded.removeAll(keepingCapacity: true)
+        connectionNames.removeAll(keepingCapacity: true)
+        connectionNamesOverflow = false
+        hasExpect = false
         length = 0
     }
 }

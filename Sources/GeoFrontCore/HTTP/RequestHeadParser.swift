@@ -38,33 +38,9 @@ public enum RequestHeadParser {
         var chunked = false
         var sawTransferEncoding = false
         var keepAlive = false
-        while true {
-            if bytes[index] == cr {
-                // The empty line: headEnd guarantees CR LF here, at the end.
-                index += 2
-                break
-            }
-            // Field name: a token right up to the colon.
-            let nameStart = index
-            while index < end, isTokenByte(bytes[index]) { index += 1 }
-            guard index > nameStart, index < end, bytes[index] == UInt8(ascii: ":") else { throw .badRequest }
-            let name = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<index])
-            index += 1
-            // Value: OWS, then visible bytes, spaces and tabs (no controls), OWS, CRLF.
-            while bytes[index] == sp || bytes[index] == tab { index += 1 }
-            let valueStart = index
-            var valueEnd = index
-            while true {
-                let byte = bytes[index]
-                if byte == cr { break }
-                guard byte == tab || (byte >= 0x20 && byte != 0x7f) else { throw .badRequest }
-                index += 1
-                if byte != sp && byte != tab { valueEnd = index }
-            }
-            guard bytes[index + 1] == lf else { throw .badRequest }
-            index += 2
-            if bytes[index] == sp || bytes[index] == tab { throw .badRequest }  // obs-fold
-            let value = RequestHead.Span(start: valueStart, count: valueEnd - valueStart)
+        while let field = try FieldLines.next(bytes, at: &index, end: end) {
+            let name = UnsafeRawBufferPointer(rebasing: bytes[field.name.start..<(field.name.start + field.name.count)])
+            let value = field.value
             switch name.count {
             case 4 where equalsLowercased(name, "host"):
                 hosts += 1
@@ -72,7 +48,14 @@ public enum RequestHeadParser {
                 guard head.forwarded.count < RequestHead.maxForwardingLines else { throw .badRequest }
                 head.forwarded.append(value)
             case 10 where equalsLowercased(name, "connection"):
-                connectionTokens(bytes, value, close: &head.closeRequested, keepAlive: &keepAlive)
+                if !FieldLines.connectionTokens(
+                    bytes, value, close: &head.closeRequested, keepAlive: &keepAlive, names: &head.connectionNames,
+                    limit: RequestHead.maxConnectionNames)
+                {
+                    head.connectionNamesOverflow = true
+                }
+            case 6 where equalsLowercased(name, "expect"):
+                head.hasExpect = true
             case 14 where equalsLowercased(name, "content-length"):
                 guard contentLength == nil, value.count > 0, value.count <= 18 else { throw .badRequest }
                 var number = 0
@@ -147,25 +130,6 @@ public enum RequestHeadParser {
         }
         guard bytes[index + 8] == cr, bytes[index + 9] == lf else { throw .badRequest }
         return index + 10
-    }
-
-    private static func connectionTokens(
-        _ bytes: UnsafeRawBufferPointer, _ value: RequestHead.Span, close: inout Bool, keepAlive: inout Bool
-    ) {
-        var index = value.start
-        let end = value.start + value.count
-        while index < end {
-            while index < end && (bytes[index] == sp || bytes[index] == tab || bytes[index] == UInt8(ascii: ",")) {
-                index += 1
-            }
-            let tokenStart = index
-            while index < end && bytes[index] != UInt8(ascii: ",") && bytes[index] != sp && bytes[index] != tab {
-                index += 1
-            }
-            let token = UnsafeRawBufferPointer(rebasing: bytes[tokenStart..<index])
-            if token.count == 5 && equalsLowercased(token, "close") { close = true }
-            if token.count == 10 && equalsLowercased(token, "keep-alive") { keepAlive = true }
-        }
     }
 
     /// Compares ASCII case-insensitively with a lower-case literal.

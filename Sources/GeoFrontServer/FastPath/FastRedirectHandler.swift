@@ -324,37 +324,20 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     /// 429 for a client over `rate_limit`; the connection stays open unless asked otherwise.
     private func tooManyRequests(context: ChannelHandlerContext, retryAfter: Int, close: Bool) {
-        var out = context.channel.allocator.buffer(capacity: 200)
-        out.writeStaticString("HTTP/1.1 429 Too Many Requests\r\nRetry-After: ")
-        out.writeString(String(retryAfter))
-        out.writeStaticString(
-            "\r\nCache-Control: no-store\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n")
-        if close { out.writeStaticString("Connection: close\r\n") }
-        out.writeStaticString("\r\n429 Too Many Requests\n")
         loop.countRequest(region: "-", mode: .redirect, status: 429)
-        send(context: context, out, close: close)
+        send(
+            context: context,
+            FastPathResponses.tooManyRequests(context.channel.allocator, retryAfter: retryAfter, close: close),
+            close: close)
     }
 
     /// 400, 408 or 431 with `Connection: close` (unless `keepAlive`), then close.
     private func refuse(context: ChannelHandlerContext, status: Int, keepAlive: Bool = false) {
-        let reason: StaticString
-        switch status {
-        case 408: reason = "408 Request Timeout"
-        case 431: reason = "431 Request Header Fields Too Large"
-        default: reason = "400 Bad Request"
-        }
-        var out = context.channel.allocator.buffer(capacity: 160)
-        out.writeStaticString("HTTP/1.1 ")
-        out.writeStaticString(reason)
-        out.writeStaticString(
-            "\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ")
-        out.writeString(String(reason.utf8CodeUnitCount + 1))
-        out.writeStaticString(keepAlive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n")
-        out.writeStaticString(reason)
-        out.writeStaticString("\n")
         loop.countRequest(region: "-", mode: .redirect, status: status)
         if !keepAlive { cancelTimer() }
-        send(context: context, out, close: !keepAlive)
+        send(
+            context: context, FastPathResponses.plain(context.channel.allocator, status: status, keepAlive: keepAlive),
+            close: !keepAlive)
     }
 
     /// Queues a response: flushed with the batch (`channelReadComplete`) on a connection that

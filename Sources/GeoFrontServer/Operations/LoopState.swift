@@ -8,12 +8,20 @@ import NIOCore
 /// access log writer.
 final class LoopState {
     let eventLoop: any EventLoop
-    let pool: UpstreamPool
+    /// Upstream connections of the general proxy path (NIOHTTP1 codecs on each).
+    let pool: UpstreamPool<UpstreamHandler>
+    /// Upstream connections of the byte-level proxy path.
+    let bytePool: UpstreamPool<ByteUpstreamHandler>
+    /// Per region of `balancerSnapshot`, its load balancer (both proxy paths share them).
+    private var balancers: [UpstreamBalancer] = []
+    private var balancerSnapshot: RoutingSnapshot?
     let metrics: GeoFrontMetrics
     let accessLog: AccessLog?
     var traffic = TrafficWindow()
     private var requestCounters: [RequestKey: Metrics.Counter] = [:]
     private var upstreamTimers: [String: Metrics.Timer] = [:]
+    private var upstreamTimerSnapshot: RoutingSnapshot?
+    private var upstreamTimerCache: [[Metrics.Timer?]] = []
     /// Redirect counters by region index for the current snapshot (the fast path's common case).
     private var redirectCounters: (snapshot: ObjectIdentifier?, status: Int, counters: [Metrics.Counter?]) = (
         nil, 0, []
@@ -87,8 +95,29 @@ final class LoopState {
     init(loop: any EventLoop, metrics: GeoFrontMetrics, accessLog: AccessLog?) {
         eventLoop = loop
         pool = UpstreamPool(loop: loop)
+        bytePool = UpstreamPool(loop: loop)
         self.metrics = metrics
         self.accessLog = accessLog
+    }
+
+    /// The balancer of region `index` of `snapshot`. A new snapshot (reload or health change)
+    /// keeps each region's balancer whose upstream weights and policy are unchanged.
+    func withBalancer<T>(snapshot: RoutingSnapshot, region index: Int, _ body: (inout UpstreamBalancer) -> T) -> T {
+        if balancerSnapshot !== snapshot {
+            let previous = balancerSnapshot
+            let old = balancers
+            balancers = snapshot.regions.map { region in
+                let weights = region.config.upstreams.map(\.weight)
+                if let index = previous?.regions.firstIndex(where: { $0.name == region.name }), index < old.count,
+                    old[index].weights == weights, old[index].policy == region.config.loadBalancing
+                {
+                    return old[index]
+                }
+                return UpstreamBalancer(policy: region.config.loadBalancing, weights: weights)
+            }
+            balancerSnapshot = snapshot
+        }
+        return body(&balancers[index])
     }
 
     /// Counts an answered request (metrics and the per-minute traffic window).
@@ -104,11 +133,21 @@ final class LoopState {
         traffic.count(region)
     }
 
-    func upstreamTimer(region: String, upstream: String) -> Metrics.Timer {
-        let key = region + "|" + upstream
-        if let timer = upstreamTimers[key] { return timer }
-        let timer = metrics.upstreamResponse(region: region, upstream: upstream)
+    /// The response-time timer of upstream `upstream` of region `region` in `snapshot`, cached
+    /// per snapshot by index (no string building per request).
+    func upstreamTimer(snapshot: RoutingSnapshot, region: Int, upstream: Int) -> Metrics.Timer {
+        if upstreamTimerSnapshot !== snapshot {
+            upstreamTimerSnapshot = snapshot
+            upstreamTimerCache = snapshot.regions.map { Array(repeating: nil, count: $0.config.upstreams.count) }
+        }
+        if let timer = upstreamTimerCache[region][upstream] { return timer }
+        let entry = snapshot.regions[region]
+        let key = entry.name + "|" + entry.config.upstreams[upstream].description
+        let timer =
+            upstreamTimers[key]
+            ?? metrics.upstreamResponse(region: entry.name, upstream: entry.config.upstreams[upstream].description)
         upstreamTimers[key] = timer
+        upstreamTimerCache[region][upstream] = timer
         return timer
     }
 }

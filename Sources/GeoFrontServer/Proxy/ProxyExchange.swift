@@ -33,7 +33,7 @@ final class ProxyExchange {
     private unowned let handler: FrontDoorHandler
     private let context: ChannelHandlerContext
     private let snapshot: RoutingSnapshot
-    private let pool: UpstreamPool
+    private let pool: UpstreamPool<UpstreamHandler>
     private let loop: LoopState
     /// When the current attempt started (upstream latency).
     private var attemptStart = NIODeadline.now()
@@ -52,12 +52,10 @@ final class ProxyExchange {
     private let settings: ProxySettings
 
     private var phase = Phase.connecting
-    private var regionIndex: Int
-    private var upstreamIndex = -1
-    private var triedUpstreams: UInt64 = 0
-    private var triedRegions: Set<Int> = []
-    private var attempts = 0
-    private var connection: UpstreamConnection?
+    private var attempts: UpstreamAttempts
+    private var regionIndex: Int { attempts.regionIndex }
+    private var upstreamIndex: Int { attempts.upstreamIndex }
+    private var connection: UpstreamConnection<UpstreamHandler>?
 
     /// Body parts received but not yet written upstream (while connecting).
     private var pendingBody: [ByteBuffer] = []
@@ -94,7 +92,7 @@ final class ProxyExchange {
         self.peer = peer
         self.peerTrusted = peerTrusted
         self.coordinate = coordinate
-        self.regionIndex = regionIndex
+        self.attempts = UpstreamAttempts(regionIndex: regionIndex)
         self.clientKeepAlive = request.isKeepAlive
         self.isUpgrade = ProxyHeaders.upgradeProtocol(of: request) != nil
         self.requestHasBody =
@@ -115,7 +113,6 @@ final class ProxyExchange {
     }
 
     func start() {
-        triedRegions.insert(regionIndex)
         attempt()
     }
 
@@ -173,14 +170,10 @@ final class ProxyExchange {
     private var region: RegionEntry { snapshot.regions[regionIndex] }
 
     private func attempt() {
-        guard let next = nextUpstream() else {
+        guard let next = attempts.next(snapshot: snapshot, loop: loop, coordinate: coordinate) else {
             fail(.badGateway)
             return
         }
-        attempts += 1
-        upstreamIndex = next
-        triedUpstreams |= next < 64 ? (1 << UInt64(next)) : 0
-        pool.withBalancer(for: region.config) { $0.started(next) }
         inFlight = true
         outcomeRecorded = false
         attemptStart = .now()
@@ -193,51 +186,6 @@ final class ProxyExchange {
             case .success(let connection): exchange.connected(connection)
             case .failure(let error): exchange.connectFailed(error)
             }
-        }
-    }
-
-    /// The next upstream to try: the balancer's pick in the current region, else the nearest
-    /// untried available region's.
-    /// Which upstreams of the current region may be picked. When no region is available and
-    /// `when_all_down` is `nearest`, the first attempt fails open: every upstream counts.
-    private func availableUpstreams() -> [Bool] {
-        let count = region.config.upstreams.count
-        let available = snapshot.statuses[regionIndex].upstreamAvailable
-        guard available.count == count else { return Array(repeating: true, count: count) }
-        if attempts == 0, !available.contains(true), snapshot.config.whenAllDown == .nearest,
-            !snapshot.regions.contains(where: \.isAvailable)
-        {
-            return Array(repeating: true, count: count)
-        }
-        return available
-    }
-
-    private func nextUpstream() -> Int? {
-        guard attempts < settings.maxAttempts else { return nil }
-        while true {
-            let available = availableUpstreams()
-            if let pick = pool.withBalancer(
-                for: region.config, { $0.pick(available: available, excluded: triedUpstreams) })
-            {
-                return pick
-            }
-            guard let nextRegion = nextRegion() else { return nil }
-            regionIndex = nextRegion
-            triedRegions.insert(nextRegion)
-            triedUpstreams = 0
-        }
-    }
-
-    private func nextRegion() -> Int? {
-        let candidates = snapshot.regions.indices.filter { index in
-            !triedRegions.contains(index) && snapshot.regions[index].isAvailable
-                && snapshot.regions[index].config.mode == .proxy && !snapshot.regions[index].config.upstreams.isEmpty
-        }
-        guard let origin = coordinate.map(GreatCircle.Point.init) ?? Optional(snapshot.regions[regionIndex].point)
-        else { return candidates.first }
-        return candidates.min {
-            GreatCircle.haversine(origin, snapshot.regions[$0].point)
-                < GreatCircle.haversine(origin, snapshot.regions[$1].point)
         }
     }
 
@@ -261,7 +209,7 @@ final class ProxyExchange {
         retryOrFail(timeout: false)
     }
 
-    private func connected(_ connection: UpstreamConnection) {
+    private func connected(_ connection: UpstreamConnection<UpstreamHandler>) {
         guard phase == .connecting else {
             pool.release(connection, reusable: false, settings: settings)
             return
@@ -292,7 +240,7 @@ final class ProxyExchange {
         handler.resumeClientReads()
     }
 
-    private func writeBody(_ buffer: ByteBuffer, to connection: UpstreamConnection) {
+    private func writeBody(_ buffer: ByteBuffer, to connection: UpstreamConnection<UpstreamHandler>) {
         bodyWritten = true
         if replayable {
             replayBytes += buffer.readableBytes
@@ -306,7 +254,7 @@ final class ProxyExchange {
         connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
     }
 
-    private func writeEnd(to connection: UpstreamConnection) {
+    private func writeEnd(to connection: UpstreamConnection<UpstreamHandler>) {
         requestEndWritten = true
         connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         if phase == .awaitingResponse { armTimer(settings.responseTimeoutMilliseconds) }
@@ -319,20 +267,11 @@ final class ProxyExchange {
         endInFlight()
         // The request reached the upstream: only an idempotent request with its body kept may go again.
         let mayRetry = !hadConnection || (replayable && (!bodyWritten || !replayBody.isEmpty || replayBytes == 0))
-        if mayRetry, attempts < settings.maxAttempts, nextUpstreamExists() {
+        if mayRetry, attempts.hasNext(snapshot: snapshot, coordinate: coordinate) {
             attempt()
         } else {
             fail(timeout ? .gatewayTimeout : .badGateway)
         }
-    }
-
-    private func nextUpstreamExists() -> Bool {
-        let available = availableUpstreams()
-        if available.indices.contains(where: { available[$0] && ($0 >= 64 || triedUpstreams & (1 << UInt64($0)) == 0) })
-        {
-            return true
-        }
-        return nextRegion() != nil
     }
 
     /// Answers the client with 502/504 (before any response byte went out), or cuts the
@@ -360,35 +299,17 @@ final class ProxyExchange {
 
     /// Tells outlier detection (and metrics) how the current attempt went (once per attempt).
     private func recordOutcome(failed: Bool, reason: String?) {
-        guard upstreamIndex >= 0, !outcomeRecorded else { return }
+        guard !outcomeRecorded else { return }
         outcomeRecorded = true
-        let upstream = region.config.upstreams[upstreamIndex].description
-        if failed {
-            loop.metrics.upstreamError(region: region.name, upstream: upstream, kind: Self.errorKind(reason))
-                .increment()
-        } else {
-            loop.upstreamTimer(region: region.name, upstream: upstream)
-                .recordNanoseconds(Int64((NIODeadline.now() - attemptStart).nanoseconds))
-        }
-        health?.record(snapshot: snapshot, region: regionIndex, upstream: upstreamIndex, failed: failed, reason: reason)
-    }
-
-    /// A short, bounded label for an upstream failure (metric dimension).
-    private static func errorKind(_ reason: String?) -> String {
-        guard let reason else { return "other" }
-        if reason.hasPrefix("status ") { return "5xx" }
-        if reason.contains("refused") { return "refused" }
-        if reason.contains("timeout") || reason.hasPrefix("no response within") { return "timeout" }
-        if reason.contains("closed") { return "closed" }
-        if reason.contains("pool exhausted") { return "pool_exhausted" }
-        return "other"
+        attempts.record(
+            failed: failed, reason: reason, since: attemptStart, snapshot: snapshot, loop: loop, health: health)
     }
 
     /// The current attempt no longer counts as a request in flight.
     private func endInFlight() {
         guard inFlight else { return }
         inFlight = false
-        pool.withBalancer(for: region.config) { $0.finished(upstreamIndex) }
+        attempts.finished(snapshot: snapshot, loop: loop)
     }
 
     private func dropConnection(reusable: Bool) {

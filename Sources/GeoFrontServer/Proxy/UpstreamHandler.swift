@@ -13,7 +13,7 @@ protocol UpstreamDelegate: AnyObject {
 /// The last handler of an upstream connection: hands response parts to the exchange using the
 /// connection, holds reads while the client cannot take more (backpressure), and tells the pool
 /// when an idle connection goes away.
-final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, PooledUpstreamHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
@@ -26,6 +26,20 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var isSwitchingProtocols = false
     /// Whether the current response allows the connection to be reused.
     private(set) var responseKeepAlive = true
+
+    static func install(on pipeline: ChannelPipeline.SynchronousOperations) throws {
+        // Encoder first, then the decoder, which watches outgoing request heads so it knows a
+        // HEAD response has no body; 1xx responses are passed on.
+        try pipeline.addHandler(HTTPRequestEncoder())
+        try pipeline.addHandler(
+            ByteToMessageHandler(
+                HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
+        try pipeline.addHandler(UpstreamHandler())
+    }
+
+    func detach() {
+        delegate = nil
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context

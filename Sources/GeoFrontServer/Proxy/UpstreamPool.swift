@@ -5,16 +5,27 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 
+/// The handler at the end of a pooled upstream connection: ``UpstreamHandler`` (HTTP parts, for
+/// the general path) or ``ByteUpstreamHandler`` (bytes, for the fast path).
+protocol PooledUpstreamHandler: ChannelHandler, SendableMetatype {
+    /// Adds this kind's handlers (codecs, then the handler itself) to a new connection.
+    static func install(on pipeline: ChannelPipeline.SynchronousOperations) throws
+    /// The connection is handed out for a new exchange.
+    func reset()
+    /// The connection goes back to the pool: nobody listens to it any more.
+    func detach()
+}
+
 /// One open connection to an upstream. Confined to its channel's event loop (the pool that made
 /// it and the exchanges using it live there); `@unchecked Sendable` only so futures can carry it.
-final class UpstreamConnection: @unchecked Sendable {
+final class UpstreamConnection<Handler: PooledUpstreamHandler>: @unchecked Sendable {
     let upstream: UpstreamConfig
     let channel: any Channel
-    let handler: UpstreamHandler
+    let handler: Handler
     /// Closes the connection when it has been idle in the pool too long.
     var idleTimer: Scheduled<Void>?
 
-    init(upstream: UpstreamConfig, channel: any Channel, handler: UpstreamHandler) {
+    init(upstream: UpstreamConfig, channel: any Channel, handler: Handler) {
         self.upstream = upstream
         self.channel = channel
         self.handler = handler
@@ -29,40 +40,40 @@ enum UpstreamConnectError: Error {
 }
 
 /// Keep-alive connections to upstreams, for one event loop: the loop's handlers use it without
-/// locks, and connections never change threads. Also holds the loop's load balancers, so picking
-/// an upstream and counting requests in flight take no lock either.
-final class UpstreamPool {
+/// locks, and connections never change threads. One pool per kind of connection (`Handler`).
+final class UpstreamPool<Handler: PooledUpstreamHandler> {
     let loop: any EventLoop
     /// For HTTPS upstreams; set from the configuration.
     var tlsContext: NIOSSLContext?
-    private var idle: [UpstreamConfig: [UpstreamConnection]] = [:]
+    private var idle: [UpstreamConfig: [UpstreamConnection<Handler>]] = [:]
     private var open: [UpstreamConfig: Int] = [:]
-    private var balancers: [String: UpstreamBalancer] = [:]
 
     init(loop: any EventLoop) {
         self.loop = loop
     }
 
-    /// The balancer of `region`, rebuilt when its upstreams or policy change (reloads).
-    func withBalancer<T>(for region: RegionConfig, _ body: (inout UpstreamBalancer) -> T) -> T {
-        let weights = region.upstreams.map(\.weight)
-        if balancers[region.name]?.weights != weights || balancers[region.name]?.policy != region.loadBalancing {
-            balancers[region.name] = UpstreamBalancer(policy: region.loadBalancing, weights: weights)
-        }
-        return body(&balancers[region.name]!)
-    }
-
-    /// An idle connection to `upstream`, or a new one.
-    func acquire(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<UpstreamConnection> {
+    /// An idle pooled connection to `upstream`, if there is one (no future, no allocation).
+    func takeIdle(_ upstream: UpstreamConfig) -> UpstreamConnection<Handler>? {
         while let connection = idle[upstream]?.popLast() {
             connection.idleTimer?.cancel()
             connection.idleTimer = nil
             if connection.channel.isActive {
                 connection.handler.reset()
-                return loop.makeSucceededFuture(connection)
+                return connection
             }
             // Closed while idle: its close callback does the bookkeeping.
         }
+        return nil
+    }
+
+    /// An idle connection to `upstream`, or a new one.
+    func acquire(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<UpstreamConnection<Handler>> {
+        if let connection = takeIdle(upstream) { return loop.makeSucceededFuture(connection) }
+        return connect(upstream, settings: settings)
+    }
+
+    /// A new connection to `upstream` (within `max_connections_per_upstream`).
+    func connect(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<UpstreamConnection<Handler>> {
         guard open[upstream, default: 0] < settings.maxConnectionsPerUpstream else {
             return loop.makeFailedFuture(UpstreamConnectError.poolExhausted)
         }
@@ -84,14 +95,7 @@ final class UpstreamPool {
                         try channel.pipeline.syncOperations.addHandler(
                             try NIOSSLClientHandler(context: tlsContext, serverHostname: name))
                     }
-                    // Encoder first, then the decoder, which watches outgoing request heads so it
-                    // knows a HEAD response has no body; 1xx responses are passed on.
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(
-                            HTTPResponseDecoder(
-                                leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .forward)))
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                    try Handler.install(on: channel.pipeline.syncOperations)
                 }
             }
         let loopBoundSelf = NIOLoopBound(self, eventLoop: loop)
@@ -126,7 +130,7 @@ final class UpstreamPool {
                 }.map { channel }
             }
             .flatMapThrowing { channel in
-                let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                let handler = try channel.pipeline.syncOperations.handler(type: Handler.self)
                 let connection = UpstreamConnection(upstream: upstream, channel: channel, handler: handler)
                 channel.closeFuture.whenComplete { _ in
                     loopBoundSelf.value.closed(connection)
@@ -137,8 +141,8 @@ final class UpstreamPool {
 
     /// Gives a connection back after an exchange. Reusable connections wait in the pool for
     /// `pool_idle_timeout_ms`; others are closed.
-    func release(_ connection: UpstreamConnection, reusable: Bool, settings: ProxySettings) {
-        connection.handler.delegate = nil
+    func release(_ connection: UpstreamConnection<Handler>, reusable: Bool, settings: ProxySettings) {
+        connection.handler.detach()
         guard reusable, connection.channel.isActive else {
             connection.channel.close(promise: nil)
             return
@@ -152,7 +156,7 @@ final class UpstreamPool {
         }
     }
 
-    private func closed(_ connection: UpstreamConnection) {
+    private func closed(_ connection: UpstreamConnection<Handler>) {
         connection.idleTimer?.cancel()
         open[connection.upstream, default: 1] -= 1
         if var list = idle[connection.upstream], let index = list.firstIndex(where: { $0 === connection }) {

@@ -1,0 +1,46 @@
+import NIOCore
+
+/// The byte-level paths' own answers (not the redirects, which are pre-built per snapshot).
+enum FastPathResponses {
+    /// 429 for a client over `rate_limit`.
+    static func tooManyRequests(_ allocator: ByteBufferAllocator, retryAfter: Int, close: Bool) -> ByteBuffer {
+        var out = allocator.buffer(capacity: 200)
+        out.writeStaticString("HTTP/1.1 429 Too Many Requests\r\nRetry-After: ")
+        out.writeString(String(retryAfter))
+        out.writeStaticString(
+            "\r\nCache-Control: no-store\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n")
+        if close { out.writeStaticString("Connection: close\r\n") }
+        out.writeStaticString("\r\n429 Too Many Requests\n")
+        return out
+    }
+
+    /// 400, 408 or 431 (or 502/504 with `region` for the proxy), with `Connection: close`
+    /// unless `keepAlive`.
+    static func plain(_ allocator: ByteBufferAllocator, status: Int, keepAlive: Bool, region: [UInt8]? = nil)
+        -> ByteBuffer
+    {
+        let reason: StaticString
+        switch status {
+        case 408: reason = "408 Request Timeout"
+        case 431: reason = "431 Request Header Fields Too Large"
+        case 502: reason = "502 Bad Gateway"
+        case 504: reason = "504 Gateway Timeout"
+        default: reason = "400 Bad Request"
+        }
+        var out = allocator.buffer(capacity: 200)
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeStaticString(reason)
+        out.writeStaticString("\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n")
+        if let region {
+            out.writeStaticString("X-GeoFront-Region: ")
+            out.writeBytes(region)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("Content-Length: ")
+        out.writeString(String(reason.utf8CodeUnitCount + 1))
+        out.writeStaticString(keepAlive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n")
+        out.writeStaticString(reason)
+        out.writeStaticString("\n")
+        return out
+    }
+}

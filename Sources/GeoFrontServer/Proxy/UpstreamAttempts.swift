@@ -1,0 +1,129 @@
+import GeoFrontCore
+import GeoIP
+import NIOCore
+
+/// Where a proxied request goes next: the balancer's pick among the current region's available
+/// upstreams, then the nearest untried available proxy region's, up to `max_attempts`. Used by
+/// both proxy paths (``ProxyExchange`` and ``FastProxyHandler``); a value per request, no
+/// allocation.
+struct UpstreamAttempts {
+    private(set) var regionIndex: Int
+    /// The upstream of the current attempt (-1 before the first).
+    private(set) var upstreamIndex = -1
+    private(set) var count = 0
+    /// Bit sets of tried upstreams (in the current region) and tried regions; indices from 64 on
+    /// are never marked, which `max_attempts` bounds.
+    private var triedUpstreams: UInt64 = 0
+    private var triedRegions: UInt64 = 0
+
+    init(regionIndex: Int) {
+        self.regionIndex = regionIndex
+        triedRegions = Self.bit(regionIndex)
+    }
+
+    /// Picks the next upstream (moving to another region when this one has none left) and counts
+    /// it in its balancer's requests in flight; nil when none is left or attempts are used up.
+    mutating func next(snapshot: RoutingSnapshot, loop: LoopState, coordinate: Coordinate?) -> Int? {
+        guard count < snapshot.config.proxy.maxAttempts else { return nil }
+        while true {
+            let available = availableUpstreams(snapshot)
+            let excluded = triedUpstreams
+            if let pick = loop.withBalancer(
+                snapshot: snapshot, region: regionIndex,
+                { balancer in
+                    balancer.pick(available: available, excluded: excluded)
+                })
+            {
+                count += 1
+                upstreamIndex = pick
+                triedUpstreams |= Self.bit(pick)
+                loop.withBalancer(snapshot: snapshot, region: regionIndex) { $0.started(pick) }
+                return pick
+            }
+            guard let nextRegion = nextRegion(snapshot: snapshot, coordinate: coordinate) else { return nil }
+            regionIndex = nextRegion
+            triedRegions |= Self.bit(nextRegion)
+            triedUpstreams = 0
+        }
+    }
+
+    /// Whether ``next(snapshot:loop:coordinate:)`` would find an upstream.
+    func hasNext(snapshot: RoutingSnapshot, coordinate: Coordinate?) -> Bool {
+        guard count < snapshot.config.proxy.maxAttempts else { return false }
+        let available = availableUpstreams(snapshot)
+        if available.indices.contains(where: { available[$0] && triedUpstreams & Self.bit($0) == 0 }) { return true }
+        return nextRegion(snapshot: snapshot, coordinate: coordinate) != nil
+    }
+
+    /// The current attempt no longer counts as a request in flight.
+    func finished(snapshot: RoutingSnapshot, loop: LoopState) {
+        guard upstreamIndex >= 0 else { return }
+        let index = upstreamIndex
+        loop.withBalancer(snapshot: snapshot, region: regionIndex) { $0.finished(index) }
+    }
+
+    /// Tells metrics and outlier detection how the current attempt went.
+    func record(
+        failed: Bool, reason: String?, since start: NIODeadline, snapshot: RoutingSnapshot, loop: LoopState,
+        health: ProxyHealthReporter?
+    ) {
+        guard upstreamIndex >= 0 else { return }
+        if failed {
+            let region = snapshot.regions[regionIndex]
+            loop.metrics.upstreamError(
+                region: region.name, upstream: region.config.upstreams[upstreamIndex].description,
+                kind: Self.errorKind(reason)
+            ).increment()
+        } else {
+            loop.upstreamTimer(snapshot: snapshot, region: regionIndex, upstream: upstreamIndex)
+                .recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds))
+        }
+        health?.record(snapshot: snapshot, region: regionIndex, upstream: upstreamIndex, failed: failed, reason: reason)
+    }
+
+    /// A short, bounded label for an upstream failure (metric dimension).
+    static func errorKind(_ reason: String?) -> String {
+        guard let reason else { return "other" }
+        if reason.hasPrefix("status ") { return "5xx" }
+        if reason.contains("refused") { return "refused" }
+        if reason.contains("timeout") || reason.hasPrefix("no response within") { return "timeout" }
+        if reason.contains("closed") { return "closed" }
+        if reason.contains("pool exhausted") { return "pool_exhausted" }
+        return "other"
+    }
+
+    /// Which upstreams of the current region may be picked. When no region is available and
+    /// `when_all_down` is `nearest`, the first attempt fails open: every upstream counts.
+    private func availableUpstreams(_ snapshot: RoutingSnapshot) -> [Bool] {
+        let count = snapshot.regions[regionIndex].config.upstreams.count
+        let available = snapshot.statuses[regionIndex].upstreamAvailable
+        guard available.count == count else { return Array(repeating: true, count: count) }
+        if self.count == 0, !available.contains(true), snapshot.config.whenAllDown == .nearest,
+            !snapshot.regions.contains(where: \.isAvailable)
+        {
+            return Array(repeating: true, count: count)
+        }
+        return available
+    }
+
+    private func nextRegion(snapshot: RoutingSnapshot, coordinate: Coordinate?) -> Int? {
+        var best: Int?
+        var bestDistance = Double.infinity
+        let origin = coordinate.map(GreatCircle.Point.init) ?? snapshot.regions[regionIndex].point
+        for index in snapshot.regions.indices where triedRegions & Self.bit(index) == 0 {
+            let region = snapshot.regions[index]
+            guard region.isAvailable, region.config.mode == .proxy, !region.config.upstreams.isEmpty else { continue }
+            let distance = GreatCircle.haversine(origin, region.point)
+            if distance < bestDistance {
+                bestDistance = distance
+                best = index
+            }
+        }
+        return best
+    }
+
+    @inline(__always)
+    private static func bit(_ index: Int) -> UInt64 {
+        index < 64 ? 1 << UInt64(index) : 0
+    }
+}

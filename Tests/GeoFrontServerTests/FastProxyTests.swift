@@ -1,0 +1,172 @@
+import Foundation
+import GeoFrontCore
+import GeoFrontServer
+import Logging
+import TestSupport
+import Testing
+
+/// The byte-level proxy path (every region proxies, `server.fast_path` on): the same upstream
+/// request as the general path, upstream framings passed through exactly, and the hand-over to
+/// the general path for requests it does not take.
+@Suite(.serialized) struct FastProxyTests {
+    /// GeoFront with one proxy region in front of `upstream`.
+    static func start(upstream: String, fastPath: Bool = true, proxy: [String: Any] = [:]) async throws
+        -> FrontDoorServer
+    {
+        let object: [String: Any] = [
+            "listen": "127.0.0.1:0", "geoip": ["database": Fixtures.maxmind("GeoLite2-City-Test.mmdb")],
+            "mode": "proxy", "trusted_proxies": ["127.0.0.2/32"], "admin": NSNull(),
+            "server": ["threads": 1, "fast_path": fastPath], "proxy": proxy,
+            "regions": [
+                ["name": "only", "location": ["latitude": 50.0, "longitude": 8.0], "upstreams": [upstream]]
+            ],
+        ]
+        let config = try ConfigLoader.parse(try JSONSerialization.data(withJSONObject: object), baseDirectory: "/")
+        var logger = Logger(label: "geofront-fast-proxy-test")
+        logger.logLevel = .critical
+        return try await FrontDoorServer.start(snapshot: try RoutingSnapshot.open(config: config), logger: logger)
+    }
+
+    static let requests: [(source: String, request: String)] = [
+        ("127.0.0.2", "GET /a?b=c HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n"),
+        (
+            "127.0.0.2",
+            "GET /chain HTTP/1.1\r\nHost: shop.example:8443\r\nX-Forwarded-For: 10.0.0.1, 81.2.69.142\r\n"
+                + "X-Forwarded-For: 81.2.69.143\r\nForwarded: for=10.0.0.1;proto=https\r\nX-Forwarded-Proto: https\r\n"
+                + "X-Forwarded-Host: shop.example\r\nVia: 1.1 edge\r\nAccept: */*\r\n\r\n"
+        ),
+        (
+            "127.0.0.1",
+            "GET /forged HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n"
+                + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\n\r\n"
+        ),
+        (
+            "127.0.0.2",
+            "GET http://shop.example/absolute?q=1 HTTP/1.1\r\nHost: shop.example\r\n"
+                + "Connection: keep-alive, X-Secret-Hop\r\nX-Secret-Hop: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
+                + "Proxy-Connection: keep-alive\r\nUpgrade: h2c\r\nX-Custom: kept\r\nx-custom: twice\r\n\r\n"
+        ),
+        ("127.0.0.2", "HEAD /head HTTP/1.1\r\nHost: [::1]:8080\r\nX-Forwarded-For: 2001:db8::1\r\n\r\n"),
+    ]
+
+    /// Every request above reaches the upstream with the same target and the same header lines
+    /// (as a multiset) whichever path carried it.
+    @Test func bothPathsSendTheUpstreamTheSameRequest() async throws {
+        var seen: [Bool: [(uri: String, headers: [String])]] = [:]
+        for fastPath in [true, false] {
+            let upstream = try TestUpstream(name: "u")
+            let server = try await Self.start(upstream: upstream.address, fastPath: fastPath)
+            let port = server.localAddress!.port!
+            for (source, request) in Self.requests {
+                let response = try RawHTTPClient(port: port, source: source).exchange(request)
+                #expect(response.status == 200, "\(request.debugDescription)")
+                #expect(response.header("x-geofront-region") == "only")
+            }
+            seen[fastPath] = upstream.seen.map { request in
+                (request.uri, request.headers.map { "\($0.0.lowercased()): \($0.1)" }.sorted())
+            }
+            try await server.stop()
+            upstream.shutdown()
+        }
+        let fast = try #require(seen[true])
+        let general = try #require(seen[false])
+        #expect(fast.count == Self.requests.count)
+        for (a, b) in zip(fast, general) {
+            #expect(a.uri == b.uri)
+            #expect(a.headers == b.headers)
+        }
+        // Spot checks of what both agree on.
+        #expect(fast[1].headers.contains("x-forwarded-for: 10.0.0.1, 81.2.69.142, 81.2.69.143, 127.0.0.2"))
+        #expect(fast[1].headers.contains("via: 1.1 edge, 1.1 geofront"))
+        #expect(fast[2].headers.contains("x-forwarded-for: 127.0.0.1"))
+        #expect(fast[2].headers.contains("x-forwarded-proto: http"))
+        #expect(fast[3].uri == "/absolute?q=1")
+        #expect(!fast[3].headers.contains { $0.hasPrefix("x-secret-hop") || $0.hasPrefix("upgrade") })
+        #expect(fast[4].headers.contains(#"forwarded: for=127.0.0.2;host="[::1]:8080";proto=http"#))
+    }
+
+    /// Upstream framings reach the client exactly: chunked (with a trailer) stays chunked, a body
+    /// without a length ends the client's connection, 1xx goes before the final head, 204 and HEAD
+    /// have no body, hop-by-hop response fields are dropped.
+    @Test func upstreamFramingsPassThrough() async throws {
+        let chunked = "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+        let upstream = try ScriptedUpstream([
+            .init(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+                    + "Keep-Alive: timeout=5\r\n\r\n" + chunked),
+            .init("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n"),
+            .init("HTTP/1.0 200 OK\r\nX-Old: yes\r\n\r\nuntil the upstream closes", closeAfter: true),
+        ])
+        let server = try await Self.start(upstream: upstream.address)
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        client.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        let first = try client.readResponse(toHead: true)
+        #expect(first.status == 200)
+        #expect(first.header("transfer-encoding") == "chunked")
+        #expect(first.header("x-hop") == nil)
+        #expect(first.header("keep-alive") == nil)
+        #expect(first.header("connection") == nil)
+        #expect(first.header("x-geofront-region") == "only")
+        #expect(String(decoding: try client.readBytes(chunked.utf8.count), as: UTF8.self) == chunked)
+
+        client.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
+        let hints = try client.readResponse()
+        #expect(hints.status == 103)
+        #expect(hints.header("link") == "</a.css>")
+        let noContent = try client.readResponse()
+        #expect(noContent.status == 204)
+        #expect(noContent.header("x-a") == "1")
+
+        client.send("GET /3 HTTP/1.1\r\nHost: h\r\n\r\n")
+        let old = try client.readResponse(toHead: true)
+        #expect(old.status == 200)
+        #expect(old.header("connection") == "close")
+        #expect(String(decoding: try client.readToClose(), as: UTF8.self) == "until the upstream closes")
+        // The first two answers came over one upstream connection; the third closed its own.
+        #expect(upstream.connections == 1)
+        try await server.stop()
+        upstream.shutdown()
+    }
+
+    /// A response head the parser refuses is the upstream's failure: 502, and the connection
+    /// to the client stays usable.
+    @Test func malformedUpstreamResponseIs502() async throws {
+        let upstream = try ScriptedUpstream([
+            .init("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello")
+        ])
+        let server = try await Self.start(upstream: upstream.address, proxy: ["max_attempts": 1])
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        let response = try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(response.status == 502)
+        #expect(String(decoding: response.body, as: UTF8.self) == "502 Bad Gateway\n")
+        #expect(try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status == 502)
+        try await server.stop()
+        upstream.shutdown()
+    }
+
+    /// Requests the fast path does not take (a body, HTTP/1.0) move the connection to the general
+    /// path, which answers them and everything after, in order, pipelined or not.
+    @Test func handOverKeepsTheConnectionServing() async throws {
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(upstream: upstream.address)
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        #expect(try client.exchange("GET /fast HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
+        // Pipelined on the fast path: answered in order.
+        client.send(
+            "GET /p1 HTTP/1.1\r\nHost: h\r\n\r\nGET /p2 HTTP/1.1\r\nHost: h\r\n\r\nPOST /form HTTP/1.1\r\nHost: h\r\n"
+                + "Content-Length: 5\r\n\r\nhelloGET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        var uris: [String] = []
+        for _ in 0..<4 {
+            let response = try client.readResponse()
+            #expect(response.status == 200)
+            uris.append(response.echo?["uri"] as? String ?? "?")
+        }
+        #expect(uris == ["/p1", "/p2", "/form", "/after"])
+        #expect(upstream.seen.first { $0.uri == "/form" }?.bodyBytes == 5)
+        let old = try client.exchange("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(old.status == 200)
+        #expect(try client.exchange("GET /last HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
+        try await server.stop()
+        upstream.shutdown()
+    }
+}
