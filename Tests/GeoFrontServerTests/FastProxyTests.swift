@@ -169,4 +169,20 @@ import Testing
         try await server.stop()
         upstream.shutdown()
     }
+
+    /// Pooled upstream connections are reused while fresh and closed after
+    /// `pool_idle_timeout_ms` (on both paths).
+    @Test(arguments: [true, false]) func idlePooledConnectionsAreClosed(fastPath: Bool) async throws {
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(
+            upstream: upstream.address, fastPath: fastPath, proxy: ["pool_idle_timeout_ms": 300])
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        for _ in 0..<3 { #expect(try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status == 200) }
+        #expect(upstream.connections == 1)
+        try await Task.sleep(for: .milliseconds(900))
+        #expect(try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
+        #expect(upstream.connections == 2)
+        try await server.stop()
+        upstream.shutdown()
+    }
 }

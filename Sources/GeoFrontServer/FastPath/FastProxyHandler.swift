@@ -57,6 +57,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case tooManyRequests(retryAfter: Int)
     }
 
+    /// A body at most this long that arrives with its head is copied behind it (one write).
+    static let smallBody = 8 * 1024
+
     /// Bytes of an upstream's response head at most (a larger one is a broken upstream: 502).
     static let maxResponseHeadBytes = 64 * 1024
 
@@ -633,11 +636,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 recordOutcome(failed: true, reason: "malformed response")
                 retryOrFail(timeout: false)
                 return
-            case .success(.some(let out)):
+            case .success(.some(var out)):
                 current.moveReaderIndex(forwardBy: responseHead.length)
-                write(out)
                 if responseHead.status < 200 {
                     // 100 Continue or 103 Early Hints: passed on; the final head follows.
+                    write(out)
                     if current.readableBytes > 0 { response = current }
                     continue
                 }
@@ -649,6 +652,15 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 upstreamReusable = !responseHead.closeRequested
                 switch framing {
                 case .none:
+                    write(out)
+                    if current.readableBytes > 0 { upstreamReusable = false }
+                    exchangeDone()
+                    return
+                case .contentLength(let length) where length <= Self.smallBody && current.readableBytes >= length:
+                    // A small body that came with its head goes out in the same write.
+                    var body = current.readSlice(length: length)!
+                    out.writeBuffer(&body)
+                    write(out)
                     if current.readableBytes > 0 { upstreamReusable = false }
                     exchangeDone()
                     return
@@ -658,6 +670,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     upstreamReusable = false
                     phase = .streaming(.untilClose)
                 }
+                write(out)
                 arm(Self.milliseconds(snapshot.config.proxy.idleTimeoutMilliseconds))
                 if current.readableBytes > 0 { forward(current) }
                 return
@@ -671,7 +684,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     {
         let final = responseHead.status >= 200
         if final && responseHead.framing(requestWasHEAD: isHEAD) == .untilClose { closeAfter = true }
-        var out = allocator.buffer(capacity: responseHead.length + regionName.count + 48)
+        // Room for a small body too (copied behind the head when it came along).
+        let body = responseHead.contentLength.map { $0 <= Self.smallBody ? $0 : 0 } ?? 0
+        var out = allocator.buffer(capacity: responseHead.length + regionName.count + 48 + body)
         out.writeStaticString("HTTP/1.1 ")
         out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[responseHead.statusStart..<responseHead.fieldsStart]))
         var index = responseHead.fieldsStart

@@ -22,8 +22,8 @@ final class UpstreamConnection<Handler: PooledUpstreamHandler>: @unchecked Senda
     let upstream: UpstreamConfig
     let channel: any Channel
     let handler: Handler
-    /// Closes the connection when it has been idle in the pool too long.
-    var idleTimer: Scheduled<Void>?
+    /// When it went back to the pool (the pool's sweep closes it after `pool_idle_timeout_ms`).
+    var idleSince = NIODeadline.uptimeNanoseconds(0)
 
     init(upstream: UpstreamConfig, channel: any Channel, handler: Handler) {
         self.upstream = upstream
@@ -47,6 +47,8 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
     var tlsContext: NIOSSLContext?
     private var idle: [UpstreamConfig: [UpstreamConnection<Handler>]] = [:]
     private var open: [UpstreamConfig: Int] = [:]
+    private var idleTimeout = TimeAmount.seconds(30)
+    private var sweep: Scheduled<Void>?
 
     init(loop: any EventLoop) {
         self.loop = loop
@@ -55,8 +57,6 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
     /// An idle pooled connection to `upstream`, if there is one (no future, no allocation).
     func takeIdle(_ upstream: UpstreamConfig) -> UpstreamConnection<Handler>? {
         while let connection = idle[upstream]?.popLast() {
-            connection.idleTimer?.cancel()
-            connection.idleTimer = nil
             if connection.channel.isActive {
                 connection.handler.reset()
                 return connection
@@ -148,16 +148,36 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
             return
         }
         idle[connection.upstream, default: []].append(connection)
-        let channel = connection.channel
-        connection.idleTimer = loop.scheduleTask(
-            in: .milliseconds(Int64(settings.poolIdleTimeoutMilliseconds))
-        ) {
-            channel.close(promise: nil)
+        connection.idleSince = .now()
+        idleTimeout = .milliseconds(Int64(settings.poolIdleTimeoutMilliseconds))
+        if sweep == nil { scheduleSweep(at: connection.idleSince + idleTimeout) }
+    }
+
+    /// Closes the connections idle for `pool_idle_timeout_ms`. One scheduled task per pool, not
+    /// one per connection handed back (which would be a schedule and a cancel per request).
+    private func sweepIdle() {
+        sweep = nil
+        let now = NIODeadline.now()
+        var earliest: NIODeadline?
+        for list in idle.values {
+            for connection in list {
+                if connection.idleSince + idleTimeout <= now {
+                    // Its close callback takes it off the list.
+                    connection.channel.close(promise: nil)
+                } else {
+                    earliest = min(earliest ?? connection.idleSince, connection.idleSince)
+                }
+            }
         }
+        if let earliest { scheduleSweep(at: earliest + idleTimeout) }
+    }
+
+    private func scheduleSweep(at deadline: NIODeadline) {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        sweep = loop.scheduleTask(deadline: deadline) { bound.value.sweepIdle() }
     }
 
     private func closed(_ connection: UpstreamConnection<Handler>) {
-        connection.idleTimer?.cancel()
         open[connection.upstream, default: 1] -= 1
         if var list = idle[connection.upstream], let index = list.firstIndex(where: { $0 === connection }) {
             list.remove(at: index)
