@@ -26,16 +26,6 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         case closing
     }
 
-    /// Pre-built response bytes for one snapshot.
-    private struct Responses {
-        let snapshot: ObjectIdentifier
-        /// Per region: `HTTP/1.1 302 Found\r\nLocation: <redirect_url>`.
-        let prefix: [[UInt8]]
-        /// Per region: the headers after `Location`, up to (not including) the final CRLF.
-        let suffix: [[UInt8]]
-        let unavailable: [UInt8]
-    }
-
     private let snapshots: NIOLoopBoundBox<RoutingSnapshot>
     private let loop: LoopState
     private let maxHeadBytes: Int
@@ -45,7 +35,6 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var buffer: ByteBuffer?
     private var head = RequestHead()
     private var phase = Phase.awaitingHead
-    private var responses: Responses?
     private var unflushed = false
     private var quiescing = false
     /// Requests answered on this connection (for `max_requests_per_connection`).
@@ -227,7 +216,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Routes and answers one request whose head is in `bytes`.
     private func answer(context: ChannelHandlerContext, bytes: UnsafeRawBufferPointer) {
         let snapshot = snapshots.value
-        let responses = responses(for: snapshot)
+        let responses = loop.redirectResponses(for: snapshot)
         if head.isConnect {
             refuse(context: context, status: 400)
             return
@@ -358,35 +347,6 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         if unflushed {
             unflushed = false
             context.flush()
-        }
-    }
-
-    private func responses(for snapshot: RoutingSnapshot) -> Responses {
-        let id = ObjectIdentifier(snapshot)
-        if let responses, responses.snapshot == id { return responses }
-        let status = snapshot.config.redirect.status
-        let statusLine = "HTTP/1.1 \(status) \(Self.reason(status))\r\nLocation: "
-        let prefix = snapshot.regions.map { Array(statusLine.utf8) + $0.redirectBase }
-        let suffix = snapshot.regions.map { region in
-            Array("\r\nCache-Control: no-store\r\nX-GeoFront-Region: \(region.name)\r\nContent-Length: 0\r\n".utf8)
-        }
-        let body = "503 Service Unavailable: no region is available\n"
-        let unavailable = Array(
-            ("HTTP/1.1 503 Service Unavailable\r\nRetry-After: \(snapshot.retryAfterSeconds)\r\nCache-Control: no-store\r\n"
-                + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: \(body.utf8.count)\r\n\r\n").utf8)
-        let built = Responses(snapshot: id, prefix: prefix, suffix: suffix, unavailable: unavailable)
-        responses = built
-        return built
-    }
-
-    static func reason(_ status: Int) -> String {
-        switch status {
-        case 301: return "Moved Permanently"
-        case 302: return "Found"
-        case 303: return "See Other"
-        case 307: return "Temporary Redirect"
-        case 308: return "Permanent Redirect"
-        default: return "Redirect"
         }
     }
 

@@ -26,6 +26,9 @@ final class LoopState {
     private var redirectCounters: (snapshot: ObjectIdentifier?, status: Int, counters: [Metrics.Counter?]) = (
         nil, 0, []
     )
+    /// The redirect fast path's response bytes for the current snapshot (one copy per loop, not
+    /// per connection).
+    private var redirectResponsesCache: (snapshot: RoutingSnapshot, responses: RedirectResponses)?
     /// Requests since the last decision-time sample.
     private var decisionSampleCountdown = 0
     /// This loop's token buckets, rebuilt when the configuration's `rate_limit` changes.
@@ -56,6 +59,13 @@ final class LoopState {
         }
         decisionSampleCountdown -= 1
         return false
+    }
+
+    func redirectResponses(for snapshot: RoutingSnapshot) -> RedirectResponses {
+        if let cache = redirectResponsesCache, cache.snapshot === snapshot { return cache.responses }
+        let responses = RedirectResponses(snapshot: snapshot)
+        redirectResponsesCache = (snapshot, responses)
+        return responses
     }
 
     /// Counts a lookup by outcome: located, found without coordinates, or not in the database.
