@@ -48,7 +48,8 @@ let benchmarks: @Sendable () -> Void = {
         let location = Coordinate(latitude: 58.4, longitude: 15.6)
         for _ in benchmark.scaledIterations {
             blackHole(
-                RegionSelector.select(for: location, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex))
+                RegionSelector.select(
+                    for: location, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex))
         }
     }
 
@@ -57,6 +58,20 @@ let benchmarks: @Sendable () -> Void = {
         request.withUnsafeBytes { bytes in
             for _ in benchmark.scaledIterations {
                 blackHole(try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head))
+            }
+        }
+    }
+
+    Benchmark("Response head parsing (upstream, 6 header lines)", configuration: .init(scalingFactor: .kilo)) {
+        benchmark in
+        let response = Array(
+            ("HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Mon, 30 Nov 2026 22:40:59 GMT\r\nContent-Type: text/plain\r\n"
+                + "Content-Length: 20\r\nConnection: keep-alive\r\nCache-Control: max-age=60\r\n\r\nhello from upstream\n")
+                .utf8)
+        var head = ResponseHead()
+        response.withUnsafeBytes { bytes in
+            for _ in benchmark.scaledIterations {
+                blackHole(try? ResponseHeadParser.parse(bytes, limit: 65_536, into: &head))
             }
         }
     }
