@@ -10,10 +10,12 @@ import Testing
 /// the general path for requests it does not take.
 @Suite(.serialized) struct FastProxyTests {
     /// GeoFront with one proxy region in front of `upstream`.
-    static func start(upstream: String, fastPath: Bool = true, proxy: [String: Any] = [:]) async throws
+    static func start(
+        upstream: String, fastPath: Bool = true, proxy: [String: Any] = [:], extra: [String: Any] = [:]
+    ) async throws
         -> FrontDoorServer
     {
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "listen": "127.0.0.1:0", "geoip": ["database": Fixtures.maxmind("GeoLite2-City-Test.mmdb")],
             "mode": "proxy", "trusted_proxies": ["127.0.0.2/32"], "admin": NSNull(),
             "server": ["threads": 1, "fast_path": fastPath], "proxy": proxy,
@@ -21,6 +23,7 @@ import Testing
                 ["name": "only", "location": ["latitude": 50.0, "longitude": 8.0], "upstreams": [upstream]]
             ],
         ]
+        object.merge(extra) { _, new in new }
         let config = try ConfigLoader.parse(try JSONSerialization.data(withJSONObject: object), baseDirectory: "/")
         var logger = Logger(label: "geofront-fast-proxy-test")
         logger.logLevel = .critical
@@ -182,6 +185,71 @@ import Testing
         try await Task.sleep(for: .milliseconds(900))
         #expect(try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
         #expect(upstream.connections == 2)
+        try await server.stop()
+        upstream.shutdown()
+    }
+
+    /// Each request is counted once and logged once, whichever path answered it (a hand-over
+    /// repeats no count), with the client the forwarding headers name.
+    @Test func countedAndLoggedOncePerRequest() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let logPath = "\(folder.path)/access.log"
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(
+            upstream: upstream.address, extra: ["access_log": ["path": logPath, "format": "json"]])
+        let client = try RawHTTPClient(port: server.localAddress!.port!, source: "127.0.0.2")
+        for _ in 0..<3 {
+            #expect(
+                try client.exchange("GET /g HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n").status == 200)
+        }
+        let post = try client.exchange(
+            "POST /form HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\nContent-Length: 2\r\n\r\nhi")
+        #expect(post.status == 200)
+        let metrics = server.metrics.exposition()
+        #expect(metrics.contains(#"geofront_requests_total{region="only",mode="proxy",status="200"} 4"#))
+        #expect(metrics.contains(#"geofront_lookups_total{outcome="found"} 4"#))
+        try await server.stop()
+        upstream.shutdown()
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        let entries = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(entries.map { $0["target"] as? String } == ["/g", "/g", "/g", "/form"])
+        #expect(entries.allSatisfy { $0["client"] as? String == "81.2.69.142" && $0["mode"] as? String == "proxy" })
+    }
+
+    /// A PROXY header's address is the client on both sides of a hand-over.
+    @Test func proxyProtocolAddressSurvivesTheHandOver() async throws {
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(
+            upstream: upstream.address, extra: ["proxy_protocol": true, "trusted_proxies": ["127.0.0.0/8"]])
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        client.send("PROXY TCP4 81.2.69.142 10.0.0.1 5000 80\r\n")
+        #expect(try client.exchange("GET /fast HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
+        #expect(try client.exchange("POST /general HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").status == 200)
+        #expect(try client.exchange("PUT /general HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx").status == 200)
+        let seen = upstream.seen.map { $0.headers.first { $0.0.lowercased() == "x-forwarded-for" }?.1 }
+        #expect(seen == ["81.2.69.142", "81.2.69.142", "81.2.69.142"])
+        try await server.stop()
+        upstream.shutdown()
+    }
+
+    /// A head that never completes gets 408 within `request_timeout_ms`, and an idle connection
+    /// is closed after `idle_timeout_ms`.
+    @Test func slowHeadGets408AndIdleConnectionsClose() async throws {
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(
+            upstream: upstream.address,
+            extra: ["server": ["threads": 1, "request_timeout_ms": 300, "idle_timeout_ms": 500]])
+        let port = server.localAddress!.port!
+        let slow = try RawHTTPClient(port: port)
+        slow.send("GET /slow HTTP/1.1\r\nHost: h\r\n")
+        let response = try slow.readResponse()
+        #expect(response.status == 408)
+        #expect(response.header("connection") == "close")
+        let idle = try RawHTTPClient(port: port)
+        #expect(try idle.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
+        #expect(idle.waitForClose())
         try await server.stop()
         upstream.shutdown()
     }
