@@ -98,6 +98,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var coordinate: Coordinate?
     private var client = IPAddress(v4: 0)
     private var regionName: [UInt8] = []
+    /// The upstream request of the current exchange (kept for retries).
     private var upstreamHead = ByteBuffer()
     /// The upstream head still needs `Host` (the upstream's address) and its final CRLF.
     private var hostFromUpstream = false
@@ -385,9 +386,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         snapshot: RoutingSnapshot, allocator: ByteBufferAllocator
     ) {
         let trusted = snapshot.clientIPResolver.isTrusted(peer)
-        var out = upstreamHead
-        out.clear()
-        if out.capacity < head.length + 256 { out = allocator.buffer(capacity: head.length + 256) }
+        var out = allocator.buffer(capacity: head.length + 256)
         out.writeBytes(method)
         out.writeStaticString(" ")
         if path.first != UInt8(ascii: "/") { out.writeStaticString("/") }
@@ -769,6 +768,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         endInFlight()
         snapshot = nil
         logged = nil
+        // An idle keep-alive connection keeps no buffers (as nginx frees its own).
+        upstreamHead = ByteBuffer()
+        response = nil
         if closeAfter {
             closeAfterWrites()
             return
