@@ -29,7 +29,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private let idleTimeout: TimeAmount
     private let requestTimeout: TimeAmount
     private var state = State.idle
-    private var timer = DeadlineTimer()
+    private let timer: DeadlineTimer
     /// Requests whose response end has not been written yet (pipelining can make this > 1).
     private var outstandingResponses = 0
     private var partsInThisRead = false
@@ -40,12 +40,15 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     /// fault, so its body timer does not fire.
     private var readOutstanding = false
 
-    init(idleTimeout: TimeAmount, requestTimeout: TimeAmount) {
+    init(idleTimeout: TimeAmount, requestTimeout: TimeAmount, timers: LoopTimers) {
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
+        self.timer = DeadlineTimer(timers: timers)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        // Cleared in handlerRemoved, which ends the cycle through `context`.
+        timer.action = { [unowned self] in self.expired(context: context) }
         if context.channel.isActive { arm(context: context, idleTimeout) }
     }
 
@@ -56,6 +59,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancel()
+        timer.action = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -119,13 +123,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
-        timer.arm(in: delay, on: context.eventLoop, fire: firing(context))
-    }
-
-    private func firing(_ context: ChannelHandlerContext) -> () -> Void {
-        { [self] in
-            if timer.expired(on: context.eventLoop, fire: firing(context)) { expired(context: context) }
-        }
+        timer.arm(in: delay)
     }
 
     private func disarm() {

@@ -1,51 +1,51 @@
 import NIOCore
 
-/// One connection's timer, re-armed cheaply: moving the deadline is a clock read; the scheduled
-/// task is only replaced when it would fire too late, and when it fires early it re-schedules
-/// itself for the current deadline. Confined to its event loop.
-struct DeadlineTimer {
-    private var task: Scheduled<Void>?
+/// One connection's timer, re-armed cheaply: moving the deadline is a clock read. The timer sits
+/// in its event loop's ``LoopTimers`` queue at most once; when it comes up early (the deadline was
+/// moved later) it queues itself again for the current deadline. No scheduled task and no closure
+/// per connection or per arm. Confined to its event loop.
+final class DeadlineTimer {
+    private let timers: LoopTimers
+    /// What runs once the deadline has passed. Set once by the owner, capturing it weakly.
+    var action: (() -> Void)?
     /// When the limit runs out; nil when no limit applies now.
     private(set) var deadline: NIODeadline?
-    /// When the scheduled task fires (never later than `deadline`).
-    private var scheduledFor: NIODeadline?
+    /// When the queue serves this timer (never later than `deadline`), while queued.
+    var queuedFor = NIODeadline.uptimeNanoseconds(0)
+    /// Position in the queue's heap; -1 when not queued.
+    var heapIndex = -1
 
-    /// Sets the deadline `delay` from now; `fire` runs on the loop once it has passed.
-    mutating func arm(in delay: TimeAmount, on loop: any EventLoop, fire: @escaping () -> Void) {
+    init(timers: LoopTimers) {
+        self.timers = timers
+    }
+
+    /// Sets the deadline `delay` from now.
+    func arm(in delay: TimeAmount) {
         let when = NIODeadline.now() + delay
         deadline = when
-        if let scheduledFor, task != nil, scheduledFor <= when { return }
-        schedule(at: when, on: loop, fire: fire)
+        if heapIndex >= 0 && queuedFor <= when { return }
+        timers.queue(self, at: when)
     }
 
-    /// No limit now; a task that fires finds none and does nothing.
-    mutating func disarm() {
+    /// No limit now; a queued timer that comes up finds none and does nothing.
+    func disarm() {
         deadline = nil
     }
 
-    mutating func cancel() {
+    /// No limit, and out of the queue.
+    func cancel() {
         deadline = nil
-        task?.cancel()
-        task = nil
+        timers.remove(self)
     }
 
-    /// Call from `fire`: true when the deadline has really passed (and clears it); otherwise the
-    /// task is re-scheduled for the deadline and false is returned.
-    mutating func expired(on loop: any EventLoop, fire: @escaping () -> Void) -> Bool {
-        task = nil
-        guard let deadline else { return false }
-        if NIODeadline.now() < deadline {
-            schedule(at: deadline, on: loop, fire: fire)
-            return false
+    /// Called by the queue at `queuedFor`.
+    func reached(now: NIODeadline) {
+        guard let deadline else { return }
+        if now < deadline {
+            timers.queue(self, at: deadline)
+            return
         }
         self.deadline = nil
-        return true
-    }
-
-    private mutating func schedule(at when: NIODeadline, on loop: any EventLoop, fire: @escaping () -> Void) {
-        task?.cancel()
-        scheduledFor = when
-        let bound = NIOLoopBound(fire, eventLoop: loop)
-        task = loop.scheduleTask(deadline: when) { bound.value() }
+        action?()
     }
 }

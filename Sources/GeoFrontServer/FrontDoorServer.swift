@@ -164,7 +164,8 @@ public final class FrontDoorServer: Service, Sendable {
                                 withDecoderLimitConfiguration: limits)
                             let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
                             try pipeline.addHandler(
-                                ConnectionTimeoutHandler(idleTimeout: idleTimeout, requestTimeout: requestTimeout),
+                                ConnectionTimeoutHandler(
+                                    idleTimeout: idleTimeout, requestTimeout: requestTimeout, timers: state.timers),
                                 position: .before(pipelining))
                             try pipeline.addHandler(RequestErrorHandler())
                             try pipeline.addHandler(

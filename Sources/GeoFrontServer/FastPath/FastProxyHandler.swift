@@ -81,7 +81,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var buffer: ByteBuffer?
     private var head = RequestHead()
     private var phase = Phase.awaitingHead
-    private var timer = DeadlineTimer()
+    private let timer: DeadlineTimer
     private var headStarted = false
     private var requests = 0
     private var quiescing = false
@@ -130,12 +130,15 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.idleTimeout = .milliseconds(Int64(settings.idleTimeoutMilliseconds))
         self.requestTimeout = .milliseconds(Int64(settings.requestTimeoutMilliseconds))
         self.maxRequests = settings.maxRequestsPerConnection
+        self.timer = DeadlineTimer(timers: loop.timers)
     }
 
     // MARK: - Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // Cleared in handlerRemoved, which ends the cycle through `context`.
+        timer.action = { [unowned self] in self.timedOut(context: context) }
         setPeer(IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0))
         clientWritable = context.channel.isWritable
         if context.channel.isActive { arm(idleTimeout) }
@@ -143,6 +146,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         timer.cancel()
+        timer.action = nil
         self.context = nil
     }
 
@@ -891,14 +895,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Timer
 
     private func arm(_ delay: TimeAmount) {
-        guard let context else { return }
-        timer.arm(in: delay, on: context.eventLoop, fire: firing(context))
-    }
-
-    private func firing(_ context: ChannelHandlerContext) -> () -> Void {
-        { [self] in
-            if timer.expired(on: context.eventLoop, fire: firing(context)) { timedOut(context: context) }
-        }
+        timer.arm(in: delay)
     }
 
     private func timedOut(context: ChannelHandlerContext) {

@@ -13,7 +13,7 @@ import NIOCore
 ///
 /// Timeouts as in ``ConnectionTimeoutHandler``: `idle_timeout_ms` with nothing in progress;
 /// `request_timeout_ms` from a head's first byte to its end (then 408), and as the longest pause
-/// inside a body. One scheduled task per connection, re-armed lazily.
+/// inside a body. One ``DeadlineTimer`` per connection (in the loop's ``LoopTimers``), re-armed lazily.
 final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -41,7 +41,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var requests = 0
     private let maxRequests: Int
 
-    private var timer = DeadlineTimer()
+    private let timer: DeadlineTimer
     /// The current head's deadline was set at its first byte.
     private var headStarted = false
 
@@ -52,9 +52,12 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.idleTimeout = .milliseconds(Int64(settings.idleTimeoutMilliseconds))
         self.requestTimeout = .milliseconds(Int64(settings.requestTimeoutMilliseconds))
         self.maxRequests = settings.maxRequestsPerConnection
+        self.timer = DeadlineTimer(timers: loop.timers)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        // Cleared in handlerRemoved, which ends the cycle through `context`.
+        timer.action = { [unowned self] in self.timedOut(context: context) }
         peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
         if context.channel.isActive { arm(context: context, idleTimeout) }
     }
@@ -71,6 +74,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimer()
+        timer.action = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -353,13 +357,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     // MARK: - Timer
 
     private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
-        timer.arm(in: delay, on: context.eventLoop, fire: firing(context))
-    }
-
-    private func firing(_ context: ChannelHandlerContext) -> () -> Void {
-        { [self] in
-            if timer.expired(on: context.eventLoop, fire: firing(context)) { timedOut(context: context) }
-        }
+        timer.arm(in: delay)
     }
 
     private func cancelTimer() {

@@ -8,6 +8,8 @@ import NIOCore
 /// access log writer.
 final class LoopState {
     let eventLoop: any EventLoop
+    /// The connections' deadlines (idle, head, body, upstream response).
+    let timers: LoopTimers
     /// Upstream connections of the general proxy path (NIOHTTP1 codecs on each).
     let pool: UpstreamPool<UpstreamHandler>
     /// Upstream connections of the byte-level proxy path.
@@ -104,6 +106,7 @@ final class LoopState {
 
     init(loop: any EventLoop, metrics: GeoFrontMetrics, accessLog: AccessLog?) {
         eventLoop = loop
+        timers = LoopTimers(loop: loop)
         pool = UpstreamPool(loop: loop)
         bytePool = UpstreamPool(loop: loop)
         self.metrics = metrics
