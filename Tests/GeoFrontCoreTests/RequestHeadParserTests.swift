@@ -18,21 +18,16 @@ import Testing
         }
     }
 
-    static func text(_ span: RequestHead.Span, in text: String) -> String {
-        let bytes = Array(text.utf8)
-        return String(decoding: bytes[span.start..<(span.start + span.count)], as: UTF8.self)
-    }
-
     @Test func parsesWhatRoutingNeeds() throws {
         let request =
             "GET /v?x=1 HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4, 5.6.7.8 \r\nforwarded: for=9.9.9.9\r\n"
             + "Connection: keep-alive, close\r\n\r\nNEXT"
         let head = try #require(try Self.parse(request)?.get())
-        #expect(Self.text(head.method, in: request) == "GET")
-        #expect(Self.text(head.target, in: request) == "/v?x=1")
+        #expect(HeadText.text(head.method, in: request) == "GET")
+        #expect(HeadText.text(head.target, in: request) == "/v?x=1")
         #expect(head.version == .http11)
-        #expect(head.forwardedFor.map { Self.text($0, in: request) } == ["1.2.3.4, 5.6.7.8"])
-        #expect(head.forwarded.map { Self.text($0, in: request) } == ["for=9.9.9.9"])
+        #expect(head.forwardedFor.map { HeadText.text($0, in: request) } == ["1.2.3.4, 5.6.7.8"])
+        #expect(head.forwarded.map { HeadText.text($0, in: request) } == ["for=9.9.9.9"])
         #expect(head.closeRequested)
         #expect(head.body == .none)
         #expect(head.length == request.utf8.count - 4)
@@ -84,22 +79,12 @@ import Testing
         #expect(Self.parse(request)?.failure == .badRequest, "\(request.debugDescription)")
     }
 
-    /// Byte offset of the first occurrence of `needle` in `text`.
-    static func offset(of needle: String, in text: String) -> Int? {
-        let haystack = Array(text.utf8)
-        let needle = Array(needle.utf8)
-        guard needle.count <= haystack.count else { return nil }
-        return (0...(haystack.count - needle.count)).first {
-            haystack[$0..<($0 + needle.count)].elementsEqual(needle)
-        }
-    }
-
     @Test func connectionNamesAreSpansIntoTheHead() throws {
         let request =
             "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Hop , upgrade\r\nUpgrade: websocket\r\n\r\n"
         let head = try #require(try Self.parse(request)?.get())
-        #expect(head.connectionNames.map { Self.text($0, in: request) } == ["X-Hop", "upgrade"])
-        let hop = try #require(Self.offset(of: "X-Hop , upgrade", in: request))
+        #expect(head.connectionNames.map { HeadText.text($0, in: request) } == ["X-Hop", "upgrade"])
+        let hop = try #require(HeadText.offset(of: "X-Hop , upgrade", in: request))
         #expect(
             head.connectionNames == [
                 RequestHead.Span(start: hop, count: 5), RequestHead.Span(start: hop + 8, count: 7),
@@ -142,7 +127,7 @@ import Testing
     func connectionNames(_ connectionCase: ConnectionCase) throws {
         let request = connectionCase.request
         let head = try #require(try Self.parse(request)?.get())
-        #expect(head.connectionNames.map { Self.text($0, in: request) } == connectionCase.names)
+        #expect(head.connectionNames.map { HeadText.text($0, in: request) } == connectionCase.names)
         #expect(head.connectionNamesOverflow == connectionCase.overflow)
         #expect(head.closeRequested == connectionCase.close)
     }

@@ -24,21 +24,6 @@ import Testing
         }
     }
 
-    static func text(_ span: RequestHead.Span, in text: String) -> String {
-        let bytes = Array(text.utf8)
-        return String(decoding: bytes[span.start..<(span.start + span.count)], as: UTF8.self)
-    }
-
-    /// Byte offset of the first occurrence of `needle` in `text`.
-    static func offset(of needle: String, in text: String) -> Int? {
-        let haystack = Array(text.utf8)
-        let needle = Array(needle.utf8)
-        guard needle.count <= haystack.count else { return nil }
-        return (0...(haystack.count - needle.count)).first {
-            haystack[$0..<($0 + needle.count)].elementsEqual(needle)
-        }
-    }
-
     struct Accepted: Sendable, CustomTestStringConvertible {
         var statusLine: String
         var fields: String = ""
@@ -105,11 +90,12 @@ import Testing
         #expect(head.contentLength == expected.contentLength)
         #expect(head.chunked == expected.chunked)
         #expect(head.closeRequested == expected.closeRequested)
-        #expect(head.connectionNames.map { Self.text($0, in: input) } == expected.connectionNames)
+        #expect(head.connectionNames.map { HeadText.text($0, in: input) } == expected.connectionNames)
         #expect(head.length == expected.head.utf8.count)
         #expect(head.statusStart == 9)
         #expect(head.fieldsStart == expected.statusLine.utf8.count)
-        #expect(Self.text(RequestHead.Span(start: head.statusStart, count: 3), in: input) == String(expected.status))
+        #expect(
+            HeadText.text(RequestHead.Span(start: head.statusStart, count: 3), in: input) == String(expected.status))
     }
 
     @Test func offsetsAndSpans() throws {
@@ -118,7 +104,7 @@ import Testing
         #expect(head.statusStart == 9)
         #expect(head.fieldsStart == 17)
         #expect(head.length == 57)
-        let hop = try #require(Self.offset(of: "X-Hop", in: response))
+        let hop = try #require(HeadText.offset(of: "X-Hop", in: response))
         #expect(head.connectionNames == [RequestHead.Span(start: hop, count: 5)])
 
         let short = "HTTP/1.1 204\r\n\r\n"

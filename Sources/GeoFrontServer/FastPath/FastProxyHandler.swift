@@ -68,10 +68,6 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let health: ProxyHealthReporter?
     private let installGeneralPath: GeneralPathInstaller
     private let secure: Bool
-    private let maxHeadBytes: Int
-    private let idleTimeout: TimeAmount
-    private let requestTimeout: TimeAmount
-    private let maxRequests: Int
 
     private var context: ChannelHandlerContext?
     private var peer = IPAddress(v4: 0)
@@ -81,6 +77,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var buffer: ByteBuffer?
     private var head = RequestHead()
     private var phase = Phase.awaitingHead
+    private let limits: ClientConnectionLimits
     private let timer: DeadlineTimer
     private var headStarted = false
     private var requests = 0
@@ -126,10 +123,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.health = health
         self.secure = secure
         self.installGeneralPath = installGeneralPath
-        self.maxHeadBytes = settings.maxRequestHeadBytes
-        self.idleTimeout = .milliseconds(Int64(settings.idleTimeoutMilliseconds))
-        self.requestTimeout = .milliseconds(Int64(settings.requestTimeoutMilliseconds))
-        self.maxRequests = settings.maxRequestsPerConnection
+        self.limits = ClientConnectionLimits(settings)
         self.timer = DeadlineTimer(timers: loop.timers)
     }
 
@@ -141,7 +135,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         timer.action = { [unowned self] in self.timedOut(context: context) }
         setPeer(IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0))
         clientWritable = context.channel.isWritable
-        if context.channel.isActive { arm(idleTimeout) }
+        if context.channel.isActive { arm(limits.idleTimeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -151,7 +145,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(idleTimeout)
+        arm(limits.idleTimeout)
         context.fireChannelActive()
     }
 
@@ -223,7 +217,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func read(context: ChannelHandlerContext) {
         switch phase {
         case .connecting, .awaitingResponse, .streaming:
-            if (buffer?.readableBytes ?? 0) >= maxHeadBytes {
+            if (buffer?.readableBytes ?? 0) >= limits.maxHeadBytes {
                 readPending = true
                 return
             }
@@ -277,7 +271,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             buffer = nil  // keep the storage uniquely referenced while it is worked on
             let outcome: Result<Decision?, RequestHeadError> = current.withUnsafeReadableBytes { bytes in
                 do throws(RequestHeadError) {
-                    guard try RequestHeadParser.parse(bytes, limit: maxHeadBytes, into: &head) == .complete else {
+                    guard try RequestHeadParser.parse(bytes, limit: limits.maxHeadBytes, into: &head) == .complete
+                    else {
                         return .success(nil)
                     }
                     return .success(decide(bytes, allocator: context.channel.allocator))
@@ -291,7 +286,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 // The head's deadline runs from its first byte (re-reads do not extend it).
                 if !headStarted {
                     headStarted = true
-                    arm(requestTimeout)
+                    arm(limits.requestTimeout)
                 }
                 return
             case .success(.handOver):
@@ -319,7 +314,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let close = closeAfter
                 write(
                     FastPathResponses.tooManyRequests(context.channel.allocator, retryAfter: retryAfter, close: close))
-                if close { closeAfterWrites() } else { arm(idleTimeout) }
+                if close { closeAfterWrites() } else { arm(limits.idleTimeout) }
             case .failure(let error):
                 refuse(error == .tooLarge ? 431 : 400)
                 return
@@ -351,7 +346,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let start = sampled ? NIODeadline.now() : NIODeadline.uptimeNanoseconds(0)
         let resolved = snapshot.clientIPResolver.resolve(
             peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
-        let close = head.closeRequested || quiescing || (maxRequests > 0 && requests + 1 >= maxRequests)
+        let close = head.closeRequested || quiescing || (limits.maxRequests > 0 && requests + 1 >= limits.maxRequests)
         if let retryAfter = loop.rateLimited(resolved.address, settings: snapshot.config.rateLimit) {
             closeAfter = close
             return .tooManyRequests(retryAfter: retryAfter)
@@ -783,7 +778,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // The upstream connection is back in the pool and no longer reports its read's end: the
         // response goes out now (inside `process` the client's read end flushes instead).
         if !processing { flushIfNeeded() }
-        arm(idleTimeout)
+        arm(limits.idleTimeout)
         if readPending, let context {
             readPending = false
             context.read()

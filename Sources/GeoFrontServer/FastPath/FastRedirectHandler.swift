@@ -28,9 +28,6 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private let snapshots: NIOLoopBoundBox<RoutingSnapshot>
     private let loop: LoopState
-    private let maxHeadBytes: Int
-    private let idleTimeout: TimeAmount
-    private let requestTimeout: TimeAmount
     private var peer = IPAddress(v4: 0)
     private var buffer: ByteBuffer?
     private var head = RequestHead()
@@ -39,8 +36,8 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var quiescing = false
     /// Requests answered on this connection (for `max_requests_per_connection`).
     private var requests = 0
-    private let maxRequests: Int
 
+    private let limits: ClientConnectionLimits
     private let timer: DeadlineTimer
     /// The current head's deadline was set at its first byte.
     private var headStarted = false
@@ -48,10 +45,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     init(snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, settings: ServerSettings) {
         self.snapshots = snapshots
         self.loop = loop
-        self.maxHeadBytes = settings.maxRequestHeadBytes
-        self.idleTimeout = .milliseconds(Int64(settings.idleTimeoutMilliseconds))
-        self.requestTimeout = .milliseconds(Int64(settings.requestTimeoutMilliseconds))
-        self.maxRequests = settings.maxRequestsPerConnection
+        self.limits = ClientConnectionLimits(settings)
         self.timer = DeadlineTimer(timers: loop.timers)
     }
 
@@ -59,11 +53,11 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         // Cleared in handlerRemoved, which ends the cycle through `context`.
         timer.action = { [unowned self] in self.timedOut(context: context) }
         peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
-        if context.channel.isActive { arm(context: context, idleTimeout) }
+        if context.channel.isActive { arm(context: context, limits.idleTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(context: context, idleTimeout)
+        arm(context: context, limits.idleTimeout)
         context.fireChannelActive()
     }
 
@@ -138,7 +132,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                     requestDone(context: context)
                 } else {
                     phase = .skippingBody(remaining: remaining - take)
-                    arm(context: context, requestTimeout)
+                    arm(context: context, limits.requestTimeout)
                     return
                 }
             case .skippingChunked(var skipper):
@@ -152,7 +146,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                 case .success(.needMore):
                     current.moveReaderIndex(to: current.writerIndex)
                     phase = .skippingChunked(skipper)
-                    arm(context: context, requestTimeout)
+                    arm(context: context, limits.requestTimeout)
                     return
                 case .success(.done(let consumed)):
                     current.moveReaderIndex(forwardBy: consumed)
@@ -168,7 +162,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                 let result: Result<RequestHeadParser.Outcome, RequestHeadError> = current.withUnsafeReadableBytes {
                     bytes in
                     do throws(RequestHeadError) {
-                        let outcome = try RequestHeadParser.parse(bytes, limit: maxHeadBytes, into: &head)
+                        let outcome = try RequestHeadParser.parse(bytes, limit: limits.maxHeadBytes, into: &head)
                         if outcome == .complete { answer(context: context, bytes: bytes) }
                         return .success(outcome)
                     } catch {
@@ -180,7 +174,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                     // The head's deadline runs from its first byte (re-reads do not extend it).
                     if !headStarted {
                         headStarted = true
-                        arm(context: context, requestTimeout)
+                        arm(context: context, limits.requestTimeout)
                     }
                     return
                 case .success(.complete):
@@ -214,7 +208,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
             context.close(promise: nil)
             return
         }
-        arm(context: context, idleTimeout)
+        arm(context: context, limits.idleTimeout)
     }
 
     /// Routes and answers one request whose head is in `bytes`.
@@ -241,7 +235,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         loop.countLookup(found: found, located: coordinate != nil)
         let region = snapshot.regions[choice.regionIndex]
         requests += 1
-        let close = head.closeRequested || quiescing || (maxRequests > 0 && requests >= maxRequests)
+        let close = head.closeRequested || quiescing || (limits.maxRequests > 0 && requests >= limits.maxRequests)
         // Strings only when an access log wants them.
         let logged: (method: String, target: String)? =
             loop.accessLog == nil

@@ -18,8 +18,7 @@ final class ByteUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     weak var delegate: (any ByteUpstreamDelegate)?
     private var context: ChannelHandlerContext?
-    private var readsPaused = false
-    private var readPending = false
+    private var gate = ReadGate()
 
     static func install(on pipeline: ChannelPipeline.SynchronousOperations) throws {
         try pipeline.addHandler(ByteUpstreamHandler())
@@ -64,23 +63,15 @@ final class ByteUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 
     func read(context: ChannelHandlerContext) {
-        if readsPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
+        gate.read(context)
     }
 
     /// Stops reading from the upstream until ``resumeReads()`` (the client is not writable).
     func pauseReads() {
-        readsPaused = true
+        gate.pause()
     }
 
     func resumeReads() {
-        readsPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        gate.resume(context)
     }
 }

@@ -20,8 +20,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Pool
 
     weak var delegate: (any UpstreamDelegate)?
     private var context: ChannelHandlerContext?
-    private var readsPaused = false
-    private var readPending = false
+    private var gate = ReadGate()
     /// The connection is becoming a tunnel: HTTP parts still in flight are ignored.
     var isSwitchingProtocols = false
     /// Whether the current response allows the connection to be reused.
@@ -86,24 +85,16 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Pool
     }
 
     func read(context: ChannelHandlerContext) {
-        if readsPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
+        gate.read(context)
     }
 
     /// Stops reading from the upstream until ``resumeReads()`` (the client is not writable).
     func pauseReads() {
-        readsPaused = true
+        gate.pause()
     }
 
     func resumeReads() {
-        readsPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        gate.resume(context)
     }
 
     /// Prepares the connection for its next exchange.
