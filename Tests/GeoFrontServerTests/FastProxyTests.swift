@@ -253,4 +253,18 @@ import Testing
         try await server.stop()
         upstream.shutdown()
     }
+
+    /// An answer the fast path writes itself for a request pipelined behind a proxied one (here a
+    /// 429) goes out without waiting for more client bytes.
+    @Test func answersBehindAProxiedRequestAreFlushed() async throws {
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(
+            upstream: upstream.address, extra: ["rate_limit": ["requests_per_second": 1, "burst": 1]])
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        client.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(try client.readResponse().status == 429)
+        try await server.stop()
+        upstream.shutdown()
+    }
 }

@@ -266,7 +266,12 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func process() {
         guard !processing, let context else { return }
         processing = true
-        defer { processing = false }
+        defer {
+            processing = false
+            // Called from an upstream's read (the previous exchange ended), nothing else would
+            // flush what was answered here; from a client read this is the batch's flush anyway.
+            flushIfNeeded()
+        }
         while case .awaitingHead = phase, var current = buffer, current.readableBytes > 0 {
             buffer = nil  // keep the storage uniquely referenced while it is worked on
             let outcome: Result<Decision?, RequestHeadError> = current.withUnsafeReadableBytes { bytes in
