@@ -43,7 +43,8 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     /// The HTTP version of the request being answered.
     private var requestVersion = HTTPVersion.http1_1
-    /// Requests on this connection (for `max_requests_per_connection`).
+    /// Requests on this connection (for `max_requests_per_connection`), including those the
+    /// fast path answered before handing the connection over.
     private var requests = 0
 
     /// Whether this connection came through the TLS listener.
@@ -55,7 +56,7 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     init(
         snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?,
-        peer: IPAddress? = nil, secure: Bool = false,
+        peer: IPAddress? = nil, answered: Int = 0, secure: Bool = false,
         httpsPort: Int? = nil
     ) {
         self.snapshots = snapshots
@@ -64,6 +65,7 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.secure = secure
         self.httpsPort = httpsPort
         self.carriedPeer = peer
+        self.requests = answered
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -267,4 +267,23 @@ import Testing
         try await server.stop()
         upstream.shutdown()
     }
+
+    /// `max_requests_per_connection` counts the requests of both paths on one connection.
+    @Test func requestLimitCountsAcrossTheHandOver() async throws {
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(
+            upstream: upstream.address, extra: ["server": ["threads": 1, "max_requests_per_connection": 3]])
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        for _ in 0..<2 {
+            let response = try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(response.status == 200)
+            #expect(response.header("connection") == nil)
+        }
+        let third = try client.exchange("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx")
+        #expect(third.status == 200)
+        #expect(third.header("connection") == "close")
+        #expect(client.waitForClose())
+        try await server.stop()
+        upstream.shutdown()
+    }
 }

@@ -28,8 +28,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Installs the general pipeline behind the fast path's handler, for a client at the address.
-    typealias GeneralPathInstaller = (ChannelPipeline.SynchronousOperations, IPAddress) throws -> Void
+    /// Installs the general pipeline behind the fast path's handler, for a client at the address
+    /// that has had this many requests answered on the connection.
+    typealias GeneralPathInstaller = (ChannelPipeline.SynchronousOperations, IPAddress, Int) throws -> Void
 
     private enum Phase {
         case awaitingHead
@@ -878,7 +879,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         timer.cancel()
         flushIfNeeded()
         do {
-            try installGeneralPath(context.pipeline.syncOperations, peer)
+            try installGeneralPath(context.pipeline.syncOperations, peer, requests)
         } catch {
             context.close(promise: nil)
             return
