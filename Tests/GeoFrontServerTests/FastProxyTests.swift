@@ -209,6 +209,9 @@ import Testing
         let metrics = server.metrics.exposition()
         #expect(metrics.contains(#"geofront_requests_total{region="only",mode="proxy",status="200"} 4"#))
         #expect(metrics.contains(#"geofront_lookups_total{outcome="found"} 4"#))
+        // The POST moved the connection to the general pipeline, once.
+        #expect(metrics.contains(#"geofront_fast_path_handovers_total{reason="method"} 1"#))
+        #expect(metrics.contains(#"geofront_fast_path_handovers_total{reason="region"} 0"#))
         try await server.stop()
         upstream.shutdown()
         let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")

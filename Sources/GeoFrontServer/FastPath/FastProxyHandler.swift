@@ -51,9 +51,24 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case untilClose
     }
 
+    /// Why a connection left the fast path (the `reason` of `geofront_fast_path_handovers_total`).
+    enum HandOverReason: String, CaseIterable, Sendable {
+        /// Not GET or HEAD.
+        case method
+        /// HTTP/1.0.
+        case version
+        /// A request body.
+        case body
+        /// `Expect`, an upgrade, too many `Connection` names, or a target the fast path does not
+        /// rewrite.
+        case request
+        /// A refused region (503) or one that redirects (after a reload).
+        case region
+    }
+
     private enum Decision {
         case proxy
-        case handOver
+        case handOver(HandOverReason)
         case refuse(Int)
         case tooManyRequests(retryAfter: Int)
     }
@@ -295,8 +310,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     arm(limits.requestTimeout)
                 }
                 return
-            case .success(.handOver):
+            case .success(.handOver(let reason)):
                 buffer = current
+                loop.metrics.handOvers[reason]?.increment()
                 handOver(context: context)
                 return
             case .success(.proxy):
@@ -339,13 +355,15 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let isHEAD =
             method.count == 4 && method[0] == UInt8(ascii: "H") && method[1] == UInt8(ascii: "E")
             && method[2] == UInt8(ascii: "A") && method[3] == UInt8(ascii: "D")
-        guard isGET || isHEAD, head.version == .http11, head.body == .none, !head.hasExpect,
-            !head.connectionNamesOverflow,
+        guard isGET || isHEAD else { return .handOver(.method) }
+        guard head.version == .http11 else { return .handOver(.version) }
+        guard head.body == .none else { return .handOver(.body) }
+        guard !head.hasExpect, !head.connectionNamesOverflow,
             !head.connectionNames.contains(where: { FieldLines.equals(bytes, $0, "upgrade") })
-        else { return .handOver }
+        else { return .handOver(.request) }
         let target = UnsafeRawBufferPointer(
             rebasing: bytes[head.target.start..<(head.target.start + head.target.count)])
-        guard let path = RedirectLocation.pathAndQuery(of: target) else { return .handOver }
+        guard let path = RedirectLocation.pathAndQuery(of: target) else { return .handOver(.request) }
 
         let snapshot = snapshots.value
         let sampled = loop.sampleDecision() || loop.accessLog != nil
@@ -364,7 +382,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !snapshot.refuses(choice), region.config.mode == .proxy, !region.config.upstreams.isEmpty else {
             // The general path answers these (503, or a redirect region after a reload); its own
             // lookup repeats this one, so nothing is counted here.
-            return .handOver
+            return .handOver(.region)
         }
         if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
         loop.countLookup(found: found, located: coordinate != nil)

@@ -20,6 +20,8 @@ public final class GeoFrontMetrics: Sendable {
     let rateLimited: Metrics.Counter
     let connectionsRefusedTotal: Metrics.Counter
     let connectionsRefusedPerIP: Metrics.Counter
+    /// `geofront_fast_path_handovers_total{reason}`, by ``FastProxyHandler/HandOverReason``.
+    let handOvers: [FastProxyHandler.HandOverReason: Metrics.Counter]
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -53,6 +55,13 @@ public final class GeoFrontMetrics: Sendable {
         connectionsRefusedPerIP = Metrics.Counter(
             label: "geofront_connections_refused_total", dimensions: [("reason", "max_connections_per_ip")],
             factory: factory)
+        var handOvers: [FastProxyHandler.HandOverReason: Metrics.Counter] = [:]
+        for reason in FastProxyHandler.HandOverReason.allCases {
+            handOvers[reason] = Metrics.Counter(
+                label: "geofront_fast_path_handovers_total", dimensions: [("reason", reason.rawValue)],
+                factory: factory)
+        }
+        self.handOvers = handOvers
     }
 
     /// `geofront_requests_total{region, mode, status}`; callers cache it (see ``LoopMetrics``).
