@@ -204,13 +204,14 @@ import Testing
                 try client.exchange("GET /g HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n").status == 200)
         }
         let post = try client.exchange(
-            "POST /form HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\nContent-Length: 2\r\n\r\nhi")
+            "POST /form HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "2\r\nhi\r\n0\r\n\r\n")
         #expect(post.status == 200)
         let metrics = server.metrics.exposition()
         #expect(metrics.contains(#"geofront_requests_total{region="only",mode="proxy",status="200"} 4"#))
         #expect(metrics.contains(#"geofront_lookups_total{outcome="found"} 4"#))
-        // The POST moved the connection to the general pipeline, once.
-        #expect(metrics.contains(#"geofront_fast_path_handovers_total{reason="method"} 1"#))
+        // The chunked POST moved the connection to the general pipeline, once.
+        #expect(metrics.contains(#"geofront_fast_path_handovers_total{reason="body"} 1"#))
         #expect(metrics.contains(#"geofront_fast_path_handovers_total{reason="region"} 0"#))
         try await server.stop()
         upstream.shutdown()
@@ -229,7 +230,10 @@ import Testing
         let client = try RawHTTPClient(port: server.localAddress!.port!)
         client.send("PROXY TCP4 81.2.69.142 10.0.0.1 5000 80\r\n")
         #expect(try client.exchange("GET /fast HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
-        #expect(try client.exchange("POST /general HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").status == 200)
+        #expect(
+            try client.exchange(
+                "POST /general HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            ).status == 200)
         #expect(try client.exchange("PUT /general HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx").status == 200)
         let seen = upstream.seen.map { $0.headers.first { $0.0.lowercased() == "x-forwarded-for" }?.1 }
         #expect(seen == ["81.2.69.142", "81.2.69.142", "81.2.69.142"])
@@ -282,11 +286,65 @@ import Testing
             #expect(response.status == 200)
             #expect(response.header("connection") == nil)
         }
-        let third = try client.exchange("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx")
+        let third = try client.exchange(
+            "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n")
         #expect(third.status == 200)
         #expect(third.header("connection") == "close")
         #expect(client.waitForClose())
         try await server.stop()
         upstream.shutdown()
     }
+
+    /// Content-Length bodies stay on the fast path: streamed upstream whole, small and large,
+    /// pipelined behind each other, with no hand-over.
+    @Test func bodiesStreamOnTheFastPath() async throws {
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(upstream: upstream.address)
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        let small = try client.exchange("POST /s HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(small.status == 200)
+        #expect(small.echo?["body_bytes"] as? Int == 5)
+        let size = 3 * 1024 * 1024
+        client.send("PUT /big HTTP/1.1\r\nHost: h\r\nContent-Length: \(size)\r\n\r\n")
+        let chunk = [UInt8](repeating: 0x61, count: 64 * 1024)
+        for _ in 0..<(size / chunk.count) { #expect(client.send(chunk)) }
+        let big = try client.readResponse()
+        #expect(big.status == 200)
+        #expect(big.echo?["body_bytes"] as? Int == size)
+        client.send(
+            "POST /1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcDELETE /2 HTTP/1.1\r\nHost: h\r\n"
+                + "Content-Length: 2\r\n\r\nxyGET /3 HTTP/1.1\r\nHost: h\r\n\r\n")
+        var seen: [String] = []
+        for _ in 0..<3 { seen.append(try client.readResponse().echo?["uri"] as? String ?? "?") }
+        #expect(seen == ["/1", "/2", "/3"])
+        #expect(upstream.seen.map(\.bodyBytes) == [5, size, 3, 2, 0])
+        let metrics = server.metrics.exposition()
+        for reason in FastProxyReasons.all {
+            #expect(metrics.contains("geofront_fast_path_handovers_total{reason=\"\(reason)\"} 0"))
+        }
+        try await server.stop()
+        upstream.shutdown()
+    }
+
+    /// An upstream that answers before the body is in: the client gets the answer with
+    /// `Connection: close`, and the connection ends (nobody reads the rest of its body).
+    @Test func earlyAnswerBeforeTheBodyEndsClosesTheConnection() async throws {
+        let upstream = try ScriptedUpstream([
+            .init("HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n", closeAfter: true)
+        ])
+        let server = try await Self.start(upstream: upstream.address)
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        client.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\nfirst bytes")
+        let response = try client.readResponse()
+        #expect(response.status == 413)
+        #expect(response.header("connection") == "close")
+        #expect(client.waitForClose())
+        try await server.stop()
+        upstream.shutdown()
+    }
+}
+
+/// The `reason` labels of `geofront_fast_path_handovers_total`.
+enum FastProxyReasons {
+    static let all = ["version", "body", "request", "region"]
 }

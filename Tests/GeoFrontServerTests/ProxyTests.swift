@@ -181,34 +181,42 @@ import Testing
         }
     }
 
-    @Test func postIsRetriedOnlyWhenNothingWasSent() async throws {
-        // eu-west: a refusing upstream and a working one. A POST whose connect was refused moves on.
-        let rig = try await ProxyRig(upstreams: [
-            "eu-west": [("dead", .echo), ("alive", .echo)], "eu-central": [("b1", .echo)],
-        ])
-        try rig.upstreams["eu-west"]![0].stop()
-        let client = try rig.client()
-        for _ in 0..<4 {
-            let response = try client.exchange(
-                "POST /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\nContent-Length: 3\r\n\r\nabc")
-            #expect(response.status == 200)
-            #expect(response.upstreamName == "alive")
-        }
-        try await rig.stop()
+    /// Every region proxies, so the fast path carries these POSTs when it is on.
+    @Test(arguments: [true, false]) func postIsRetriedOnlyWhenNothingWasSent(fastPath: Bool) async throws {
+        try await ProxyRig.$fastPath.withValue(fastPath) {
+            // eu-west: a refusing upstream and a working one. A POST whose connect was refused moves on.
+            let rig = try await ProxyRig(upstreams: [
+                "eu-west": [("dead", .echo), ("alive", .echo)], "eu-central": [("b1", .echo)],
+                "us-east": [("c1", .echo)],
+            ])
+            try rig.upstreams["eu-west"]![0].stop()
+            let client = try rig.client()
+            for _ in 0..<4 {
+                let response = try client.exchange(
+                    "POST /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\nContent-Length: 3\r\n\r\nabc"
+                )
+                #expect(response.status == 200)
+                #expect(response.upstreamName == "alive")
+            }
+            try await rig.stop()
 
-        // eu-west's only upstream drops the connection after the request was sent: 502, never retried.
-        let dropping = try await ProxyRig(
-            upstreams: ["eu-west": [("dropper", .closeOnHead)], "eu-central": [("b1", .echo)]])
-        let post = try dropping.client().exchange(
-            "POST /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\nContent-Length: 3\r\n\r\nabc")
-        #expect(post.status == 502)
-        #expect(!String(decoding: post.body, as: UTF8.self).contains("127.0.0.1"))
-        #expect(dropping.upstreams["eu-central"]![0].seen.isEmpty)
-        // The same failure on a GET is retried on the next region.
-        let get = try dropping.get()
-        #expect(get.status == 200)
-        #expect(get.upstreamName == "b1")
-        try await dropping.stop()
+            // eu-west's only upstream drops the connection after the request was sent: 502, never retried.
+            let dropping = try await ProxyRig(
+                upstreams: [
+                    "eu-west": [("dropper", .closeOnHead)], "eu-central": [("b1", .echo)], "us-east": [("c1", .echo)],
+                ])
+            let post = try dropping.client().exchange(
+                "POST /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\nContent-Length: 3\r\n\r\nabc")
+            #expect(post.status == 502)
+            #expect(!String(decoding: post.body, as: UTF8.self).contains("127.0.0.1"))
+            #expect(dropping.upstreams["eu-central"]![0].seen.isEmpty)
+            // The same failure on a GET is retried on the next region.
+            let get = try dropping.get()
+            #expect(get.status == 200)
+            #expect(get.upstreamName == "b1")
+            try await dropping.stop()
+
+        }
     }
 
     @Test(arguments: [true, false]) func slowUpstreamGets504WithinTheTimeout(fastPath: Bool) async throws {

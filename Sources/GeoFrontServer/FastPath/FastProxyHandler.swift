@@ -4,8 +4,8 @@ import NIOCore
 
 /// A client connection's whole pipeline when every region proxies: bytes in, bytes out.
 ///
-/// The common request — `GET` or `HEAD`, HTTP/1.1, no body, no `Expect`, no upgrade — is proxied
-/// on bytes: the head is parsed in place by ``RequestHeadParser``, routed (client IP → lookup →
+/// The common request — HTTP/1.1, no body or a `Content-Length` one, no `Expect`, no upgrade — is
+/// proxied on bytes: the head is parsed in place by ``RequestHeadParser``, routed (client IP → lookup →
 /// nearest available region → the region's balancer), and its field lines are copied to the
 /// upstream with the same edits as the general path's ``ProxyHeaders`` (hop-by-hop fields out;
 /// `X-Forwarded-For`, `Forwarded`, `X-Forwarded-Proto`/`-Host`, `Via` and `Host` as configured).
@@ -14,12 +14,16 @@ import NIOCore
 /// forwarded as it arrives, its end found from its framing (length, chunked — kept chunked —, or
 /// the upstream closing). No `HTTPHeaders`, no NIOHTTP1 parts, one timer per connection.
 ///
-/// Retries as on the general path: before any response byte, the next upstream, then the
-/// next-nearest region, up to `max_attempts`; 502 (or 504 on a timeout) when none is left; a
-/// response cut short cuts the client's.
+/// A request body streams to the upstream as it arrives (client reads held while connecting or
+/// while the upstream cannot take more).
 ///
-/// Anything else (a body, `Expect`, an upgrade, HTTP/1.0, another method, a rate-limited client,
-/// a refused or redirect region) hands the connection over, from that request on, to the general
+/// Retries as on the general path: before any response byte, the next upstream, then the
+/// next-nearest region, up to `max_attempts` — a request that reached an upstream only when it is
+/// idempotent and its body (at most 64 KiB) was kept; 502 (or 504 on a timeout) when none is
+/// left; a response cut short cuts the client's.
+///
+/// Anything else (a chunked body, `Expect`, an upgrade, HTTP/1.0, a refused or redirect region)
+/// hands the connection over, from that request on, to the general
 /// NIOHTTP1 pipeline (``FrontDoorHandler``), which is installed behind this handler and given the
 /// bytes not yet answered; this handler then leaves.
 final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -53,11 +57,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Why a connection left the fast path (the `reason` of `geofront_fast_path_handovers_total`).
     enum HandOverReason: String, CaseIterable, Sendable {
-        /// Not GET or HEAD.
-        case method
         /// HTTP/1.0.
         case version
-        /// A request body.
+        /// A chunked request body.
         case body
         /// `Expect`, an upgrade, too many `Connection` names, or a target the fast path does not
         /// rewrite.
@@ -121,6 +123,18 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var response: ByteBuffer?
     private var responseHead = ResponseHead()
     private var upstreamReusable = true
+    /// Request body bytes still to come from the client (a `Content-Length` body).
+    private var bodyRemaining = 0
+    /// Body parts not yet written to the current upstream connection, and, for a replayable
+    /// request, all parts so far (written again on a retry).
+    private var bodyParts: [ByteBuffer] = []
+    /// The request may go to another upstream after reaching one: idempotent, body ≤ 64 KiB.
+    private var replayable = true
+    /// The request reached an upstream (its head was written to a connection).
+    private var requestSent = false
+    private var upstreamWritable = true
+    /// Body bytes were written upstream since the client's last read completed.
+    private var upstreamUnflushed = false
     private var inFlight = false
     private var outcomeRecorded = false
     private var attemptStart = NIODeadline.uptimeNanoseconds(0)
@@ -217,8 +231,10 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             append(unwrapInboundIn(data))
             process()
         case .connecting, .awaitingResponse, .streaming:
-            // A pipelined request: it waits its turn (reads stop while too much waits).
-            append(unwrapInboundIn(data))
+            var incoming = unwrapInboundIn(data)
+            if bodyRemaining > 0 { takeBody(&incoming) }
+            // What follows is a pipelined request: it waits its turn (reads stop while too much waits).
+            if incoming.readableBytes > 0 { append(incoming) }
         }
     }
 
@@ -227,13 +243,19 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireChannelReadComplete()
             return
         }
+        if upstreamUnflushed {
+            upstreamUnflushed = false
+            connection?.channel.flush()
+        }
         flushIfNeeded()
     }
 
     func read(context: ChannelHandlerContext) {
         switch phase {
         case .connecting, .awaitingResponse, .streaming:
-            if (buffer?.readableBytes ?? 0) >= limits.maxHeadBytes {
+            // A body waits for its connection and for room upstream; a pipelined backlog is capped.
+            let bodyBlocked = bodyRemaining > 0 && (connection == nil || !upstreamWritable)
+            if bodyBlocked || (buffer?.readableBytes ?? 0) >= limits.maxHeadBytes {
                 readPending = true
                 return
             }
@@ -318,6 +340,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             case .success(.proxy):
                 headStarted = false
                 current.moveReaderIndex(forwardBy: head.length)
+                if bodyRemaining > 0 { takeBody(&current) }
                 if current.readableBytes > 0 {
                     if current.readerIndex > 65_536 { current.discardReadBytes() }
                     buffer = current
@@ -349,15 +372,16 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if head.isConnect { return .refuse(400) }
         let method = UnsafeRawBufferPointer(
             rebasing: bytes[head.method.start..<(head.method.start + head.method.count)])
-        let isGET =
-            method.count == 3 && method[0] == UInt8(ascii: "G") && method[1] == UInt8(ascii: "E")
-            && method[2] == UInt8(ascii: "T")
         let isHEAD =
             method.count == 4 && method[0] == UInt8(ascii: "H") && method[1] == UInt8(ascii: "E")
             && method[2] == UInt8(ascii: "A") && method[3] == UInt8(ascii: "D")
-        guard isGET || isHEAD else { return .handOver(.method) }
         guard head.version == .http11 else { return .handOver(.version) }
-        guard head.body == .none else { return .handOver(.body) }
+        var bodyLength = 0
+        switch head.body {
+        case .none: break
+        case .contentLength(let length): bodyLength = length
+        case .chunked: return .handOver(.body)
+        }
         guard !head.hasExpect, !head.connectionNamesOverflow,
             !head.connectionNames.contains(where: { FieldLines.equals(bytes, $0, "upgrade") })
         else { return .handOver(.request) }
@@ -394,6 +418,10 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.regionName = snapshotBytes(for: snapshot).regionNames[choice.regionIndex]
         self.isHEAD = isHEAD
         self.closeAfter = close
+        self.bodyRemaining = bodyLength
+        self.bodyParts.removeAll()
+        self.requestSent = false
+        self.replayable = bodyLength <= ProxyExchange.replayLimit && Self.isIdempotent(method)
         self.logged =
             loop.accessLog == nil
             ? nil
@@ -579,9 +607,60 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             host.writeStaticString("\r\n\r\n")
             connection.channel.writeAndFlush(host, promise: nil)
         } else {
-            connection.channel.writeAndFlush(upstreamHead, promise: nil)
+            connection.channel.write(upstreamHead, promise: nil)
         }
-        arm(Self.milliseconds(snapshot.config.proxy.responseTimeoutMilliseconds))
+        requestSent = true
+        for part in bodyParts { connection.channel.write(part, promise: nil) }
+        if !replayable { bodyParts.removeAll() }
+        connection.channel.flush()
+        upstreamWritable = connection.channel.isWritable
+        if bodyRemaining > 0 {
+            // The response timeout starts once the whole request is out; until then the body's
+            // own pauses are limited by request_timeout_ms.
+            arm(limits.requestTimeout)
+            resumeClientReads()
+        } else {
+            arm(Self.milliseconds(snapshot.config.proxy.responseTimeoutMilliseconds))
+        }
+    }
+
+    /// Body bytes from the client: to the upstream if connected (kept too when replayable), else
+    /// kept until the connection is ready.
+    private func takeBody(_ incoming: inout ByteBuffer) {
+        let take = min(bodyRemaining, incoming.readableBytes)
+        guard take > 0, let part = incoming.readSlice(length: take) else { return }
+        bodyRemaining -= take
+        if let connection {
+            connection.channel.write(part, promise: nil)
+            upstreamUnflushed = true
+            if replayable { bodyParts.append(part) }
+        } else {
+            bodyParts.append(part)
+        }
+        guard let snapshot else { return }
+        if bodyRemaining > 0 {
+            arm(limits.requestTimeout)
+        } else if case .awaitingResponse = phase {
+            arm(Self.milliseconds(snapshot.config.proxy.responseTimeoutMilliseconds))
+        }
+    }
+
+    private func resumeClientReads() {
+        guard readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    /// RFC 9110 §9.2.2: safe to repeat.
+    private static func isIdempotent(_ method: UnsafeRawBufferPointer) -> Bool {
+        switch method.count {
+        case 3: return method.elementsEqual("GET".utf8) || method.elementsEqual("PUT".utf8)
+        case 4: return method.elementsEqual("HEAD".utf8)
+        case 5: return method.elementsEqual("TRACE".utf8)
+        case 6: return method.elementsEqual("DELETE".utf8)
+        case 7: return method.elementsEqual("OPTIONS".utf8)
+        default: return false
+        }
     }
 
     private func connectFailed(_ error: any Error) {
@@ -600,11 +679,12 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         retryOrFail(timeout: false)
     }
 
-    /// After a failure before the response started: GET and HEAD may always go again.
+    /// After a failure before the response started: a request that never reached an upstream may
+    /// always go again; one that did, only when replayable (idempotent, body kept).
     private func retryOrFail(timeout: Bool) {
         dropConnection(reusable: false)
         endInFlight()
-        if let snapshot, attempts.hasNext(snapshot: snapshot, coordinate: coordinate) {
+        if let snapshot, !requestSent || replayable, attempts.hasNext(snapshot: snapshot, coordinate: coordinate) {
             attempt()
         } else {
             answerError(timeout ? 504 : 502)
@@ -671,7 +751,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 recordOutcome(failed: failed, reason: failed ? "status \(status)" : nil)
                 answered(status: status)
                 let framing = responseHead.framing(requestWasHEAD: isHEAD)
-                upstreamReusable = !responseHead.closeRequested
+                upstreamReusable = !responseHead.closeRequested && bodyRemaining == 0
                 switch framing {
                 case .none:
                     write(out)
@@ -706,6 +786,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     {
         let final = responseHead.status >= 200
         if final && responseHead.framing(requestWasHEAD: isHEAD) == .untilClose { closeAfter = true }
+        // Answered before the client finished its body: nobody reads the rest; the connection ends.
+        if final && bodyRemaining > 0 { closeAfter = true }
         // Room for a small body too (copied behind the head when it came along).
         let body = responseHead.contentLength.map { $0 <= Self.smallBody ? $0 : 0 } ?? 0
         var out = allocator.buffer(capacity: responseHead.length + regionName.count + 48 + body)
@@ -794,6 +876,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // An idle keep-alive connection keeps no buffers (as nginx frees its own).
         upstreamHead = ByteBuffer()
         response = nil
+        bodyParts = []
         if closeAfter {
             closeAfterWrites()
             return
@@ -828,6 +911,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func answerError(_ status: Int) {
         guard let context else { return }
         answered(status: status)
+        if bodyRemaining > 0 { closeAfter = true }
         write(
             FastPathResponses.plain(
                 context.channel.allocator, status: status, keepAlive: !closeAfter, region: regionName))
@@ -926,6 +1010,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
         case .connecting, .handedOver:
             break
+        case .awaitingResponse where bodyRemaining > 0:
+            // The client stopped sending its body.
+            cutClient()
         case .awaitingResponse:
             let limit = snapshot?.config.proxy.responseTimeoutMilliseconds ?? 0
             recordOutcome(failed: true, reason: "no response within \(limit) ms")
@@ -973,6 +1060,11 @@ extension FastProxyHandler: ByteUpstreamDelegate {
 
     func upstreamReadComplete() {
         flushIfNeeded()
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        upstreamWritable = writable
+        if writable && bodyRemaining > 0 { resumeClientReads() }
     }
 
     func upstreamClosed() {

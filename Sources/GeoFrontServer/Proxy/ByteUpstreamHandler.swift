@@ -5,6 +5,7 @@ import NIOCore
 protocol ByteUpstreamDelegate: AnyObject {
     func upstreamRead(_ bytes: ByteBuffer)
     func upstreamReadComplete()
+    func upstreamWritabilityChanged(_ writable: Bool)
     func upstreamClosed()
 }
 
@@ -50,6 +51,11 @@ final class ByteUpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func channelReadComplete(context: ChannelHandlerContext) {
         delegate?.upstreamReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
