@@ -53,10 +53,12 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let httpsPort: Int?
     /// The client's address as the handler before this one knew it (a PROXY header's).
     private let carriedPeer: IPAddress?
+    /// The first request came from the fast path, which applied `rate_limit` to it already.
+    private var skipRateLimitOnce = false
 
     init(
         snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?,
-        peer: IPAddress? = nil, answered: Int = 0, secure: Bool = false,
+        handOver: FastProxyHandler.HandOver? = nil, secure: Bool = false,
         httpsPort: Int? = nil
     ) {
         self.snapshots = snapshots
@@ -64,8 +66,9 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.health = health
         self.secure = secure
         self.httpsPort = httpsPort
-        self.carriedPeer = peer
-        self.requests = answered
+        self.carriedPeer = handOver?.peer
+        self.requests = handOver?.answered ?? 0
+        self.skipRateLimitOnce = handOver?.rateLimited ?? false
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -179,7 +182,9 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let start = NIODeadline.now()
         let client = snapshot.clientIPResolver.resolve(peer: peer, xForwardedFor: forwardedFor, forwarded: forwarded)
-        if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
+        let alreadyLimited = skipRateLimitOnce
+        skipRateLimitOnce = false
+        if !alreadyLimited, let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
             respond(
                 context: context, status: .tooManyRequests,
                 headers: [

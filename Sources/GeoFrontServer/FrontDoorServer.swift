@@ -153,7 +153,7 @@ public final class FrontDoorServer: Service, Sendable {
                         // path, which knows the request's Host.
                         let upgradesToHTTPS = tls == nil && httpsPort != nil && current.config.tls?.redirectHTTP == true
                         let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
-                        let installGeneralPath: FastProxyHandler.GeneralPathInstaller = { pipeline, peer, answered in
+                        let installGeneralPath: FastProxyHandler.GeneralPathInstaller = { pipeline, handOver in
                             // The empty upgrade configuration only makes the decoder keep the bytes
                             // that follow an upgrade request (a proxied WebSocket's first frames);
                             // the upgrade itself is the origin's to accept, and proxy mode tunnels it.
@@ -170,8 +170,7 @@ public final class FrontDoorServer: Service, Sendable {
                             try pipeline.addHandler(RequestErrorHandler())
                             try pipeline.addHandler(
                                 FrontDoorHandler(
-                                    snapshots: snapshots, loop: state, health: proxyHealth, peer: peer,
-                                    answered: answered,
+                                    snapshots: snapshots, loop: state, health: proxyHealth, handOver: handOver,
                                     secure: tls != nil, httpsPort: httpsPort))
                         }
                         if current.config.server.fastPath, !upgradesToHTTPS {
@@ -190,7 +189,7 @@ public final class FrontDoorServer: Service, Sendable {
                                 return
                             }
                         }
-                        try installGeneralPath(pipeline, peer, 0)
+                        try installGeneralPath(pipeline, FastProxyHandler.HandOver(peer: peer))
                     }
                 }
         }

@@ -342,6 +342,34 @@ import Testing
         try await server.stop()
         upstream.shutdown()
     }
+
+    /// A request handed over for its region (here: the only region drained, `when_all_down`
+    /// unavailable, so 503) takes one `rate_limit` token, not one on each path.
+    @Test func handOverTakesOneRateLimitToken() async throws {
+        let upstream = try TestUpstream(name: "u")
+        let object: [String: Any] = [
+            "listen": "127.0.0.1:0", "geoip": ["database": Fixtures.maxmind("GeoLite2-City-Test.mmdb")],
+            "mode": "proxy", "admin": NSNull(), "when_all_down": "unavailable",
+            "rate_limit": ["requests_per_second": 1, "burst": 2], "server": ["threads": 1],
+            "regions": [
+                [
+                    "name": "only", "location": ["latitude": 50.0, "longitude": 8.0], "upstreams": [upstream.address],
+                    "drain": true,
+                ]
+            ],
+        ]
+        let config = try ConfigLoader.parse(try JSONSerialization.data(withJSONObject: object), baseDirectory: "/")
+        var logger = Logger(label: "geofront-fast-proxy-test")
+        logger.logLevel = .critical
+        let server = try await FrontDoorServer.start(snapshot: try RoutingSnapshot.open(config: config), logger: logger)
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        var statuses: [Int] = []
+        for _ in 0..<3 { statuses.append(try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status) }
+        #expect(statuses == [503, 503, 429])
+        #expect(server.metrics.exposition().contains(#"geofront_fast_path_handovers_total{reason="region"} 1"#))
+        try await server.stop()
+        upstream.shutdown()
+    }
 }
 
 /// The `reason` labels of `geofront_fast_path_handovers_total`.

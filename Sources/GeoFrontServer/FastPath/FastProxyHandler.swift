@@ -32,9 +32,18 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Installs the general pipeline behind the fast path's handler, for a client at the address
-    /// that has had this many requests answered on the connection.
-    typealias GeneralPathInstaller = (ChannelPipeline.SynchronousOperations, IPAddress, Int) throws -> Void
+    /// What the general pipeline takes over from the fast path.
+    struct HandOver {
+        /// The client's address (a PROXY header's, if any).
+        var peer: IPAddress
+        /// Requests answered on the connection so far.
+        var answered = 0
+        /// The first request it gets has been through `rate_limit` already.
+        var rateLimited = false
+    }
+
+    /// Installs the general pipeline behind the fast path's handler.
+    typealias GeneralPathInstaller = (ChannelPipeline.SynchronousOperations, HandOver) throws -> Void
 
     private enum Phase {
         case awaitingHead
@@ -67,6 +76,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         /// A refused region (503) or one that redirects (after a reload).
         case region
     }
+
+    /// The request being handed over has taken its `rate_limit` token here already.
+    private var handOverRateLimited = false
 
     private enum Decision {
         case proxy
@@ -405,7 +417,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let region = snapshot.regions[choice.regionIndex]
         guard !snapshot.refuses(choice), region.config.mode == .proxy, !region.config.upstreams.isEmpty else {
             // The general path answers these (503, or a redirect region after a reload); its own
-            // lookup repeats this one, so nothing is counted here.
+            // lookup repeats this one, so nothing is counted here, and it skips the rate limit
+            // this request has been through.
+            handOverRateLimited = true
             return .handOver(.region)
         }
         if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
@@ -981,7 +995,9 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         timer.cancel()
         flushIfNeeded()
         do {
-            try installGeneralPath(context.pipeline.syncOperations, peer, requests)
+            try installGeneralPath(
+                context.pipeline.syncOperations,
+                HandOver(peer: peer, answered: requests, rateLimited: handOverRateLimited))
         } catch {
             context.close(promise: nil)
             return
