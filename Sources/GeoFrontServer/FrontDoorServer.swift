@@ -102,7 +102,30 @@ public final class FrontDoorServer: Service, Sendable {
         @Sendable func bootstrap(quiescing: ServerQuiescingHelper, tls: NIOSSLContext?, httpsPort: Int?)
             -> ServerBootstrap
         {
-            ServerBootstrap(group: group)
+            // The general pipeline, for a new connection or one the proxy fast path hands over: one
+            // closure per listener (not per connection), finding the loop's state from the pipeline.
+            let installGeneralPath: FastProxyHandler.GeneralPathInstaller = { pipeline, handOver in
+                let state = loopStates[ObjectIdentifier(pipeline.eventLoop)]!.value
+                // The empty upgrade configuration only makes the decoder keep the bytes that follow
+                // an upgrade request (a proxied WebSocket's first frames); the upgrade itself is the
+                // origin's to accept, and proxy mode tunnels it.
+                try pipeline.configureHTTPServerPipeline(
+                    withPipeliningAssistance: true,
+                    withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
+                    withErrorHandling: false, withEncoderConfiguration: .init(),
+                    withDecoderLimitConfiguration: limits)
+                let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
+                try pipeline.addHandler(
+                    ConnectionTimeoutHandler(
+                        idleTimeout: idleTimeout, requestTimeout: requestTimeout, timers: state.timers),
+                    position: .before(pipelining))
+                try pipeline.addHandler(RequestErrorHandler())
+                try pipeline.addHandler(
+                    FrontDoorHandler(
+                        snapshots: publisher.box(for: pipeline.eventLoop), loop: state, health: proxyHealth,
+                        handOver: handOver, secure: tls != nil, httpsPort: httpsPort))
+            }
+            return ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelInitializer { channel in
@@ -153,40 +176,22 @@ public final class FrontDoorServer: Service, Sendable {
                         // path, which knows the request's Host.
                         let upgradesToHTTPS = tls == nil && httpsPort != nil && current.config.tls?.redirectHTTP == true
                         let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
-                        let installGeneralPath: FastProxyHandler.GeneralPathInstaller = { pipeline, handOver in
-                            // The empty upgrade configuration only makes the decoder keep the bytes
-                            // that follow an upgrade request (a proxied WebSocket's first frames);
-                            // the upgrade itself is the origin's to accept, and proxy mode tunnels it.
-                            try pipeline.configureHTTPServerPipeline(
-                                withPipeliningAssistance: true,
-                                withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
-                                withErrorHandling: false, withEncoderConfiguration: .init(),
-                                withDecoderLimitConfiguration: limits)
-                            let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
-                            try pipeline.addHandler(
-                                ConnectionTimeoutHandler(
-                                    idleTimeout: idleTimeout, requestTimeout: requestTimeout, timers: state.timers),
-                                position: .before(pipelining))
-                            try pipeline.addHandler(RequestErrorHandler())
-                            try pipeline.addHandler(
-                                FrontDoorHandler(
-                                    snapshots: snapshots, loop: state, health: proxyHealth, handOver: handOver,
-                                    secure: tls != nil, httpsPort: httpsPort))
-                        }
                         if current.config.server.fastPath, !upgradesToHTTPS {
-                            if current.config.regions.allSatisfy({ $0.mode == .redirect }) {
+                            switch current.uniformMode {
+                            case .redirect:
                                 try pipeline.addHandler(
                                     FastRedirectHandler(
                                         snapshots: snapshots, loop: state, settings: current.config.server))
                                 return
-                            }
-                            if current.config.regions.allSatisfy({ $0.mode == .proxy }) {
+                            case .proxy:
                                 try pipeline.addHandler(
                                     FastProxyHandler(
                                         snapshots: snapshots, loop: state, health: proxyHealth,
                                         settings: current.config.server, secure: tls != nil,
                                         installGeneralPath: installGeneralPath))
                                 return
+                            case nil:
+                                break
                             }
                         }
                         try installGeneralPath(pipeline, FastProxyHandler.HandOver(peer: peer))

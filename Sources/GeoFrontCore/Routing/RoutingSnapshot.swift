@@ -16,6 +16,8 @@ public final class RoutingSnapshot: Sendable {
     /// `Retry-After` seconds for 503s when every region is down: the slowest region's worst-case
     /// recovery time, at least 1.
     public let retryAfterSeconds: Int
+    /// The mode every region has, or nil when they mix: decides a new connection's front end.
+    public let uniformMode: RoutingMode?
 
     /// - Parameter statuses: per region, in config order; nil means every region at its initial
     ///   status (healthy unless `drain` is set).
@@ -33,6 +35,8 @@ public final class RoutingSnapshot: Sendable {
         self.defaultRegionIndex = config.regions.firstIndex { $0.name == config.defaultRegion } ?? 0
         self.clientIPResolver = ClientIPResolver(trustedProxies: config.trustedProxies)
         self.generation = generation
+        let modes = Set(config.regions.map(\.mode))
+        self.uniformMode = modes.count == 1 ? modes.first : nil
     }
 
     /// Opens the configured database (and centroid table) for `config`.

@@ -43,7 +43,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Installs the general pipeline behind the fast path's handler.
-    typealias GeneralPathInstaller = (ChannelPipeline.SynchronousOperations, HandOver) throws -> Void
+    typealias GeneralPathInstaller = @Sendable (ChannelPipeline.SynchronousOperations, HandOver) throws -> Void
 
     private enum Phase {
         case awaitingHead
