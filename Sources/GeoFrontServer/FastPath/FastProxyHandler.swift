@@ -464,9 +464,8 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         via.removeAll(keepingCapacity: true)
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
             let name = field.name
-            var copy = true
+            var copy = !HopByHop.contains(bytes, name)
             switch name.count {
-            case 2: copy = !FieldLines.equals(bytes, name, "te")
             case 3:
                 if FieldLines.equals(bytes, name, "via") {
                     via.append(field.value)
@@ -477,32 +476,21 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     host = field.value
                     copy = false
                 }
-            case 7: copy = !(FieldLines.equals(bytes, name, "upgrade") || FieldLines.equals(bytes, name, "trailer"))
             case 9: copy = !FieldLines.equals(bytes, name, "forwarded")
-            case 10:
-                copy = !(FieldLines.equals(bytes, name, "connection") || FieldLines.equals(bytes, name, "keep-alive"))
             case 15: copy = !FieldLines.equals(bytes, name, "x-forwarded-for")
             case 16:
                 if FieldLines.equals(bytes, name, "x-forwarded-host") {
                     copy = trusted
                     keptHost = trusted
-                } else if FieldLines.equals(bytes, name, "proxy-connection") {
-                    copy = false
                 }
             case 17:
                 if FieldLines.equals(bytes, name, "x-forwarded-proto") {
                     copy = trusted
                     keptProto = trusted
-                } else if FieldLines.equals(bytes, name, "transfer-encoding") {
-                    copy = false
                 }
             default: break
             }
-            if copy, !head.connectionNames.isEmpty,
-                head.connectionNames.contains(where: { FieldLines.sameName(bytes, $0, name) })
-            {
-                copy = false
-            }
+            if copy, HopByHop.isNamed(bytes, name, in: head.connectionNames) { copy = false }
             if copy {
                 out.writeBytes(
                     UnsafeRawBufferPointer(rebasing: bytes[field.line.start..<(field.line.start + field.line.count)]))
@@ -810,21 +798,10 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var index = responseHead.fieldsStart
         while let field = try? FieldLines.next(bytes, at: &index, end: responseHead.length) {
             let name = field.name
-            var copy = true
-            switch name.count {
-            case 2: copy = !FieldLines.equals(bytes, name, "te")
-            case 7: copy = !(FieldLines.equals(bytes, name, "upgrade") || FieldLines.equals(bytes, name, "trailer"))
-            case 10:
-                copy = !(FieldLines.equals(bytes, name, "connection") || FieldLines.equals(bytes, name, "keep-alive"))
-            case 16: copy = !FieldLines.equals(bytes, name, "proxy-connection")
-            case 17: copy = !FieldLines.equals(bytes, name, "x-geofront-region")
-            default: break
-            }
-            if copy, !responseHead.connectionNames.isEmpty,
-                responseHead.connectionNames.contains(where: { FieldLines.sameName(bytes, $0, name) })
-            {
-                copy = false
-            }
+            // Transfer-Encoding stays: the body goes on as the upstream framed it.
+            var copy = !HopByHop.contains(bytes, name) || FieldLines.equals(bytes, name, "transfer-encoding")
+            if copy, FieldLines.equals(bytes, name, "x-geofront-region") { copy = false }
+            if copy, HopByHop.isNamed(bytes, name, in: responseHead.connectionNames) { copy = false }
             if copy, !strip.isEmpty, strip.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) {
                 copy = false
             }

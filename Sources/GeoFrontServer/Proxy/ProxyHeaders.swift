@@ -6,9 +6,7 @@ import NIOHTTP1
 /// Header rewriting for proxy mode (RFC 9110 §7.6.1 hop-by-hop headers, RFC 7239 `Forwarded`).
 enum ProxyHeaders {
     /// Headers that describe one connection, never forwarded.
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    ]
+    static let hopByHop = Set(HopByHop.names)
 
     /// Removes hop-by-hop headers and every header the `Connection` header names.
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
