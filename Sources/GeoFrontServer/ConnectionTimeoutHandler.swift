@@ -49,11 +49,11 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     func handlerAdded(context: ChannelHandlerContext) {
         // Cleared in handlerRemoved, which ends the cycle through `context`.
         timer.action = { [unowned self] in self.expired(context: context) }
-        if context.channel.isActive { arm(context: context, idleTimeout) }
+        if context.channel.isActive { arm(idleTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(context: context, idleTimeout)
+        arm(idleTimeout)
         context.fireChannelActive()
     }
 
@@ -80,7 +80,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
             outstandingResponses += 1
             state = .receivingBody
             bodyProgress = false
-            arm(context: context, requestTimeout)
+            arm(requestTimeout)
         case .body:
             bodyProgress = true
         case .end:
@@ -95,7 +95,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         if !partsInThisRead, case .idle = state {
             // Bytes arrived that did not complete a head: the start of a request.
             state = .receivingHead
-            arm(context: context, requestTimeout)
+            arm(requestTimeout)
         }
         partsInThisRead = false
         readOutstanding = false
@@ -118,11 +118,11 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private func becomeIdleIfDone(context: ChannelHandlerContext) {
         if case .responding = state, outstandingResponses == 0 {
             state = .idle
-            arm(context: context, idleTimeout)
+            arm(idleTimeout)
         }
     }
 
-    private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
+    private func arm(_ delay: TimeAmount) {
         timer.arm(in: delay)
     }
 
@@ -147,7 +147,7 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
             }
         case .receivingBody where bodyProgress || !readOutstanding:
             bodyProgress = false
-            arm(context: context, requestTimeout)
+            arm(requestTimeout)
         case .idle, .receivingBody:
             context.close(promise: nil)
         case .responding:

@@ -53,11 +53,11 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         // Cleared in handlerRemoved, which ends the cycle through `context`.
         timer.action = { [unowned self] in self.timedOut(context: context) }
         peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
-        if context.channel.isActive { arm(context: context, limits.idleTimeout) }
+        if context.channel.isActive { arm(limits.idleTimeout) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(context: context, limits.idleTimeout)
+        arm(limits.idleTimeout)
         context.fireChannelActive()
     }
 
@@ -132,7 +132,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                     requestDone(context: context)
                 } else {
                     phase = .skippingBody(remaining: remaining - take)
-                    arm(context: context, limits.requestTimeout)
+                    arm(limits.requestTimeout)
                     return
                 }
             case .skippingChunked(var skipper):
@@ -146,7 +146,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                 case .success(.needMore):
                     current.moveReaderIndex(to: current.writerIndex)
                     phase = .skippingChunked(skipper)
-                    arm(context: context, limits.requestTimeout)
+                    arm(limits.requestTimeout)
                     return
                 case .success(.done(let consumed)):
                     current.moveReaderIndex(forwardBy: consumed)
@@ -174,7 +174,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                     // The head's deadline runs from its first byte (re-reads do not extend it).
                     if !headStarted {
                         headStarted = true
-                        arm(context: context, limits.requestTimeout)
+                        arm(limits.requestTimeout)
                     }
                     return
                 case .success(.complete):
@@ -208,7 +208,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
             context.close(promise: nil)
             return
         }
-        arm(context: context, limits.idleTimeout)
+        arm(limits.idleTimeout)
     }
 
     /// Routes and answers one request whose head is in `bytes`.
@@ -350,7 +350,7 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     // MARK: - Timer
 
-    private func arm(context: ChannelHandlerContext, _ delay: TimeAmount) {
+    private func arm(_ delay: TimeAmount) {
         timer.arm(in: delay)
     }
 
