@@ -25,7 +25,9 @@ final class LoopState {
     private var upstreamTimerSnapshot: RoutingSnapshot?
     private var upstreamTimerCache: [[Metrics.Timer?]] = []
     /// Redirect counters by region index for the current snapshot (the fast path's common case).
-    private var redirectCounters: (snapshot: ObjectIdentifier?, status: Int, counters: [Metrics.Counter?]) = (
+    /// The snapshot is held, as the other per-snapshot caches here hold theirs: an identifier alone
+    /// could be reused by a later snapshot with other regions.
+    private var redirectCounters: (snapshot: RoutingSnapshot?, status: Int, counters: [Metrics.Counter?]) = (
         nil, 0, []
     )
     /// The redirect fast path's response bytes for the current snapshot (one copy per loop, not
@@ -84,9 +86,8 @@ final class LoopState {
 
     /// Counts a redirect answered for region `index` of `snapshot` without hashing strings.
     func countRedirect(snapshot: RoutingSnapshot, index: Int, status: Int) {
-        let id = ObjectIdentifier(snapshot)
-        if redirectCounters.snapshot != id || redirectCounters.status != status {
-            redirectCounters = (id, status, Array(repeating: nil, count: snapshot.regions.count))
+        if redirectCounters.snapshot !== snapshot || redirectCounters.status != status {
+            redirectCounters = (snapshot, status, Array(repeating: nil, count: snapshot.regions.count))
         }
         if let counter = redirectCounters.counters[index] {
             counter.increment()
