@@ -370,6 +370,25 @@ import Testing
         try await server.stop()
         upstream.shutdown()
     }
+
+    /// The upstream latency histogram keeps one series per upstream across snapshots (a health
+    /// change or reload publishes a new one).
+    @Test func upstreamLatencySeriesSurvivesANewSnapshot() async throws {
+        let upstream = try TestUpstream(name: "u")
+        let server = try await Self.start(upstream: upstream.address)
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        for _ in 0..<2 { #expect(try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status == 200) }
+        server.publisher.update { $0.with(statuses: $0.statuses) }
+        try await Task.sleep(for: .milliseconds(50))  // the loop takes the new snapshot
+        #expect(try client.exchange("GET / HTTP/1.1\r\nHost: h\r\n\r\n").status == 200)
+        let lines = server.metrics.exposition().split(separator: "\n").filter {
+            $0.hasPrefix("geofront_upstream_response_seconds_count")
+        }
+        #expect(
+            lines == [#"geofront_upstream_response_seconds_count{region="only",upstream="\#(upstream.address)"} 3"#])
+        try await server.stop()
+        upstream.shutdown()
+    }
 }
 
 /// The `reason` labels of `geofront_fast_path_handovers_total`.

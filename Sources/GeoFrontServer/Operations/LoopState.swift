@@ -21,7 +21,6 @@ final class LoopState {
     let accessLog: AccessLog?
     var traffic = TrafficWindow()
     private var requestCounters: [RequestKey: Metrics.Counter] = [:]
-    private var upstreamTimers: [String: Metrics.Timer] = [:]
     private var upstreamTimerSnapshot: RoutingSnapshot?
     private var upstreamTimerCache: [[Metrics.Timer?]] = []
     /// Redirect counters by region index for the current snapshot (the fast path's common case).
@@ -155,12 +154,9 @@ final class LoopState {
             upstreamTimerCache = snapshot.regions.map { Array(repeating: nil, count: $0.config.upstreams.count) }
         }
         if let timer = upstreamTimerCache[region][upstream] { return timer }
+        // The registry hands back the same histogram for the same labels after a reload.
         let entry = snapshot.regions[region]
-        let key = entry.name + "|" + entry.config.upstreams[upstream].description
-        let timer =
-            upstreamTimers[key]
-            ?? metrics.upstreamResponse(region: entry.name, upstream: entry.config.upstreams[upstream].description)
-        upstreamTimers[key] = timer
+        let timer = metrics.upstreamResponse(region: entry.name, upstream: entry.config.upstreams[upstream].description)
         upstreamTimerCache[region][upstream] = timer
         return timer
     }
