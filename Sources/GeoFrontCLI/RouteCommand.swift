@@ -89,6 +89,11 @@ struct RouteCommand: AsyncParsableCommand {
         let distance = explanation.distanceKm.map { String(format: ", %.1f km", $0) } ?? ""
         lines.append("  region     \(explanation.region)\(distance)")
         lines.append("  why        \(explanation.reasonText)")
+        let reasons = explanation.decision.reasons
+        let answer = explanation.refused ? "503" : explanation.decision.action.name
+        lines.append(
+            "  answer     \(answer) (client: \(reasons.client.rawValue), lookup: \(reasons.lookup.rawValue), "
+                + "region: \(reasons.region.rawValue))")
         if explanation.candidates.first?.distanceKm != nil {
             let list = explanation.candidates.map { candidate in
                 let state = candidate.isAvailable ? "" : " (\(candidate.unavailableReason ?? "unavailable"))"

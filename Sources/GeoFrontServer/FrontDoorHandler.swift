@@ -5,9 +5,10 @@ import NIOHTTP1
 
 /// The last handler of every client connection: routes each request and answers it.
 ///
-/// client IP (peer, or forwarding headers from a trusted proxy) → GeoIP coordinate → nearest
-/// available region → that region's mode: a redirect (`Location` = `redirect_url` + path and
-/// query), or a ``ProxyExchange`` that streams the request to one of the region's upstreams.
+/// The client IP (peer, or forwarding headers from a trusted proxy) goes through `rate_limit`,
+/// then ``RoutingSnapshot/decide(client:)`` (the one routing decision) says what to do: a
+/// redirect (`Location` = `redirect_url` + path and query), a 503, or a ``ProxyExchange`` that
+/// streams the request to one of the region's upstreams.
 final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -194,26 +195,19 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 keepAlive: keepAlive, body: "429 Too Many Requests\n")
             return
         }
-        let (found, coordinate) = snapshot.database.locate(client.address)
-        let choice = RegionSelector.select(
-            for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
-        let metrics = loop.metrics
-        metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds))
-        loop.countLookup(found: found, located: coordinate != nil)
-        let chosen = snapshot.regions[choice.regionIndex]
+        let decision = snapshot.decide(client: client)
+        loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds))
+        loop.countLookup(decision.reasons.lookup)
+        let region = snapshot.regions[decision.regionIndex]
         current = RequestRecord(
-            start: start, client: client.address, region: chosen.name,
-            mode: snapshot.refuses(choice) ? .redirect : chosen.config.mode, method: request.method,
-            target: request.uri)
-        if snapshot.refuses(choice) {
+            start: start, client: decision.client, region: region.name,
+            mode: decision.action == .proxy ? .proxy : .redirect, method: request.method, target: request.uri)
+        switch decision.action {
+        case .unavailable:
             respond(
                 context: context, status: .serviceUnavailable,
                 headers: ["Retry-After": String(snapshot.retryAfterSeconds), "Cache-Control": "no-store"],
                 keepAlive: keepAlive, body: "503 Service Unavailable: no region is available\n")
-            return
-        }
-        let region = snapshot.regions[choice.regionIndex]
-        switch region.config.mode {
         case .redirect:
             guard let location = RedirectLocation.build(base: region.redirectBase, target: request.uri) else {
                 respond(
@@ -232,8 +226,8 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .proxy:
             let exchange = ProxyExchange(
                 handler: self, context: context, snapshot: snapshot, loop: loop, health: health, request: request,
-                peer: peer, peerTrusted: snapshot.clientIPResolver.isTrusted(peer), coordinate: coordinate,
-                regionIndex: choice.regionIndex, scheme: secure ? "https" : "http")
+                peer: peer, peerTrusted: snapshot.clientIPResolver.isTrusted(peer), decision: decision,
+                scheme: secure ? "https" : "http")
             state = .proxying(exchange)
             exchange.start()
         }

@@ -84,17 +84,40 @@ public final class GeoIPDatabase: @unchecked Sendable {
         )
     }
 
+    /// What the hot-path lookup found for an address.
+    public enum RoutingLocation: Sendable {
+        /// No record for the address.
+        case notFound
+        /// The record's own coordinates.
+        case record(Coordinate)
+        /// The record has a country but no coordinates: the country's centroid.
+        case centroid(Coordinate)
+        /// A record with neither coordinates nor a country with a known centroid.
+        case noLocation
+    }
+
     /// The hot-path lookup with its outcome: whether the address has a record, and the
-    /// coordinate routing uses (record coordinates, else the country centroid).
+    /// coordinate routing uses (record coordinates, else the country centroid). No allocation.
+    @inline(__always)
+    public func locateWithSource(_ address: IPAddress) -> RoutingLocation {
+        var result = lookupResult(address.unmapped)
+        guard result.found_entry else { return .notFound }
+        return withUnsafeMutablePointer(to: &result.entry) { entry in
+            if let coordinate = readCoordinate(entry) { return .record(coordinate) }
+            guard let country = readCode(entry, paths.countryCode) ?? readCode(entry, paths.registeredCountryCode),
+                let centroid = centroids[country]
+            else { return .noLocation }
+            return .centroid(centroid)
+        }
+    }
+
+    /// ``locateWithSource(_:)`` as whether the address has a record and its routing coordinate.
     @inline(__always)
     public func locate(_ address: IPAddress) -> (found: Bool, coordinate: Coordinate?) {
-        var result = lookupResult(address.unmapped)
-        guard result.found_entry else { return (false, nil) }
-        return withUnsafeMutablePointer(to: &result.entry) { entry in
-            if let coordinate = readCoordinate(entry) { return (true, coordinate) }
-            guard let country = readCode(entry, paths.countryCode) ?? readCode(entry, paths.registeredCountryCode)
-            else { return (true, nil) }
-            return (true, centroids[country])
+        switch locateWithSource(address) {
+        case .notFound: return (false, nil)
+        case .record(let coordinate), .centroid(let coordinate): return (true, coordinate)
+        case .noLocation: return (true, nil)
         }
     }
 

@@ -113,10 +113,8 @@ let benchmarks: @Sendable () -> Void = {
                 let client = snapshot.clientIPResolver.resolve(
                     peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
                 let ip = index % 2 == 0 ? client.address : clientIPs[index % clientIPs.count]
-                blackHole(
-                    RegionSelector.select(
-                        for: snapshot.database.coordinate(of: ip), regions: snapshot.regions,
-                        defaultIndex: snapshot.defaultRegionIndex))
+                // The request path's own decision (RoutingSnapshot.decide), as the front ends call it.
+                blackHole(snapshot.decide(client: ClientIP(address: ip, source: client.source)))
             }
         }
     }

@@ -17,6 +17,8 @@ public struct RouteExplanation: Sendable {
     public let region: String
     public let distanceKm: Double?
     public let reason: RegionChoice.Reason
+    /// The decision itself, with its chain of reasons.
+    public let decision: RoutingDecision
     /// Every region, nearest first (file order when the client has no location).
     public let candidates: [Candidate]
     public let defaultRegion: String
@@ -84,6 +86,16 @@ public struct RouteExplanation: Sendable {
             fields.append(("location", "null"))
         }
         fields.append(("reason", JSONText.string(reason.rawValue)))
+        fields.append(("action", JSONText.string(decision.action.name)))
+        fields.append(
+            (
+                "reasons",
+                JSONText.object([
+                    ("client", JSONText.string(decision.reasons.client.rawValue)),
+                    ("lookup", JSONText.string(decision.reasons.lookup.rawValue)),
+                    ("region", JSONText.string(decision.reasons.region.rawValue)),
+                ])
+            ))
         if refused { fields.append(("status", "503")) }
         fields.append(("explanation", JSONText.string(reasonText)))
         let list = candidates.map { candidate in
@@ -107,11 +119,11 @@ public struct RouteExplanation: Sendable {
 }
 
 extension RoutingSnapshot {
-    /// The full story of routing `ip`, using the same selector as the request path.
+    /// The full story of routing `ip`: the request path's own decision
+    /// (``decide(address:)``), with the database record and every region's distance beside it.
     public func explain(_ ip: IPAddress) -> RouteExplanation {
+        let decision = decide(address: ip)
         let location = database.lookup(ip)
-        let choice = RegionSelector.select(
-            for: location?.coordinate, regions: regions, defaultIndex: defaultRegionIndex)
         var candidates = zip(regions, statuses).map { entry, status in
             RouteExplanation.Candidate(
                 region: entry.name,
@@ -125,8 +137,19 @@ extension RoutingSnapshot {
             }.map(\.element)
         }
         return RouteExplanation(
-            ip: ip, location: location, region: regions[choice.regionIndex].name, distanceKm: choice.distanceKm,
-            reason: choice.reason, candidates: candidates, defaultRegion: config.defaultRegion,
-            refused: refuses(choice))
+            ip: ip, location: location, region: regions[decision.regionIndex].name, distanceKm: decision.distanceKm,
+            reason: decision.reasons.region, decision: decision, candidates: candidates,
+            defaultRegion: config.defaultRegion, refused: decision.action == .unavailable)
+    }
+}
+
+extension RoutingDecision.Action {
+    /// `redirect`, `proxy` or `unavailable`.
+    public var name: String {
+        switch self {
+        case .redirect: return "redirect"
+        case .proxy: return "proxy"
+        case .unavailable: return "unavailable"
+        }
     }
 }

@@ -52,16 +52,4 @@ public final class RoutingSnapshot: Sendable {
     public func with(statuses: [RegionStatus]) -> RoutingSnapshot {
         RoutingSnapshot(config: config, database: database, statuses: statuses, generation: generation)
     }
-
-    /// Whether a choice must be answered with 503 (`when_all_down: unavailable`).
-    @inline(__always)
-    public func refuses(_ choice: RegionChoice) -> Bool {
-        choice.reason == .allUnavailable && config.whenAllDown == .unavailable
-    }
-
-    /// The hot path: the client's coordinate from the database, then the nearest available region.
-    @inline(__always)
-    public func choose(for client: IPAddress) -> RegionChoice {
-        RegionSelector.select(for: database.coordinate(of: client), regions: regions, defaultIndex: defaultRegionIndex)
-    }
 }

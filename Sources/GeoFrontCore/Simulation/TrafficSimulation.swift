@@ -1,9 +1,9 @@
 import Foundation
 import GeoIP
 
-/// Where a population of clients would be sent: every address is routed by the same selector as
-/// the request path (`database.lookup`, then ``RegionSelector/select(for:regions:defaultIndex:)``
-/// over the snapshot's regions and their availability), and the results are counted per region.
+/// Where a population of clients would be sent: every address is routed by the request path's own
+/// decision (``RoutingSnapshot/decide(address:)``, over the snapshot's regions and their
+/// availability), and the results are counted per region.
 ///
 /// Used by `geofront simulate`; works offline from a snapshot alone.
 public struct TrafficSimulation: Sendable {
@@ -66,12 +66,11 @@ public struct TrafficSimulation: Sendable {
         var notInDatabase = 0
         var refused = 0
         for ip in addresses {
-            let location = snapshot.database.lookup(ip)
-            let coordinate = location?.coordinate
-            let choice = RegionSelector.select(
-                for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
-            if location == nil { notInDatabase += 1 }
-            if snapshot.refuses(choice) { refused += 1 }
+            let decision = snapshot.decide(address: ip)
+            let choice = decision.choice
+            let coordinate = decision.coordinate
+            if !decision.reasons.lookup.found { notInDatabase += 1 }
+            if decision.action == .unavailable { refused += 1 }
             counts[choice.regionIndex] += 1
             if let distance = choice.distanceKm {
                 distances[choice.regionIndex].append(distance)

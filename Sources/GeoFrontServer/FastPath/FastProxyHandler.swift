@@ -5,8 +5,8 @@ import NIOCore
 /// A client connection's whole pipeline when every region proxies: bytes in, bytes out.
 ///
 /// The common request — HTTP/1.1, no body or a `Content-Length` one, no `Expect`, no upgrade — is
-/// proxied on bytes: the head is parsed in place by ``RequestHeadParser``, routed (client IP → lookup →
-/// nearest available region → the region's balancer), and its field lines are copied to the
+/// proxied on bytes: the head is parsed in place by ``RequestHeadParser``, routed (client IP →
+/// `rate_limit` → ``RoutingSnapshot/decide(client:)`` → the region's balancer), and its field lines are copied to the
 /// upstream with the same edits as the general path's ``ProxyHeaders`` (hop-by-hop fields out;
 /// `X-Forwarded-For`, `Forwarded`, `X-Forwarded-Proto`/`-Host`, `Via` and `Host` as configured).
 /// The upstream's response head is parsed in place by ``ResponseHeadParser`` and copied back with
@@ -411,25 +411,22 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             closeAfter = close
             return .tooManyRequests(retryAfter: retryAfter)
         }
-        let (found, coordinate) = snapshot.database.locate(resolved.address)
-        let choice = RegionSelector.select(
-            for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
-        let region = snapshot.regions[choice.regionIndex]
-        guard !snapshot.refuses(choice), region.config.mode == .proxy, !region.config.upstreams.isEmpty else {
+        let decision = snapshot.decide(client: resolved)
+        guard decision.action == .proxy, !snapshot.regions[decision.regionIndex].config.upstreams.isEmpty else {
             // The general path answers these (503, or a redirect region after a reload); its own
-            // lookup repeats this one, so nothing is counted here, and it skips the rate limit
+            // decision repeats this one, so nothing is counted here, and it skips the rate limit
             // this request has been through.
             handOverRateLimited = true
             return .handOver(.region)
         }
         if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
-        loop.countLookup(found: found, located: coordinate != nil)
+        loop.countLookup(decision.reasons.lookup)
 
         self.snapshot = snapshot
-        self.coordinate = coordinate
-        self.client = resolved.address
-        self.attempts = UpstreamAttempts(regionIndex: choice.regionIndex)
-        self.regionName = snapshotBytes(for: snapshot).regionNames[choice.regionIndex]
+        self.coordinate = decision.coordinate
+        self.client = decision.client
+        self.attempts = UpstreamAttempts(regionIndex: decision.regionIndex)
+        self.regionName = snapshotBytes(for: snapshot).regionNames[decision.regionIndex]
         self.isHEAD = isHEAD
         self.closeAfter = close
         self.bodyRemaining = bodyLength

@@ -5,7 +5,7 @@ import NIOCore
 /// The whole pipeline of a connection when every region redirects: bytes in, bytes out.
 ///
 /// Each request head is parsed in place by ``RequestHeadParser`` (as strict as llhttp), routed
-/// (client IP → lookup → nearest available region), and answered from pre-built bytes: status
+/// (client IP → `rate_limit` → ``RoutingSnapshot/decide(client:)``), and answered from pre-built bytes: status
 /// line and constant headers per region, the `Location` prefix per region, the request's path and
 /// query appended (unsafe bytes percent-encoded). No `HTTPRequestHead`, no header collection, no
 /// strings per request. Bodies are read past (Content-Length or strictly parsed chunked).
@@ -227,13 +227,11 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
             tooManyRequests(context: context, retryAfter: retryAfter, close: head.closeRequested || quiescing)
             return
         }
-        let (found, coordinate) = snapshot.database.locate(client.address)
-        let choice = RegionSelector.select(
-            for: coordinate, regions: snapshot.regions, defaultIndex: snapshot.defaultRegionIndex)
+        let decision = snapshot.decide(client: client)
         let metrics = loop.metrics
         if sampled { metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
-        loop.countLookup(found: found, located: coordinate != nil)
-        let region = snapshot.regions[choice.regionIndex]
+        loop.countLookup(decision.reasons.lookup)
+        let region = snapshot.regions[decision.regionIndex]
         requests += 1
         let close = head.closeRequested || quiescing || (limits.maxRequests > 0 && requests >= limits.maxRequests)
         // Strings only when an access log wants them.
@@ -244,18 +242,18 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                 String(decoding: bytes[head.method.start..<(head.method.start + head.method.count)], as: UTF8.self),
                 String(decoding: bytes[head.target.start..<(head.target.start + head.target.count)], as: UTF8.self)
             )
-        if snapshot.refuses(choice) || region.config.mode != .redirect {
+        if decision.action != .redirect {
             // All regions down with `when_all_down: unavailable`; or a reload made this region a
             // proxy while this connection was open (the fast path only redirects): the client
             // retries on a new connection, which gets the full pipeline.
-            let closing = close || region.config.mode != .redirect
+            let closing = close || decision.action == .proxy
             var out = context.channel.allocator.buffer(capacity: responses.unavailable.count + 24)
             out.writeBytes(responses.unavailable.prefix(responses.unavailable.count - 2))
             if closing { out.writeStaticString("Connection: close\r\n") }
             out.writeStaticString("\r\n")
             out.writeStaticString("503 Service Unavailable: no region is available\n")
             finish(
-                context: context, out, status: 503, region: region.name, client: client.address, start: start,
+                context: context, out, status: 503, region: region.name, client: decision.client, start: start,
                 close: closing, logged: logged, regionName: region.name)
             return
         }
@@ -265,8 +263,8 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
             refuse(context: context, status: 400, keepAlive: !close)
             return
         }
-        let prefix = responses.prefix[choice.regionIndex]
-        let suffix = responses.suffix[choice.regionIndex]
+        let prefix = responses.prefix[decision.regionIndex]
+        let suffix = responses.suffix[decision.regionIndex]
         var out = context.channel.allocator.buffer(capacity: prefix.count + path.count * 3 + suffix.count + 28)
         out.writeBytes(prefix)
         if path.first != UInt8(ascii: "/") { out.writeInteger(UInt8(ascii: "/")) }
@@ -287,10 +285,10 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
             out.writeStaticString("Connection: keep-alive\r\n")
         }
         out.writeStaticString("\r\n")
-        loop.countRedirect(snapshot: snapshot, index: choice.regionIndex, status: snapshot.config.redirect.status)
+        loop.countRedirect(snapshot: snapshot, index: decision.regionIndex, status: snapshot.config.redirect.status)
         finish(
             context: context, out, status: snapshot.config.redirect.status, region: nil,
-            client: client.address, start: start, close: close, logged: logged, regionName: region.name)
+            client: decision.client, start: start, close: close, logged: logged, regionName: region.name)
     }
 
     private func finish(

@@ -71,15 +71,14 @@ final class LoopState {
         return responses
     }
 
-    /// Counts a lookup by outcome: located, found without coordinates, or not in the database.
+    /// Counts a lookup by outcome: located (record or country centroid), found without a
+    /// location, or not in the database.
     @inline(__always)
-    func countLookup(found: Bool, located: Bool) {
-        if located {
-            metrics.lookupFound.increment()
-        } else if found {
-            metrics.lookupNoCoordinates.increment()
-        } else {
-            metrics.lookupNotFound.increment()
+    func countLookup(_ lookup: RoutingDecision.Lookup) {
+        switch lookup {
+        case .located, .countryCentroid: metrics.lookupFound.increment()
+        case .foundWithoutLocation: metrics.lookupNoCoordinates.increment()
+        case .notFound: metrics.lookupNotFound.increment()
         }
     }
 

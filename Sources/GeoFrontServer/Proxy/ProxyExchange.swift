@@ -79,7 +79,7 @@ final class ProxyExchange {
     init(
         handler: FrontDoorHandler, context: ChannelHandlerContext, snapshot: RoutingSnapshot, loop: LoopState,
         health: ProxyHealthReporter?, request: HTTPRequestHead, peer: IPAddress, peerTrusted: Bool,
-        coordinate: Coordinate?, regionIndex: Int, scheme: String = "http"
+        decision: RoutingDecision, scheme: String = "http"
     ) {
         self.scheme = scheme
         self.handler = handler
@@ -91,8 +91,8 @@ final class ProxyExchange {
         self.request = request
         self.peer = peer
         self.peerTrusted = peerTrusted
-        self.coordinate = coordinate
-        self.attempts = UpstreamAttempts(regionIndex: regionIndex)
+        self.coordinate = decision.coordinate
+        self.attempts = UpstreamAttempts(regionIndex: decision.regionIndex)
         self.clientKeepAlive = request.isKeepAlive
         self.isUpgrade = ProxyHeaders.upgradeProtocol(of: request) != nil
         self.requestHasBody =

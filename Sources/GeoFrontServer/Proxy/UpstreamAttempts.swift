@@ -25,6 +25,7 @@ struct UpstreamAttempts {
     /// it in its balancer's requests in flight; nil when none is left or attempts are used up.
     mutating func next(snapshot: RoutingSnapshot, loop: LoopState, coordinate: Coordinate?) -> Int? {
         guard count < snapshot.config.proxy.maxAttempts else { return nil }
+        var switches = 0
         while true {
             let available = availableUpstreams(snapshot)
             let excluded = triedUpstreams
@@ -40,7 +41,10 @@ struct UpstreamAttempts {
                 loop.withBalancer(snapshot: snapshot, region: regionIndex) { $0.started(pick) }
                 return pick
             }
-            guard let nextRegion = nextRegion(snapshot: snapshot, coordinate: coordinate) else { return nil }
+            guard switches < snapshot.regions.count,
+                let nextRegion = nextRegion(snapshot: snapshot, coordinate: coordinate)
+            else { return nil }
+            switches += 1
             regionIndex = nextRegion
             triedRegions |= Self.bit(nextRegion)
             triedUpstreams = 0
@@ -106,20 +110,10 @@ struct UpstreamAttempts {
         return available
     }
 
+    /// The next region is the decision's to choose (``RoutingSnapshot/nextProxyRegion``); one
+    /// region switch per region at most, so indices from 64 on cannot make it go round.
     private func nextRegion(snapshot: RoutingSnapshot, coordinate: Coordinate?) -> Int? {
-        var best: Int?
-        var bestDistance = Double.infinity
-        let origin = coordinate.map(GreatCircle.Point.init) ?? snapshot.regions[regionIndex].point
-        for index in snapshot.regions.indices where triedRegions & Self.bit(index) == 0 {
-            let region = snapshot.regions[index]
-            guard region.isAvailable, region.config.mode == .proxy, !region.config.upstreams.isEmpty else { continue }
-            let distance = GreatCircle.haversine(origin, region.point)
-            if distance < bestDistance {
-                bestDistance = distance
-                best = index
-            }
-        }
-        return best
+        snapshot.nextProxyRegion(after: regionIndex, tried: triedRegions, coordinate: coordinate)
     }
 
     @inline(__always)

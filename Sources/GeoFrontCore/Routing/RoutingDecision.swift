@@ -1,0 +1,146 @@
+import GeoIP
+
+/// What the request path does with one request, and why: the one routing decision.
+///
+/// Made by ``RoutingSnapshot/decide(peer:head:in:)`` (the byte-level front ends),
+/// ``RoutingSnapshot/decide(peer:xForwardedFor:forwarded:)`` (the general pipeline) and
+/// ``RoutingSnapshot/decide(client:)`` (`geofront route`, admin `/route`, the simulator), which all
+/// end in the same steps: client address → GeoIP lookup → nearest available region → that
+/// region's answer. A plain value of enums and numbers: deciding allocates nothing.
+///
+/// Later steps of the decision (routes, splits, policies) extend this type and ``Reasons``;
+/// the front ends only carry out ``action``.
+public struct RoutingDecision: Sendable, Hashable {
+    /// What the front end does.
+    public enum Action: Sendable, Hashable {
+        /// Answer with `redirect.status` and `Location` = the region's `redirect_url` + the
+        /// request's path and query.
+        case redirect
+        /// Send the request to one of the region's upstreams (the exchange picks which).
+        case proxy
+        /// 503 with `Retry-After`: no region is available and `when_all_down` is `unavailable`.
+        case unavailable
+    }
+
+    /// How the GeoIP lookup went.
+    public enum Lookup: String, Sendable, Hashable {
+        /// The record has coordinates.
+        case located
+        /// The record has a country but no coordinates: the country's centroid is used.
+        case countryCentroid = "country_centroid"
+        /// The record has neither coordinates nor a country with a known centroid.
+        case foundWithoutLocation = "found_without_location"
+        /// No record for the address.
+        case notFound = "not_found"
+
+        /// Whether the address has a record.
+        public var found: Bool { self != .notFound }
+    }
+
+    /// The chain of reasons behind the decision, one per step, in the order they were taken.
+    public struct Reasons: Sendable, Hashable {
+        /// Where the client address came from (the peer, or a forwarding header of a trusted
+        /// proxy).
+        public let client: ClientIP.Source
+        /// What the database said.
+        public let lookup: Lookup
+        /// Why this region.
+        public let region: RegionChoice.Reason
+    }
+
+    /// The address the request is routed by.
+    public let client: IPAddress
+    /// The client's coordinate (record or country centroid), when it has one: retries to other
+    /// regions go by it.
+    public let coordinate: Coordinate?
+    /// Index into the snapshot's `regions`: the region chosen (for ``Action/unavailable``, the
+    /// region that would have answered).
+    public let regionIndex: Int
+    /// Great-circle distance from the client to the region, when the client has a location.
+    public let distanceKm: Double?
+    public let action: Action
+    public let reasons: Reasons
+
+    public var choice: RegionChoice {
+        RegionChoice(regionIndex: regionIndex, distanceKm: distanceKm, reason: reasons.region)
+    }
+}
+
+extension RoutingSnapshot {
+    /// The decision for a request whose head was parsed in place: forwarding headers are read
+    /// from `bytes` when `peer` is a trusted proxy.
+    @inline(__always)
+    public func decide(peer: IPAddress, head: borrowing RequestHead, in bytes: UnsafeRawBufferPointer)
+        -> RoutingDecision
+    {
+        decide(
+            client: clientIPResolver.resolve(
+                peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes))
+    }
+
+    /// The decision for a request whose forwarding header values are strings.
+    public func decide<XFF: BidirectionalCollection, FWD: BidirectionalCollection>(
+        peer: IPAddress, xForwardedFor: XFF, forwarded: FWD
+    ) -> RoutingDecision where XFF.Element: StringProtocol, FWD.Element: StringProtocol {
+        decide(client: clientIPResolver.resolve(peer: peer, xForwardedFor: xForwardedFor, forwarded: forwarded))
+    }
+
+    /// The decision for a client address as it is (no forwarding headers): what `geofront
+    /// route`, admin `/route` and the simulator ask.
+    public func decide(address: IPAddress) -> RoutingDecision {
+        decide(client: ClientIP(address: address.unmapped, source: .peer))
+    }
+
+    /// Where every decision ends: lookup, region, action.
+    @inline(__always)
+    public func decide(client: ClientIP) -> RoutingDecision {
+        let (lookup, coordinate) = database.locateForRouting(client.address)
+        let choice = RegionSelector.select(for: coordinate, regions: regions, defaultIndex: defaultRegionIndex)
+        let action: RoutingDecision.Action
+        if choice.reason == .allUnavailable && config.whenAllDown == .unavailable {
+            action = .unavailable
+        } else {
+            switch regions[choice.regionIndex].config.mode {
+            case .redirect: action = .redirect
+            case .proxy: action = .proxy
+            }
+        }
+        return RoutingDecision(
+            client: client.address, coordinate: coordinate, regionIndex: choice.regionIndex,
+            distanceKm: choice.distanceKm, action: action,
+            reasons: RoutingDecision.Reasons(client: client.source, lookup: lookup, region: choice.reason))
+    }
+
+    /// The region a proxied request tries next when `regionIndex` (and every region in
+    /// `tried`, a bit per region index below 64) has no upstream left: the available proxy region
+    /// with upstreams nearest to the client (to the current region when the client has no
+    /// location). Nil when there is none.
+    public func nextProxyRegion(after regionIndex: Int, tried: UInt64, coordinate: Coordinate?) -> Int? {
+        var best: Int?
+        var bestDistance = Double.infinity
+        let origin = coordinate.map(GreatCircle.Point.init) ?? regions[regionIndex].point
+        for index in regions.indices where index >= 64 || tried & (1 << UInt64(index)) == 0 {
+            let region = regions[index]
+            guard region.isAvailable, region.config.mode == .proxy, !region.config.upstreams.isEmpty else { continue }
+            let distance = GreatCircle.haversine(origin, region.point)
+            if distance < bestDistance {
+                bestDistance = distance
+                best = index
+            }
+        }
+        return best
+    }
+}
+
+extension GeoIPDatabase {
+    /// ``locate(_:)`` with the lookup's outcome spelled out for the decision's reasons.
+    @inline(__always)
+    func locateForRouting(_ address: IPAddress) -> (RoutingDecision.Lookup, Coordinate?) {
+        switch locateWithSource(address) {
+        case .notFound: return (.notFound, nil)
+        case .record(let coordinate): return (.located, coordinate)
+        case .centroid(let coordinate): return (.countryCentroid, coordinate)
+        case .noLocation: return (.foundWithoutLocation, nil)
+        }
+    }
+}
