@@ -520,3 +520,27 @@ import Testing
             } == [#"tls.listen: "127.0.0.1:8080" is the plain listener's address"#])
     }
 }
+
+@Suite struct ServerHeaderConfigTests {
+    /// The origin's `Server` field is removed unless `proxy.server_header` is `pass`;
+    /// `strip_response_headers` adds to that list.
+    @Test func serverHeaderIsRemovedByDefault() throws {
+        let defaults = try ConfigLoaderTests.parse(ConfigLoaderTests.valid()).proxy
+        #expect(!defaults.passServerHeader)
+        #expect(defaults.removedResponseHeaders == ["server"])
+        var object = ConfigLoaderTests.valid()
+        object["proxy"] = ["server_header": "pass", "strip_response_headers": ["X-Powered-By"]]
+        let passing = try ConfigLoaderTests.parse(object).proxy
+        #expect(passing.passServerHeader)
+        #expect(passing.removedResponseHeaders == ["x-powered-by"])
+        object["proxy"] = ["server_header": "strip", "strip_response_headers": ["X-Powered-By", "Server"]]
+        #expect(try ConfigLoaderTests.parse(object).proxy.removedResponseHeaders == ["x-powered-by", "server"])
+    }
+
+    @Test func badServerHeaderValue() {
+        #expect(
+            ConfigLoaderTests.with { $0["proxy"] = ["server_header": "hide"] } == [
+                #"proxy.server_header: "hide" must be "strip" or "pass""#
+            ])
+    }
+}

@@ -8,6 +8,25 @@ import Testing
         "eu-west": [("a1", .echo), ("a2", .echo)], "eu-central": [("b1", .echo)], "us-east": [("c1", .echo)],
     ]
 
+    /// The origin's `Server` field does not reach clients by default, on either path;
+    /// `server_header: pass` lets it through.
+    @Test(arguments: [true, false]) func originServerHeaderIsRemovedByDefault(fastPath: Bool) async throws {
+        try await ProxyRig.$fastPath.withValue(fastPath) {
+            let rig = try await ProxyRig(upstreams: Self.standard)
+            let response = try rig.client().exchange(
+                "GET /a HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\n\r\n")
+            #expect(response.status == 200)
+            #expect(response.header("server") == nil)
+            #expect(response.header("content-type") == "application/json")
+            try await rig.stop()
+            let passing = try await ProxyRig(upstreams: Self.standard, proxy: ["server_header": "pass"])
+            let passed = try passing.client().exchange(
+                "GET /a HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\n\r\n")
+            #expect(passed.header("server") == "test-origin/1.0")
+            try await passing.stop()
+        }
+    }
+
     @Test(arguments: [true, false]) func clientsReachTheirRegionAndHeadersAreRewritten(fastPath: Bool) async throws {
         try await ProxyRig.$fastPath.withValue(fastPath) {
             let rig = try await ProxyRig(upstreams: Self.standard, proxy: ["strip_response_headers": ["Server"]])

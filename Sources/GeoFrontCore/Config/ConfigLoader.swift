@@ -15,7 +15,8 @@ public enum ConfigLoader {
     ]
     static let proxyKeys = [
         "connect_timeout_ms", "response_timeout_ms", "idle_timeout_ms", "max_attempts", "max_connections_per_upstream",
-        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "lb", "outlier_detection", "upstream_tls",
+        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "server_header", "lb", "outlier_detection",
+        "upstream_tls",
     ]
     static let outlierKeys = [
         "consecutive_failures", "count_5xx", "base_ejection_ms", "max_ejection_ms", "max_ejection_percent",
@@ -358,6 +359,13 @@ public enum ConfigLoader {
                 } else {
                     reader.fail(itemPath, "\(item.brief) is not a header name")
                 }
+            }
+        }
+        if let value = fields["server_header"], let text = reader.nonEmptyString(value, at: key("server_header")) {
+            switch text {
+            case "strip": proxy.passServerHeader = false
+            case "pass": proxy.passServerHeader = true
+            default: reader.fail(key("server_header"), "\(value.brief) must be \"strip\" or \"pass\"")
             }
         }
         if let value = fields["lb"], let policy = readLoadBalancing(value, at: key("lb"), reader: &reader) {

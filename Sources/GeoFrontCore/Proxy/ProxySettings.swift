@@ -15,8 +15,18 @@ public struct ProxySettings: Sendable, Hashable {
     public var poolIdleTimeoutMilliseconds: Int = 30_000
     /// What `Host` the upstream sees.
     public var hostHeader: HostHeaderPolicy = .client
-    /// Response headers removed before the client sees them (case-insensitive), e.g. `Server`.
+    /// Response headers removed before the client sees them (lower case), e.g. `x-powered-by`.
     public var stripResponseHeaders: [String] = []
+    /// Whether the origin's `Server` field reaches clients (`server_header: "pass"`); by default
+    /// it is removed, as nginx and Envoy replace it, so an origin's software is not given away.
+    public var passServerHeader = false
+
+    /// Every response field name the client never sees (lower case): `strip_response_headers`,
+    /// plus `server` unless `server_header` is `pass`.
+    public var removedResponseHeaders: [String] {
+        if passServerHeader || stripResponseHeaders.contains("server") { return stripResponseHeaders }
+        return stripResponseHeaders + ["server"]
+    }
     /// How an upstream is picked inside a region.
     public var loadBalancing: LoadBalancing = .roundRobin
     /// Passive health: ejecting upstreams that keep failing.

@@ -151,7 +151,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var outcomeRecorded = false
     private var attemptStart = NIODeadline.uptimeNanoseconds(0)
     private var logged: (start: NIODeadline, method: String, target: String)?
-    /// Per snapshot: region names and `strip_response_headers` (lower case) as bytes.
+    /// Per snapshot: region names and the removed response fields (lower case) as bytes.
     private var bytesFor: (snapshot: RoutingSnapshot?, regionNames: [[UInt8]], strip: [[UInt8]]) = (nil, [], [])
     /// Reused between requests: the request's `Via` values.
     private var via: [RequestHead.Span] = []
@@ -920,7 +920,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if bytesFor.snapshot !== snapshot {
             bytesFor = (
                 snapshot, snapshot.regions.map { Array($0.name.utf8) },
-                snapshot.config.proxy.stripResponseHeaders.map { Array($0.lowercased().utf8) }
+                snapshot.config.proxy.removedResponseHeaders.map { Array($0.lowercased().utf8) }
             )
         }
         return (bytesFor.regionNames, bytesFor.strip)

@@ -375,7 +375,7 @@ extension ProxyExchange: UpstreamDelegate {
             let failed = settings.outlierDetection.count5xx && head.status.code >= 500
             recordOutcome(failed: failed, reason: failed ? "status \(head.status.code)" : nil)
             var response = ProxyHeaders.clientResponse(
-                head, region: region.name, strip: settings.stripResponseHeaders)
+                head, region: region.name, strip: settings.removedResponseHeaders)
             if request.version == .http1_0 {
                 // An HTTP/1.0 client cannot take chunked framing: without a length, closing ends the body.
                 if response.headers.contains(name: "content-length") && clientKeepAlive {
@@ -429,7 +429,7 @@ extension ProxyExchange: UpstreamDelegate {
         connection.handler.isSwitchingProtocols = true
         let client = context.channel
         let upstream = connection.channel
-        let response = ProxyHeaders.clientResponse(head, region: region.name, strip: settings.stripResponseHeaders)
+        let response = ProxyHeaders.clientResponse(head, region: region.name, strip: settings.removedResponseHeaders)
         handler.requestAnswered(status: 101)
         let loop = context.eventLoop
         let fail: @Sendable (any Error) -> Void = { _ in
