@@ -166,6 +166,10 @@ public final class FrontDoorServer: Service, Sendable {
                     }
                     return channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHandler(
+                            SendTimeoutHandler(
+                                timeout: .milliseconds(Int64(current.config.server.sendTimeoutMilliseconds)),
+                                counter: metrics.sendTimeouts))
                         if current.config.proxyProtocol { try pipeline.addHandler(ProxyProtocolHandler()) }
                         if let tls {
                             try pipeline.addHandler(PlainHTTPOnTLSPortHandler())

@@ -271,6 +271,13 @@ import Testing
             Self.with { $0["server"] = ["max_request_head_bytes": 1.5] } == [
                 "server.max_request_head_bytes: 1.5 must be a whole number in 1024…1048576"
             ])
+        #expect(try Self.parse(Self.valid()).server.sendTimeoutMilliseconds == 60_000)
+        object["server"] = ["send_timeout_ms": 1500]
+        #expect(try Self.parse(object).server.sendTimeoutMilliseconds == 1500)
+        #expect(
+            Self.with { $0["server"] = ["send_timeout_ms": 0] } == [
+                "server.send_timeout_ms: 0 must be a whole number in 1…3600000"
+            ])
     }
 
     @Test func everyProblemIsReportedAtOnce() {

@@ -25,9 +25,11 @@ final class ProxyRig {
     ///   - upstreams: per region, the upstreams' names and behaviours.
     ///   - proxy: the `proxy` section.
     ///   - regionExtras: extra keys per region (mode, lb, weights…).
+    ///   - server: extra keys of the `server` section.
     init(
         upstreams layout: [String: [(String, TestUpstream.Behaviour)]],
-        proxy: [String: Any] = [:], regionExtras: [String: [String: Any]] = [:], weights: [String: [Int]] = [:]
+        proxy: [String: Any] = [:], regionExtras: [String: [String: Any]] = [:], weights: [String: [Int]] = [:],
+        server serverExtras: [String: Any] = [:]
     ) async throws {
         var upstreams: [String: [TestUpstream]] = [:]
         for (region, list) in layout {
@@ -50,10 +52,12 @@ final class ProxyRig {
             for (key, value) in regionExtras[name] ?? [:] { region[key] = value }
             return region
         }
+        var serverSection: [String: Any] = ["threads": 1, "fast_path": Self.fastPath]
+        for (key, value) in serverExtras { serverSection[key] = value }
         let object: [String: Any] = [
             "listen": "127.0.0.1:0", "geoip": ["database": Fixtures.maxmind("GeoLite2-City-Test.mmdb")],
             "mode": "proxy", "trusted_proxies": ["127.0.0.2/32"], "default_region": "eu-central",
-            "server": ["threads": 1, "fast_path": Self.fastPath], "proxy": proxy, "regions": regions,
+            "server": serverSection, "proxy": proxy, "regions": regions,
         ]
         let config = try ConfigLoader.parse(try JSONSerialization.data(withJSONObject: object), baseDirectory: "/")
         var logger = Logger(label: "geofront-proxy-test")

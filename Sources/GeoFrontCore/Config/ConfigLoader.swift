@@ -598,6 +598,7 @@ public enum ConfigLoader {
                 allowed: [
                     "idle_timeout_ms", "request_timeout_ms", "max_request_head_bytes", "threads", "shutdown_grace_ms",
                     "fast_path", "max_connections", "max_connections_per_ip", "max_requests_per_connection",
+                    "send_timeout_ms",
                 ])
         else { return server }
         reader.integer(
@@ -618,6 +619,8 @@ public enum ConfigLoader {
             into: &server.maxRequestsPerConnection)
         reader.integer(
             fields, "shutdown_grace_ms", at: "server", in: 0...3_600_000, into: &server.shutdownGraceMilliseconds)
+        reader.integer(
+            fields, "send_timeout_ms", at: "server", in: 1...3_600_000, into: &server.sendTimeoutMilliseconds)
         return server
     }
 

@@ -106,6 +106,10 @@ public struct ServerSettings: Sendable, Hashable {
     /// Requests on one keep-alive connection at most (the last answer says `Connection: close`);
     /// 0 = no limit.
     public var maxRequestsPerConnection = 10_000
+    /// A client that takes nothing of what is written to it for this long (its connection stays
+    /// full) is disconnected: a reader that stopped cannot hold a connection, an upstream
+    /// exchange or its buffers forever.
+    public var sendTimeoutMilliseconds = 60_000
 
     public init(
         idleTimeoutMilliseconds: Int = 60_000, requestTimeoutMilliseconds: Int = 10_000,

@@ -20,6 +20,8 @@ public final class GeoFrontMetrics: Sendable {
     let rateLimited: Metrics.Counter
     let connectionsRefusedTotal: Metrics.Counter
     let connectionsRefusedPerIP: Metrics.Counter
+    /// `geofront_send_timeouts_total`: clients disconnected by `server.send_timeout_ms`.
+    let sendTimeouts: Metrics.Counter
     /// `geofront_fast_path_handovers_total{reason}`, by ``FastProxyHandler/HandOverReason``.
     let handOvers: [FastProxyHandler.HandOverReason: Metrics.Counter]
 
@@ -55,6 +57,7 @@ public final class GeoFrontMetrics: Sendable {
         connectionsRefusedPerIP = Metrics.Counter(
             label: "geofront_connections_refused_total", dimensions: [("reason", "max_connections_per_ip")],
             factory: factory)
+        sendTimeouts = Metrics.Counter(label: "geofront_send_timeouts_total", factory: factory)
         var handOvers: [FastProxyHandler.HandOverReason: Metrics.Counter] = [:]
         for reason in FastProxyHandler.HandOverReason.allCases {
             handOvers[reason] = Metrics.Counter(
