@@ -47,3 +47,28 @@ import Testing
         #expect(counts[1] > 0)
     }
 }
+
+/// The typed upstream failure: its metric label, whether it counts against the upstream, and the
+/// words people see.
+@Suite struct UpstreamFailureTests {
+    @Test func kindsMapToLabelsAndRules() {
+        let cases: [(UpstreamFailure.Kind, String, Bool, String)] = [
+            (.refused, "refused", true, "connection refused"),
+            (.connectFailed("no route to host"), "other", true, "no route to host"),
+            (.connectTimeout, "timeout", true, "connect timeout"),
+            (.poolExhausted, "pool_exhausted", false, "connection pool exhausted"),
+            (.responseTimeout(milliseconds: 300), "timeout", true, "no response within 300 ms"),
+            (.closedBeforeResponse, "closed", true, "connection closed before a response"),
+            (.malformedResponse, "other", true, "malformed response"),
+            (.malformedBody, "other", true, "malformed chunked body"),
+            (.status(503), "5xx", true, "status 503"),
+        ]
+        for (kind, label, counts, reason) in cases {
+            let failure = UpstreamFailure(kind, region: "eu", upstream: "10.0.0.1:80")
+            #expect(failure.metricLabel == label)
+            #expect(failure.countsAgainstUpstream == counts)
+            #expect(failure.reason == reason)
+            #expect(failure.description == "eu 10.0.0.1:80: \(reason)")
+        }
+    }
+}

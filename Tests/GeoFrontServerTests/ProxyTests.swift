@@ -286,6 +286,34 @@ import Testing
         }
     }
 
+    /// Each kind of upstream failure is counted under its own `kind` label, on both paths: the
+    /// typed ``UpstreamFailure`` reaches the metric, not a sentence parsed back.
+    @Test(arguments: [true, false]) func upstreamFailuresAreCountedByKind(fastPath: Bool) async throws {
+        try await ProxyRig.$fastPath.withValue(fastPath) {
+            let rig = try await ProxyRig(
+                upstreams: [
+                    "eu-west": [("refusing", .echo)], "eu-central": [("failing", .status(503))],
+                    "us-east": [("dropping", .closeOnHead)],
+                ],
+                proxy: ["max_attempts": 1, "outlier_detection": ["consecutive_failures": 1000]])
+            try rig.upstreams["eu-west"]![0].stop()
+            #expect(try rig.get(as: ProxyRig.london).status == 502)
+            #expect(try rig.get(as: "2a02:d180::1").status == 503)  // Germany: eu-central's 503 passes through
+            #expect(try rig.get(as: ProxyRig.seattle).status == 502)
+            let metrics = rig.server.metrics.exposition()
+            for (region, upstream, kind) in [
+                ("eu-west", rig.upstreams["eu-west"]![0], "refused"),
+                ("eu-central", rig.upstreams["eu-central"]![0], "5xx"),
+                ("us-east", rig.upstreams["us-east"]![0], "closed"),
+            ] {
+                let line =
+                    #"geofront_upstream_errors_total{region="\#(region)",upstream="\#(upstream.address)",kind="\#(kind)"} 1"#
+                #expect(metrics.contains(line), "\(line) not in\n\(metrics)")
+            }
+            try await rig.stop()
+        }
+    }
+
     @Test func perRegionModeMixesProxyAndRedirect() async throws {
         let rig = try await ProxyRig(upstreams: Self.standard, regionExtras: ["us-east": ["mode": "redirect"]])
         let far = try rig.get("/v?x=1", as: ProxyRig.seattle)

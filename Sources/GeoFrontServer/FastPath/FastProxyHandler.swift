@@ -664,17 +664,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func connectFailed(_ error: any Error) {
         guard case .connecting = phase else { return }
-        let reason: String
-        switch error as? UpstreamConnectError {
-        case .poolExhausted:
-            // Says nothing about the upstream's health: not reported.
-            outcomeRecorded = true
-            reason = "connection pool exhausted"
-        case .connectTimeout: reason = "connect timeout"
-        case .connectFailed(let text): reason = text
-        case nil: reason = "\(error)"
-        }
-        recordOutcome(failed: true, reason: reason)
+        recordOutcome(UpstreamConnectError.kind(of: error))
         retryOrFail(timeout: false)
     }
 
@@ -690,11 +680,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func recordOutcome(failed: Bool, reason: String?) {
+    /// The current attempt's outcome, once: `failure` nil when it succeeded.
+    private func recordOutcome(_ failure: UpstreamFailure.Kind?) {
         guard !outcomeRecorded, let snapshot else { return }
         outcomeRecorded = true
-        attempts.record(
-            failed: failed, reason: reason, since: attemptStart, snapshot: snapshot, loop: loop, health: health)
+        attempts.record(failure, since: attemptStart, snapshot: snapshot, loop: loop, health: health)
     }
 
     private func endInFlight() {
@@ -734,7 +724,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 response = current
                 return
             case .failure:
-                recordOutcome(failed: true, reason: "malformed response")
+                recordOutcome(.malformedResponse)
                 retryOrFail(timeout: false)
                 return
             case .success(.some(var out)):
@@ -747,7 +737,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
                 let status = responseHead.status
                 let failed = snapshot.config.proxy.outlierDetection.count5xx && status >= 500
-                recordOutcome(failed: failed, reason: failed ? "status \(status)" : nil)
+                recordOutcome(failed ? .status(status) : nil)
                 answered(status: status)
                 let framing = responseHead.framing(requestWasHEAD: isHEAD)
                 upstreamReusable = !responseHead.closeRequested && bodyRemaining == 0
@@ -847,7 +837,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 exchangeDone()
             case .failure:
                 // Broken framing from the upstream: the client's response is cut, not made up.
-                recordOutcome(failed: true, reason: "malformed chunked body")
+                recordOutcome(.malformedBody)
                 cutClient()
             }
         case .untilClose:
@@ -1005,7 +995,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             cutClient()
         case .awaitingResponse:
             let limit = snapshot?.config.proxy.responseTimeoutMilliseconds ?? 0
-            recordOutcome(failed: true, reason: "no response within \(limit) ms")
+            recordOutcome(.responseTimeout(milliseconds: limit))
             retryOrFail(timeout: true)
         case .streaming:
             cutClient()
@@ -1060,7 +1050,7 @@ extension FastProxyHandler: ByteUpstreamDelegate {
     func upstreamClosed() {
         switch phase {
         case .awaitingResponse:
-            recordOutcome(failed: true, reason: "connection closed before a response")
+            recordOutcome(.closedBeforeResponse)
             retryOrFail(timeout: false)
         case .streaming(.untilClose):
             // The body's end: the client's connection ends with it (its head said so).

@@ -191,19 +191,7 @@ final class ProxyExchange {
 
     private func connectFailed(_ error: any Error) {
         guard phase == .connecting else { return }
-        let reason: String
-        switch error as? UpstreamConnectError {
-        case .poolExhausted: reason = "connection pool exhausted"
-        case .connectTimeout: reason = "connect timeout"
-        case .connectFailed(let text): reason = text
-        case nil: reason = "\(error)"
-        }
-        // Pool exhaustion says nothing about the upstream's health: not reported at all.
-        if case .poolExhausted = error as? UpstreamConnectError {
-            outcomeRecorded = true
-        } else {
-            recordOutcome(failed: true, reason: reason)
-        }
+        recordOutcome(UpstreamConnectError.kind(of: error))
         endInFlight()
         // Nothing was sent: always safe to try elsewhere.
         retryOrFail(timeout: false)
@@ -298,11 +286,11 @@ final class ProxyExchange {
     }
 
     /// Tells outlier detection (and metrics) how the current attempt went (once per attempt).
-    private func recordOutcome(failed: Bool, reason: String?) {
+    /// The current attempt's outcome, once: `failure` nil when it succeeded.
+    private func recordOutcome(_ failure: UpstreamFailure.Kind?) {
         guard !outcomeRecorded else { return }
         outcomeRecorded = true
-        attempts.record(
-            failed: failed, reason: reason, since: attemptStart, snapshot: snapshot, loop: loop, health: health)
+        attempts.record(failure, since: attemptStart, snapshot: snapshot, loop: loop, health: health)
     }
 
     /// The current attempt no longer counts as a request in flight.
@@ -338,7 +326,7 @@ final class ProxyExchange {
         timer = nil
         switch phase {
         case .awaitingResponse:
-            recordOutcome(failed: true, reason: "no response within \(settings.responseTimeoutMilliseconds) ms")
+            recordOutcome(.responseTimeout(milliseconds: settings.responseTimeoutMilliseconds))
             retryOrFail(timeout: true)
         case .streamingResponse:
             fail(.gatewayTimeout)
@@ -373,7 +361,7 @@ extension ProxyExchange: UpstreamDelegate {
                 clientKeepAlive = false
             }
             let failed = settings.outlierDetection.count5xx && head.status.code >= 500
-            recordOutcome(failed: failed, reason: failed ? "status \(head.status.code)" : nil)
+            recordOutcome(failed ? .status(Int(head.status.code)) : nil)
             var response = ProxyHeaders.clientResponse(
                 head, region: region.name, strip: settings.removedResponseHeaders)
             if request.version == .http1_0 {
@@ -420,7 +408,7 @@ extension ProxyExchange: UpstreamDelegate {
     private func switchToTunnel(_ head: HTTPResponseHead) {
         phase = .finished
         cancelTimer()
-        recordOutcome(failed: false, reason: nil)
+        recordOutcome(nil)
         endInFlight()
         guard let connection else { return }
         self.connection = nil
@@ -491,7 +479,7 @@ extension ProxyExchange: UpstreamDelegate {
     func upstreamClosed() {
         switch phase {
         case .awaitingResponse:
-            recordOutcome(failed: true, reason: "connection closed before a response")
+            recordOutcome(.closedBeforeResponse)
             retryOrFail(timeout: false)
         case .streamingResponse:
             fail(.badGateway)

@@ -66,34 +66,31 @@ struct UpstreamAttempts {
         loop.withBalancer(snapshot: snapshot, region: regionIndex) { $0.finished(index) }
     }
 
-    /// Tells metrics and outlier detection how the current attempt went.
+    /// The current attempt's failure as a typed value (kind, region, upstream).
+    func failure(_ kind: UpstreamFailure.Kind, snapshot: RoutingSnapshot) -> UpstreamFailure {
+        let region = snapshot.regions[regionIndex]
+        let upstream = upstreamIndex >= 0 ? region.config.upstreams[upstreamIndex].description : "-"
+        return UpstreamFailure(kind, region: region.name, upstream: upstream)
+    }
+
+    /// Tells metrics and outlier detection how the current attempt went: `failure` nil when it
+    /// succeeded. Pool exhaustion is counted but says nothing about the upstream's health.
     func record(
-        failed: Bool, reason: String?, since start: NIODeadline, snapshot: RoutingSnapshot, loop: LoopState,
+        _ failure: UpstreamFailure.Kind?, since start: NIODeadline, snapshot: RoutingSnapshot, loop: LoopState,
         health: ProxyHealthReporter?
     ) {
         guard upstreamIndex >= 0 else { return }
-        if failed {
-            let region = snapshot.regions[regionIndex]
-            loop.metrics.upstreamError(
-                region: region.name, upstream: region.config.upstreams[upstreamIndex].description,
-                kind: Self.errorKind(reason)
-            ).increment()
+        if let failure = failure.map({ self.failure($0, snapshot: snapshot) }) {
+            loop.metrics.upstreamError(region: failure.region, upstream: failure.upstream, kind: failure.metricLabel)
+                .increment()
+            guard failure.countsAgainstUpstream else { return }
+            health?.record(
+                snapshot: snapshot, region: regionIndex, upstream: upstreamIndex, failed: true, reason: failure.reason)
         } else {
             loop.upstreamTimer(snapshot: snapshot, region: regionIndex, upstream: upstreamIndex)
                 .recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds))
+            health?.record(snapshot: snapshot, region: regionIndex, upstream: upstreamIndex, failed: false, reason: nil)
         }
-        health?.record(snapshot: snapshot, region: regionIndex, upstream: upstreamIndex, failed: failed, reason: reason)
-    }
-
-    /// A short, bounded label for an upstream failure (metric dimension).
-    static func errorKind(_ reason: String?) -> String {
-        guard let reason else { return "other" }
-        if reason.hasPrefix("status ") { return "5xx" }
-        if reason.contains("refused") { return "refused" }
-        if reason.contains("timeout") || reason.hasPrefix("no response within") { return "timeout" }
-        if reason.contains("closed") { return "closed" }
-        if reason.contains("pool exhausted") { return "pool_exhausted" }
-        return "other"
     }
 
     /// Which upstreams of the current region may be picked. When no region is available and

@@ -32,11 +32,21 @@ final class UpstreamConnection<Handler: PooledUpstreamHandler>: @unchecked Senda
     }
 }
 
-/// Why no connection could be had. All of these happen before any byte of the request left.
-enum UpstreamConnectError: Error {
-    case poolExhausted
-    case connectFailed(String)
-    case connectTimeout
+/// Why no connection could be had (``UpstreamFailure/Kind``: `poolExhausted`, `refused`,
+/// `connectFailed`, `connectTimeout`). All of these happen before any byte of the request left.
+struct UpstreamConnectError: Error {
+    let kind: UpstreamFailure.Kind
+
+    static let poolExhausted = UpstreamConnectError(kind: .poolExhausted)
+    static let connectTimeout = UpstreamConnectError(kind: .connectTimeout)
+    static func connectFailed(_ detail: String) -> UpstreamConnectError {
+        UpstreamConnectError(kind: .connectFailed(detail))
+    }
+
+    /// The kind for any error a connect attempt ended with.
+    static func kind(of error: any Error) -> UpstreamFailure.Kind {
+        (error as? UpstreamConnectError)?.kind ?? .connectFailed("\(error)")
+    }
 }
 
 /// Keep-alive connections to upstreams, for one event loop: the loop's handlers use it without
@@ -105,8 +115,9 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
                 if let channelError = error as? ChannelError, case .connectTimeout = channelError {
                     throw UpstreamConnectError.connectTimeout
                 }
-                throw UpstreamConnectError.connectFailed(
-                    String(describing: ProbeFailure(connectError: error, timeout: 0)))
+                let failure = ProbeFailure(connectError: error, timeout: 0)
+                if case .connectionRefused = failure { throw UpstreamConnectError(kind: .refused) }
+                throw UpstreamConnectError.connectFailed(String(describing: failure))
             }
             .flatMap { channel -> EventLoopFuture<any Channel> in
                 // connect_timeout_ms covers the TLS handshake too.
@@ -122,7 +133,7 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
                 return handshake.futureResult.flatMapError { error in
                     // The close callback does the pool's bookkeeping.
                     channel.close(promise: nil)
-                    if case UpstreamConnectError.connectTimeout = error {
+                    if let connectError = error as? UpstreamConnectError, case .connectTimeout = connectError.kind {
                         return channel.eventLoop.makeFailedFuture(error)
                     }
                     return channel.eventLoop.makeFailedFuture(
