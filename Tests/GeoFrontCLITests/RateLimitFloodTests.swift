@@ -6,7 +6,7 @@ import Testing
 /// `X-Forwarded-For`) against a rate-limited `geofront serve` process: the limiter tracks at most
 /// `max_tracked_clients` of them, so resident memory grows by less than the documented bound, and
 /// an abusive client is still limited afterwards.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct RateLimitFloodTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct RateLimitFloodTests {
     static let addresses = 500_000
     static let batch = 500
     /// README (Security): 100,000 tracked clients per event loop cost under 100 bytes each; the

@@ -20,12 +20,13 @@ final class OperationsRig: Sendable {
     let port: Int
     let adminPort: Int
 
-    static func config(database: String, euWestURL: String = "https://eu-west.example.test", extra: String = "")
-        -> String
-    {
+    /// - Parameter server: more `server` keys, each followed by a comma.
+    static func config(
+        database: String, euWestURL: String = "https://eu-west.example.test", server: String = "", extra: String = ""
+    ) -> String {
         """
         {"listen": "127.0.0.1:0", "geoip": {"database": "\(database)"}, "trusted_proxies": ["127.0.0.0/8"],
-         "default_region": "eu-central", "server": {"threads": 1, "shutdown_grace_ms": 5000}, \(extra)
+         "default_region": "eu-central", "server": {\(server) "threads": 1, "shutdown_grace_ms": 5000}, \(extra)
          "regions": [
            {"name": "eu-west", "location": {"latitude": 51.51, "longitude": -0.13}, "redirect_url": "\(euWestURL)"},
            {"name": "eu-central", "location": {"latitude": 50.11, "longitude": 8.68}, "redirect_url": "https://eu-central.example.test"},
@@ -34,11 +35,12 @@ final class OperationsRig: Sendable {
         """
     }
 
-    init(extra: String = "") async throws {
+    init(server serverSettings: String = "", extra: String = "") async throws {
         folder = try TemporaryDirectory()
         databasePath = "\(folder.path)/City.mmdb"
         try FileManager.default.copyItem(atPath: Fixtures.maxmind("GeoLite2-City-Test.mmdb"), toPath: databasePath)
-        configPath = try folder.write("regions.json", Self.config(database: databasePath, extra: extra))
+        configPath = try folder.write(
+            "regions.json", Self.config(database: databasePath, server: serverSettings, extra: extra))
         var logger = Logger(label: "ops-test")
         logger.logLevel = .critical
         let config = try ConfigLoader.load(path: configPath)
@@ -83,7 +85,7 @@ final class OperationsRig: Sendable {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(2))) struct OperationsTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct OperationsTests {
     @Test func adminAPIAnswersAndRequiresTheToken() async throws {
         let rig = try await OperationsRig()
         #expect(try rig.admin("GET", "/status", token: nil).status == 401)
@@ -136,40 +138,56 @@ final class OperationsRig: Sendable {
         try await rig.stop()
     }
 
-    /// A bounded load loop runs while the configuration and the database are reloaded 20 times:
-    /// not one request fails.
+    /// A load loop runs while the configuration and the database are reloaded 20 times: not one
+    /// request fails. The clients behave like real HTTP clients (a new connection after
+    /// `Connection: close`, one resend of a GET whose connection was closed before it was
+    /// answered), and `server.max_requests_per_connection` is small, so connections reach their
+    /// limit and are replaced over and over during the reloads, whatever the machine's speed.
     @Test func reloadsUnderLoadDropNothing() async throws {
-        let rig = try await OperationsRig()
+        let limit = 50
+        let serverSettings = #""max_requests_per_connection": \#(limit),"#
+        let rig = try await OperationsRig(server: serverSettings)
         let port = rig.port
         let stop = Counter()
         let failures = Counter()
         let served = Counter()
+        let reconnects = Counter()
+        let closeResponses = Counter()
+        let firstFailure = NSLockedBox<String?>(nil)
         let allowed: Set<String> = ["https://eu-west.example.test/p", "https://eu-west-2.example.test/p"]
         // Plain threads: blocking sockets must not sit on Swift's cooperative pool.
         let finished = Counter()
-        for _ in 0..<2 {
+        let threads = 2
+        defer { stop.add(1) }  // the load threads end even if the test throws
+        for _ in 0..<threads {
             Thread.detachNewThread {
                 defer { finished.add(1) }
-                guard let client = try? RawHTTPClient(port: port) else {
-                    failures.add(1)
-                    return
+                let client = ReconnectingHTTPClient(port: port)
+                defer {
+                    reconnects.add(client.reconnects)
+                    closeResponses.add(client.closeResponses)
                 }
-                var count = 0
-                while stop.value == 0 && count < 20_000 {
-                    count += 1
-                    let response = try? client.exchange(
-                        "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n")
-                    if response?.status == 302, allowed.contains(response?.header("location") ?? "") {
-                        served.add(1)
-                    } else {
+                while stop.value == 0 {
+                    do {
+                        let response = try client.exchange(
+                            "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n")
+                        if response.status == 302, allowed.contains(response.header("location") ?? "") {
+                            served.add(1)
+                        } else {
+                            failures.add(1)
+                            firstFailure.setIfNil(
+                                "wrong answer: \(response.status) \(response.header("location") ?? "-")")
+                        }
+                    } catch {
                         failures.add(1)
+                        firstFailure.setIfNil("no answer: \(error)")
                     }
                 }
             }
         }
         for round in 1...20 {
             let url = round % 2 == 0 ? "https://eu-west.example.test" : "https://eu-west-2.example.test"
-            let config = OperationsRig.config(database: rig.databasePath, euWestURL: url)
+            let config = OperationsRig.config(database: rig.databasePath, euWestURL: url, server: serverSettings)
             try config.write(toFile: rig.configPath, atomically: true, encoding: .utf8)
             if round % 4 == 0 {
                 // Replace the database the way updaters do: write elsewhere, rename over.
@@ -181,13 +199,24 @@ final class OperationsRig: Sendable {
             let result = try rig.adminJSON("POST", "/reload")
             #expect(result["ok"] as? Bool == true, "\(result)")
             #expect(result["generation"] as? Int == round + 1)
-            try await Task.sleep(for: .milliseconds(30))
+            // Load between reloads: more than one connection's worth of requests, so that
+            // connections reach their limit during the reloads on a fast machine and a slow one.
+            let before = served.value + failures.value
+            try await waitUntil("\(limit + 10) more requests after reload \(round)") {
+                served.value + failures.value >= before + limit + 10
+            }
         }
         stop.add(1)
-        while finished.value < 2 { try await Task.sleep(for: .milliseconds(10)) }
-        print("operations: 20 reloads under load, \(served.value) requests served, \(failures.value) failed")
-        #expect(failures.value == 0)
-        #expect(served.value > 100)
+        try await waitUntil("the load threads to finish") { finished.value == threads }
+        print(
+            "operations: 20 reloads under load, \(served.value) requests served, \(failures.value) failed, "
+                + "\(closeResponses.value) connections closed at the limit of \(limit), \(reconnects.value) reconnects")
+        #expect(failures.value == 0, "first failure: \(firstFailure.get() ?? "none")")
+        #expect(served.value > 20 * (limit + 10) - failures.value)
+        // Every connection was closed after its `limit`th request, and the clients went on.
+        #expect(closeResponses.value >= served.value / limit - threads)
+        #expect(reconnects.value >= served.value / limit - 2 * threads)
+        #expect(reconnects.value >= 20)
         #expect(rig.server.publisher.current.generation == 21)
         try await rig.stop()
     }
@@ -215,22 +244,27 @@ final class OperationsRig: Sendable {
 
     @Test func replacedDatabaseIsPickedUp() async throws {
         let rig = try await OperationsRig()
+        let started = Counter()
         let watcher = Task { [rig] in
+            started.add(1)
+            // run() notes the files it watches before it first suspends.
             try await WatchedFilesReloader(
                 reloader: rig.reloader, publisher: rig.server.publisher, interval: .milliseconds(100)
             )
             .run()
         }
-        try await Task.sleep(for: .milliseconds(250))
-        let fresh = "\(rig.folder.path)/City.mmdb.new"
-        try FileManager.default.copyItem(atPath: Fixtures.maxmind("GeoLite2-City-Test.mmdb"), toPath: fresh)
-        #expect(rename(fresh, rig.databasePath) == 0)
-        var generation: UInt64 = 1
-        for _ in 0..<50 where generation == 1 {
-            try await Task.sleep(for: .milliseconds(100))
-            generation = rig.server.publisher.current.generation
+        try await waitUntil("the watcher to start") { started.value == 1 }
+        // Replaced once; again only if the watcher (preempted between starting and noting the
+        // files) took the replacement for the original. Normally the first is picked up.
+        for attempt in 1...3 where rig.server.publisher.current.generation == 1 {
+            let fresh = "\(rig.folder.path)/City.mmdb.new"
+            try FileManager.default.copyItem(atPath: Fixtures.maxmind("GeoLite2-City-Test.mmdb"), toPath: fresh)
+            #expect(rename(fresh, rig.databasePath) == 0)
+            try? await waitUntil("the replaced database to be loaded (attempt \(attempt))", timeout: .seconds(10)) {
+                rig.server.publisher.current.generation > 1
+            }
         }
-        #expect(generation == 2)
+        #expect(rig.server.publisher.current.generation >= 2)
         watcher.cancel()
         _ = await watcher.result
         try await rig.stop()
@@ -269,36 +303,34 @@ final class OperationsRig: Sendable {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(2))) struct GracefulShutdownTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct GracefulShutdownTests {
     /// A slow proxied request in flight when shutdown starts still gets its whole answer; new
     /// connections are refused; the server then stops.
     @Test func inFlightRequestFinishesDuringShutdown() async throws {
-        let rig = try await ProxyRig(upstreams: ["eu-west": [("slow", .slow(milliseconds: 2000))]])
+        // The upstream answers when the test says so, not after a delay a slow machine could outlast.
+        let rig = try await ProxyRig(upstreams: ["eu-west": [("slow", .held)]])
         let port = rig.port
+        let upstream = rig.upstreams["eu-west"]![0]
         let result = NSLockedBox<RawHTTPResponse?>(nil)
         let thread = Thread {
-            let client = try? RawHTTPClient(port: port, source: "127.0.0.2")
+            let client = try? RawHTTPClient(port: port, source: "127.0.0.2", timeoutSeconds: 60)
             result.set(
                 try? client?.exchange("GET /slow HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\n\r\n"))
         }
         thread.start()
-        // Wait until the request is in flight: the slow upstream has read it and is waiting.
-        for _ in 0..<250 where rig.upstreams["eu-west"]![0].seen.isEmpty {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(rig.upstreams["eu-west"]![0].seen.count == 1)
+        // Wait until the request is in flight: the upstream has read it and holds its answer.
+        try await waitUntil("the request to reach the upstream") { !upstream.seen.isEmpty }
+        #expect(upstream.seen.count == 1)
         let stopping = Task { try await rig.server.stop() }
-        // The listener closes at once; the request in flight goes on.
-        var refused = false
-        for _ in 0..<75 where !refused {
-            try await Task.sleep(for: .milliseconds(20))
-            refused = (try? RawHTTPClient(port: port)) == nil
+        // The listener closes at once (well within the 10 s grace); the request in flight goes on.
+        try await waitUntil("new connections to be refused", interval: .milliseconds(20)) {
+            (try? RawHTTPClient(port: port)) == nil
         }
-        #expect(refused)
-        #expect(result.get() == nil)  // still waiting for the slow upstream
+        #expect(result.get() == nil)  // still waiting for the upstream
+        upstream.release()
         try await stopping.value
         // The client thread may still be reading the answer the server already sent.
-        for _ in 0..<250 where result.get() == nil { try await Task.sleep(for: .milliseconds(20)) }
+        try await waitUntil("the client to read its answer") { result.get() != nil }
         let response = try #require(result.get())
         #expect(response.status == 200)
         #expect(response.upstreamName == "slow")
@@ -315,4 +347,9 @@ final class NSLockedBox<Value>: @unchecked Sendable {
 
     func set(_ newValue: Value) { lock.withLock { value = newValue } }
     func get() -> Value { lock.withLock { value } }
+
+    /// Sets the value unless one is already there (keeps the first of several reports).
+    func setIfNil<Wrapped>(_ newValue: Wrapped) where Value == Wrapped? {
+        lock.withLock { if value == nil { value = newValue } }
+    }
 }

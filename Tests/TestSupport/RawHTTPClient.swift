@@ -24,7 +24,15 @@ public struct RawHTTPResponse: Sendable {
 
 public struct RawHTTPError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The connection was found closed (EOF or reset) before any byte of a response arrived, or
+    /// while the request was being sent: what a keep-alive connection the server closed between
+    /// requests looks like. A real client reconnects and resends an idempotent request then.
+    public let closedBeforeResponse: Bool
+
+    public init(_ description: String, closedBeforeResponse: Bool = false) {
+        self.description = description
+        self.closedBeforeResponse = closedBeforeResponse
+    }
 }
 
 /// A deliberately low-level HTTP/1.1 client over a blocking TCP socket: it sends exactly the
@@ -207,7 +215,7 @@ public final class RawHTTPClient {
 
     /// Sends a request and reads its response.
     public func exchange(_ request: String) throws -> RawHTTPResponse {
-        guard send(request) else { throw RawHTTPError("connection closed while sending") }
+        guard send(request) else { throw RawHTTPError("connection closed while sending", closedBeforeResponse: true) }
         return try readResponse(toHead: request.hasPrefix("HEAD "))
     }
 
@@ -215,8 +223,9 @@ public final class RawHTTPClient {
         while true {
             if let end = indexOfHeadEnd() { return end }
             guard try fill() else {
-                throw RawHTTPError(
-                    buffer.isEmpty ? "connection closed before a response" : "connection closed inside a response head")
+                throw buffer.isEmpty
+                    ? RawHTTPError("connection closed before a response", closedBeforeResponse: true)
+                    : RawHTTPError("connection closed inside a response head")
             }
         }
     }

@@ -22,6 +22,9 @@ public final class TestUpstream: Sendable {
         case hang
         /// Close the connection as soon as the request head arrives.
         case closeOnHead
+        /// Read the request and answer (as `echo`) only when the test calls ``release()``: a
+        /// slow upstream whose slowness does not depend on the clock.
+        case held
     }
 
     public struct Seen: Sendable {
@@ -41,6 +44,10 @@ public final class TestUpstream: Sendable {
         var channel: (any Channel)?
         var seen: [Seen] = []
         var connections = 0
+        var openConnections = 0
+        /// Answers `held` requests are waiting for.
+        var held: [@Sendable () -> Void] = []
+        var released = false
     }
 
     private let tls: NIOSSLContext?
@@ -78,6 +85,18 @@ public final class TestUpstream: Sendable {
     public var seen: [Seen] { state.withLockedValue { $0.seen } }
     /// TCP connections accepted so far.
     public var connections: Int { state.withLockedValue { $0.connections } }
+    /// TCP connections accepted and not closed yet.
+    public var openConnections: Int { state.withLockedValue { $0.openConnections } }
+
+    /// Lets every `held` request waiting now, and every later one, be answered.
+    public func release() {
+        let waiting = state.withLockedValue { state in
+            state.released = true
+            defer { state.held = [] }
+            return state.held
+        }
+        for answer in waiting { answer() }
+    }
 
     /// Stops listening (new connections are refused); open connections are closed too.
     public func stop() throws {
@@ -105,7 +124,11 @@ public final class TestUpstream: Sendable {
         try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                state.withLockedValue { $0.connections += 1 }
+                state.withLockedValue {
+                    $0.connections += 1
+                    $0.openConnections += 1
+                }
+                channel.closeFuture.whenComplete { _ in state.withLockedValue { $0.openConnections -= 1 } }
                 // Closing the listener (stop()) also closes the connections it accepted.
                 let parent = state.withLockedValue { $0.channel }
                 parent?.closeFuture.whenComplete { _ in channel.close(promise: nil) }
@@ -229,6 +252,21 @@ private final class UpstreamServerHandler: ChannelInboundHandler {
                 }
             }
             send(bytes)
+        case .held:
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            let answer: @Sendable () -> Void = {
+                eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    guard context.channel.isActive else { return }
+                    handler.respond(context: context, seen: seen, behaviour: .echo, keepAlive: keepAlive)
+                }
+            }
+            let now = state.withLockedValue { state in
+                if !state.released { state.held.append(answer) }
+                return state.released
+            }
+            if now { answer() }
         case .hang, .closeOnHead:
             break
         }
