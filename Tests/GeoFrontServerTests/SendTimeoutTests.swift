@@ -68,7 +68,7 @@ import Testing
                 upstreams: ["eu-west": [("big", .download(bytes: size))]], server: ["send_timeout_ms": 300])
             let client = try rig.client()
             #expect(client.send("GET /big HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\n\r\n"))
-            try await waitFor("the send timeout to fire") {
+            try await waitUntil("the send timeout to fire") {
                 rig.server.metrics.exposition().contains("geofront_send_timeouts_total 1")
             }
             let (status, received) = try client.readResponseCountingBody()
@@ -95,25 +95,11 @@ import Testing
                     for _ in 0..<1000 where connection.send(batch) {}
                 }
                 sender.start()
-                try await waitFor("the send timeout to fire") {
+                try await waitUntil("the send timeout to fire") {
                     server.server.metrics.exposition().contains("geofront_send_timeouts_total 1")
                 }
                 #expect(try server.isServing())
             }
         }
     }
-}
-
-/// Polls `condition` every 20 ms until it holds; fails the test after `seconds`.
-func waitFor(
-    _ what: String, seconds: Double = 30, sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while ContinuousClock.now < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("timed out after \(seconds) s waiting for \(what)", sourceLocation: sourceLocation)
-    throw RawHTTPError("timed out waiting for \(what)")
 }
