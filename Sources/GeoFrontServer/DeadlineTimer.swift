@@ -19,9 +19,9 @@ final class DeadlineTimer {
         self.timers = timers
     }
 
-    /// Sets the deadline `delay` from now.
+    /// Sets the deadline `delay` from now (the loop's clock).
     func arm(in delay: TimeAmount) {
-        let when = NIODeadline.now() + delay
+        let when = timers.now + delay
         deadline = when
         if heapIndex >= 0 && queuedFor <= when { return }
         timers.queue(self, at: when)

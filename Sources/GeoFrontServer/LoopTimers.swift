@@ -18,6 +18,10 @@ final class LoopTimers {
     /// Timers queued (tests, status).
     var count: Int { heap.count }
 
+    /// The loop's clock (real time on a real loop; the driven time of an `EmbeddedEventLoop`).
+    @inline(__always)
+    var now: NIODeadline { loop.now }
+
     /// Queues `timer` for `when`, or moves it there if it is queued for later.
     func queue(_ timer: DeadlineTimer, at when: NIODeadline) {
         timer.queuedFor = when
@@ -57,7 +61,7 @@ final class LoopTimers {
     private func run() {
         task = nil
         taskAt = nil
-        let now = NIODeadline.now()
+        let now = loop.now
         while let first = heap.first, first.queuedFor <= now {
             remove(first)
             first.reached(now: now)  // may queue it again, or run its action (which may close)
