@@ -15,7 +15,8 @@ public enum ConfigLoader {
     ]
     static let proxyKeys = [
         "connect_timeout_ms", "response_timeout_ms", "idle_timeout_ms", "max_attempts", "max_connections_per_upstream",
-        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "server_header", "lb", "outlier_detection",
+        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "server_header", "tunnel_idle_timeout_ms",
+        "lb", "outlier_detection",
         "upstream_tls",
     ]
     static let outlierKeys = [
@@ -332,6 +333,7 @@ public enum ConfigLoader {
         milliseconds("response_timeout_ms", &proxy.responseTimeoutMilliseconds)
         milliseconds("idle_timeout_ms", &proxy.idleTimeoutMilliseconds)
         milliseconds("pool_idle_timeout_ms", &proxy.poolIdleTimeoutMilliseconds)
+        milliseconds("tunnel_idle_timeout_ms", &proxy.tunnelIdleTimeoutMilliseconds)
         reader.integer(fields, "max_attempts", at: "proxy", in: 1...10, into: &proxy.maxAttempts)
         reader.integer(
             fields, "max_connections_per_upstream", at: "proxy", in: 1...100_000, into: &proxy.maxConnectionsPerUpstream

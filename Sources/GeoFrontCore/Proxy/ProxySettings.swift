@@ -7,6 +7,9 @@ public struct ProxySettings: Sendable, Hashable {
     /// Longest silence from the upstream while its response body streams (the client's
     /// response is cut after it).
     public var idleTimeoutMilliseconds: Int = 60_000
+    /// Longest silence in both directions of a tunnel (WebSocket or another upgrade after
+    /// `101`) before it is closed.
+    public var tunnelIdleTimeoutMilliseconds: Int = 3_600_000
     /// Attempts per request, over the region's upstreams and then the next-nearest regions.
     public var maxAttempts: Int = 3
     /// Open connections to one upstream from one event loop.
