@@ -551,3 +551,16 @@ import Testing
             ])
     }
 }
+
+@Suite struct TunnelConfigTests {
+    @Test func tunnelIdleTimeout() throws {
+        #expect(try ConfigLoaderTests.parse(ConfigLoaderTests.valid()).proxy.tunnelIdleTimeoutMilliseconds == 3_600_000)
+        var object = ConfigLoaderTests.valid()
+        object["proxy"] = ["tunnel_idle_timeout_ms": 5000]
+        #expect(try ConfigLoaderTests.parse(object).proxy.tunnelIdleTimeoutMilliseconds == 5000)
+        #expect(
+            ConfigLoaderTests.with { $0["proxy"] = ["tunnel_idle_timeout_ms": 0] } == [
+                "proxy.tunnel_idle_timeout_ms: 0 must be a whole number in 1…86400000"
+            ])
+    }
+}

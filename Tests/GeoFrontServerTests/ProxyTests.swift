@@ -380,6 +380,9 @@ final class Counter: @unchecked Sendable {
         client.send([0x88, 0x80, 1, 2, 3, 4])
         #expect(try client.readBytes(2) == [0x88, 0x00])
         #expect(client.waitForClose())
+        // As a real client does on end of stream: its own side ends too, so the tunnel's two
+        // connections are done (the origin ended its side; GeoFront passed that on as a FIN).
+        client.halfClose()
         #expect(try rig.get(as: "10.0.0.1").status == 200)
         try await rig.stop()
     }

@@ -66,7 +66,7 @@ import Testing
             let size = 256 * 1024 * 1024
             let rig = try await ProxyRig(
                 upstreams: ["eu-west": [("big", .download(bytes: size))]], server: ["send_timeout_ms": 300])
-            let client = try rig.client()
+            let client = try RawHTTPClient(port: rig.port, source: "127.0.0.2", receiveBufferBytes: 4096)
             #expect(client.send("GET /big HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\n\r\n"))
             try await waitUntil("the send timeout to fire") {
                 rig.server.metrics.exposition().contains("geofront_send_timeouts_total 1")
@@ -85,7 +85,8 @@ import Testing
             // No request limit: the connection must end by the send timeout, not by
             // `max_requests_per_connection`.
             try await withServer(server: ["send_timeout_ms": 300, "max_requests_per_connection": 0]) { server in
-                let client = NSLockedBox(try server.trustedClient())
+                let client = NSLockedBox(
+                    try RawHTTPClient(port: server.port, source: "127.0.0.2", receiveBufferBytes: 4096))
                 let batch = String(
                     repeating: "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 89.160.20.112\r\n\r\n", count: 1000)
                 let sender = Thread {

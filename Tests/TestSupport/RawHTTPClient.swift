@@ -45,9 +45,18 @@ public final class RawHTTPClient {
 
     /// - Parameter source: a local IPv4 address to connect from (any of 127.0.0.0/8 works on
     ///   loopback), so tests can play trusted and untrusted peers.
-    public init(host: String = "127.0.0.1", port: Int, source: String? = nil, timeoutSeconds: Int = 5) throws {
+    /// - Parameter receiveBufferBytes: a small `SO_RCVBUF` makes a client that does not read
+    ///   fill its connection after a few kilobytes (send-timeout and backpressure tests).
+    public init(
+        host: String = "127.0.0.1", port: Int, source: String? = nil, timeoutSeconds: Int = 5,
+        receiveBufferBytes: Int? = nil
+    ) throws {
         let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawHTTPError("socket() failed") }
+        if let receiveBufferBytes {
+            var size = Int32(receiveBufferBytes)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         if let source {
             var local = sockaddr_in()
             local.sin_family = sa_family_t(AF_INET)
@@ -193,6 +202,11 @@ public final class RawHTTPClient {
         let bytes = Array(buffer[..<count])
         buffer.removeFirst(count)
         return bytes
+    }
+
+    /// Ends this side's output (a FIN: `shutdown(SHUT_WR)`); reading goes on.
+    public func halfClose() {
+        shutdown(socket, Int32(SHUT_WR))
     }
 
     /// Everything until the server closes the connection (after any response already read).

@@ -420,6 +420,7 @@ extension ProxyExchange: UpstreamDelegate {
         let response = ProxyHeaders.clientResponse(head, region: region.name, strip: settings.removedResponseHeaders)
         handler.requestAnswered(status: 101)
         let loop = context.eventLoop
+        let tunnelIdleTimeout = TimeAmount.milliseconds(Int64(settings.tunnelIdleTimeoutMilliseconds))
         let fail: @Sendable (any Error) -> Void = { _ in
             client.close(promise: nil)
             upstream.close(promise: nil)
@@ -427,7 +428,7 @@ extension ProxyExchange: UpstreamDelegate {
         // Run after the upstream decoder has returned from delivering this head. Some HTTP
         // handlers leave the pipeline asynchronously, so each step waits for the removals.
         loop.execute {
-            let (clientEnd, upstreamEnd) = TunnelHandler.pair()
+            let (clientEnd, upstreamEnd) = TunnelHandler.pair(idleTimeout: tunnelIdleTimeout)
             let ends = NIOLoopBound((clientEnd, upstreamEnd), eventLoop: loop)
             client.pipeline.syncOperations.removeAll([
                 FrontDoorHandler.self, RequestErrorHandler.self, HTTPServerPipelineHandler.self,

@@ -2,7 +2,14 @@ import NIOCore
 
 /// One end of a byte tunnel between two channels on the same event loop (a WebSocket after
 /// `101 Switching Protocols`). Bytes read on one side are written to the other; a side reads only
-/// while its partner can take more; when one side closes, so does the other.
+/// while its partner can take more.
+///
+/// Half-close is honoured: when one side ends its output (a FIN), the other side's output ends
+/// once what it still has to write is out, and the tunnel goes on in the other direction until
+/// that side ends too (both channels allow remote half-closure from the moment the tunnel is
+/// set up). When one side closes, the other is closed once its pending writes are out.
+/// `proxy.tunnel_idle_timeout_ms` of silence in both directions closes both
+/// (``TunnelActivity``).
 final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -11,18 +18,29 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var partner: TunnelHandler?
     private var context: ChannelHandlerContext?
     private var readPending = false
+    private let activity: TunnelActivity
 
-    /// Two handlers that forward to each other.
-    static func pair() -> (TunnelHandler, TunnelHandler) {
-        let first = TunnelHandler()
-        let second = TunnelHandler()
+    private init(activity: TunnelActivity) {
+        self.activity = activity
+    }
+
+    /// Two handlers that forward to each other, closed after `idleTimeout` without a byte either
+    /// way.
+    static func pair(idleTimeout: TimeAmount) -> (TunnelHandler, TunnelHandler) {
+        let activity = TunnelActivity(idleTimeout: idleTimeout)
+        let first = TunnelHandler(activity: activity)
+        let second = TunnelHandler(activity: activity)
         first.partner = second
         second.partner = first
+        activity.ends = (first, second)
         return (first, second)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // Half-close is passed on, not taken for a full close.
+        context.channel.setOption(ChannelOptions.allowRemoteHalfClosure, value: true).whenFailure { _ in }
+        activity.start(on: context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -31,6 +49,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        activity.touch()
         partner?.forward(unwrapInboundIn(data))
     }
 
@@ -39,7 +58,8 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        partner?.context?.close(promise: nil)
+        partner?.closeAfterPendingWrites()
+        activity.stop()
         context.fireChannelInactive()
     }
 
@@ -50,7 +70,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            // Half-close: the other side's output ends too.
+            // Half-close: the other side's output ends too, after what it still has to write.
             partner?.context?.close(mode: .output, promise: nil)
         }
         context.fireUserInboundEventTriggered(event)
@@ -76,6 +96,68 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard readPending, let context else { return }
         readPending = false
         context.read()
+    }
+
+    /// Closes this side once the bytes already written to it are out.
+    private func closeAfterPendingWrites() {
+        guard let context else { return }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Closes both sides now (idle timeout).
+    fileprivate func closeNow() {
+        context?.close(promise: nil)
+    }
+}
+
+/// When a tunnel last carried a byte, and the one timer that closes it after
+/// `tunnel_idle_timeout_ms` of silence both ways. Checked at most once per timeout (the timer is
+/// not moved per read); confined to the tunnel's event loop.
+final class TunnelActivity {
+    private let idleTimeout: TimeAmount
+    private var loop: (any EventLoop)?
+    private var last = NIODeadline.uptimeNanoseconds(0)
+    private var task: Scheduled<Void>?
+    fileprivate var ends: (TunnelHandler, TunnelHandler)?
+
+    init(idleTimeout: TimeAmount) {
+        self.idleTimeout = idleTimeout
+    }
+
+    /// Starts the timer when the first end joins its channel.
+    func start(on loop: any EventLoop) {
+        guard self.loop == nil else { return }
+        self.loop = loop
+        last = loop.now
+        schedule(at: last + idleTimeout)
+    }
+
+    func touch() {
+        if let loop { last = loop.now }
+    }
+
+    func stop() {
+        task?.cancel()
+        task = nil
+        ends = nil
+    }
+
+    private func schedule(at deadline: NIODeadline) {
+        guard let loop else { return }
+        task = loop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            task = nil
+            let due = last + idleTimeout
+            if loop.now < due {
+                schedule(at: due)
+            } else if let (first, second) = ends {
+                ends = nil
+                first.closeNow()
+                second.closeNow()
+            }
+        }
     }
 }
 
