@@ -87,9 +87,9 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
             route(context: context, request: request)
         case .body(let buffer):
             if case .proxying(let exchange) = state { exchange.clientBody(buffer) }
-        case .end:
+        case .end(let trailers):
             switch state {
-            case .proxying(let exchange): exchange.clientEnd()
+            case .proxying(let exchange): exchange.clientEnd(trailers: trailers)
             case .answered: state = .idle
             case .idle: break
             }

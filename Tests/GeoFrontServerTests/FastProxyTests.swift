@@ -131,6 +131,34 @@ import Testing
         upstream.shutdown()
     }
 
+    /// Chunked trailer fields go on, both ways, on both paths: the origin's reach an HTTP/1.1
+    /// client; the client's reach the origin (a chunked request is the general path's on both).
+    @Test(arguments: [true, false]) func trailersArePassedOnBothWays(fastPath: Bool) async throws {
+        let upstream = try ScriptedUpstream([
+            .init("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n")
+        ])
+        let server = try await Self.start(upstream: upstream.address, fastPath: fastPath)
+        let client = try RawHTTPClient(port: server.localAddress!.port!)
+        client.send("GET /t HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try client.readResponse(toHead: true).header("transfer-encoding") == "chunked")
+        let body = String(decoding: try client.readBytes(32), as: UTF8.self)
+        #expect(body == "5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n", "\(body.debugDescription)")
+        try await server.stop()
+        upstream.shutdown()
+
+        let echo = try TestUpstream(name: "echo", .echo)
+        let echoing = try await Self.start(upstream: echo.address, fastPath: fastPath)
+        let sender = try RawHTTPClient(port: echoing.localAddress!.port!)
+        let answer = try sender.exchange(
+            "POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Request-Sum: 9\r\n\r\n"
+        )
+        #expect(answer.status == 200)
+        #expect(echo.seen.last?.bodyBytes == 3)
+        #expect(echo.seen.last.map { $0.trailers.map { "\($0.0): \($0.1)" } } == ["X-Request-Sum: 9"])
+        try await echoing.stop()
+        echo.shutdown()
+    }
+
     /// A response head the parser refuses is the upstream's failure: 502, and the connection
     /// to the client stays usable.
     @Test func malformedUpstreamResponseIs502() async throws {

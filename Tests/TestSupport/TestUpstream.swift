@@ -32,6 +32,8 @@ public final class TestUpstream: Sendable {
         public let uri: String
         public let headers: [(String, String)]
         public let bodyBytes: Int
+        /// The request's chunked trailer fields (none when it had none).
+        public var trailers: [(String, String)] = []
     }
 
     public let name: String
@@ -172,11 +174,11 @@ private final class UpstreamServerHandler: ChannelInboundHandler {
             }
         case .body(let buffer):
             bodyBytes += buffer.readableBytes
-        case .end:
+        case .end(let trailers):
             guard let head else { return }
             let seen = TestUpstream.Seen(
                 method: head.method.rawValue, uri: head.uri, headers: head.headers.map { ($0.name, $0.value) },
-                bodyBytes: bodyBytes)
+                bodyBytes: bodyBytes, trailers: trailers.map { $0.map { ($0.name, $0.value) } } ?? [])
             let behaviour = state.withLockedValue { state in
                 state.seen.append(seen)
                 return state.behaviour

@@ -65,6 +65,8 @@ final class ProxyExchange {
     private var replayable: Bool
     private var bodyWritten = false
     private var clientEnded = false
+    /// The client's chunked trailer fields, written after the body upstream (each attempt).
+    private var requestTrailers: HTTPHeaders?
     private var requestEndWritten = false
     private var clientWritable = true
     private var upstreamWritable = true
@@ -131,8 +133,10 @@ final class ProxyExchange {
         }
     }
 
-    func clientEnd() {
+    /// The request's end, with its chunked trailer fields if it had any (passed on upstream).
+    func clientEnd(trailers: HTTPHeaders? = nil) {
         clientEnded = true
+        requestTrailers = trailers
         switch phase {
         case .connecting:
             break
@@ -244,7 +248,7 @@ final class ProxyExchange {
 
     private func writeEnd(to connection: UpstreamConnection<UpstreamHandler>) {
         requestEndWritten = true
-        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        connection.channel.writeAndFlush(HTTPClientRequestPart.end(requestTrailers), promise: nil)
         if phase == .awaitingResponse { armTimer(settings.responseTimeoutMilliseconds) }
     }
 
@@ -382,20 +386,21 @@ extension ProxyExchange: UpstreamDelegate {
             guard phase == .streamingResponse else { return }
             context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(buffer))), promise: nil)
             bodyActivity = true
-        case .end:
+        case .end(let trailers):
             guard phase == .streamingResponse else { return }
             phase = .finished
             cancelTimer()
-            // Trailers are dropped (RFC 9110 §6.5.1 allows it): the response ends plainly.
+            // Trailer fields go on as the origin sent them, as on the fast path; the encoder
+            // drops them when the client's response is not chunked (an HTTP/1.0 client).
             // The upstream connection is reusable only if it carried a whole request and response.
             let reusable = requestEndWritten && connection?.handler.responseKeepAlive == true
             dropConnection(reusable: reusable)
             endInFlight()
             if clientKeepAlive {
-                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)), promise: nil)
+                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers)), promise: nil)
             } else {
                 let channel = context.channel
-                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+                context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(trailers))).whenComplete { _ in
                     channel.close(promise: nil)
                 }
             }
