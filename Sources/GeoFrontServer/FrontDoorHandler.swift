@@ -186,6 +186,10 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let alreadyLimited = skipRateLimitOnce
         skipRateLimitOnce = false
         if !alreadyLimited, let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
+            // Counted and logged like the fast paths' 429s: no region.
+            current = RequestRecord(
+                start: start, client: client.address, region: "-", mode: snapshot.uniformMode ?? .proxy,
+                method: request.method, target: request.uri)
             respond(
                 context: context, status: .tooManyRequests,
                 headers: [
@@ -245,15 +249,9 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let record = current else { return }
         current = nil
         loop.countRequest(region: record.region, mode: record.mode, status: status)
-        if let accessLog = loop.accessLog {
-            let snapshot = snapshots.value
-            accessLog.log(
-                AccessLog.Entry(
-                    client: record.client, country: snapshot.database.lookup(record.client)?.country,
-                    region: record.region, mode: record.mode.rawValue, method: record.method.rawValue,
-                    target: record.target, status: status,
-                    durationMicroseconds: Int((NIODeadline.now() - record.start).nanoseconds / 1000)))
-        }
+        loop.logAccess(
+            client: record.client, region: record.region, mode: record.mode, method: record.method.rawValue,
+            target: record.target, status: status, start: record.start, database: snapshots.value.database)
     }
 
     /// Writes a complete local answer (redirect, 400, 502, 503, 504).

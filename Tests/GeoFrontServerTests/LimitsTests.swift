@@ -1,4 +1,7 @@
 import Foundation
+import GeoFrontCore
+import GeoFrontServer
+import Logging
 import TestSupport
 import Testing
 
@@ -104,5 +107,62 @@ import Testing
                 #expect(untrusted.waitForClose())
             }
         }
+    }
+}
+
+/// A 429 is counted (`region="-"`), logged, and counts toward `max_requests_per_connection` the
+/// same way on every front end: the redirect fast path, the proxy fast path, the general path.
+@Suite(.serialized) struct RateLimitAccountingTests {
+    enum FrontEnd: String, CaseIterable { case fastRedirect, fastProxy, general }
+
+    @Test(arguments: FrontEnd.allCases) func tooManyRequestsIsCountedAndLogged(frontEnd: FrontEnd) async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let logPath = "\(folder.path)/access.log"
+        let upstream = try TestUpstream(name: "u")
+        defer { upstream.shutdown() }
+        let extra: [String: Any] = [
+            "rate_limit": ["requests_per_second": 1, "burst": 1], "access_log": ["path": logPath, "format": "json"],
+        ]
+        let server: FrontDoorServer
+        let mode: String
+        switch frontEnd {
+        case .fastRedirect, .general:
+            let data = try JSONSerialization.data(
+                withJSONObject: TestServer.configJSON(
+                    server: ["fast_path": frontEnd == .fastRedirect, "max_requests_per_connection": 3], extra: extra))
+            let config = try ConfigLoader.parse(data, baseDirectory: "/")
+            var logger = Logger(label: "rate-limit-accounting")
+            logger.logLevel = .critical
+            server = try await FrontDoorServer.start(snapshot: try RoutingSnapshot.open(config: config), logger: logger)
+            mode = "redirect"  // an unrouted 429 carries the configuration's mode
+        case .fastProxy:
+            var withLimit = extra
+            withLimit["server"] = ["threads": 1, "max_requests_per_connection": 3]
+            server = try await FastProxyTests.start(upstream: upstream.address, extra: withLimit)
+            mode = "proxy"
+        }
+        let client = try RawHTTPClient(port: server.localAddress!.port!, source: "127.0.0.2")
+        var statuses: [Int] = []
+        var lastConnection: String?
+        for _ in 0..<3 {
+            let response = try client.exchange(
+                "GET /r HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n")
+            statuses.append(response.status)
+            lastConnection = response.header("connection")
+        }
+        #expect(statuses.first != 429)
+        #expect(statuses.dropFirst() == [429, 429])
+        #expect(lastConnection == "close")  // the third request was the connection's last
+        #expect(client.waitForClose())
+        let metrics = server.metrics.exposition()
+        #expect(metrics.contains(#"geofront_requests_total{region="-",mode="\#(mode)",status="429"} 2"#), "\(metrics)")
+        try await server.stop()
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+        let entries = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(entries.map { $0["status"] as? Int } == [statuses[0], 429, 429])
+        #expect(entries.last?["region"] as? String == "-")
+        #expect(entries.last?["client"] as? String == "81.2.69.142")
+        #expect(entries.last?["target"] as? String == "/r")
     }
 }

@@ -409,6 +409,12 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let close = head.closeRequested || quiescing || (limits.maxRequests > 0 && requests + 1 >= limits.maxRequests)
         if let retryAfter = loop.rateLimited(resolved.address, settings: snapshot.config.rateLimit) {
             closeAfter = close
+            if loop.accessLog != nil {
+                loop.logAccess(
+                    client: resolved.address, region: "-", mode: .proxy,
+                    method: String(decoding: method, as: UTF8.self), target: String(decoding: target, as: UTF8.self),
+                    status: 429, start: start, database: snapshot.database)
+            }
             return .tooManyRequests(retryAfter: retryAfter)
         }
         let decision = snapshot.decide(client: resolved)
@@ -876,12 +882,10 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let snapshot else { return }
         let region = snapshot.regions[attempts.regionIndex].name
         loop.countRequest(region: region, mode: .proxy, status: status)
-        if let accessLog = loop.accessLog, let logged {
-            accessLog.log(
-                AccessLog.Entry(
-                    client: client, country: snapshot.database.lookup(client)?.country, region: region,
-                    mode: "proxy", method: logged.method, target: logged.target, status: status,
-                    durationMicroseconds: Int((NIODeadline.now() - logged.start).nanoseconds / 1000)))
+        if let logged {
+            loop.logAccess(
+                client: client, region: region, mode: .proxy, method: logged.method, target: logged.target,
+                status: status, start: logged.start, database: snapshot.database)
         }
     }
 

@@ -223,15 +223,6 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
         let start = sampled ? NIODeadline.now() : NIODeadline.uptimeNanoseconds(0)
         let client = snapshot.clientIPResolver.resolve(
             peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
-        if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
-            tooManyRequests(context: context, retryAfter: retryAfter, close: head.closeRequested || quiescing)
-            return
-        }
-        let decision = snapshot.decide(client: client)
-        let metrics = loop.metrics
-        if sampled { metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
-        loop.countLookup(decision.reasons.lookup)
-        let region = snapshot.regions[decision.regionIndex]
         requests += 1
         let close = head.closeRequested || quiescing || (limits.maxRequests > 0 && requests >= limits.maxRequests)
         // Strings only when an access log wants them.
@@ -242,6 +233,24 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                 String(decoding: bytes[head.method.start..<(head.method.start + head.method.count)], as: UTF8.self),
                 String(decoding: bytes[head.target.start..<(head.target.start + head.target.count)], as: UTF8.self)
             )
+        if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
+            loop.countRequest(region: "-", mode: .redirect, status: 429)
+            if let logged {
+                loop.logAccess(
+                    client: client.address, region: "-", mode: .redirect, method: logged.method,
+                    target: logged.target, status: 429, start: start, database: snapshot.database)
+            }
+            send(
+                context: context,
+                FastPathResponses.tooManyRequests(context.channel.allocator, retryAfter: retryAfter, close: close),
+                close: close)
+            return
+        }
+        let decision = snapshot.decide(client: client)
+        let metrics = loop.metrics
+        if sampled { metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
+        loop.countLookup(decision.reasons.lookup)
+        let region = snapshot.regions[decision.regionIndex]
         if decision.action != .redirect {
             // All regions down with `when_all_down: unavailable`; or a reload made this region a
             // proxy while this connection was open (the fast path only redirects): the client
@@ -297,23 +306,12 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
     ) {
         // `region` is nil when the caller already counted the request.
         if let region { loop.countRequest(region: region, mode: .redirect, status: status) }
-        if let accessLog = loop.accessLog, let logged {
-            accessLog.log(
-                AccessLog.Entry(
-                    client: client, country: snapshots.value.database.lookup(client)?.country, region: regionName,
-                    mode: "redirect", method: logged.method, target: logged.target, status: status,
-                    durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000)))
+        if let logged {
+            loop.logAccess(
+                client: client, region: regionName, mode: .redirect, method: logged.method, target: logged.target,
+                status: status, start: start, database: snapshots.value.database)
         }
         send(context: context, out, close: close)
-    }
-
-    /// 429 for a client over `rate_limit`; the connection stays open unless asked otherwise.
-    private func tooManyRequests(context: ChannelHandlerContext, retryAfter: Int, close: Bool) {
-        loop.countRequest(region: "-", mode: .redirect, status: 429)
-        send(
-            context: context,
-            FastPathResponses.tooManyRequests(context.channel.allocator, retryAfter: retryAfter, close: close),
-            close: close)
     }
 
     /// 400, 408 or 431 with `Connection: close` (unless `keepAlive`), then close.

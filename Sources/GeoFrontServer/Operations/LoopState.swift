@@ -82,6 +82,21 @@ final class LoopState {
         }
     }
 
+    /// Writes the access-log line of an answered request (when there is an access log): the one
+    /// place the entry is built, for every front end. The country is looked up here, off the
+    /// decision's path, only when a line is written.
+    func logAccess(
+        client: IPAddress, region: String, mode: RoutingMode, method: String, target: String, status: Int,
+        start: NIODeadline, database: GeoIPDatabase
+    ) {
+        guard let accessLog else { return }
+        accessLog.log(
+            AccessLog.Entry(
+                client: client, country: database.lookup(client)?.country, region: region, mode: mode.rawValue,
+                method: method, target: target, status: status,
+                durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000)))
+    }
+
     /// Counts a redirect answered for region `index` of `snapshot` without hashing strings.
     func countRedirect(snapshot: RoutingSnapshot, index: Int, status: Int) {
         if redirectCounters.snapshot !== snapshot || redirectCounters.status != status {
