@@ -200,7 +200,10 @@ final class FrontDoorHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let decision = snapshot.decide(client: client)
-        loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds))
+        // Sampled one in 64, as on the fast paths.
+        if loop.sampleDecision() {
+            loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds))
+        }
         loop.countLookup(decision.reasons.lookup)
         let region = snapshot.regions[decision.regionIndex]
         current = RequestRecord(
