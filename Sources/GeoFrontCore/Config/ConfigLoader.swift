@@ -13,19 +13,6 @@ public enum ConfigLoader {
         "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
         "mode", "lb",
     ]
-    static let proxyKeys = [
-        "connect_timeout_ms", "response_timeout_ms", "idle_timeout_ms", "max_attempts", "max_connections_per_upstream",
-        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "server_header", "tunnel_idle_timeout_ms",
-        "lb", "outlier_detection",
-        "upstream_tls",
-    ]
-    static let outlierKeys = [
-        "consecutive_failures", "count_5xx", "base_ejection_ms", "max_ejection_ms", "max_ejection_percent",
-    ]
-    static let healthCheckKeys = [
-        "type", "path", "interval_ms", "timeout_ms", "rise", "fall", "expect_status", "expect_body", "host",
-    ]
-
     /// Loads the file at `path`; relative paths inside resolve against the file's folder.
     public static func load(path: String) throws(ConfigError) -> GeoFrontConfig {
         let data: Data
@@ -62,7 +49,7 @@ public enum ConfigLoader {
             throw ConfigError(
                 file: file, issues: [ConfigIssue(path: "", message: "malformed JSON: \(jsonReason(error))")])
         }
-        var reader = ConfigReader()
+        var reader = ConfigReader(baseDirectory: baseDirectory)
         let config = build(document, baseDirectory: baseDirectory, reader: &reader)
         guard let config, reader.issues.isEmpty else {
             throw ConfigError(file: file, issues: reader.issues)
@@ -122,7 +109,8 @@ public enum ConfigLoader {
         let server = readServer(root, reader: &reader)
         var globalHealthCheck: HealthCheckSettings?
         if let value = root["health_check"], value != .null {
-            globalHealthCheck = readHealthCheck(value, at: "health_check", base: HealthCheckSettings(), reader: &reader)
+            globalHealthCheck = HealthCheckSettings.read(
+                value, at: "health_check", base: HealthCheckSettings(), reader: &reader)
         }
         var whenAllDown = AllDownPolicy.nearest
         if let value = root["when_all_down"], let text = reader.string(value, at: "when_all_down") {
@@ -132,10 +120,7 @@ public enum ConfigLoader {
                 reader.fail("when_all_down", "\(value.brief) is not a policy; allowed: \"nearest\", \"unavailable\"")
             }
         }
-        var proxy = ProxySettings()
-        if let value = root["proxy"] {
-            proxy = readProxy(value, baseDirectory: baseDirectory, reader: &reader)
-        }
+        let proxy = ProxySettings.read(root["proxy"], reader: &reader)
         let (regions, names) = readRegions(
             root, mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck, reader: &reader)
 
@@ -151,7 +136,7 @@ public enum ConfigLoader {
 
         let admin = readAdmin(root, listen: listen, reader: &reader)
         let accessLog = readAccessLog(root, baseDirectory: baseDirectory, reader: &reader)
-        let rateLimit = root["rate_limit"].flatMap { readRateLimit($0, reader: &reader) }
+        let rateLimit = RateLimitSettings.read(root["rate_limit"], reader: &reader)
         guard let listen, let geoip, let defaultRegion, reader.issues.isEmpty else { return nil }
         var config = GeoFrontConfig(
             listen: listen, geoip: geoip, mode: mode, redirect: redirect, trustedProxies: trusted,
@@ -218,50 +203,6 @@ public enum ConfigLoader {
         return certificates.isEmpty ? nil : settings
     }
 
-    private static func readRateLimit(_ value: JSONValue, reader: inout ConfigReader) -> RateLimitSettings? {
-        if value == .null || value == .bool(false) { return nil }
-        guard
-            let fields = reader.object(
-                value, at: "rate_limit",
-                allowed: ["requests_per_second", "burst", "key", "allow", "max_tracked_clients"]),
-            let rateValue = reader.required(fields, "requests_per_second", at: "rate_limit"),
-            let rate = reader.number(rateValue, at: "rate_limit.requests_per_second")
-        else { return nil }
-        guard rate > 0, rate <= 1_000_000 else {
-            reader.fail("rate_limit.requests_per_second", "\(rateValue.brief) must be more than 0 (at most 1000000)")
-            return nil
-        }
-        var settings = RateLimitSettings(requestsPerSecond: rate, burst: max(1, rate))
-        if let value = fields["burst"], let burst = reader.number(value, at: "rate_limit.burst") {
-            if burst >= 1 && burst <= 10_000_000 {
-                settings.burst = burst
-            } else {
-                reader.fail("rate_limit.burst", "\(value.brief) must be at least 1 (at most 10000000)")
-            }
-        }
-        if let value = fields["key"], let text = reader.string(value, at: "rate_limit.key") {
-            if let key = RateLimitSettings.Key(rawValue: text) {
-                settings.key = key
-            } else {
-                reader.fail("rate_limit.key", "\(value.brief) is not a key; allowed: \"ip\", \"prefix\"")
-            }
-        }
-        if let value = fields["allow"], let items = reader.array(value, at: "rate_limit.allow") {
-            for (index, item) in items.enumerated() {
-                let path = ConfigReader.join("rate_limit.allow", index)
-                guard let text = reader.string(item, at: path) else { continue }
-                if let network = IPNetwork(text) {
-                    settings.allow.append(network)
-                } else {
-                    reader.fail(path, "\(item.brief) is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32")
-                }
-            }
-        }
-        reader.integer(
-            fields, "max_tracked_clients", at: "rate_limit", in: 100...10_000_000, into: &settings.maxTrackedClients)
-        return settings
-    }
-
     private static func readAdmin(_ root: [String: JSONValue], listen: HostPort?, reader: inout ConfigReader)
         -> AdminSettings
     {
@@ -318,256 +259,6 @@ public enum ConfigLoader {
             }
         }
         return settings
-    }
-
-    private static func readProxy(_ value: JSONValue, baseDirectory: String, reader: inout ConfigReader)
-        -> ProxySettings
-    {
-        var proxy = ProxySettings()
-        guard let fields = reader.object(value, at: "proxy", allowed: proxyKeys) else { return proxy }
-        func key(_ name: String) -> String { ConfigReader.join("proxy", name) }
-        func milliseconds(_ name: String, _ target: inout Int) {
-            reader.integer(fields, name, at: "proxy", in: 1...86_400_000, into: &target)
-        }
-        milliseconds("connect_timeout_ms", &proxy.connectTimeoutMilliseconds)
-        milliseconds("response_timeout_ms", &proxy.responseTimeoutMilliseconds)
-        milliseconds("idle_timeout_ms", &proxy.idleTimeoutMilliseconds)
-        milliseconds("pool_idle_timeout_ms", &proxy.poolIdleTimeoutMilliseconds)
-        milliseconds("tunnel_idle_timeout_ms", &proxy.tunnelIdleTimeoutMilliseconds)
-        reader.integer(fields, "max_attempts", at: "proxy", in: 1...10, into: &proxy.maxAttempts)
-        reader.integer(
-            fields, "max_connections_per_upstream", at: "proxy", in: 1...100_000, into: &proxy.maxConnectionsPerUpstream
-        )
-        if let value = fields["host_header"], let text = reader.nonEmptyString(value, at: key("host_header")) {
-            switch text {
-            case "client": proxy.hostHeader = .client
-            case "upstream": proxy.hostHeader = .upstream
-            default:
-                if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
-                    proxy.hostHeader = .fixed(text)
-                } else {
-                    reader.fail(key("host_header"), "\(value.brief) must be \"client\", \"upstream\" or a host name")
-                }
-            }
-        }
-        if let value = fields["strip_response_headers"],
-            let list = reader.array(value, at: key("strip_response_headers"))
-        {
-            for (index, item) in list.enumerated() {
-                let itemPath = ConfigReader.join(key("strip_response_headers"), index)
-                guard let name = reader.nonEmptyString(item, at: itemPath) else { continue }
-                if isHeaderName(name) {
-                    proxy.stripResponseHeaders.append(name.lowercased())
-                } else {
-                    reader.fail(itemPath, "\(item.brief) is not a header name")
-                }
-            }
-        }
-        if let value = fields["server_header"], let text = reader.nonEmptyString(value, at: key("server_header")) {
-            switch text {
-            case "strip": proxy.passServerHeader = false
-            case "pass": proxy.passServerHeader = true
-            default: reader.fail(key("server_header"), "\(value.brief) must be \"strip\" or \"pass\"")
-            }
-        }
-        if let value = fields["lb"], let policy = readLoadBalancing(value, at: key("lb"), reader: &reader) {
-            proxy.loadBalancing = policy
-        }
-        if let value = fields["outlier_detection"],
-            let outlier = reader.object(value, at: key("outlier_detection"), allowed: outlierKeys)
-        {
-            func outlierKey(_ name: String) -> String { ConfigReader.join(key("outlier_detection"), name) }
-            var settings = OutlierDetectionSettings()
-            reader.integer(
-                outlier, "consecutive_failures", at: key("outlier_detection"), in: 1...1000,
-                into: &settings.consecutiveFailures)
-            if let value = outlier["count_5xx"], let flag = reader.bool(value, at: outlierKey("count_5xx")) {
-                settings.count5xx = flag
-            }
-            reader.integer(
-                outlier, "base_ejection_ms", at: key("outlier_detection"), in: 1...86_400_000,
-                into: &settings.baseEjectionMilliseconds)
-            reader.integer(
-                outlier, "max_ejection_ms", at: key("outlier_detection"), in: 1...86_400_000,
-                into: &settings.maxEjectionMilliseconds)
-            reader.integer(
-                outlier, "max_ejection_percent", at: key("outlier_detection"), in: 0...100,
-                into: &settings.maxEjectionPercent)
-            if settings.maxEjectionMilliseconds < settings.baseEjectionMilliseconds {
-                reader.fail(
-                    outlierKey("max_ejection_ms"),
-                    "\(settings.maxEjectionMilliseconds) is less than base_ejection_ms (\(settings.baseEjectionMilliseconds))"
-                )
-            }
-            proxy.outlierDetection = settings
-        }
-        if let value = fields["upstream_tls"],
-            let tls = reader.object(value, at: key("upstream_tls"), allowed: ["ca_file", "verify"])
-        {
-            if let value = tls["ca_file"], value != .null,
-                let path = reader.nonEmptyString(value, at: ConfigReader.join(key("upstream_tls"), "ca_file"))
-            {
-                proxy.upstreamTLS.caFile = resolve(path, against: baseDirectory)
-            }
-            if let value = tls["verify"],
-                let flag = reader.bool(value, at: ConfigReader.join(key("upstream_tls"), "verify"))
-            {
-                proxy.upstreamTLS.verify = flag
-            }
-        }
-        return proxy
-    }
-
-    private static func readLoadBalancing(_ value: JSONValue, at path: String, reader: inout ConfigReader)
-        -> LoadBalancing?
-    {
-        guard let text = reader.string(value, at: path) else { return nil }
-        guard let policy = LoadBalancing(rawValue: text) else {
-            reader.fail(path, "\(value.brief) is not a policy; allowed: \"round_robin\", \"least_requests\"")
-            return nil
-        }
-        return policy
-    }
-
-    /// A region's `upstreams` entry: `"host:port"`, `"https://host:port"`, or
-    /// `{"address": "host:port", "weight": 2, "tls": true, "server_name": "origin.example"}`.
-    private static func readUpstream(_ value: JSONValue, at path: String, reader: inout ConfigReader)
-        -> UpstreamConfig?
-    {
-        func parseAddress(_ text: String, at path: String) -> (HostPort, Bool)? {
-            var address = text
-            var tls = false
-            if address.lowercased().hasPrefix("https://") {
-                tls = true
-                address = String(address.dropFirst("https://".count))
-            } else if address.lowercased().hasPrefix("http://") {
-                address = String(address.dropFirst("http://".count))
-            }
-            switch HostPort.parse(address, allowZeroPort: false) {
-            case .success(let hostPort): return (hostPort, tls)
-            case .failure(let error):
-                reader.fail(path, "\(JSONValue.string(text).brief): \(error.reason)")
-                return nil
-            }
-        }
-        func checked(_ upstream: UpstreamConfig) -> UpstreamConfig? {
-            if upstream.tls && upstream.serverName == nil && IPAddress(upstream.address.host) != nil {
-                reader.fail(
-                    path, "a TLS upstream given by IP address needs \"server_name\" (the name its certificate is for)")
-                return nil
-            }
-            return upstream
-        }
-        if case .string(let text) = value {
-            guard let (address, tls) = parseAddress(text, at: path) else { return nil }
-            return checked(UpstreamConfig(address: address, tls: tls))
-        }
-        guard
-            let fields = reader.object(value, at: path, allowed: ["address", "weight", "tls", "server_name"]),
-            let addressValue = reader.required(fields, "address", at: path),
-            let text = reader.string(addressValue, at: ConfigReader.join(path, "address")),
-            let (address, schemeTLS) = parseAddress(text, at: ConfigReader.join(path, "address"))
-        else { return nil }
-        var upstream = UpstreamConfig(address: address, tls: schemeTLS)
-        if let value = fields["weight"],
-            let weight = reader.integer(value, at: ConfigReader.join(path, "weight"), in: 1...1000)
-        {
-            upstream.weight = weight
-        }
-        if let value = fields["tls"], let flag = reader.bool(value, at: ConfigReader.join(path, "tls")) {
-            upstream.tls = flag || schemeTLS
-        }
-        if let value = fields["server_name"],
-            let name = reader.nonEmptyString(value, at: ConfigReader.join(path, "server_name"))
-        {
-            upstream.serverName = name
-        }
-        return checked(upstream)
-    }
-
-    static func isHeaderName(_ text: String) -> Bool {
-        !text.isEmpty
-            && text.utf8.allSatisfy { byte in
-                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                    || "!#$%&'*+-.^_`|~".utf8.contains(byte)
-            }
-    }
-
-    /// A `health_check` object; missing keys come from `base` (the global check, or defaults).
-    static func readHealthCheck(
-        _ value: JSONValue, at path: String, base: HealthCheckSettings, reader: inout ConfigReader
-    ) -> HealthCheckSettings? {
-        guard let fields = reader.object(value, at: path, allowed: healthCheckKeys) else { return nil }
-        let before = reader.issues.count
-        var settings = base
-        func key(_ name: String) -> String { ConfigReader.join(path, name) }
-        if let value = fields["type"], let text = reader.string(value, at: key("type")) {
-            if let kind = HealthCheckSettings.Kind(rawValue: text) {
-                settings.kind = kind
-            } else {
-                reader.fail(key("type"), "\(value.brief) is not a check type; allowed: \"http\", \"tcp\"")
-            }
-        }
-        if let value = fields["path"], let text = reader.string(value, at: key("path")) {
-            if text.hasPrefix("/") && text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
-                settings.path = text
-            } else {
-                reader.fail(
-                    key("path"), "\(value.brief) must start with \"/\" and have no spaces or control characters")
-            }
-        }
-        reader.integer(fields, "interval_ms", at: path, in: 10...3_600_000, into: &settings.intervalMilliseconds)
-        reader.integer(fields, "timeout_ms", at: path, in: 1...3_600_000, into: &settings.timeoutMilliseconds)
-        reader.integer(fields, "rise", at: path, in: 1...100, into: &settings.rise)
-        reader.integer(fields, "fall", at: path, in: 1...100, into: &settings.fall)
-        if let value = fields["expect_status"] {
-            let text: String?
-            if case .number = value, let number = reader.integer(value, at: key("expect_status"), in: 100...599) {
-                text = String(number)
-            } else if case .string(let string) = value {
-                text = string
-            } else {
-                if case .number = value {
-                } else {
-                    reader.fail(key("expect_status"), "expected a string such as \"200-399\", found \(value.kind)")
-                }
-                text = nil
-            }
-            if let text {
-                if let ranges = StatusRanges(text) {
-                    settings.expectStatus = ranges
-                } else {
-                    reader.fail(
-                        key("expect_status"), "\(value.brief) is not a status list such as \"200-399\" or \"200,204\"")
-                }
-            }
-        }
-        if let value = fields["expect_body"] {
-            if value == .null {
-                settings.expectBody = nil
-            } else if let text = reader.nonEmptyString(value, at: key("expect_body")) {
-                settings.expectBody = text
-            }
-        }
-        if let value = fields["host"] {
-            if value == .null {
-                settings.host = nil
-            } else if let text = reader.nonEmptyString(value, at: key("host")) {
-                if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
-                    settings.host = text
-                } else {
-                    reader.fail(key("host"), "\(value.brief) must be a host name without spaces or control characters")
-                }
-            }
-        }
-        if settings.timeoutMilliseconds >= settings.intervalMilliseconds {
-            reader.fail(
-                key("timeout_ms"),
-                "\(settings.timeoutMilliseconds) must be less than interval_ms (\(settings.intervalMilliseconds))")
-        }
-        return reader.issues.count == before ? settings : nil
     }
 
     private static func readGeoIP(_ root: [String: JSONValue], baseDirectory: String, reader: inout ConfigReader)
@@ -671,7 +362,7 @@ public enum ConfigLoader {
             }
             var regionLoadBalancing = loadBalancing
             if let value = fields["lb"],
-                let policy = readLoadBalancing(value, at: ConfigReader.join(path, "lb"), reader: &reader)
+                let policy = LoadBalancing.read(value, at: ConfigReader.join(path, "lb"), reader: &reader)
             {
                 regionLoadBalancing = policy
             }
@@ -693,7 +384,7 @@ public enum ConfigLoader {
             {
                 for (upstreamIndex, entry) in list.enumerated() {
                     let entryPath = ConfigReader.join(ConfigReader.join(path, "upstreams"), upstreamIndex)
-                    if let upstream = readUpstream(entry, at: entryPath, reader: &reader) {
+                    if let upstream = UpstreamConfig.read(entry, at: entryPath, reader: &reader) {
                         upstreams.append(upstream)
                     }
                 }
@@ -730,7 +421,8 @@ public enum ConfigLoader {
             if value == .bool(false) || value == .null {
                 settings = nil
             } else {
-                settings = readHealthCheck(value, at: checkPath, base: global ?? HealthCheckSettings(), reader: &reader)
+                settings = HealthCheckSettings.read(
+                    value, at: checkPath, base: global ?? HealthCheckSettings(), reader: &reader)
             }
         }
         var targets = upstreams.map { HealthTarget(address: $0.address) }
