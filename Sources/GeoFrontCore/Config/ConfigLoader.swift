@@ -3,27 +3,19 @@ import GeoIP
 
 /// Reads and validates `regions.json`. Every problem is reported with its JSON path and reason;
 /// nothing partial is ever returned.
+///
+/// The loader reads the file, parses the JSON (refusing trailing commas, with their position),
+/// checks the top-level keys and reads the top-level scalars. Each section is read by the
+/// `read` beside the settings type it produces (``ServerSettings``, ``ProxySettings``,
+/// ``HealthCheckSettings``, ``RegionConfig``, ``TLSListenerSettings`` and so on), through one
+/// ``ConfigReader`` that collects every problem. The checks that span sections
+/// (`default_region` names a region, `proxy_protocol` needs `trusted_proxies`, `tls` only once
+/// the rest is valid) are made here.
 public enum ConfigLoader {
-    /// The top-level keys; later sections (health checks, proxy settings, routes) are added here.
+    /// The top-level keys; each section's own keys are beside its reader (`configKeys`).
     static let topLevelKeys = [
         "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
         "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol", "tls",
-    ]
-    static let regionKeys = [
-        "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
-        "mode", "lb",
-    ]
-    static let proxyKeys = [
-        "connect_timeout_ms", "response_timeout_ms", "idle_timeout_ms", "max_attempts", "max_connections_per_upstream",
-        "pool_idle_timeout_ms", "host_header", "strip_response_headers", "server_header", "tunnel_idle_timeout_ms",
-        "lb", "outlier_detection",
-        "upstream_tls",
-    ]
-    static let outlierKeys = [
-        "consecutive_failures", "count_5xx", "base_ejection_ms", "max_ejection_ms", "max_ejection_percent",
-    ]
-    static let healthCheckKeys = [
-        "type", "path", "interval_ms", "timeout_ms", "rise", "fall", "expect_status", "expect_body", "host",
     ]
 
     /// Loads the file at `path`; relative paths inside resolve against the file's folder.
@@ -62,67 +54,41 @@ public enum ConfigLoader {
             throw ConfigError(
                 file: file, issues: [ConfigIssue(path: "", message: "malformed JSON: \(jsonReason(error))")])
         }
-        var reader = ConfigReader()
-        let config = build(document, baseDirectory: baseDirectory, reader: &reader)
+        var reader = ConfigReader(baseDirectory: baseDirectory)
+        let config = build(document, reader: &reader)
         guard let config, reader.issues.isEmpty else {
             throw ConfigError(file: file, issues: reader.issues)
         }
         return config
     }
 
-    private static func build(_ document: JSONValue, baseDirectory: String, reader: inout ConfigReader)
-        -> GeoFrontConfig?
-    {
+    /// Reads the sections in a fixed order (so problems are always listed the same way), makes
+    /// the checks between them and builds the configuration; nil when anything was reported.
+    private static func build(_ document: JSONValue, reader: inout ConfigReader) -> GeoFrontConfig? {
         guard let root = reader.object(document, at: "", allowed: topLevelKeys) else { return nil }
 
         var listen: HostPort?
-        if let value = reader.required(root, "listen", at: ""), let text = reader.nonEmptyString(value, at: "listen") {
-            switch HostPort.parse(text, allowZeroPort: true) {
-            case .success(let address): listen = address
-            case .failure(let error): reader.fail("listen", "\(JSONValue.string(text).brief): \(error.reason)")
-            }
+        if let value = reader.required(root, "listen", at: "") {
+            listen = reader.listenAddress(value, at: "listen")
         }
-
-        let geoip = readGeoIP(root, baseDirectory: baseDirectory, reader: &reader)
-
+        var geoip: GeoIPSettings?
+        if let value = reader.required(root, "geoip", at: "") {
+            geoip = GeoIPSettings.read(value, reader: &reader)
+        }
         var mode = RoutingMode.redirect
-        if let value = root["mode"], let text = reader.string(value, at: "mode") {
-            if let parsed = RoutingMode(rawValue: text) {
-                mode = parsed
-            } else {
-                let allowed = RoutingMode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                reader.fail("mode", "\(JSONValue.string(text).brief) is not a mode; allowed: \(allowed)")
-            }
+        if let value = root["mode"], let parsed = RoutingMode.read(value, at: "mode", reader: &reader) {
+            mode = parsed
         }
-
-        var redirect = RedirectSettings()
-        if let value = root["redirect"], let fields = reader.object(value, at: "redirect", allowed: ["status"]) {
-            if let status = fields["status"], let code = reader.integer(status, at: "redirect.status", in: 100...599) {
-                if RedirectSettings.allowedStatuses.contains(code) {
-                    redirect.status = code
-                } else {
-                    reader.fail("redirect.status", "\(code) is not a redirect status; allowed: 301, 302, 303, 307, 308")
-                }
-            }
-        }
-
+        let redirect = RedirectSettings.read(root["redirect"], reader: &reader)
         var trusted: [IPNetwork] = []
-        if let value = root["trusted_proxies"], let items = reader.array(value, at: "trusted_proxies") {
-            for (index, item) in items.enumerated() {
-                let path = ConfigReader.join("trusted_proxies", index)
-                guard let text = reader.string(item, at: path) else { continue }
-                if let network = IPNetwork(text) {
-                    trusted.append(network)
-                } else {
-                    reader.fail(path, "\(item.brief) is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32")
-                }
-            }
+        if let value = root["trusted_proxies"], let networks = reader.networks(value, at: "trusted_proxies") {
+            trusted = networks
         }
-
-        let server = readServer(root, reader: &reader)
+        let server = ServerSettings.read(root["server"], reader: &reader)
         var globalHealthCheck: HealthCheckSettings?
         if let value = root["health_check"], value != .null {
-            globalHealthCheck = readHealthCheck(value, at: "health_check", base: HealthCheckSettings(), reader: &reader)
+            globalHealthCheck = HealthCheckSettings.read(
+                value, at: "health_check", base: HealthCheckSettings(), reader: &reader)
         }
         var whenAllDown = AllDownPolicy.nearest
         if let value = root["when_all_down"], let text = reader.string(value, at: "when_all_down") {
@@ -132,12 +98,14 @@ public enum ConfigLoader {
                 reader.fail("when_all_down", "\(value.brief) is not a policy; allowed: \"nearest\", \"unavailable\"")
             }
         }
-        var proxy = ProxySettings()
-        if let value = root["proxy"] {
-            proxy = readProxy(value, baseDirectory: baseDirectory, reader: &reader)
+        let proxy = ProxySettings.read(root["proxy"], reader: &reader)
+        var regions: [RegionConfig] = []
+        var names: [String] = []
+        if let value = reader.required(root, "regions", at: "") {
+            let inherited = RegionConfig.Inherited(
+                mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck)
+            (regions, names) = RegionConfig.readAll(value, inherited: inherited, reader: &reader)
         }
-        let (regions, names) = readRegions(
-            root, mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck, reader: &reader)
 
         var defaultRegion = regions.first?.name
         if let value = root["default_region"], let name = reader.string(value, at: "default_region"), !names.isEmpty {
@@ -149,9 +117,9 @@ public enum ConfigLoader {
             }
         }
 
-        let admin = readAdmin(root, listen: listen, reader: &reader)
-        let accessLog = readAccessLog(root, baseDirectory: baseDirectory, reader: &reader)
-        let rateLimit = root["rate_limit"].flatMap { readRateLimit($0, reader: &reader) }
+        let admin = AdminSettings.read(root["admin"], publicListen: listen, reader: &reader)
+        let accessLog = AccessLogSettings.read(root["access_log"], reader: &reader)
+        let rateLimit = RateLimitSettings.read(root["rate_limit"], reader: &reader)
         guard let listen, let geoip, let defaultRegion, reader.issues.isEmpty else { return nil }
         var config = GeoFrontConfig(
             listen: listen, geoip: geoip, mode: mode, redirect: redirect, trustedProxies: trusted,
@@ -160,7 +128,7 @@ public enum ConfigLoader {
         config.accessLog = accessLog
         config.rateLimit = rateLimit
         if let value = root["tls"], value != .null {
-            config.tls = readTLS(value, listen: listen, baseDirectory: baseDirectory, reader: &reader)
+            config.tls = TLSListenerSettings.read(value, plainListen: listen, reader: &reader)
             if config.tls == nil { return nil }
         }
         if let value = root["proxy_protocol"], let flag = reader.bool(value, at: "proxy_protocol") {
@@ -171,643 +139,6 @@ public enum ConfigLoader {
             config.proxyProtocol = flag
         }
         return config
-    }
-
-    private static func readTLS(
-        _ value: JSONValue, listen: HostPort?, baseDirectory: String, reader: inout ConfigReader
-    ) -> TLSListenerSettings? {
-        guard let fields = reader.object(value, at: "tls", allowed: ["listen", "certificates", "redirect_http"]),
-            let listenValue = reader.required(fields, "listen", at: "tls"),
-            let listenText = reader.nonEmptyString(listenValue, at: "tls.listen")
-        else { return nil }
-        let address: HostPort
-        switch HostPort.parse(listenText, allowZeroPort: true) {
-        case .success(let parsed): address = parsed
-        case .failure(let error):
-            reader.fail("tls.listen", "\(listenValue.brief): \(error.reason)")
-            return nil
-        }
-        if let listen, listen == address, address.port != 0 {
-            reader.fail("tls.listen", "\(listenValue.brief) is the plain listener's address")
-            return nil
-        }
-        guard let list = reader.required(fields, "certificates", at: "tls"),
-            let items = reader.array(list, at: "tls.certificates")
-        else { return nil }
-        if items.isEmpty { reader.fail("tls.certificates", "needs at least one certificate") }
-        var certificates: [TLSListenerSettings.Certificate] = []
-        for (index, item) in items.enumerated() {
-            let path = ConfigReader.join("tls.certificates", index)
-            guard let entry = reader.object(item, at: path, allowed: ["certificate", "private_key"]),
-                let certificate = reader.required(entry, "certificate", at: path).flatMap({
-                    reader.nonEmptyString($0, at: ConfigReader.join(path, "certificate"))
-                }),
-                let key = reader.required(entry, "private_key", at: path).flatMap({
-                    reader.nonEmptyString($0, at: ConfigReader.join(path, "private_key"))
-                })
-            else { continue }
-            certificates.append(
-                TLSListenerSettings.Certificate(
-                    certificate: resolve(certificate, against: baseDirectory),
-                    privateKey: resolve(key, against: baseDirectory)))
-        }
-        var settings = TLSListenerSettings(listen: address, certificates: certificates)
-        if let value = fields["redirect_http"], let flag = reader.bool(value, at: "tls.redirect_http") {
-            settings.redirectHTTP = flag
-        }
-        return certificates.isEmpty ? nil : settings
-    }
-
-    private static func readRateLimit(_ value: JSONValue, reader: inout ConfigReader) -> RateLimitSettings? {
-        if value == .null || value == .bool(false) { return nil }
-        guard
-            let fields = reader.object(
-                value, at: "rate_limit",
-                allowed: ["requests_per_second", "burst", "key", "allow", "max_tracked_clients"]),
-            let rateValue = reader.required(fields, "requests_per_second", at: "rate_limit"),
-            let rate = reader.number(rateValue, at: "rate_limit.requests_per_second")
-        else { return nil }
-        guard rate > 0, rate <= 1_000_000 else {
-            reader.fail("rate_limit.requests_per_second", "\(rateValue.brief) must be more than 0 (at most 1000000)")
-            return nil
-        }
-        var settings = RateLimitSettings(requestsPerSecond: rate, burst: max(1, rate))
-        if let value = fields["burst"], let burst = reader.number(value, at: "rate_limit.burst") {
-            if burst >= 1 && burst <= 10_000_000 {
-                settings.burst = burst
-            } else {
-                reader.fail("rate_limit.burst", "\(value.brief) must be at least 1 (at most 10000000)")
-            }
-        }
-        if let value = fields["key"], let text = reader.string(value, at: "rate_limit.key") {
-            if let key = RateLimitSettings.Key(rawValue: text) {
-                settings.key = key
-            } else {
-                reader.fail("rate_limit.key", "\(value.brief) is not a key; allowed: \"ip\", \"prefix\"")
-            }
-        }
-        if let value = fields["allow"], let items = reader.array(value, at: "rate_limit.allow") {
-            for (index, item) in items.enumerated() {
-                let path = ConfigReader.join("rate_limit.allow", index)
-                guard let text = reader.string(item, at: path) else { continue }
-                if let network = IPNetwork(text) {
-                    settings.allow.append(network)
-                } else {
-                    reader.fail(path, "\(item.brief) is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32")
-                }
-            }
-        }
-        reader.integer(
-            fields, "max_tracked_clients", at: "rate_limit", in: 100...10_000_000, into: &settings.maxTrackedClients)
-        return settings
-    }
-
-    private static func readAdmin(_ root: [String: JSONValue], listen: HostPort?, reader: inout ConfigReader)
-        -> AdminSettings
-    {
-        var admin = AdminSettings()
-        guard let value = root["admin"] else { return admin }
-        if value == .null || value == .bool(false) {
-            admin.listen = nil
-            return admin
-        }
-        guard let fields = reader.object(value, at: "admin", allowed: ["listen", "token", "token_env"]) else {
-            return admin
-        }
-        if let value = fields["listen"] {
-            if value == .null {
-                admin.listen = nil
-            } else if let text = reader.nonEmptyString(value, at: "admin.listen") {
-                switch HostPort.parse(text, allowZeroPort: true) {
-                case .success(let address):
-                    if let listen, address == listen, address.port != 0 {
-                        reader.fail(
-                            "admin.listen", "\(value.brief) is the public listener; the admin API needs its own address"
-                        )
-                    } else {
-                        admin.listen = address
-                    }
-                case .failure(let error): reader.fail("admin.listen", "\(value.brief): \(error.reason)")
-                }
-            }
-        }
-        if let value = fields["token"], value != .null, let token = reader.nonEmptyString(value, at: "admin.token") {
-            admin.token = token
-        }
-        if let value = fields["token_env"], let name = reader.nonEmptyString(value, at: "admin.token_env") {
-            admin.tokenEnvironmentVariable = name
-        }
-        return admin
-    }
-
-    private static func readAccessLog(_ root: [String: JSONValue], baseDirectory: String, reader: inout ConfigReader)
-        -> AccessLogSettings?
-    {
-        guard let value = root["access_log"], value != .null, value != .bool(false) else { return nil }
-        if value == .bool(true) { return AccessLogSettings() }
-        guard let fields = reader.object(value, at: "access_log", allowed: ["path", "format"]) else { return nil }
-        var settings = AccessLogSettings()
-        if let value = fields["path"], value != .null, let path = reader.nonEmptyString(value, at: "access_log.path") {
-            settings.path = resolve(path, against: baseDirectory)
-        }
-        if let value = fields["format"], let text = reader.string(value, at: "access_log.format") {
-            if let format = AccessLogSettings.Format(rawValue: text) {
-                settings.format = format
-            } else {
-                reader.fail("access_log.format", "\(value.brief) is not a format; allowed: \"json\", \"text\"")
-            }
-        }
-        return settings
-    }
-
-    private static func readProxy(_ value: JSONValue, baseDirectory: String, reader: inout ConfigReader)
-        -> ProxySettings
-    {
-        var proxy = ProxySettings()
-        guard let fields = reader.object(value, at: "proxy", allowed: proxyKeys) else { return proxy }
-        func key(_ name: String) -> String { ConfigReader.join("proxy", name) }
-        func milliseconds(_ name: String, _ target: inout Int) {
-            reader.integer(fields, name, at: "proxy", in: 1...86_400_000, into: &target)
-        }
-        milliseconds("connect_timeout_ms", &proxy.connectTimeoutMilliseconds)
-        milliseconds("response_timeout_ms", &proxy.responseTimeoutMilliseconds)
-        milliseconds("idle_timeout_ms", &proxy.idleTimeoutMilliseconds)
-        milliseconds("pool_idle_timeout_ms", &proxy.poolIdleTimeoutMilliseconds)
-        milliseconds("tunnel_idle_timeout_ms", &proxy.tunnelIdleTimeoutMilliseconds)
-        reader.integer(fields, "max_attempts", at: "proxy", in: 1...10, into: &proxy.maxAttempts)
-        reader.integer(
-            fields, "max_connections_per_upstream", at: "proxy", in: 1...100_000, into: &proxy.maxConnectionsPerUpstream
-        )
-        if let value = fields["host_header"], let text = reader.nonEmptyString(value, at: key("host_header")) {
-            switch text {
-            case "client": proxy.hostHeader = .client
-            case "upstream": proxy.hostHeader = .upstream
-            default:
-                if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
-                    proxy.hostHeader = .fixed(text)
-                } else {
-                    reader.fail(key("host_header"), "\(value.brief) must be \"client\", \"upstream\" or a host name")
-                }
-            }
-        }
-        if let value = fields["strip_response_headers"],
-            let list = reader.array(value, at: key("strip_response_headers"))
-        {
-            for (index, item) in list.enumerated() {
-                let itemPath = ConfigReader.join(key("strip_response_headers"), index)
-                guard let name = reader.nonEmptyString(item, at: itemPath) else { continue }
-                if isHeaderName(name) {
-                    proxy.stripResponseHeaders.append(name.lowercased())
-                } else {
-                    reader.fail(itemPath, "\(item.brief) is not a header name")
-                }
-            }
-        }
-        if let value = fields["server_header"], let text = reader.nonEmptyString(value, at: key("server_header")) {
-            switch text {
-            case "strip": proxy.passServerHeader = false
-            case "pass": proxy.passServerHeader = true
-            default: reader.fail(key("server_header"), "\(value.brief) must be \"strip\" or \"pass\"")
-            }
-        }
-        if let value = fields["lb"], let policy = readLoadBalancing(value, at: key("lb"), reader: &reader) {
-            proxy.loadBalancing = policy
-        }
-        if let value = fields["outlier_detection"],
-            let outlier = reader.object(value, at: key("outlier_detection"), allowed: outlierKeys)
-        {
-            func outlierKey(_ name: String) -> String { ConfigReader.join(key("outlier_detection"), name) }
-            var settings = OutlierDetectionSettings()
-            reader.integer(
-                outlier, "consecutive_failures", at: key("outlier_detection"), in: 1...1000,
-                into: &settings.consecutiveFailures)
-            if let value = outlier["count_5xx"], let flag = reader.bool(value, at: outlierKey("count_5xx")) {
-                settings.count5xx = flag
-            }
-            reader.integer(
-                outlier, "base_ejection_ms", at: key("outlier_detection"), in: 1...86_400_000,
-                into: &settings.baseEjectionMilliseconds)
-            reader.integer(
-                outlier, "max_ejection_ms", at: key("outlier_detection"), in: 1...86_400_000,
-                into: &settings.maxEjectionMilliseconds)
-            reader.integer(
-                outlier, "max_ejection_percent", at: key("outlier_detection"), in: 0...100,
-                into: &settings.maxEjectionPercent)
-            if settings.maxEjectionMilliseconds < settings.baseEjectionMilliseconds {
-                reader.fail(
-                    outlierKey("max_ejection_ms"),
-                    "\(settings.maxEjectionMilliseconds) is less than base_ejection_ms (\(settings.baseEjectionMilliseconds))"
-                )
-            }
-            proxy.outlierDetection = settings
-        }
-        if let value = fields["upstream_tls"],
-            let tls = reader.object(value, at: key("upstream_tls"), allowed: ["ca_file", "verify"])
-        {
-            if let value = tls["ca_file"], value != .null,
-                let path = reader.nonEmptyString(value, at: ConfigReader.join(key("upstream_tls"), "ca_file"))
-            {
-                proxy.upstreamTLS.caFile = resolve(path, against: baseDirectory)
-            }
-            if let value = tls["verify"],
-                let flag = reader.bool(value, at: ConfigReader.join(key("upstream_tls"), "verify"))
-            {
-                proxy.upstreamTLS.verify = flag
-            }
-        }
-        return proxy
-    }
-
-    private static func readLoadBalancing(_ value: JSONValue, at path: String, reader: inout ConfigReader)
-        -> LoadBalancing?
-    {
-        guard let text = reader.string(value, at: path) else { return nil }
-        guard let policy = LoadBalancing(rawValue: text) else {
-            reader.fail(path, "\(value.brief) is not a policy; allowed: \"round_robin\", \"least_requests\"")
-            return nil
-        }
-        return policy
-    }
-
-    /// A region's `upstreams` entry: `"host:port"`, `"https://host:port"`, or
-    /// `{"address": "host:port", "weight": 2, "tls": true, "server_name": "origin.example"}`.
-    private static func readUpstream(_ value: JSONValue, at path: String, reader: inout ConfigReader)
-        -> UpstreamConfig?
-    {
-        func parseAddress(_ text: String, at path: String) -> (HostPort, Bool)? {
-            var address = text
-            var tls = false
-            if address.lowercased().hasPrefix("https://") {
-                tls = true
-                address = String(address.dropFirst("https://".count))
-            } else if address.lowercased().hasPrefix("http://") {
-                address = String(address.dropFirst("http://".count))
-            }
-            switch HostPort.parse(address, allowZeroPort: false) {
-            case .success(let hostPort): return (hostPort, tls)
-            case .failure(let error):
-                reader.fail(path, "\(JSONValue.string(text).brief): \(error.reason)")
-                return nil
-            }
-        }
-        func checked(_ upstream: UpstreamConfig) -> UpstreamConfig? {
-            if upstream.tls && upstream.serverName == nil && IPAddress(upstream.address.host) != nil {
-                reader.fail(
-                    path, "a TLS upstream given by IP address needs \"server_name\" (the name its certificate is for)")
-                return nil
-            }
-            return upstream
-        }
-        if case .string(let text) = value {
-            guard let (address, tls) = parseAddress(text, at: path) else { return nil }
-            return checked(UpstreamConfig(address: address, tls: tls))
-        }
-        guard
-            let fields = reader.object(value, at: path, allowed: ["address", "weight", "tls", "server_name"]),
-            let addressValue = reader.required(fields, "address", at: path),
-            let text = reader.string(addressValue, at: ConfigReader.join(path, "address")),
-            let (address, schemeTLS) = parseAddress(text, at: ConfigReader.join(path, "address"))
-        else { return nil }
-        var upstream = UpstreamConfig(address: address, tls: schemeTLS)
-        if let value = fields["weight"],
-            let weight = reader.integer(value, at: ConfigReader.join(path, "weight"), in: 1...1000)
-        {
-            upstream.weight = weight
-        }
-        if let value = fields["tls"], let flag = reader.bool(value, at: ConfigReader.join(path, "tls")) {
-            upstream.tls = flag || schemeTLS
-        }
-        if let value = fields["server_name"],
-            let name = reader.nonEmptyString(value, at: ConfigReader.join(path, "server_name"))
-        {
-            upstream.serverName = name
-        }
-        return checked(upstream)
-    }
-
-    static func isHeaderName(_ text: String) -> Bool {
-        !text.isEmpty
-            && text.utf8.allSatisfy { byte in
-                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                    || "!#$%&'*+-.^_`|~".utf8.contains(byte)
-            }
-    }
-
-    /// A `health_check` object; missing keys come from `base` (the global check, or defaults).
-    static func readHealthCheck(
-        _ value: JSONValue, at path: String, base: HealthCheckSettings, reader: inout ConfigReader
-    ) -> HealthCheckSettings? {
-        guard let fields = reader.object(value, at: path, allowed: healthCheckKeys) else { return nil }
-        let before = reader.issues.count
-        var settings = base
-        func key(_ name: String) -> String { ConfigReader.join(path, name) }
-        if let value = fields["type"], let text = reader.string(value, at: key("type")) {
-            if let kind = HealthCheckSettings.Kind(rawValue: text) {
-                settings.kind = kind
-            } else {
-                reader.fail(key("type"), "\(value.brief) is not a check type; allowed: \"http\", \"tcp\"")
-            }
-        }
-        if let value = fields["path"], let text = reader.string(value, at: key("path")) {
-            if text.hasPrefix("/") && text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
-                settings.path = text
-            } else {
-                reader.fail(
-                    key("path"), "\(value.brief) must start with \"/\" and have no spaces or control characters")
-            }
-        }
-        reader.integer(fields, "interval_ms", at: path, in: 10...3_600_000, into: &settings.intervalMilliseconds)
-        reader.integer(fields, "timeout_ms", at: path, in: 1...3_600_000, into: &settings.timeoutMilliseconds)
-        reader.integer(fields, "rise", at: path, in: 1...100, into: &settings.rise)
-        reader.integer(fields, "fall", at: path, in: 1...100, into: &settings.fall)
-        if let value = fields["expect_status"] {
-            let text: String?
-            if case .number = value, let number = reader.integer(value, at: key("expect_status"), in: 100...599) {
-                text = String(number)
-            } else if case .string(let string) = value {
-                text = string
-            } else {
-                if case .number = value {
-                } else {
-                    reader.fail(key("expect_status"), "expected a string such as \"200-399\", found \(value.kind)")
-                }
-                text = nil
-            }
-            if let text {
-                if let ranges = StatusRanges(text) {
-                    settings.expectStatus = ranges
-                } else {
-                    reader.fail(
-                        key("expect_status"), "\(value.brief) is not a status list such as \"200-399\" or \"200,204\"")
-                }
-            }
-        }
-        if let value = fields["expect_body"] {
-            if value == .null {
-                settings.expectBody = nil
-            } else if let text = reader.nonEmptyString(value, at: key("expect_body")) {
-                settings.expectBody = text
-            }
-        }
-        if let value = fields["host"] {
-            if value == .null {
-                settings.host = nil
-            } else if let text = reader.nonEmptyString(value, at: key("host")) {
-                if text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) {
-                    settings.host = text
-                } else {
-                    reader.fail(key("host"), "\(value.brief) must be a host name without spaces or control characters")
-                }
-            }
-        }
-        if settings.timeoutMilliseconds >= settings.intervalMilliseconds {
-            reader.fail(
-                key("timeout_ms"),
-                "\(settings.timeoutMilliseconds) must be less than interval_ms (\(settings.intervalMilliseconds))")
-        }
-        return reader.issues.count == before ? settings : nil
-    }
-
-    private static func readGeoIP(_ root: [String: JSONValue], baseDirectory: String, reader: inout ConfigReader)
-        -> GeoIPSettings?
-    {
-        guard let value = reader.required(root, "geoip", at: ""),
-            let fields = reader.object(value, at: "geoip", allowed: ["database", "country_centroids"])
-        else { return nil }
-        var database: String?
-        if let value = reader.required(fields, "database", at: "geoip"),
-            let path = reader.nonEmptyString(value, at: "geoip.database")
-        {
-            database = resolve(path, against: baseDirectory)
-        }
-        var centroids: String?
-        if let value = fields["country_centroids"], value != .null,
-            let path = reader.nonEmptyString(value, at: "geoip.country_centroids")
-        {
-            centroids = resolve(path, against: baseDirectory)
-        }
-        guard let database else { return nil }
-        return GeoIPSettings(database: database, countryCentroids: centroids)
-    }
-
-    private static func readServer(_ root: [String: JSONValue], reader: inout ConfigReader) -> ServerSettings {
-        var server = ServerSettings()
-        guard let value = root["server"],
-            let fields = reader.object(
-                value, at: "server",
-                allowed: [
-                    "idle_timeout_ms", "request_timeout_ms", "max_request_head_bytes", "threads", "shutdown_grace_ms",
-                    "fast_path", "max_connections", "max_connections_per_ip", "max_requests_per_connection",
-                    "send_timeout_ms",
-                ])
-        else { return server }
-        reader.integer(
-            fields, "idle_timeout_ms", at: "server", in: 1...86_400_000, into: &server.idleTimeoutMilliseconds)
-        reader.integer(
-            fields, "request_timeout_ms", at: "server", in: 1...3_600_000, into: &server.requestTimeoutMilliseconds)
-        reader.integer(
-            fields, "max_request_head_bytes", at: "server", in: 1024...1_048_576, into: &server.maxRequestHeadBytes)
-        reader.integer(fields, "threads", at: "server", in: 0...256, into: &server.threads)
-        if let value = fields["fast_path"], let flag = reader.bool(value, at: "server.fast_path") {
-            server.fastPath = flag
-        }
-        reader.integer(fields, "max_connections", at: "server", in: 0...10_000_000, into: &server.maxConnections)
-        reader.integer(
-            fields, "max_connections_per_ip", at: "server", in: 0...10_000_000, into: &server.maxConnectionsPerIP)
-        reader.integer(
-            fields, "max_requests_per_connection", at: "server", in: 0...100_000_000,
-            into: &server.maxRequestsPerConnection)
-        reader.integer(
-            fields, "shutdown_grace_ms", at: "server", in: 0...3_600_000, into: &server.shutdownGraceMilliseconds)
-        reader.integer(
-            fields, "send_timeout_ms", at: "server", in: 1...3_600_000, into: &server.sendTimeoutMilliseconds)
-        return server
-    }
-
-    /// The valid regions, and the names of all regions that have a valid name (so that
-    /// `default_region` is checked against what the file declares, even when a region is broken).
-    private static func readRegions(
-        _ root: [String: JSONValue], mode globalMode: RoutingMode, loadBalancing: LoadBalancing,
-        healthCheck: HealthCheckSettings?, reader: inout ConfigReader
-    ) -> ([RegionConfig], [String]) {
-        guard let value = reader.required(root, "regions", at: ""), let items = reader.array(value, at: "regions")
-        else { return ([], []) }
-        var names: [String] = []
-        if items.isEmpty { reader.fail("regions", "needs at least one region") }
-        var regions: [RegionConfig] = []
-        var firstIndexByName: [String: Int] = [:]
-        for (index, item) in items.enumerated() {
-            let path = ConfigReader.join("regions", index)
-            guard let fields = reader.object(item, at: path, allowed: regionKeys) else { continue }
-            var name: String?
-            if let value = reader.required(fields, "name", at: path),
-                let text = reader.nonEmptyString(value, at: ConfigReader.join(path, "name"))
-            {
-                if !isRegionName(text) {
-                    reader.fail(
-                        ConfigReader.join(path, "name"),
-                        "\(value.brief) may only use a-z, 0-9, \".\", \"_\" and \"-\" (at most 63 characters)")
-                } else if let first = firstIndexByName[text] {
-                    reader.fail(
-                        ConfigReader.join(path, "name"), "\(value.brief) is already the name of regions[\(first)]")
-                } else {
-                    firstIndexByName[text] = index
-                    names.append(text)
-                    name = text
-                }
-            }
-            let location = readLocation(fields, at: path, reader: &reader)
-            var mode = globalMode
-            if let value = fields["mode"], let text = reader.string(value, at: ConfigReader.join(path, "mode")) {
-                if let parsed = RoutingMode(rawValue: text) {
-                    mode = parsed
-                } else {
-                    reader.fail(
-                        ConfigReader.join(path, "mode"),
-                        "\(value.brief) is not a mode; allowed: \"redirect\", \"proxy\"")
-                }
-            }
-            var regionLoadBalancing = loadBalancing
-            if let value = fields["lb"],
-                let policy = readLoadBalancing(value, at: ConfigReader.join(path, "lb"), reader: &reader)
-            {
-                regionLoadBalancing = policy
-            }
-            var redirectURL: RedirectURL?
-            if let value = fields["redirect_url"], value != .null {
-                let urlPath = ConfigReader.join(path, "redirect_url")
-                if let text = reader.string(value, at: urlPath) {
-                    switch RedirectURL.parse(text) {
-                    case .success(let url): redirectURL = url
-                    case .failure(let error): reader.fail(urlPath, "\(value.brief): \(error.reason)")
-                    }
-                }
-            } else if mode == .redirect {
-                reader.fail(ConfigReader.join(path, "redirect_url"), "is required in redirect mode")
-            }
-            var upstreams: [UpstreamConfig] = []
-            let issuesBeforeUpstreams = reader.issues.count
-            if let value = fields["upstreams"], let list = reader.array(value, at: ConfigReader.join(path, "upstreams"))
-            {
-                for (upstreamIndex, entry) in list.enumerated() {
-                    let entryPath = ConfigReader.join(ConfigReader.join(path, "upstreams"), upstreamIndex)
-                    if let upstream = readUpstream(entry, at: entryPath, reader: &reader) {
-                        upstreams.append(upstream)
-                    }
-                }
-            }
-            if upstreams.count > 64 {
-                reader.fail(
-                    ConfigReader.join(path, "upstreams"), "has \(upstreams.count) upstreams; at most 64 per region")
-            }
-            if mode == .proxy && upstreams.isEmpty && reader.issues.count == issuesBeforeUpstreams {
-                reader.fail(ConfigReader.join(path, "upstreams"), "needs at least one upstream in proxy mode")
-            }
-            let health = readRegionHealth(
-                fields, at: path, global: healthCheck, upstreams: upstreams, reader: &reader)
-            if let name, let location {
-                regions.append(
-                    RegionConfig(
-                        name: name, location: location, redirectURL: redirectURL, mode: mode, upstreams: upstreams,
-                        loadBalancing: regionLoadBalancing,
-                        healthCheck: health.settings, healthTargets: health.targets, minHealthy: health.minHealthy,
-                        drain: health.drain))
-            }
-        }
-        return (regions, names)
-    }
-
-    /// A region's `health_check` override (or `false`), `targets` / `url`, `min_healthy`, `drain`.
-    private static func readRegionHealth(
-        _ fields: [String: JSONValue], at path: String, global: HealthCheckSettings?, upstreams: [UpstreamConfig],
-        reader: inout ConfigReader
-    ) -> (settings: HealthCheckSettings?, targets: [HealthTarget], minHealthy: Int, drain: Bool) {
-        var settings = global
-        if let value = fields["health_check"] {
-            let checkPath = ConfigReader.join(path, "health_check")
-            if value == .bool(false) || value == .null {
-                settings = nil
-            } else {
-                settings = readHealthCheck(value, at: checkPath, base: global ?? HealthCheckSettings(), reader: &reader)
-            }
-        }
-        var targets = upstreams.map { HealthTarget(address: $0.address) }
-        if fields["targets"] != nil && fields["url"] != nil {
-            reader.fail(ConfigReader.join(path, "url"), "give either targets or url, not both")
-        }
-        if let value = fields["targets"], let list = reader.array(value, at: ConfigReader.join(path, "targets")) {
-            targets = []
-            for (index, entry) in list.enumerated() {
-                let entryPath = ConfigReader.join(ConfigReader.join(path, "targets"), index)
-                guard let text = reader.string(entry, at: entryPath) else { continue }
-                switch HostPort.parse(text, allowZeroPort: false) {
-                case .success(let address): targets.append(HealthTarget(address: address))
-                case .failure(let error): reader.fail(entryPath, "\(entry.brief): \(error.reason)")
-                }
-            }
-        }
-        if let value = fields["url"], let text = reader.string(value, at: ConfigReader.join(path, "url")) {
-            switch HealthURL.parse(text) {
-            case .success(let target): targets = [target]
-            case .failure(let error): reader.fail(ConfigReader.join(path, "url"), "\(value.brief): \(error.reason)")
-            }
-        }
-        var minHealthy = 1
-        if let value = fields["min_healthy"],
-            let number = reader.integer(value, at: ConfigReader.join(path, "min_healthy"), in: 1...10_000)
-        {
-            minHealthy = number
-            if settings != nil && number > targets.count {
-                reader.fail(
-                    ConfigReader.join(path, "min_healthy"),
-                    "\(number) is more than the region's \(targets.count) health check target(s)")
-            }
-        }
-        var drain = false
-        if let value = fields["drain"], let flag = reader.bool(value, at: ConfigReader.join(path, "drain")) {
-            drain = flag
-        }
-        return (settings, targets, minHealthy, drain)
-    }
-
-    private static func readLocation(_ fields: [String: JSONValue], at path: String, reader: inout ConfigReader)
-        -> Coordinate?
-    {
-        let locationPath = ConfigReader.join(path, "location")
-        guard let value = reader.required(fields, "location", at: path),
-            let location = reader.object(value, at: locationPath, allowed: ["latitude", "longitude"])
-        else { return nil }
-        var latitude: Double?
-        var longitude: Double?
-        for (key, limit) in [("latitude", 90.0), ("longitude", 180.0)] {
-            let keyPath = ConfigReader.join(locationPath, key)
-            guard let value = reader.required(location, key, at: locationPath),
-                let number = reader.number(value, at: keyPath)
-            else { continue }
-            guard number >= -limit && number <= limit else {
-                reader.fail(keyPath, "\(value.brief) is outside -\(Int(limit))…\(Int(limit))")
-                continue
-            }
-            if key == "latitude" { latitude = number } else { longitude = number }
-        }
-        guard let latitude, let longitude else { return nil }
-        return Coordinate(latitude: latitude, longitude: longitude)
-    }
-
-    static func isRegionName(_ text: String) -> Bool {
-        text.utf8.count <= 63
-            && text.utf8.allSatisfy { byte in
-                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-                    || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-            }
-    }
-
-    static func resolve(_ path: String, against base: String) -> String {
-        if path.hasPrefix("/") { return path }
-        return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardized.path
     }
 
     /// Foundation's decoder tolerates a comma before `}` or `]`; JSON does not, and neither do

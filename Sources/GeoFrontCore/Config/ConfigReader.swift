@@ -1,7 +1,17 @@
-/// Walks a ``JSONValue`` tree for the config loader, collecting every problem with its JSON path.
-/// Each `read…` returns nil when the value is missing (and optional) or wrong (and reported).
+import Foundation
+import GeoIP
+
+/// Walks a ``JSONValue`` tree for the config loader and the section readers (`static func read`
+/// beside each settings type), collecting every problem with its JSON path.
+/// Each accessor returns nil when the value is missing (and optional) or wrong (and reported).
 struct ConfigReader {
     private(set) var issues: [ConfigIssue] = []
+    /// The config file's folder: relative paths inside the file resolve against it.
+    let baseDirectory: String
+
+    init(baseDirectory: String) {
+        self.baseDirectory = baseDirectory
+    }
 
     mutating func fail(_ path: String, _ message: String) {
         issues.append(ConfigIssue(path: path, message: message))
@@ -103,6 +113,41 @@ struct ConfigReader {
             return nil
         }
         return items
+    }
+
+    /// A listener address (`listen`, `admin.listen`, `tls.listen`): a non-empty `host:port`, port 0
+    /// allowed (the system picks one).
+    mutating func listenAddress(_ value: JSONValue, at path: String) -> HostPort? {
+        guard let text = nonEmptyString(value, at: path) else { return nil }
+        switch HostPort.parse(text, allowZeroPort: true) {
+        case .success(let address): return address
+        case .failure(let error):
+            fail(path, "\(value.brief): \(error.reason)")
+            return nil
+        }
+    }
+
+    /// An array of CIDR blocks (`trusted_proxies`, `rate_limit.allow`); the valid ones, in order.
+    mutating func networks(_ value: JSONValue, at path: String) -> [IPNetwork]? {
+        guard let items = array(value, at: path) else { return nil }
+        var networks: [IPNetwork] = []
+        for (index, item) in items.enumerated() {
+            let itemPath = ConfigReader.join(path, index)
+            guard let text = string(item, at: itemPath) else { continue }
+            if let network = IPNetwork(text) {
+                networks.append(network)
+            } else {
+                fail(itemPath, "\(item.brief) is not a CIDR block such as 10.0.0.0/8 or 2001:db8::/32")
+            }
+        }
+        return networks
+    }
+
+    /// `path` as given when absolute, else resolved against ``baseDirectory``.
+    func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: baseDirectory, isDirectory: true))
+            .standardized.path
     }
 }
 

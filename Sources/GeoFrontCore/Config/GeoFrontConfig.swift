@@ -52,18 +52,6 @@ public struct GeoFrontConfig: Sendable {
     }
 }
 
-public struct GeoIPSettings: Sendable, Hashable {
-    /// Absolute or working-directory-relative path of the `.mmdb` file.
-    public var database: String
-    /// Path of the country centroid table; nil disables the fallback.
-    public var countryCentroids: String?
-
-    public init(database: String, countryCentroids: String?) {
-        self.database = database
-        self.countryCentroids = countryCentroids
-    }
-}
-
 /// How GeoFront answers a request once the region is chosen.
 public enum RoutingMode: String, Sendable, CaseIterable {
     /// Answer with a redirect to the region's `redirect_url`.
@@ -72,98 +60,15 @@ public enum RoutingMode: String, Sendable, CaseIterable {
     case proxy
 }
 
-public struct RedirectSettings: Sendable, Hashable {
-    /// 301, 302, 303, 307 or 308.
-    public var status: Int
-
-    public static let allowedStatuses = [301, 302, 303, 307, 308]
-
-    public init(status: Int = 302) {
-        self.status = status
+extension RoutingMode {
+    /// Reads a mode name (the global `mode`, a region's `mode`).
+    static func read(_ value: JSONValue, at path: String, reader: inout ConfigReader) -> RoutingMode? {
+        guard let text = reader.string(value, at: path) else { return nil }
+        guard let mode = RoutingMode(rawValue: text) else {
+            let allowed = allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            reader.fail(path, "\(value.brief) is not a mode; allowed: \(allowed)")
+            return nil
+        }
+        return mode
     }
-}
-
-/// Limits and timeouts of the public listener; the defaults are documented in the README.
-public struct ServerSettings: Sendable, Hashable {
-    /// A keep-alive connection with no request in progress is closed after this long.
-    public var idleTimeoutMilliseconds: Int
-    /// From the first byte of a request, its whole head must arrive within this time (slow clients
-    /// get 408 and are disconnected). Also bounds the time to receive a request body.
-    public var requestTimeoutMilliseconds: Int
-    /// Largest request head (request line plus headers) accepted; larger ones get 431.
-    public var maxRequestHeadBytes: Int
-    /// Event-loop threads; 0 means one per CPU core.
-    public var threads: Int
-    /// On SIGTERM/SIGINT, requests in flight get this long to finish before connections are cut.
-    public var shutdownGraceMilliseconds: Int = 10_000
-    /// When every region redirects, serve connections with the byte-level fast path instead of
-    /// the general HTTP/1.1 pipeline.
-    public var fastPath = true
-    /// Open client connections at most (new ones beyond are closed at once); 0 = no limit.
-    public var maxConnections = 50_000
-    /// Open connections from one client address at most (the TCP peer); 0 = no limit.
-    public var maxConnectionsPerIP = 0
-    /// Requests on one keep-alive connection at most (the last answer says `Connection: close`);
-    /// 0 = no limit.
-    public var maxRequestsPerConnection = 10_000
-    /// A client that takes nothing of what is written to it for this long (its connection stays
-    /// full) is disconnected: a reader that stopped cannot hold a connection, an upstream
-    /// exchange or its buffers forever.
-    public var sendTimeoutMilliseconds = 60_000
-
-    public init(
-        idleTimeoutMilliseconds: Int = 60_000, requestTimeoutMilliseconds: Int = 10_000,
-        maxRequestHeadBytes: Int = 32_768, threads: Int = 0
-    ) {
-        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
-        self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
-        self.maxRequestHeadBytes = maxRequestHeadBytes
-        self.threads = threads
-    }
-}
-
-/// One region of `regions`.
-public struct RegionConfig: Sendable, Hashable {
-    /// Unique name, `[a-z0-9._-]`, shown in `X-GeoFront-Region`.
-    public var name: String
-    /// The data centre's position.
-    public var location: Coordinate
-    /// Where redirect mode sends clients; required in redirect mode.
-    public var redirectURL: RedirectURL?
-    /// How this region answers (`mode`, else the global `mode`).
-    public var mode: RoutingMode
-    /// The origins of this region (proxy mode forwards to them; health checks probe them).
-    public var upstreams: [UpstreamConfig]
-    /// How an upstream is picked (`lb`, else `proxy.lb`).
-    public var loadBalancing: LoadBalancing
-    /// The effective health check (global `health_check` with this region's overrides); nil when
-    /// the region is not checked.
-    public var healthCheck: HealthCheckSettings?
-    /// Where the checks go: `targets`, else `url`, else `upstreams`.
-    public var healthTargets: [HealthTarget]
-    /// Healthy targets needed for the region to be available (`min_healthy`).
-    public var minHealthy: Int
-    /// Out of rotation whatever its health (`drain`).
-    public var drain: Bool
-
-    public init(
-        name: String, location: Coordinate, redirectURL: RedirectURL?, mode: RoutingMode = .redirect,
-        upstreams: [UpstreamConfig] = [], loadBalancing: LoadBalancing = .roundRobin,
-        healthCheck: HealthCheckSettings? = nil, healthTargets: [HealthTarget] = [], minHealthy: Int = 1,
-        drain: Bool = false
-    ) {
-        self.name = name
-        self.location = location
-        self.redirectURL = redirectURL
-        self.mode = mode
-        self.upstreams = upstreams
-        self.loadBalancing = loadBalancing
-        self.healthCheck = healthCheck
-        self.healthTargets = healthTargets
-        self.minHealthy = minHealthy
-        self.drain = drain
-    }
-
-    /// Whether active checks run for this region.
-    public var isChecked: Bool { healthCheck != nil && !healthTargets.isEmpty }
 }

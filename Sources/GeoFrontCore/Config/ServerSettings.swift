@@ -1,0 +1,74 @@
+/// Limits and timeouts of the public listener (`server`); the defaults are documented in the README.
+public struct ServerSettings: Sendable, Hashable {
+    /// A keep-alive connection with no request in progress is closed after this long.
+    public var idleTimeoutMilliseconds: Int
+    /// From the first byte of a request, its whole head must arrive within this time (slow clients
+    /// get 408 and are disconnected). Also bounds the time to receive a request body.
+    public var requestTimeoutMilliseconds: Int
+    /// Largest request head (request line plus headers) accepted; larger ones get 431.
+    public var maxRequestHeadBytes: Int
+    /// Event-loop threads; 0 means one per CPU core.
+    public var threads: Int
+    /// On SIGTERM/SIGINT, requests in flight get this long to finish before connections are cut.
+    public var shutdownGraceMilliseconds: Int = 10_000
+    /// When every region redirects, serve connections with the byte-level fast path instead of
+    /// the general HTTP/1.1 pipeline.
+    public var fastPath = true
+    /// Open client connections at most (new ones beyond are closed at once); 0 = no limit.
+    public var maxConnections = 50_000
+    /// Open connections from one client address at most (the TCP peer); 0 = no limit.
+    public var maxConnectionsPerIP = 0
+    /// Requests on one keep-alive connection at most (the last answer says `Connection: close`);
+    /// 0 = no limit.
+    public var maxRequestsPerConnection = 10_000
+    /// A client that takes nothing of what is written to it for this long (its connection stays
+    /// full) is disconnected: a reader that stopped cannot hold a connection, an upstream
+    /// exchange or its buffers forever.
+    public var sendTimeoutMilliseconds = 60_000
+
+    public init(
+        idleTimeoutMilliseconds: Int = 60_000, requestTimeoutMilliseconds: Int = 10_000,
+        maxRequestHeadBytes: Int = 32_768, threads: Int = 0
+    ) {
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+        self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
+        self.maxRequestHeadBytes = maxRequestHeadBytes
+        self.threads = threads
+    }
+}
+
+extension ServerSettings {
+    /// The keys of the `server` object.
+    static let configKeys = [
+        "idle_timeout_ms", "request_timeout_ms", "max_request_head_bytes", "threads", "shutdown_grace_ms",
+        "fast_path", "max_connections", "max_connections_per_ip", "max_requests_per_connection",
+        "send_timeout_ms",
+    ]
+
+    /// Reads the `server` object; the defaults when it is absent, and for each key it leaves out.
+    static func read(_ value: JSONValue?, reader: inout ConfigReader) -> ServerSettings {
+        var server = ServerSettings()
+        guard let value, let fields = reader.object(value, at: "server", allowed: configKeys) else { return server }
+        reader.integer(
+            fields, "idle_timeout_ms", at: "server", in: 1...86_400_000, into: &server.idleTimeoutMilliseconds)
+        reader.integer(
+            fields, "request_timeout_ms", at: "server", in: 1...3_600_000, into: &server.requestTimeoutMilliseconds)
+        reader.integer(
+            fields, "max_request_head_bytes", at: "server", in: 1024...1_048_576, into: &server.maxRequestHeadBytes)
+        reader.integer(fields, "threads", at: "server", in: 0...256, into: &server.threads)
+        if let value = fields["fast_path"], let flag = reader.bool(value, at: "server.fast_path") {
+            server.fastPath = flag
+        }
+        reader.integer(fields, "max_connections", at: "server", in: 0...10_000_000, into: &server.maxConnections)
+        reader.integer(
+            fields, "max_connections_per_ip", at: "server", in: 0...10_000_000, into: &server.maxConnectionsPerIP)
+        reader.integer(
+            fields, "max_requests_per_connection", at: "server", in: 0...100_000_000,
+            into: &server.maxRequestsPerConnection)
+        reader.integer(
+            fields, "shutdown_grace_ms", at: "server", in: 0...3_600_000, into: &server.shutdownGraceMilliseconds)
+        reader.integer(
+            fields, "send_timeout_ms", at: "server", in: 1...3_600_000, into: &server.sendTimeoutMilliseconds)
+        return server
+    }
+}
