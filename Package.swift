@@ -26,6 +26,12 @@ let package = Package(
             pkgConfig: "libmaxminddb",
             providers: [.apt(["libmaxminddb-dev"])]
         ),
+        // The system's libcrypto, for RSA handshake signatures (faster than BoringSSL's on some CPUs).
+        .systemLibrary(
+            name: "COpenSSLCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Layer 1: IP addresses and the GeoIP reader (no NIO).
         .target(name: "GeoIP", dependencies: ["CMaxMindDB"]),
         // Layer 2: configuration, validation, routing snapshot, region selection, client IP (no NIO).
@@ -36,6 +42,7 @@ let package = Package(
             dependencies: [
                 "GeoFrontCore",
                 "GeoIP",
+                "COpenSSLCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

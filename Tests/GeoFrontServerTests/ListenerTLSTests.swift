@@ -1,9 +1,10 @@
 import Foundation
 import GeoFrontCore
-import GeoFrontServer
 import Logging
 import TestSupport
 import Testing
+
+@testable import GeoFrontServer
 
 /// TLS termination on the front door: a certificate per name chosen by SNI, the plain listener's
 /// redirect to HTTPS, and certificate reloads that keep the old certificate when the new one is
@@ -100,13 +101,14 @@ import Testing
 
     /// `openssl s_client` with one protocol version forced: the negotiated protocol and ALPN, or
     /// nil when the handshake failed.
-    static func handshake(port: Int, ca: String, version: String) throws -> String? {
+    static func handshake(port: Int, ca: String, version: String, sigalgs: String? = nil) throws -> String? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = [
-            "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "alpha.test", "-CAfile", ca,
-            "-verify_return_error", "-alpn", "h2,http/1.1", version, "-cipher", "DEFAULT:@SECLEVEL=0",
-        ]
+        process.arguments =
+            [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-servername", "alpha.test", "-CAfile", ca,
+                "-verify_return_error", "-alpn", "h2,http/1.1", version, "-cipher", "DEFAULT:@SECLEVEL=0",
+            ] + (sigalgs.map { ["-sigalgs", $0] } ?? [])
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input
@@ -120,6 +122,31 @@ import Testing
         let protocolLine = text.split(separator: "\n").first { $0.contains("Protocol  :") || $0.hasPrefix("New, TLSv") }
         let alpn = text.split(separator: "\n").first { $0.hasPrefix("ALPN protocol:") }
         return "\(protocolLine.map(String.init) ?? "?") | \(alpn.map(String.init) ?? "no ALPN")"
+    }
+
+    /// An RSA certificate's handshakes are signed by the system's libcrypto (PSS and PKCS #1
+    /// v1.5, TLS 1.3 and 1.2), and verify against the CA; an ECDSA key stays BoringSSL's.
+    @Test func rsaKeysSignThroughTheSystemLibcrypto() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let rsa = try TestCertificates(in: folder, prefix: "rsa", serverName: "alpha.test", rsaServerKey: true)
+        let rig = try await Self.start(folder, certificates: [rsa], redirectHTTP: false)
+        let signer = try #require(rig.server.certificates?.select("alpha.test")?.systemSigner)
+        let port = rig.server.secureAddress!.port!
+        #expect(try Self.handshake(port: port, ca: rsa.caCertificate, version: "-tls1_3")?.contains("TLSv1.3") == true)
+        #expect(try Self.handshake(port: port, ca: rsa.caCertificate, version: "-tls1_2")?.contains("TLSv1.2") == true)
+        #expect(
+            try Self.handshake(port: port, ca: rsa.caCertificate, version: "-tls1_2", sigalgs: "RSA+SHA256")?
+                .contains("TLSv1.2") == true)
+        #expect(signer.signatures.withLockedValue { $0 } == 3)
+        #expect(try Self.get("alpha.test", port: port, ca: rsa.caCertificate)?.0 == 302)
+        try await rig.server.stop()
+
+        let ecdsa = try TestCertificates(in: folder, prefix: "ec", serverName: "alpha.test")
+        let ecRig = try await Self.start(folder, certificates: [ecdsa], redirectHTTP: false)
+        #expect(ecRig.server.certificates?.select("alpha.test")?.systemSigner == nil)
+        #expect(try Self.get("alpha.test", port: ecRig.server.secureAddress!.port!, ca: ecdsa.caCertificate)?.0 == 302)
+        try await ecRig.server.stop()
     }
 
     @Test func tls12And13WithHTTP11ALPN() async throws {

@@ -8,7 +8,11 @@ public struct TestCertificates: Sendable {
     public let serverKey: String
 
     /// Creates the files inside `folder` (prefix distinguishes several authorities).
-    public init(in folder: TemporaryDirectory, prefix: String = "test", serverName: String = "localhost") throws {
+    /// - Parameter rsaServerKey: the server's key is RSA-2048 instead of ECDSA P-256.
+    public init(
+        in folder: TemporaryDirectory, prefix: String = "test", serverName: String = "localhost",
+        rsaServerKey: Bool = false
+    ) throws {
         let base = "\(folder.path)/\(prefix)"
         caCertificate = "\(base)-ca.pem"
         serverCertificate = "\(base)-server.pem"
@@ -22,8 +26,11 @@ public struct TestCertificates: Sendable {
             ["req", "-x509"] + ec + [
                 "-keyout", "\(base)-ca.key", "-out", caCertificate, "-days", "2", "-subj", "/CN=GeoFront \(prefix) CA",
             ])
+        let serverKeyOptions = rsaServerKey ? ["-newkey", "rsa:2048", "-nodes"] : ec
         try Self.openssl(
-            ["req"] + ec + ["-keyout", serverKey, "-out", "\(base)-server.csr", "-subj", "/CN=\(serverName)"])
+            ["req"] + serverKeyOptions + [
+                "-keyout", serverKey, "-out", "\(base)-server.csr", "-subj", "/CN=\(serverName)",
+            ])
         try Self.openssl([
             "x509", "-req", "-in", "\(base)-server.csr", "-CA", caCertificate, "-CAkey", "\(base)-ca.key",
             "-CAcreateserial", "-out", serverCertificate, "-days", "2", "-extfile", extensions,

@@ -9,7 +9,11 @@ import NIOSSL
 public final class ListenerCertificates: Sendable {
     struct Loaded: Sendable {
         let chain: [NIOSSLCertificate]
+        /// The key handshakes sign with: an RSA key through the system's libcrypto
+        /// (``SystemRSASigningKey``), any other as swift-nio-ssl loaded it.
         let key: NIOSSLPrivateKey
+        /// The RSA key's system signer, when it has one (tests, check-config).
+        let systemSigner: SystemRSASigningKey?
         /// DNS names from the subject alternative names, lower-cased (`*.example.com` kept).
         let names: [String]
         /// The leaf certificate's end of validity.
@@ -67,7 +71,11 @@ public final class ListenerCertificates: Sendable {
             for name in leaf._subjectAlternativeNames() where name.nameType == .dnsName {
                 names.append(String(decoding: name.contents, as: UTF8.self).lowercased())
             }
-            return Loaded(chain: chain, key: key, names: names, expiry: expiry)
+            // Checked above with BoringSSL's copy of the key; an RSA key signs through OpenSSL.
+            let signer = SystemRSASigningKey.load(pemFile: files.privateKey)
+            return Loaded(
+                chain: chain, key: signer.map { NIOSSLPrivateKey(customPrivateKey: $0) } ?? key,
+                systemSigner: signer, names: names, expiry: expiry)
         }
     }
 
