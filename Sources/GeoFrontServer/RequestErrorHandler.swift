@@ -36,7 +36,10 @@ final class RequestErrorHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
-        guard !responseInProgress, !(requestBodyPending && answeredPendingRequest) else {
+        // A connection that has closed (its decoder found an unfinished request in what was left
+        // when it went away, e.g. after a graceful-shutdown close) can carry no answer: writing
+        // one would reach HTTPServerPipelineHandler after it finished quiescing.
+        guard context.channel.isActive, !responseInProgress, !(requestBodyPending && answeredPendingRequest) else {
             // A response is half written, or this request was answered already: the connection
             // cannot carry an error response any more.
             context.close(promise: nil)
