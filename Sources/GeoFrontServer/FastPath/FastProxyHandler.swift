@@ -366,8 +366,7 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 headStarted = false
                 current.moveReaderIndex(forwardBy: head.length)
                 if current.readableBytes > 0 { buffer = current }
-                requests += 1
-                loop.countRequest(region: "-", mode: .proxy, status: 429)
+                requests += 1  // counted and logged where the limit was applied (decide)
                 let close = closeAfter
                 write(
                     FastPathResponses.tooManyRequests(context.channel.allocator, retryAfter: retryAfter, close: close))
@@ -409,12 +408,11 @@ final class FastProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let close = head.closeRequested || quiescing || (limits.maxRequests > 0 && requests + 1 >= limits.maxRequests)
         if let retryAfter = loop.rateLimited(resolved.address, settings: snapshot.config.rateLimit) {
             closeAfter = close
-            if loop.accessLog != nil {
-                loop.logAccess(
-                    client: resolved.address, region: "-", mode: .proxy,
-                    method: String(decoding: method, as: UTF8.self), target: String(decoding: target, as: UTF8.self),
-                    status: 429, start: start, database: snapshot.database)
-            }
+            loop.countTooManyRequests(
+                client: resolved.address, mode: .proxy,
+                logged: loop.accessLog == nil
+                    ? nil : (String(decoding: method, as: UTF8.self), String(decoding: target, as: UTF8.self)),
+                start: start, database: snapshot.database)
             return .tooManyRequests(retryAfter: retryAfter)
         }
         let decision = snapshot.decide(client: resolved)

@@ -234,12 +234,8 @@ final class FastRedirectHandler: ChannelInboundHandler, RemovableChannelHandler 
                 String(decoding: bytes[head.target.start..<(head.target.start + head.target.count)], as: UTF8.self)
             )
         if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
-            loop.countRequest(region: "-", mode: .redirect, status: 429)
-            if let logged {
-                loop.logAccess(
-                    client: client.address, region: "-", mode: .redirect, method: logged.method,
-                    target: logged.target, status: 429, start: start, database: snapshot.database)
-            }
+            loop.countTooManyRequests(
+                client: client.address, mode: .redirect, logged: logged, start: start, database: snapshot.database)
             send(
                 context: context,
                 FastPathResponses.tooManyRequests(context.channel.allocator, retryAfter: retryAfter, close: close),

@@ -97,6 +97,20 @@ final class LoopState {
                 durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000)))
     }
 
+    /// A 429 for a client over `rate_limit` (it has no region): counted under `region="-"`, and
+    /// logged when there is an access log (`logged` is nil without one). Every front end's 429.
+    func countTooManyRequests(
+        client: IPAddress, mode: RoutingMode, logged: (method: String, target: String)?, start: NIODeadline,
+        database: GeoIPDatabase
+    ) {
+        countRequest(region: "-", mode: mode, status: 429)
+        if let logged {
+            logAccess(
+                client: client, region: "-", mode: mode, method: logged.method, target: logged.target, status: 429,
+                start: start, database: database)
+        }
+    }
+
     /// Counts a redirect answered for region `index` of `snapshot` without hashing strings.
     func countRedirect(snapshot: RoutingSnapshot, index: Int, status: Int) {
         if redirectCounters.snapshot !== snapshot || redirectCounters.status != status {
