@@ -90,7 +90,7 @@ struct RouteCommand: AsyncParsableCommand {
         lines.append("  region     \(explanation.region)\(distance)")
         lines.append("  why        \(explanation.reasonText)")
         let reasons = explanation.decision.reasons
-        let answer = explanation.refused ? "503" : explanation.decision.action.name
+        let answer = explanation.refused ? "503" : explanation.decision.action.rawValue
         lines.append(
             "  answer     \(answer) (client: \(reasons.client.rawValue), lookup: \(reasons.lookup.rawValue), "
                 + "region: \(reasons.region.rawValue))")

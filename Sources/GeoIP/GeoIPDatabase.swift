@@ -97,7 +97,8 @@ public final class GeoIPDatabase: @unchecked Sendable {
     }
 
     /// The hot-path lookup with its outcome: whether the address has a record, and the
-    /// coordinate routing uses (record coordinates, else the country centroid). No allocation.
+    /// coordinate routing uses (record coordinates, else the country centroid) and where it came
+    /// from. No allocation.
     @inline(__always)
     public func locateWithSource(_ address: IPAddress) -> RoutingLocation {
         var result = lookupResult(address.unmapped)
@@ -111,27 +112,13 @@ public final class GeoIPDatabase: @unchecked Sendable {
         }
     }
 
-    /// ``locateWithSource(_:)`` as whether the address has a record and its routing coordinate.
-    @inline(__always)
-    public func locate(_ address: IPAddress) -> (found: Bool, coordinate: Coordinate?) {
-        switch locateWithSource(address) {
-        case .notFound: return (false, nil)
-        case .record(let coordinate), .centroid(let coordinate): return (true, coordinate)
-        case .noLocation: return (true, nil)
-        }
-    }
-
-    /// The hot-path lookup: only the coordinate routing needs (record coordinates, else the
-    /// country centroid). No allocation. Nil when the address has no usable location.
+    /// The coordinate routing uses (record coordinates, else the country centroid), from
+    /// ``locateWithSource(_:)``. No allocation. Nil when the address has no usable location.
     @inline(__always)
     public func coordinate(of address: IPAddress) -> Coordinate? {
-        var result = lookupResult(address.unmapped)
-        guard result.found_entry else { return nil }
-        return withUnsafeMutablePointer(to: &result.entry) { entry in
-            if let coordinate = readCoordinate(entry) { return coordinate }
-            guard let country = readCode(entry, paths.countryCode) ?? readCode(entry, paths.registeredCountryCode)
-            else { return nil }
-            return centroids[country]
+        switch locateWithSource(address) {
+        case .record(let coordinate), .centroid(let coordinate): return coordinate
+        case .notFound, .noLocation: return nil
         }
     }
 

@@ -92,8 +92,8 @@ import Testing
         #expect(snapshot.decide(address: Self.london).action == .redirect)
     }
 
-    /// The three input forms (parsed bytes, strings, a bare address) agree, and forwarding headers
-    /// count only from a trusted peer.
+    /// The three input forms the front ends and tools have (parsed bytes, strings, a bare
+    /// address) decide alike, and forwarding headers count only from a trusted peer.
     @Test func everyInputFormDecidesAlike() throws {
         let snapshot = try Self.snapshot()
         let text = "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(Self.tokyo), 10.9.9.9\r\n\r\n"
@@ -101,15 +101,21 @@ import Testing
         let bytes = Array(text.utf8)
         let (outcome, fromBytes, untrustedBytes) = try bytes.withUnsafeBytes { raw in
             let outcome = try RequestHeadParser.parse(raw, limit: 8192, into: &head)
+            let resolver = snapshot.clientIPResolver
             return (
                 outcome,
-                snapshot.decide(peer: Self.trustedProxy, head: head, in: raw),
-                snapshot.decide(peer: Self.london, head: head, in: raw)
+                snapshot.decide(
+                    client: resolver.resolve(
+                        peer: Self.trustedProxy, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: raw)),
+                snapshot.decide(
+                    client: resolver.resolve(
+                        peer: Self.london, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: raw))
             )
         }
         #expect(outcome == .complete)
         let fromStrings = snapshot.decide(
-            peer: Self.trustedProxy, xForwardedFor: ["\(Self.tokyo), 10.9.9.9"], forwarded: [String]())
+            client: snapshot.clientIPResolver.resolve(
+                peer: Self.trustedProxy, xForwardedFor: ["\(Self.tokyo), 10.9.9.9"], forwarded: [String]()))
         let fromAddress = snapshot.decide(address: Self.tokyo)
         #expect(fromBytes.client == Self.tokyo)
         #expect(fromBytes.reasons.client == .xForwardedFor)

@@ -15,15 +15,16 @@ public struct RouteExplanation: Sendable {
     public let ip: IPAddress
     public let location: GeoLocation?
     public let region: String
-    public let distanceKm: Double?
-    public let reason: RegionChoice.Reason
     /// The decision itself, with its chain of reasons.
     public let decision: RoutingDecision
     /// Every region, nearest first (file order when the client has no location).
     public let candidates: [Candidate]
     public let defaultRegion: String
+
+    public var distanceKm: Double? { decision.distanceKm }
+    public var reason: RegionChoice.Reason { decision.reasons.region }
     /// `when_all_down` is `unavailable` and every region is down: the client gets 503.
-    public let refused: Bool
+    public var refused: Bool { decision.action == .unavailable }
 
     /// A sentence for people.
     public var reasonText: String {
@@ -86,7 +87,7 @@ public struct RouteExplanation: Sendable {
             fields.append(("location", "null"))
         }
         fields.append(("reason", JSONText.string(reason.rawValue)))
-        fields.append(("action", JSONText.string(decision.action.name)))
+        fields.append(("action", JSONText.string(decision.action.rawValue)))
         fields.append(
             (
                 "reasons",
@@ -137,19 +138,7 @@ extension RoutingSnapshot {
             }.map(\.element)
         }
         return RouteExplanation(
-            ip: ip, location: location, region: regions[decision.regionIndex].name, distanceKm: decision.distanceKm,
-            reason: decision.reasons.region, decision: decision, candidates: candidates,
-            defaultRegion: config.defaultRegion, refused: decision.action == .unavailable)
-    }
-}
-
-extension RoutingDecision.Action {
-    /// `redirect`, `proxy` or `unavailable`.
-    public var name: String {
-        switch self {
-        case .redirect: return "redirect"
-        case .proxy: return "proxy"
-        case .unavailable: return "unavailable"
-        }
+            ip: ip, location: location, region: regions[decision.regionIndex].name, decision: decision,
+            candidates: candidates, defaultRegion: config.defaultRegion)
     }
 }

@@ -2,17 +2,17 @@ import GeoIP
 
 /// What the request path does with one request, and why: the one routing decision.
 ///
-/// Made by ``RoutingSnapshot/decide(peer:head:in:)`` (the byte-level front ends),
-/// ``RoutingSnapshot/decide(peer:xForwardedFor:forwarded:)`` (the general pipeline) and
-/// ``RoutingSnapshot/decide(client:)`` (`geofront route`, admin `/route`, the simulator), which all
-/// end in the same steps: client address → GeoIP lookup → nearest available region → that
-/// region's answer. A plain value of enums and numbers: deciding allocates nothing.
+/// Made by ``RoutingSnapshot/decide(client:)``: every front end calls it with the client address
+/// `ClientIPResolver` worked out (after `rate_limit`), and `geofront route`, admin `/route` and
+/// the simulator through ``RoutingSnapshot/decide(address:)``. The steps: client address → GeoIP
+/// lookup → nearest available region → that region's answer. A plain value of enums and
+/// numbers: deciding allocates nothing.
 ///
 /// Later steps of the decision (routes, splits, policies) extend this type and ``Reasons``;
 /// the front ends only carry out ``action``.
 public struct RoutingDecision: Sendable, Hashable {
     /// What the front end does.
-    public enum Action: Sendable, Hashable {
+    public enum Action: String, Sendable, Hashable {
         /// Answer with `redirect.status` and `Location` = the region's `redirect_url` + the
         /// request's path and query.
         case redirect
@@ -67,24 +67,6 @@ public struct RoutingDecision: Sendable, Hashable {
 }
 
 extension RoutingSnapshot {
-    /// The decision for a request whose head was parsed in place: forwarding headers are read
-    /// from `bytes` when `peer` is a trusted proxy.
-    @inline(__always)
-    public func decide(peer: IPAddress, head: borrowing RequestHead, in bytes: UnsafeRawBufferPointer)
-        -> RoutingDecision
-    {
-        decide(
-            client: clientIPResolver.resolve(
-                peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes))
-    }
-
-    /// The decision for a request whose forwarding header values are strings.
-    public func decide<XFF: BidirectionalCollection, FWD: BidirectionalCollection>(
-        peer: IPAddress, xForwardedFor: XFF, forwarded: FWD
-    ) -> RoutingDecision where XFF.Element: StringProtocol, FWD.Element: StringProtocol {
-        decide(client: clientIPResolver.resolve(peer: peer, xForwardedFor: xForwardedFor, forwarded: forwarded))
-    }
-
     /// The decision for a client address as it is (no forwarding headers): what `geofront
     /// route`, admin `/route` and the simulator ask.
     public func decide(address: IPAddress) -> RoutingDecision {
@@ -133,7 +115,7 @@ extension RoutingSnapshot {
 }
 
 extension GeoIPDatabase {
-    /// ``locate(_:)`` with the lookup's outcome spelled out for the decision's reasons.
+    /// ``locateWithSource(_:)`` with the lookup's outcome spelled out for the decision's reasons.
     @inline(__always)
     func locateForRouting(_ address: IPAddress) -> (RoutingDecision.Lookup, Coordinate?) {
         switch locateWithSource(address) {

@@ -66,13 +66,6 @@ struct UpstreamAttempts {
         loop.withBalancer(snapshot: snapshot, region: regionIndex) { $0.finished(index) }
     }
 
-    /// The current attempt's failure as a typed value (kind, region, upstream).
-    func failure(_ kind: UpstreamFailure.Kind, snapshot: RoutingSnapshot) -> UpstreamFailure {
-        let region = snapshot.regions[regionIndex]
-        let upstream = upstreamIndex >= 0 ? region.config.upstreams[upstreamIndex].description : "-"
-        return UpstreamFailure(kind, region: region.name, upstream: upstream)
-    }
-
     /// Tells metrics and outlier detection how the current attempt went: `failure` nil when it
     /// succeeded. Pool exhaustion is counted but says nothing about the upstream's health.
     func record(
@@ -80,7 +73,10 @@ struct UpstreamAttempts {
         health: ProxyHealthReporter?
     ) {
         guard upstreamIndex >= 0 else { return }
-        if let failure = failure.map({ self.failure($0, snapshot: snapshot) }) {
+        let region = snapshot.regions[regionIndex]
+        if let kind = failure {
+            let failure = UpstreamFailure(
+                kind, region: region.name, upstream: region.config.upstreams[upstreamIndex].description)
             loop.metrics.upstreamError(region: failure.region, upstream: failure.upstream, kind: failure.metricLabel)
                 .increment()
             guard failure.countsAgainstUpstream else { return }
