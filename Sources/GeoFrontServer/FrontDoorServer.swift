@@ -4,17 +4,16 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 
 /// The public listener: accepts connections and builds each one's pipeline.
 ///
-/// Pipeline per connection: HTTP/1.1 decoder (strict, limited to `max_request_head_bytes`) and
-/// response encoder → ``ConnectionTimeoutHandler`` → pipelining (one response at a time, in
-/// order) → ``RequestErrorHandler`` (400/431) → ``FrontDoorHandler`` (redirect, or proxy through
-/// the event loop's ``UpstreamPool``).
+/// Pipeline per connection: ``SendTimeoutHandler`` → ``ProxyProtocolHandler`` (with
+/// `proxy_protocol`) → on the TLS listener ``PlainHTTPOnTLSPortHandler`` and NIOSSL's server
+/// handler → ``HTTP1FrontEnd`` (every request: answered there, or proxied by its
+/// ``ProxyExchangeDriver`` through the event loop's ``UpstreamPool``).
 ///
 /// Under a `ServiceGroup`, graceful shutdown stops accepting, lets requests in flight finish
 /// (keep-alive connections close after their current response), and cuts whatever is left
@@ -79,22 +78,11 @@ public final class FrontDoorServer: Service, Sendable {
         for loop in group.makeIterator() {
             loops[ObjectIdentifier(loop)] = try await loop.submit {
                 let state = LoopState(loop: loop, metrics: metrics, accessLog: accessLog)
-                state.pool.tlsContext = tlsContext
                 state.bytePool.tlsContext = tlsContext
                 return NIOLoopBound(state, eventLoop: loop)
             }.get()
         }
         let loopStates = loops
-        let settings = snapshot.config.server
-        let limits = {
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderListSize = settings.maxRequestHeadBytes
-            limits.maxHeaderFieldSize = settings.maxRequestHeadBytes
-            limits.maxHeaderFieldCount = 256
-            return limits
-        }()
-        let idleTimeout = TimeAmount.milliseconds(Int64(settings.idleTimeoutMilliseconds))
-        let requestTimeout = TimeAmount.milliseconds(Int64(settings.requestTimeoutMilliseconds))
         let openConnections = metrics.openConnections
         let limiter = ConnectionLimiter()
 
@@ -102,29 +90,6 @@ public final class FrontDoorServer: Service, Sendable {
         @Sendable func bootstrap(quiescing: ServerQuiescingHelper, tls: NIOSSLContext?, httpsPort: Int?)
             -> ServerBootstrap
         {
-            // The general pipeline, for a new connection or one the proxy fast path hands over: one
-            // closure per listener (not per connection), finding the loop's state from the pipeline.
-            let installGeneralPath: FastProxyHandler.GeneralPathInstaller = { pipeline, handOver in
-                let state = loopStates[ObjectIdentifier(pipeline.eventLoop)]!.value
-                // The empty upgrade configuration only makes the decoder keep the bytes that follow
-                // an upgrade request (a proxied WebSocket's first frames); the upgrade itself is the
-                // origin's to accept, and proxy mode tunnels it.
-                try pipeline.configureHTTPServerPipeline(
-                    withPipeliningAssistance: true,
-                    withServerUpgrade: (upgraders: [], completionHandler: { _ in }),
-                    withErrorHandling: false, withEncoderConfiguration: .init(),
-                    withDecoderLimitConfiguration: limits)
-                let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
-                try pipeline.addHandler(
-                    ConnectionTimeoutHandler(
-                        idleTimeout: idleTimeout, requestTimeout: requestTimeout, timers: state.timers),
-                    position: .before(pipelining))
-                try pipeline.addHandler(RequestErrorHandler())
-                try pipeline.addHandler(
-                    FrontDoorHandler(
-                        snapshots: publisher.box(for: pipeline.eventLoop), loop: state, health: proxyHealth,
-                        handOver: handOver, secure: tls != nil, httpsPort: httpsPort))
-            }
             return ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -175,30 +140,11 @@ public final class FrontDoorServer: Service, Sendable {
                             try pipeline.addHandler(PlainHTTPOnTLSPortHandler())
                             try pipeline.addHandler(NIOSSLServerHandler(context: tls))
                         }
-                        // The fast paths answer redirects, or proxy, when every region does the same;
-                        // a plain listener that must send everyone to HTTPS first takes the general
-                        // path, which knows the request's Host.
-                        let upgradesToHTTPS = tls == nil && httpsPort != nil && current.config.tls?.redirectHTTP == true
                         let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
-                        if current.config.server.fastPath, !upgradesToHTTPS {
-                            switch current.uniformMode {
-                            case .redirect:
-                                try pipeline.addHandler(
-                                    FastRedirectHandler(
-                                        snapshots: snapshots, loop: state, settings: current.config.server))
-                                return
-                            case .proxy:
-                                try pipeline.addHandler(
-                                    FastProxyHandler(
-                                        snapshots: snapshots, loop: state, health: proxyHealth,
-                                        settings: current.config.server, secure: tls != nil,
-                                        installGeneralPath: installGeneralPath))
-                                return
-                            case nil:
-                                break
-                            }
-                        }
-                        try installGeneralPath(pipeline, FastProxyHandler.HandOver(peer: peer))
+                        try pipeline.addHandler(
+                            HTTP1FrontEnd(
+                                snapshots: snapshots, loop: state, health: proxyHealth,
+                                settings: current.config.server, secure: tls != nil, httpsPort: httpsPort))
                     }
                 }
         }
@@ -324,7 +270,6 @@ public final class FrontDoorServer: Service, Sendable {
     func setUpstreamTLS(_ context: NIOSSLContext?) async {
         for state in loops.values {
             try? await state.eventLoop.submit {
-                state.value.pool.tlsContext = context
                 state.value.bytePool.tlsContext = context
             }.get()
         }

@@ -168,7 +168,7 @@ public enum RequestHeadParser {
     static let tab = UInt8(ascii: "\t")
 }
 
-/// Reads past a chunked request body (RFC 9112 §7.1) without keeping it, strictly: hex sizes
+/// Reads past a chunked body (RFC 9112 §7.1) without keeping it, strictly: hex sizes
 /// (at most 15 digits), extensions of token characters only, CRLF after every part, trailer
 /// lines without controls. Anything else is an error and the connection must close.
 public struct ChunkedBodySkipper: Sendable {
@@ -196,6 +196,15 @@ public struct ChunkedBodySkipper: Sendable {
     public init() {}
 
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(RequestHeadError) -> Outcome {
+        try consume(bytes) { _ in }
+    }
+
+    /// As ``consume(_:)``, also telling `data` where each run of chunk data lies in `bytes` (to
+    /// take the framing off for a client that cannot read it).
+    @inline(__always)
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer, data: (Range<Int>) -> Void)
+        throws(RequestHeadError) -> Outcome
+    {
         var index = 0
         let count = bytes.count
         while index < count {
@@ -228,6 +237,7 @@ public struct ChunkedBodySkipper: Sendable {
                 index += 1
             case .data(let remaining):
                 let take = min(remaining, count - index)
+                data(index..<(index + take))
                 index += take
                 state = remaining - take == 0 ? .dataCR : .data(remaining: remaining - take)
             case .dataCR:

@@ -22,8 +22,6 @@ public final class GeoFrontMetrics: Sendable {
     let connectionsRefusedPerIP: Metrics.Counter
     /// `geofront_send_timeouts_total`: clients disconnected by `server.send_timeout_ms`.
     let sendTimeouts: Metrics.Counter
-    /// `geofront_fast_path_handovers_total{reason}`, by ``FastProxyHandler/HandOverReason``.
-    let handOvers: [FastProxyHandler.HandOverReason: Metrics.Counter]
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -58,13 +56,6 @@ public final class GeoFrontMetrics: Sendable {
             label: "geofront_connections_refused_total", dimensions: [("reason", "max_connections_per_ip")],
             factory: factory)
         sendTimeouts = Metrics.Counter(label: "geofront_send_timeouts_total", factory: factory)
-        var handOvers: [FastProxyHandler.HandOverReason: Metrics.Counter] = [:]
-        for reason in FastProxyHandler.HandOverReason.allCases {
-            handOvers[reason] = Metrics.Counter(
-                label: "geofront_fast_path_handovers_total", dimensions: [("reason", reason.rawValue)],
-                factory: factory)
-        }
-        self.handOvers = handOvers
     }
 
     /// `geofront_requests_total{region, mode, status}`; callers cache it (see ``LoopMetrics``).

@@ -11,7 +11,6 @@ final class LoopState {
     /// The connections' deadlines (idle, head, body, upstream response).
     let timers: LoopTimers
     /// Upstream connections of the general proxy path (NIOHTTP1 codecs on each).
-    let pool: UpstreamPool<UpstreamHandler>
     /// Upstream connections of the byte-level proxy path.
     let bytePool: UpstreamPool<ByteUpstreamHandler>
     /// Per region of `balancerSnapshot`, its load balancer (both proxy paths share them).
@@ -135,7 +134,6 @@ final class LoopState {
     init(loop: any EventLoop, metrics: GeoFrontMetrics, accessLog: AccessLog?) {
         eventLoop = loop
         timers = LoopTimers(loop: loop)
-        pool = UpstreamPool(loop: loop)
         bytePool = UpstreamPool(loop: loop)
         self.metrics = metrics
         self.accessLog = accessLog

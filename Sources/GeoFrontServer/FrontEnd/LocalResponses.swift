@@ -1,7 +1,7 @@
 import NIOCore
 
-/// The byte-level paths' own answers (not the redirects, which are pre-built per snapshot).
-enum FastPathResponses {
+/// The front end's own answers (not the redirects, which are pre-built per snapshot).
+enum LocalResponses {
     /// 429 for a client over `rate_limit`.
     static func tooManyRequests(_ allocator: ByteBufferAllocator, retryAfter: Int, close: Bool) -> ByteBuffer {
         var out = allocator.buffer(capacity: 200)

@@ -7,11 +7,11 @@ import Testing
 
 @testable import GeoFrontServer
 
-/// The redirect fast path's deadlines with driven time: a head must arrive whole within
+/// The front end's deadlines with driven time: a head must arrive whole within
 /// `request_timeout_ms` of its first byte (408 after, however the bytes trickle in), and a
 /// keep-alive connection with nothing in progress closes after `idle_timeout_ms`, quietly.
-@Suite struct FastRedirectTimeoutTests {
-    /// A connection on an `EmbeddedEventLoop`, served by the fast path alone.
+@Suite struct FrontEndTimeoutTests {
+    /// A connection on an `EmbeddedEventLoop`, served by the front end alone.
     struct Connection {
         let loop: EmbeddedEventLoop
         let channel: EmbeddedChannel
@@ -28,8 +28,9 @@ import Testing
             loop = EmbeddedEventLoop()
             let state = LoopState(loop: loop, metrics: GeoFrontMetrics(), accessLog: nil)
             channel = EmbeddedChannel(
-                handler: FastRedirectHandler(
-                    snapshots: NIOLoopBoundBox(snapshot, eventLoop: loop), loop: state, settings: config.server),
+                handler: HTTP1FrontEnd(
+                    snapshots: NIOLoopBoundBox(snapshot, eventLoop: loop), loop: state, health: nil,
+                    settings: config.server, secure: false, httpsPort: nil),
                 loop: loop)
             try channel.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 40000)).wait()
         }
@@ -89,5 +90,33 @@ import Testing
         connection.advance(1)
         #expect(!connection.channel.isActive)
         #expect(try connection.written() == "")
+    }
+
+    @Test func malformedRequestGets400AndTheConnectionCloses() throws {
+        let connection = try Connection()
+        try connection.send("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n")
+        let written = try connection.written()
+        #expect(written.hasPrefix("HTTP/1.1 400 Bad Request\r\n"), "\(written)")
+        #expect(written.contains("Connection: close\r\n"))
+        #expect(!connection.channel.isActive)
+    }
+
+    /// Graceful shutdown with half a request read: that request is still answered (with
+    /// `Connection: close`), then the connection ends; an idle one closes at once.
+    @Test func quiescingFinishesTheRequestUnderWay() throws {
+        let connection = try Connection()
+        try connection.send("GET /p HTTP/1.1\r\nHo")
+        connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(connection.channel.isActive)
+        try connection.send("st: a\r\n\r\n")
+        let written = try connection.written()
+        #expect(written.hasPrefix("HTTP/1.1 302 Found\r\n"), "\(written)")
+        #expect(written.contains("Connection: close\r\n"))
+        #expect(!connection.channel.isActive)
+
+        let idle = try Connection()
+        idle.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(!idle.channel.isActive)
+        #expect(try idle.written().isEmpty)
     }
 }

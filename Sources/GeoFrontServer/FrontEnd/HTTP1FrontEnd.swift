@@ -1,0 +1,489 @@
+import GeoFrontCore
+import GeoIP
+import NIOCore
+
+/// The one HTTP/1 front end: a client connection's request path, bytes in and bytes out, on the
+/// plain listener and (behind NIOSSL's server handler) on the TLS listener alike.
+///
+/// Each request head is parsed in place by ``RequestHeadParser`` (as strict as llhttp), routed
+/// (client IP → `rate_limit` → ``RoutingSnapshot/decide(client:)``) and then either answered
+/// here — a redirect from pre-built bytes, 503, 429, 400/408/431, `tls.redirect_http`'s 308 —
+/// with its body read past, or proxied by the connection's ``ProxyExchangeDriver``, which takes
+/// the request body as it streams and writes the response back through this handler. Pipelined
+/// requests wait their turn and are answered in order; answers are flushed once per socket read.
+///
+/// Timeouts: `idle_timeout_ms` with nothing in progress; `request_timeout_ms` from a head's first
+/// byte to its end (then 408), and as the longest pause inside a body; during an exchange, the
+/// deadline its state machine names. One ``DeadlineTimer`` per connection, re-armed lazily.
+///
+/// Nothing here depends on how the bytes arrive (TCP, TLS, or a faster transport later).
+final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Phase {
+        case awaitingHead
+        /// A request answered here: its body is read past.
+        case skippingBody(MessageBodyReader)
+        /// The exchange has the request: its body (until it ends) goes there, the next request waits.
+        case exchange
+        /// The connection ends once its last write is out; nothing more is read.
+        case closing
+        /// `101 Switching Protocols`: bytes go to the upstream until the tunnel replaces this handler.
+        case tunnel(any Channel)
+    }
+
+    let snapshots: NIOLoopBoundBox<RoutingSnapshot>
+    let loop: LoopState
+    let health: ProxyHealthReporter?
+    let secure: Bool
+    /// The TLS listener's port, on a plain listener that sends everyone there (`redirect_http`).
+    private let httpsPort: Int?
+    let limits: ClientConnectionLimits
+    private let timer: DeadlineTimer
+
+    private(set) var context: ChannelHandlerContext?
+    private(set) var peer = IPAddress(v4: 0)
+    private var buffer: ByteBuffer?
+    private var head = RequestHead()
+    private var phase = Phase.awaitingHead
+    private var headStarted = false
+    private var requests = 0
+    private var quiescing = false
+    private var readPending = false
+    private(set) var clientWritable = true
+    /// Inside `process`: a request finishing there does not start the next one itself.
+    private var processing = false
+    /// Client writes since the last flush.
+    private var unflushed = false
+    /// Made at the first proxied request, reused by the next ones.
+    private var driver: ProxyExchangeDriver?
+
+    init(
+        snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?,
+        settings: ServerSettings, secure: Bool, httpsPort: Int?
+    ) {
+        self.snapshots = snapshots
+        self.loop = loop
+        self.health = health
+        self.secure = secure
+        self.httpsPort = httpsPort
+        self.limits = ClientConnectionLimits(settings)
+        self.timer = DeadlineTimer(timers: loop.timers)
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Cleared in handlerRemoved, which ends the cycle through `context`.
+        timer.action = { [unowned self] in self.timedOut(context: context) }
+        peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
+        clientWritable = context.channel.isWritable
+        if context.channel.isActive { arm(limits.idleTimeout) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer.cancel()
+        timer.action = nil
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(limits.idleTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer.cancel()
+        if case .exchange = phase { driver?.clientClosed() }
+        phase = .closing
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let source = event as? ProxyProtocolSource {
+            peer = source.address
+            driver?.peerChanged()
+            return
+        }
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: close now if idle, else after the current response.
+            quiescing = true
+            if case .awaitingHead = phase, (buffer?.readableBytes ?? 0) == 0 {
+                flushIfNeeded()
+                phase = .closing
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        switch phase {
+        case .closing:
+            return
+        case .tunnel(let upstream):
+            upstream.write(incoming, promise: nil)
+            return
+        case .exchange:
+            if let driver, !driver.requestComplete {
+                driver.requestBody(&incoming)
+                if incoming.readableBytes == 0 { return }
+            }
+        case .awaitingHead, .skippingBody:
+            break
+        }
+        if buffer == nil {
+            buffer = incoming
+        } else {
+            buffer!.writeBuffer(&incoming)
+        }
+        process()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .tunnel(let upstream) = phase { upstream.flush() }
+        driver?.clientReadComplete()
+        flushIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if case .exchange = phase {
+            // A body waits for its connection and for room upstream; a pipelined backlog is capped.
+            let bodyBlocked = driver?.holdsClientReads ?? false
+            if bodyBlocked || (buffer?.readableBytes ?? 0) >= limits.maxHeadBytes {
+                readPending = true
+                return
+            }
+        }
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        clientWritable = context.channel.isWritable
+        if case .exchange = phase { driver?.clientWritabilityChanged(clientWritable) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - Requests
+
+    /// Works through the buffered bytes while nothing else has the connection.
+    private func process() {
+        guard !processing, let context else { return }
+        processing = true
+        defer {
+            processing = false
+            // Called from an upstream's read (the previous exchange ended), nothing else would
+            // flush what was answered here, or a body that followed the next head upstream; from
+            // a client read this is the batch's flush anyway.
+            driver?.clientReadComplete()
+            flushIfNeeded()
+        }
+        while var current = buffer, current.readableBytes > 0 {
+            buffer = nil  // keep the storage uniquely referenced while it is worked on
+            defer {
+                if current.readableBytes > 0 {
+                    if current.readerIndex > 65_536 { current.discardReadBytes() }
+                    buffer = current
+                }
+            }
+            switch phase {
+            case .exchange, .tunnel:
+                return
+            case .closing:
+                current.moveReaderIndex(to: current.writerIndex)
+                return
+            case .skippingBody(var body):
+                let outcome = current.withUnsafeReadableBytes { bytes in
+                    Result { () throws(RequestHeadError) in try body.consume(bytes) }
+                }
+                switch outcome {
+                case .success(.needMore):
+                    current.moveReaderIndex(to: current.writerIndex)
+                    phase = .skippingBody(body)
+                    arm(limits.requestTimeout)
+                    return
+                case .success(.done(let consumed)):
+                    current.moveReaderIndex(forwardBy: consumed)
+                    requestDone()
+                case .failure:
+                    // The request was answered already: just end the connection.
+                    current.moveReaderIndex(to: current.writerIndex)
+                    close()
+                    return
+                }
+            case .awaitingHead:
+                let outcome = current.withUnsafeReadableBytes { bytes in
+                    Result { () throws(RequestHeadError) -> Bool in
+                        guard try RequestHeadParser.parse(bytes, limit: limits.maxHeadBytes, into: &head) == .complete
+                        else { return false }
+                        route(bytes, allocator: context.channel.allocator)
+                        return true
+                    }
+                }
+                switch outcome {
+                case .success(false):
+                    // The head's deadline runs from its first byte (re-reads do not extend it).
+                    if !headStarted {
+                        headStarted = true
+                        arm(limits.requestTimeout)
+                    }
+                    return
+                case .success(true):
+                    headStarted = false
+                    current.moveReaderIndex(forwardBy: head.length)
+                    if case .exchange = phase, let driver, !driver.requestComplete, current.readableBytes > 0 {
+                        driver.requestBody(&current)
+                    }
+                case .failure(let error):
+                    current.moveReaderIndex(to: current.writerIndex)
+                    refuse(error == .tooLarge ? 431 : 400)
+                    return
+                }
+            }
+        }
+    }
+
+    /// A request answered here has been read whole (head and body).
+    private func requestDone() {
+        if case .closing = phase { return }
+        phase = .awaitingHead
+        if quiescing {
+            close()
+            return
+        }
+        arm(limits.idleTimeout)
+    }
+
+    /// Routes one complete request head (in `bytes`) and answers it or starts its exchange.
+    private func route(_ bytes: UnsafeRawBufferPointer, allocator: ByteBufferAllocator) {
+        if head.isConnect {
+            refuse(400)
+            return
+        }
+        let snapshot = snapshots.value
+        requests += 1
+        let close = head.closeRequested || quiescing || (limits.maxRequests > 0 && requests >= limits.maxRequests)
+        if !secure, let httpsPort, snapshot.config.tls?.redirectHTTP == true {
+            answer(LocalAnswers.toHTTPS(bytes, head: head, httpsPort: httpsPort, close: close, allocator), close: close)
+            return
+        }
+        let sampled = loop.sampleDecision() || loop.accessLog != nil
+        let start = sampled ? NIODeadline.now() : NIODeadline.uptimeNanoseconds(0)
+        let client = snapshot.clientIPResolver.resolve(
+            peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
+        // Strings only when an access log wants them.
+        let logged: (method: String, target: String)? =
+            loop.accessLog == nil ? nil : (Self.text(bytes, head.method), Self.text(bytes, head.target))
+        if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
+            loop.countTooManyRequests(
+                client: client.address, mode: snapshot.uniformMode ?? .proxy, logged: logged, start: start,
+                database: snapshot.database)
+            answer(LocalResponses.tooManyRequests(allocator, retryAfter: retryAfter, close: close), close: close)
+            return
+        }
+        let decision = snapshot.decide(client: client)
+        if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
+        loop.countLookup(decision.reasons.lookup)
+        let region = snapshot.regions[decision.regionIndex]
+        let target = Self.slice(bytes, head.target)
+        switch decision.action {
+        case .unavailable:
+            loop.countRequest(region: region.name, mode: .redirect, status: 503)
+            log(logged, client: decision.client, region: region.name, mode: .redirect, status: 503, start: start)
+            let responses = loop.redirectResponses(for: snapshot)
+            answer(LocalAnswers.unavailable(responses, close: close, allocator), close: close)
+        case .redirect:
+            guard let path = RedirectLocation.pathAndQuery(of: target) else {
+                refuse(400, keepAlive: !close)
+                return
+            }
+            let status = snapshot.config.redirect.status
+            loop.countRedirect(snapshot: snapshot, index: decision.regionIndex, status: status)
+            log(logged, client: decision.client, region: region.name, mode: .redirect, status: status, start: start)
+            let responses = loop.redirectResponses(for: snapshot)
+            let out = LocalAnswers.redirect(
+                responses, region: decision.regionIndex, path: path, close: close, http10: head.version == .http10,
+                allocator)
+            answer(out, close: close)
+        case .proxy:
+            guard let path = RedirectLocation.pathAndQuery(of: target) else {
+                refuse(400, keepAlive: !close)
+                return
+            }
+            if driver == nil { driver = ProxyExchangeDriver(frontEnd: self) }
+            phase = .exchange
+            timer.disarm()
+            driver!.start(
+                head: head, bytes, path: path, decision: decision, snapshot: snapshot, close: close,
+                logged: logged.map { (start, $0.method, $0.target) }, allocator: allocator)
+        }
+    }
+
+    private func log(
+        _ logged: (method: String, target: String)?, client: IPAddress, region: String, mode: RoutingMode, status: Int,
+        start: NIODeadline
+    ) {
+        guard let logged else { return }
+        loop.logAccess(
+            client: client, region: region, mode: mode, method: logged.method, target: logged.target, status: status,
+            start: start, database: snapshots.value.database)
+    }
+
+    /// Queues an answer made here; the request's body (if any) is read past before the next one.
+    private func answer(_ out: ByteBuffer, close: Bool) {
+        write(out)
+        if close {
+            closeAfterWrites()
+            return
+        }
+        let body = MessageBodyReader(request: head.body)
+        if body.isDone {
+            requestDone()
+        } else {
+            phase = .skippingBody(body)
+        }
+    }
+
+    /// 400, 408 or 431, with `Connection: close` unless `keepAlive`.
+    private func refuse(_ status: Int, keepAlive: Bool = false) {
+        guard let context else { return }
+        loop.countRequest(region: "-", mode: snapshots.value.uniformMode ?? .proxy, status: status)
+        answer(LocalResponses.plain(context.channel.allocator, status: status, keepAlive: keepAlive), close: !keepAlive)
+    }
+
+    // MARK: - Called by the exchange
+
+    /// The exchange is over (its answer written): the next request, or the connection's end.
+    func exchangeFinished(closeClient: Bool) {
+        guard case .exchange = phase else { return }
+        if closeClient {
+            closeAfterWrites()
+            return
+        }
+        phase = .awaitingHead
+        // The upstream connection is back in its pool and no longer reports its read's end: the
+        // response goes out now (inside `process` the client's read end flushes instead).
+        if !processing { flushIfNeeded() }
+        if quiescing && (buffer?.readableBytes ?? 0) == 0 {
+            close()
+            return
+        }
+        arm(limits.idleTimeout)
+        resumeClientReads()
+        process()
+    }
+
+    /// The response was cut short: the client must not take it for whole.
+    func cut() {
+        timer.cancel()
+        phase = .closing
+        context?.close(promise: nil)
+    }
+
+    /// The exchange can take more request body: deliver a held `read`.
+    func resumeClientReads() {
+        guard readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    /// `101 Switching Protocols` went out: from now on the connection is a tunnel to `upstream`.
+    /// Bytes that followed the upgrade request go there first; the caller replaces this handler.
+    func becomeTunnel(to upstream: any Channel) {
+        timer.cancel()
+        phase = .tunnel(upstream)
+        if let pending = buffer, pending.readableBytes > 0 { upstream.writeAndFlush(pending, promise: nil) }
+        buffer = nil
+        flushIfNeeded()
+    }
+
+    /// Replaces this handler with the tunnel's end (after ``becomeTunnel(to:)``).
+    func leavePipeline(for tunnelEnd: TunnelHandler) throws {
+        guard let context else { return }
+        try context.pipeline.syncOperations.addHandler(tunnelEnd, position: .after(self))
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        readPending = false
+        context.channel.read()
+    }
+
+    // MARK: - Client writes
+
+    func write(_ out: ByteBuffer) {
+        context?.write(wrapOutboundOut(out), promise: nil)
+        unflushed = true
+    }
+
+    func flushIfNeeded() {
+        if unflushed {
+            unflushed = false
+            context?.flush()
+        }
+    }
+
+    /// Flushes what was written and closes once it is out.
+    private func closeAfterWrites() {
+        guard let context else { return }
+        phase = .closing
+        unflushed = false
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Flushes and closes now (idle, or after a quiet end).
+    private func close() {
+        phase = .closing
+        flushIfNeeded()
+        context?.close(promise: nil)
+    }
+
+    // MARK: - Timer
+
+    func arm(_ delay: TimeAmount) {
+        timer.arm(in: delay)
+    }
+
+    func disarm() {
+        timer.disarm()
+    }
+
+    private func timedOut(context: ChannelHandlerContext) {
+        switch phase {
+        case .awaitingHead where (buffer?.readableBytes ?? 0) > 0:
+            refuse(408)
+        case .exchange:
+            driver?.timedOut()
+        case .awaitingHead, .skippingBody, .closing, .tunnel:
+            close()
+        }
+    }
+
+    // MARK: - Bytes
+
+    static func slice(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[span.start..<(span.start + span.count)])
+    }
+
+    static func text(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> String {
+        String(decoding: slice(bytes, span), as: UTF8.self)
+    }
+}
+
+extension Result where Failure == RequestHeadError {
+    /// Typed-throws bodies as a `Result` (the parsers throw ``RequestHeadError`` only).
+    fileprivate init(_ body: () throws(RequestHeadError) -> Success) {
+        do { self = .success(try body()) } catch { self = .failure(error) }
+    }
+}

@@ -1,0 +1,75 @@
+import GeoFrontCore
+import NIOCore
+
+/// The answers the front end makes itself from a routed request: redirects (from the loop's
+/// pre-built ``RedirectResponses``), 503 when no region is available, and `tls.redirect_http`'s
+/// 308 to the TLS listener.
+enum LocalAnswers {
+    /// The region's redirect: its pre-built prefix, the request's path and query (unsafe bytes
+    /// percent-encoded), its pre-built suffix.
+    static func redirect(
+        _ responses: RedirectResponses, region: Int, path: UnsafeRawBufferPointer, close: Bool, http10: Bool,
+        _ allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let prefix = responses.prefix[region]
+        let suffix = responses.suffix[region]
+        var out = allocator.buffer(capacity: prefix.count + path.count * 3 + suffix.count + 28)
+        out.writeBytes(prefix)
+        if path.first != UInt8(ascii: "/") { out.writeInteger(UInt8(ascii: "/")) }
+        var safe = true
+        for byte in path where !RedirectLocation.isSafe(byte) {
+            safe = false
+            break
+        }
+        if safe {
+            out.writeBytes(path)
+        } else {
+            RedirectLocation.appendEscaped(path) { out.writeInteger($0) }
+        }
+        out.writeBytes(suffix)
+        if close {
+            out.writeStaticString("Connection: close\r\n")
+        } else if http10 {
+            // HTTP/1.0 closes by default: say that this connection stays open.
+            out.writeStaticString("Connection: keep-alive\r\n")
+        }
+        out.writeStaticString("\r\n")
+        return out
+    }
+
+    /// 503: every region is down and `when_all_down` says so.
+    static func unavailable(_ responses: RedirectResponses, close: Bool, _ allocator: ByteBufferAllocator)
+        -> ByteBuffer
+    {
+        var out = allocator.buffer(capacity: responses.unavailable.count + 80)
+        out.writeBytes(responses.unavailable.prefix(responses.unavailable.count - 2))
+        if close { out.writeStaticString("Connection: close\r\n") }
+        out.writeStaticString("\r\n")
+        out.writeStaticString("503 Service Unavailable: no region is available\n")
+        return out
+    }
+
+    /// `tls.redirect_http`: 308 to the same URL on the TLS listener, or 400 when the request's
+    /// `Host` is not a host name or IP literal (``HTTPSRedirect``).
+    static func toHTTPS(
+        _ bytes: UnsafeRawBufferPointer, head: RequestHead, httpsPort: Int, close: Bool,
+        _ allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        var host: String?
+        var index = head.target.start + head.target.count + 11  // " HTTP/1.x\r\n"
+        while host == nil, let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
+            if FieldLines.equals(bytes, field.name, "host") { host = HTTP1FrontEnd.text(bytes, field.value) }
+        }
+        let target = HTTP1FrontEnd.text(bytes, head.target)
+        guard let location = HTTPSRedirect.location(host: host, target: target, httpsPort: httpsPort) else {
+            return LocalResponses.plain(allocator, status: 400, keepAlive: !close)
+        }
+        var out = allocator.buffer(capacity: location.utf8.count + 120)
+        out.writeStaticString("HTTP/1.1 308 Permanent Redirect\r\nLocation: ")
+        out.writeString(location)
+        out.writeStaticString("\r\nCache-Control: no-store\r\nContent-Length: 0\r\n")
+        if close { out.writeStaticString("Connection: close\r\n") }
+        out.writeStaticString("\r\n")
+        return out
+    }
+}

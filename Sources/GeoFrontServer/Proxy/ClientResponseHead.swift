@@ -1,0 +1,60 @@
+import GeoFrontCore
+import NIOCore
+
+/// The response head a client sees, written on bytes from the upstream's: the status line as
+/// HTTP/1.1, the upstream's field lines in order minus the hop-by-hop ones (and those its
+/// `Connection` names), `proxy.strip_response_headers` (with `Server` by default) and any
+/// `X-GeoFront-Region`; then `X-GeoFront-Region` and the client connection's own `Connection`.
+/// `Transfer-Encoding` stays (the body goes on as the upstream framed it) unless the body is
+/// de-chunked for an HTTP/1.0 client. A `101 Switching Protocols` keeps `Connection: Upgrade`
+/// and `Upgrade`. The one place response headers are edited.
+enum ClientResponseHead {
+    /// `extraCapacity`: room for a small body copied behind the head.
+    static func write(
+        _ bytes: UnsafeRawBufferPointer, head: ResponseHead, region: [UInt8], strip: [[UInt8]], closeClient: Bool,
+        http10: Bool, dechunk: Bool, extraCapacity: Int, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let final = head.status >= 200
+        var out = allocator.buffer(capacity: head.length + region.count + 48 + extraCapacity)
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
+        var index = head.fieldsStart
+        var upgrade: RequestHead.Span?
+        while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
+            let name = field.name
+            var copy = !HopByHop.contains(bytes, name)
+            if !copy && !dechunk && FieldLines.equals(bytes, name, "transfer-encoding") { copy = true }
+            if !copy && head.status == 101 && FieldLines.equals(bytes, name, "upgrade") { upgrade = field.value }
+            if copy, FieldLines.equals(bytes, name, "x-geofront-region") { copy = false }
+            if copy, HopByHop.isNamed(bytes, name, in: head.connectionNames) { copy = false }
+            if copy, !strip.isEmpty, strip.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) {
+                copy = false
+            }
+            if copy {
+                out.writeBytes(
+                    UnsafeRawBufferPointer(rebasing: bytes[field.line.start..<(field.line.start + field.line.count)]))
+            }
+        }
+        if let upgrade {
+            out.writeStaticString("Connection: Upgrade\r\nUpgrade: ")
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[upgrade.start..<(upgrade.start + upgrade.count)]))
+            out.writeStaticString("\r\n")
+        }
+        guard final || head.status == 101 else {
+            out.writeStaticString("\r\n")
+            return out
+        }
+        out.writeStaticString("X-GeoFront-Region: ")
+        out.writeBytes(region)
+        if head.status == 101 {
+            out.writeStaticString("\r\n\r\n")
+        } else if closeClient {
+            out.writeStaticString("\r\nConnection: close\r\n\r\n")
+        } else if http10 {
+            out.writeStaticString("\r\nConnection: keep-alive\r\n\r\n")
+        } else {
+            out.writeStaticString("\r\n\r\n")
+        }
+        return out
+    }
+}

@@ -1,0 +1,526 @@
+import GeoFrontCore
+import GeoIP
+import NIOCore
+
+/// Drives a client connection's proxied requests, one at a time: feeds the
+/// ``ExchangeStateMachine`` what the client, the upstream connection and the timer do, and
+/// carries out its actions — takes upstreams (``UpstreamAttempts``) and pooled byte-level
+/// connections, writes the request (``UpstreamRequestHead``) and its body, parses the response
+/// head in place (``ResponseHeadParser``), writes it (``ClientResponseHead``) and the body back
+/// through the ``HTTP1FrontEnd``, reports outcomes to metrics and outlier detection, and joins
+/// the two connections into a tunnel after `101 Switching Protocols`. One per client
+/// connection, made at its first proxied request; nothing per request is allocated here beyond
+/// the upstream head's buffer.
+final class ProxyExchangeDriver {
+    /// A body at most this long that arrives with its head is copied behind it (one write).
+    static let smallBody = 8 * 1024
+    /// Bytes of an upstream's response head at most (a larger one is a broken upstream: 502).
+    static let maxResponseHeadBytes = 64 * 1024
+
+    private unowned let frontEnd: HTTP1FrontEnd
+    private let loop: LoopState
+    private var machine = ExchangeStateMachine(responseTimeoutMilliseconds: 0)
+    private var writer: UpstreamRequestHead
+
+    // The current exchange.
+    private var snapshot: RoutingSnapshot?
+    private var attempts = UpstreamAttempts(regionIndex: 0)
+    private var coordinate: Coordinate?
+    private var client = IPAddress(v4: 0)
+    private var regionName: [UInt8] = []
+    private var isHEAD = false
+    private var http10 = false
+    private var dechunk = false
+    private var logged: (start: NIODeadline, method: String, target: String)?
+    /// The upstream request (written again on a retry).
+    private var upstreamHead = ByteBuffer()
+    private var connection: UpstreamConnection<ByteUpstreamHandler>?
+    /// Response bytes before a whole head.
+    private var response: ByteBuffer?
+    private var responseHead = ResponseHead()
+    /// Body parts not yet written to a connection and, while the machine keeps the body for a
+    /// retry, all parts so far.
+    private var bodyParts: [ByteBuffer] = []
+    private var upstreamWritable = true
+    /// Body bytes were written upstream since the client's last read completed.
+    private var upstreamUnflushed = false
+    private var inFlight = false
+    private var outcomeRecorded = false
+    private var attemptStart = NIODeadline.uptimeNanoseconds(0)
+    /// Per snapshot: region names and the removed response fields (lower case) as bytes.
+    private var bytesFor: (snapshot: RoutingSnapshot?, regionNames: [[UInt8]], strip: [[UInt8]]) = (nil, [], [])
+
+    init(frontEnd: HTTP1FrontEnd) {
+        self.frontEnd = frontEnd
+        self.loop = frontEnd.loop
+        self.writer = UpstreamRequestHead(secure: frontEnd.secure)
+        writer.setPeer(frontEnd.peer)
+    }
+
+    /// The connection's client address changed (a PROXY header).
+    func peerChanged() {
+        writer.setPeer(frontEnd.peer)
+    }
+
+    /// The client's request body has been read whole (or there is none, or no exchange).
+    var requestComplete: Bool { machine.requestComplete }
+
+    /// Client reads wait: the body has no connection to go to, or the upstream cannot take more.
+    var holdsClientReads: Bool { !machine.requestComplete && (connection == nil || !upstreamWritable) }
+
+    // MARK: - From the front end
+
+    /// A request head the decision sends to a proxy region.
+    func start(
+        head: RequestHead, _ bytes: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, decision: RoutingDecision,
+        snapshot: RoutingSnapshot, close: Bool, logged: (start: NIODeadline, method: String, target: String)?,
+        allocator: ByteBufferAllocator
+    ) {
+        let method = HTTP1FrontEnd.slice(bytes, head.method)
+        isHEAD = method.elementsEqual("HEAD".utf8)
+        http10 = head.version == .http10
+        dechunk = false
+        self.snapshot = snapshot
+        self.coordinate = decision.coordinate
+        self.client = decision.client
+        self.attempts = UpstreamAttempts(regionIndex: decision.regionIndex)
+        self.regionName = names(for: snapshot).regionNames[decision.regionIndex]
+        self.logged = logged
+        bodyParts.removeAll()
+        upstreamHead = writer.write(
+            bytes, head: head, method: method, path: path,
+            trusted: snapshot.clientIPResolver.isTrusted(frontEnd.peer), hostPolicy: snapshot.config.proxy.hostHeader,
+            allocator: allocator)
+        machine = ExchangeStateMachine(responseTimeoutMilliseconds: snapshot.config.proxy.responseTimeoutMilliseconds)
+        let request = ExchangeStateMachine.Request(
+            body: head.body, isHEAD: isHEAD, idempotent: Self.isIdempotent(method), upgrade: writer.upgrade,
+            http10: http10, keepAlive: !close)
+        perform(machine.start(request))
+    }
+
+    /// Client bytes while the request body streams: the body's part is taken from `incoming`.
+    func requestBody(_ incoming: inout ByteBuffer) {
+        let (consumed, action) = incoming.withUnsafeReadableBytes { machine.requestBodyBytes($0) }
+        if consumed > 0, let part = incoming.readSlice(length: consumed) {
+            if let connection, machine.state != .connecting {
+                connection.channel.write(part, promise: nil)
+                upstreamUnflushed = true
+                if machine.keepsRequestBody {
+                    bodyParts.append(part)
+                } else if !bodyParts.isEmpty {
+                    bodyParts.removeAll()
+                }
+            } else {
+                bodyParts.append(part)
+            }
+        }
+        if action == .none { armDeadline() } else { perform(action) }
+    }
+
+    func clientReadComplete() {
+        if upstreamUnflushed {
+            upstreamUnflushed = false
+            connection?.channel.flush()
+        }
+    }
+
+    func clientWritabilityChanged(_ writable: Bool) {
+        guard let connection else { return }
+        if writable {
+            connection.handler.resumeReads()
+        } else {
+            connection.handler.pauseReads()
+        }
+        // The upstream is silent because it is not being read, not because it stalled.
+        if machine.state == .streamingResponse { armDeadline() }
+    }
+
+    func timedOut() {
+        let retry = machine.state == .awaitingResponse && machine.requestComplete && anotherUpstream()
+        perform(machine.timedOut(anotherUpstream: retry))
+    }
+
+    func clientClosed() {
+        machine.clientClosed()
+        dropConnection(reusable: false)
+        endInFlight()
+        clear()
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ action: ExchangeStateMachine.Action) {
+        switch action {
+        case .none, .forwardInformational, .forwardResponseHead, .startTunnel:
+            // The response-head actions are carried out where the head is parsed.
+            break
+        case .connect(let report):
+            if let report { recordOutcome(report) }
+            dropConnection(reusable: false)
+            endInFlight()
+            attempt()
+        case .sendRequest:
+            send()
+        case .answer(let status, let closeClient, let report):
+            if let report { recordOutcome(report) }
+            dropConnection(reusable: false)
+            endInFlight()
+            answered(status: status)
+            if let context = frontEnd.context {
+                frontEnd.write(
+                    LocalResponses.plain(
+                        context.channel.allocator, status: status, keepAlive: !closeClient, region: regionName))
+            }
+            finished(closeClient: closeClient)
+        case .finish(let reuseUpstream, let closeClient):
+            dropConnection(reusable: reuseUpstream)
+            endInFlight()
+            finished(closeClient: closeClient)
+        case .cut(let report):
+            if let report { recordOutcome(report) }
+            dropConnection(reusable: false)
+            endInFlight()
+            clear()
+            frontEnd.cut()
+        }
+    }
+
+    private func attempt() {
+        guard let snapshot, let context = frontEnd.context else { return }
+        guard let next = attempts.next(snapshot: snapshot, loop: loop, coordinate: coordinate) else {
+            perform(machine.noUpstreamLeft())
+            return
+        }
+        regionName = names(for: snapshot).regionNames[attempts.regionIndex]
+        inFlight = true
+        outcomeRecorded = false
+        attemptStart = .now()
+        frontEnd.disarm()  // connect_timeout_ms is the connection's own
+        let upstream = snapshot.regions[attempts.regionIndex].config.upstreams[next]
+        if let connection = loop.bytePool.takeIdle(upstream) {
+            connected(connection)
+            return
+        }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        loop.bytePool.connect(upstream, settings: snapshot.config.proxy).whenComplete { result in
+            let driver = bound.value
+            switch result {
+            case .success(let connection): driver.connected(connection)
+            case .failure(let error): driver.connectFailed(error)
+            }
+        }
+    }
+
+    private func connected(_ connection: UpstreamConnection<ByteUpstreamHandler>) {
+        guard machine.state == .connecting, snapshot != nil else {
+            loop.bytePool.release(connection, reusable: true, settings: frontEnd.snapshots.value.config.proxy)
+            return
+        }
+        self.connection = connection
+        connection.handler.delegate = self
+        if !frontEnd.clientWritable { connection.handler.pauseReads() }
+        response = nil
+        perform(machine.connected())
+    }
+
+    private func connectFailed(_ error: any Error) {
+        guard machine.state == .connecting else { return }
+        perform(machine.connectFailed(UpstreamConnectError.kind(of: error), anotherUpstream: anotherUpstream()))
+    }
+
+    /// The request head and the body so far go to the new connection.
+    private func send() {
+        guard let connection else { return }
+        connection.channel.write(upstreamHead, promise: nil)
+        if writer.needsHost {
+            connection.channel.write(
+                UpstreamRequestHead.hostLine(connection.upstream, allocator: connection.channel.allocator), promise: nil
+            )
+        }
+        for part in bodyParts { connection.channel.write(part, promise: nil) }
+        if !machine.keepsRequestBody { bodyParts.removeAll() }
+        connection.channel.flush()
+        upstreamWritable = connection.channel.isWritable
+        armDeadline()
+        if !machine.requestComplete { frontEnd.resumeClientReads() }
+    }
+
+    /// The request's answer is known: counted, and logged when there is an access log.
+    private func answered(status: Int) {
+        guard let snapshot else { return }
+        let region = snapshot.regions[attempts.regionIndex].name
+        loop.countRequest(region: region, mode: .proxy, status: status)
+        if let logged {
+            loop.logAccess(
+                client: client, region: region, mode: .proxy, method: logged.method, target: logged.target,
+                status: status, start: logged.start, database: snapshot.database)
+        }
+    }
+
+    private func finished(closeClient: Bool) {
+        clear()
+        frontEnd.exchangeFinished(closeClient: closeClient)
+    }
+
+    /// An idle keep-alive connection keeps no buffers (as nginx frees its own).
+    private func clear() {
+        snapshot = nil
+        logged = nil
+        upstreamHead = ByteBuffer()
+        response = nil
+        bodyParts = []
+    }
+
+    private func armDeadline() {
+        guard let snapshot else { return }
+        switch machine.deadline {
+        case .none:
+            frontEnd.disarm()
+        case .requestBody:
+            frontEnd.arm(frontEnd.limits.requestTimeout)
+        case .response:
+            frontEnd.arm(.milliseconds(Int64(snapshot.config.proxy.responseTimeoutMilliseconds)))
+        case .responseBody where frontEnd.clientWritable:
+            frontEnd.arm(.milliseconds(Int64(snapshot.config.proxy.idleTimeoutMilliseconds)))
+        case .responseBody:
+            frontEnd.disarm()
+        }
+    }
+
+    private func anotherUpstream() -> Bool {
+        guard let snapshot else { return false }
+        return attempts.hasNext(snapshot: snapshot, coordinate: coordinate)
+    }
+
+    /// The current attempt's outcome, once: `failure` nil when it succeeded.
+    private func recordOutcome(_ failure: UpstreamFailure.Kind?) {
+        guard !outcomeRecorded, let snapshot else { return }
+        outcomeRecorded = true
+        attempts.record(failure, since: attemptStart, snapshot: snapshot, loop: loop, health: frontEnd.health)
+    }
+
+    private func endInFlight() {
+        guard inFlight, let snapshot else { return }
+        inFlight = false
+        attempts.finished(snapshot: snapshot, loop: loop)
+    }
+
+    private func dropConnection(reusable: Bool) {
+        guard let connection else { return }
+        self.connection = nil
+        loop.bytePool.release(connection, reusable: reusable, settings: snapshot?.config.proxy ?? ProxySettings())
+    }
+
+    private func names(for snapshot: RoutingSnapshot) -> (regionNames: [[UInt8]], strip: [[UInt8]]) {
+        if bytesFor.snapshot !== snapshot {
+            bytesFor = (
+                snapshot, snapshot.regions.map { Array($0.name.utf8) },
+                snapshot.config.proxy.removedResponseHeaders.map { Array($0.lowercased().utf8) }
+            )
+        }
+        return (bytesFor.regionNames, bytesFor.strip)
+    }
+
+    // MARK: - Responses
+
+    /// Parses the response head (with whatever followed it in the same read) once it is whole.
+    private func parseResponse() {
+        guard let context = frontEnd.context, let snapshot else { return }
+        while machine.state == .awaitingResponse, var current = response {
+            response = nil
+            let strip = names(for: snapshot).strip
+            let parsed = current.withUnsafeReadableBytes { bytes -> (ExchangeStateMachine.Action, ByteBuffer?)? in
+                do throws(RequestHeadError) {
+                    guard
+                        try ResponseHeadParser.parse(bytes, limit: Self.maxResponseHeadBytes, into: &responseHead)
+                            == .complete
+                    else { return nil }
+                } catch {
+                    return (machine.malformedResponse(anotherUpstream: anotherUpstream()), nil)
+                }
+                let action = machine.responseHead(
+                    status: responseHead.status, framing: responseHead.framing(requestWasHEAD: isHEAD),
+                    upstreamCloses: responseHead.closeRequested, anotherUpstream: anotherUpstream())
+                let closeClient: Bool
+                switch action {
+                case .forwardResponseHead(let close, let dechunk, _, _):
+                    closeClient = close
+                    self.dechunk = dechunk
+                case .forwardInformational, .startTunnel:
+                    closeClient = false
+                default:
+                    return (action, nil)
+                }
+                // Room for a small body too (copied behind the head when it came along).
+                let extra = current.readableBytes - responseHead.length <= Self.smallBody ? current.readableBytes : 0
+                let out = ClientResponseHead.write(
+                    bytes, head: responseHead, region: regionName, strip: strip, closeClient: closeClient,
+                    http10: http10, dechunk: dechunk, extraCapacity: extra, allocator: context.channel.allocator)
+                return (action, out)
+            }
+            guard let (action, out) = parsed else {
+                response = current
+                return
+            }
+            guard let out else {
+                // Malformed, or an informational head an HTTP/1.0 client does not get.
+                if case .none = action, responseHead.length > 0 {
+                    current.moveReaderIndex(forwardBy: responseHead.length)
+                    if current.readableBytes > 0 { response = current }
+                    continue
+                }
+                perform(action)
+                return
+            }
+            current.moveReaderIndex(forwardBy: responseHead.length)
+            switch action {
+            case .forwardInformational:
+                // 100 Continue or 103 Early Hints: passed on; the final head follows.
+                frontEnd.write(out)
+                if current.readableBytes > 0 { response = current }
+            case .startTunnel:
+                startTunnel(head: out, leftover: current)
+                return
+            case .forwardResponseHead(let closeClient, _, let complete, let reuseUpstream):
+                let status = responseHead.status
+                let failed = snapshot.config.proxy.outlierDetection.count5xx && status >= 500
+                recordOutcome(failed ? .status(status) : nil)
+                answered(status: status)
+                if complete {
+                    frontEnd.write(out)
+                    perform(
+                        .finish(reuseUpstream: reuseUpstream && current.readableBytes == 0, closeClient: closeClient))
+                    return
+                }
+                if current.readableBytes > 0 && current.readableBytes <= Self.smallBody {
+                    // A small body that came with its head goes out in the same write.
+                    forward(current, behind: out)
+                } else {
+                    frontEnd.write(out)
+                    armDeadline()
+                    if current.readableBytes > 0 { forward(current) }
+                }
+                return
+            default:
+                perform(action)
+                return
+            }
+        }
+    }
+
+    /// Response body bytes, passed on (de-chunked for an HTTP/1.0 client), behind `head` when it
+    /// is given (one write); the response's end is found by the machine from the body's framing.
+    private func forward(_ bytes: ByteBuffer, behind head: ByteBuffer? = nil) {
+        var ranges: [Range<Int>] = []
+        let step = bytes.withUnsafeReadableBytes { raw in
+            dechunk ? machine.responseBodyBytes(raw) { ranges.append($0) } : machine.responseBodyBytes(raw)
+        }
+        if var head {
+            if dechunk {
+                for range in ranges { head.writeImmutableBuffer(slice(bytes, range)) }
+            } else {
+                head.writeImmutableBuffer(slice(bytes, 0..<step.consumed))
+            }
+            frontEnd.write(head)
+        } else if dechunk {
+            for range in ranges { frontEnd.write(slice(bytes, range)) }
+        } else if step.consumed > 0 {
+            frontEnd.write(slice(bytes, 0..<step.consumed))
+        }
+        if step.action == .none { armDeadline() } else { perform(step.action) }
+    }
+
+    private func slice(_ bytes: ByteBuffer, _ range: Range<Int>) -> ByteBuffer {
+        bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!
+    }
+
+    // MARK: - Tunnel
+
+    /// `101 Switching Protocols`: the head goes to the client, then both connections drop their
+    /// HTTP handlers and become the two ends of a byte tunnel (``TunnelHandler``). Bytes that
+    /// already followed the handshake on either side are passed on first.
+    private func startTunnel(head: ByteBuffer, leftover: ByteBuffer) {
+        recordOutcome(nil)
+        answered(status: 101)
+        endInFlight()
+        guard let connection, let snapshot else { return }
+        self.connection = nil
+        frontEnd.write(head)
+        if leftover.readableBytes > 0 { frontEnd.write(leftover) }
+        frontEnd.becomeTunnel(to: connection.channel)
+        clear()
+        let idleTimeout = TimeAmount.milliseconds(Int64(snapshot.config.proxy.tunnelIdleTimeoutMilliseconds))
+        let frontEnd = self.frontEnd
+        // After the upstream's handler has returned from delivering this read.
+        connection.channel.eventLoop.assumeIsolated().execute {
+            let (clientEnd, upstreamEnd) = TunnelHandler.pair(idleTimeout: idleTimeout)
+            do {
+                let pipeline = connection.channel.pipeline.syncOperations
+                let handler = try pipeline.context(handlerType: ByteUpstreamHandler.self)
+                try pipeline.addHandler(upstreamEnd, position: .after(handler.handler))
+                pipeline.removeHandler(context: handler, promise: nil)
+                try frontEnd.leavePipeline(for: clientEnd)
+                connection.channel.read()
+            } catch {
+                connection.channel.close(promise: nil)
+                frontEnd.cut()
+            }
+        }
+    }
+
+    /// RFC 9110 §9.2.2: safe to repeat.
+    private static func isIdempotent(_ method: UnsafeRawBufferPointer) -> Bool {
+        switch method.count {
+        case 3: return method.elementsEqual("GET".utf8) || method.elementsEqual("PUT".utf8)
+        case 4: return method.elementsEqual("HEAD".utf8)
+        case 5: return method.elementsEqual("TRACE".utf8)
+        case 6: return method.elementsEqual("DELETE".utf8)
+        case 7: return method.elementsEqual("OPTIONS".utf8)
+        default: return false
+        }
+    }
+}
+
+extension ProxyExchangeDriver: ByteUpstreamDelegate {
+    func upstreamRead(_ bytes: ByteBuffer) {
+        switch machine.state {
+        case .awaitingResponse:
+            if response == nil {
+                response = bytes
+            } else {
+                var bytes = bytes
+                response!.writeBuffer(&bytes)
+            }
+            parseResponse()
+        case .streamingResponse:
+            forward(bytes)
+        case .tunnel:
+            // Between the 101 and the tunnel's handlers taking over.
+            frontEnd.write(bytes)
+        case .idle, .connecting, .closed:
+            break
+        }
+    }
+
+    func upstreamReadComplete() {
+        frontEnd.flushIfNeeded()
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        upstreamWritable = writable
+        if writable && !machine.requestComplete { frontEnd.resumeClientReads() }
+    }
+
+    func upstreamClosed() {
+        switch machine.state {
+        case .awaitingResponse:
+            perform(machine.upstreamClosed(anotherUpstream: anotherUpstream()))
+        case .streamingResponse:
+            perform(machine.upstreamClosed(anotherUpstream: false))
+        case .tunnel:
+            frontEnd.cut()
+        case .idle, .connecting, .closed:
+            break
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import GeoFrontCore
+import GeoIP
+import NIOCore
+
+/// The request an upstream sees, written on bytes: the client's field lines in order, minus the
+/// hop-by-hop ones (RFC 9110 §7.6.1, and those its `Connection` names) and those rebuilt here:
+///
+/// - `X-Forwarded-For` gets the peer appended and `Forwarded` gets `for=…;host=…;proto=…`
+///   appended; when the peer is not a trusted proxy, the client's own copies are replaced, not
+///   extended, so origins never see a forged chain.
+/// - `X-Forwarded-Proto` and `X-Forwarded-Host` are set (kept from a trusted proxy).
+/// - `Via` gets `1.1 geofront` (RFC 9110 §7.6.3); `Host` follows `proxy.host_header`.
+/// - An upgrade keeps `Connection: Upgrade` and `Upgrade`; a chunked body stays chunked; the
+///   request line is HTTP/1.1 with an origin-form target.
+///
+/// The one place forwarding headers are made. One per client connection (it reuses its scratch).
+struct UpstreamRequestHead {
+    /// The peer's `X-Forwarded-For` text and `Forwarded` `for=` value.
+    private var peerText: [UInt8] = []
+    private var peerNode: [UInt8] = []
+    /// `https` on the TLS listener.
+    private let secure: Bool
+    /// Reused between requests: the request's `Via` values.
+    private var via: [RequestHead.Span] = []
+    /// The last head written still needs `Host` and its final CRLF.
+    private(set) var needsHost = false
+    /// The last head written asks for an upgrade (`Connection: upgrade` and a non-empty `Upgrade`).
+    private(set) var upgrade = false
+
+    init(secure: Bool) {
+        self.secure = secure
+    }
+
+    /// The client's address (the connection's, or a PROXY header's).
+    mutating func setPeer(_ address: IPAddress) {
+        let text = address.description
+        peerText = Array(text.utf8)
+        peerNode = address.family == .v6 ? Array("\"[\(text)]\"".utf8) : peerText
+    }
+
+    /// Writes the upstream's request head for the request `head` in `bytes`, to go to a path
+    /// (`path`, the target's path and query). When ``needsHost`` is set afterwards, the head still
+    /// lacks `Host` (the upstream's address) and its final CRLF: ``finish(_:upstream:)`` adds them.
+    mutating func write(
+        _ bytes: UnsafeRawBufferPointer, head: RequestHead, method: UnsafeRawBufferPointer,
+        path: UnsafeRawBufferPointer, trusted: Bool, hostPolicy: HostHeaderPolicy, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        var out = allocator.buffer(capacity: head.length + 256)
+        out.writeBytes(method)
+        out.writeStaticString(" ")
+        if path.first != UInt8(ascii: "/") { out.writeStaticString("/") }
+        out.writeBytes(path)
+        out.writeStaticString(" HTTP/1.1\r\n")
+        var index = head.target.start + head.target.count + 11  // " HTTP/1.x\r\n"
+        var host: RequestHead.Span?
+        var keptProto = false
+        var keptHost = false
+        var upgradeValue: RequestHead.Span?
+        let asksUpgrade = head.connectionNames.contains { FieldLines.equals(bytes, $0, "upgrade") }
+        via.removeAll(keepingCapacity: true)
+        while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
+            let name = field.name
+            var copy = !HopByHop.contains(bytes, name)
+            switch name.count {
+            case 3:
+                if FieldLines.equals(bytes, name, "via") {
+                    via.append(field.value)
+                    copy = false
+                }
+            case 7:
+                if asksUpgrade, FieldLines.equals(bytes, name, "upgrade"), field.value.count > 0 {
+                    upgradeValue = field.value
+                }
+            case 4:
+                if FieldLines.equals(bytes, name, "host") {
+                    host = field.value
+                    copy = false
+                }
+            case 9: copy = !FieldLines.equals(bytes, name, "forwarded")
+            case 15: copy = !FieldLines.equals(bytes, name, "x-forwarded-for")
+            case 16:
+                if FieldLines.equals(bytes, name, "x-forwarded-host") {
+                    copy = trusted
+                    keptHost = trusted
+                }
+            case 17:
+                if FieldLines.equals(bytes, name, "x-forwarded-proto") {
+                    copy = trusted
+                    keptProto = trusted
+                }
+            default: break
+            }
+            if copy, HopByHop.isNamed(bytes, name, in: head.connectionNames) { copy = false }
+            if copy {
+                out.writeBytes(
+                    UnsafeRawBufferPointer(rebasing: bytes[field.line.start..<(field.line.start + field.line.count)]))
+            }
+        }
+        // An upgrade (WebSocket) is asked of the origin itself: it keeps its two fields. A chunked
+        // body goes on chunked, as it came.
+        upgrade = upgradeValue != nil
+        if let upgradeValue {
+            out.writeStaticString("Connection: Upgrade\r\nUpgrade: ")
+            out.writeBytes(Self.slice(bytes, upgradeValue))
+            out.writeStaticString("\r\n")
+        }
+        if head.body == .chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        // X-Forwarded-For and Forwarded: the trusted chain extended, else only the peer.
+        out.writeStaticString("X-Forwarded-For: ")
+        let firstForwardedFor = head.forwardedFor.first
+        if trusted, let firstForwardedFor, firstForwardedFor.count > 0 {
+            for (offset, value) in head.forwardedFor.enumerated() {
+                if offset > 0 { out.writeStaticString(", ") }
+                out.writeBytes(Self.slice(bytes, value))
+            }
+            out.writeStaticString(", ")
+        }
+        out.writeBytes(peerText)
+        out.writeStaticString("\r\nForwarded: ")
+        if trusted, !head.forwarded.isEmpty {
+            for value in head.forwarded {
+                out.writeBytes(Self.slice(bytes, value))
+                out.writeStaticString(", ")
+            }
+        }
+        out.writeStaticString("for=")
+        out.writeBytes(peerNode)
+        if let host, host.count > 0 {
+            let value = Self.slice(bytes, host)
+            if !value.contains(UInt8(ascii: "\"")) && !value.contains(UInt8(ascii: "\\")) {
+                out.writeStaticString(";host=")
+                if value.allSatisfy(Self.isForwardedTokenByte) {
+                    out.writeBytes(value)
+                } else {
+                    out.writeStaticString("\"")
+                    out.writeBytes(value)
+                    out.writeStaticString("\"")
+                }
+            }
+        }
+        out.writeStaticString(secure ? ";proto=https\r\n" : ";proto=http\r\n")
+        if !keptProto { out.writeStaticString(secure ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n") }
+        if !keptHost, let host {
+            out.writeStaticString("X-Forwarded-Host: ")
+            out.writeBytes(Self.slice(bytes, host))
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("Via: ")
+        for value in via {
+            out.writeBytes(Self.slice(bytes, value))
+            out.writeStaticString(", ")
+        }
+        out.writeStaticString("1.1 geofront\r\n")
+        needsHost = false
+        switch hostPolicy {
+        case .client:
+            if let host {
+                out.writeStaticString("Host: ")
+                out.writeBytes(Self.slice(bytes, host))
+                out.writeStaticString("\r\n\r\n")
+            } else {
+                needsHost = true
+            }
+        case .upstream:
+            needsHost = true
+        case .fixed(let value):
+            out.writeStaticString("Host: ")
+            out.writeString(value)
+            out.writeStaticString("\r\n\r\n")
+        }
+        return out
+    }
+
+    /// `Host: <upstream>` and the head's end, when ``needsHost``.
+    static func hostLine(_ upstream: UpstreamConfig, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var host = allocator.buffer(capacity: 64)
+        host.writeStaticString("Host: ")
+        host.writeString(upstream.address.description)
+        host.writeStaticString("\r\n\r\n")
+        return host
+    }
+
+    private static func slice(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[span.start..<(span.start + span.count)])
+    }
+
+    /// Characters a `Forwarded` `host=` value may carry unquoted.
+    private static func isForwardedTokenByte(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+            || byte == UInt8(ascii: ".")
+    }
+}
