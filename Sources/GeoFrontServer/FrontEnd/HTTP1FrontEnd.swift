@@ -92,6 +92,8 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        // Added before the connection was up: its address is known now.
+        peer = IPAddress(context.channel.remoteAddress) ?? peer
         arm(limits.idleTimeout)
         context.fireChannelActive()
     }
