@@ -11,9 +11,6 @@ public struct ServerSettings: Sendable, Hashable {
     public var threads: Int
     /// On SIGTERM/SIGINT, requests in flight get this long to finish before connections are cut.
     public var shutdownGraceMilliseconds: Int = 10_000
-    /// When every region redirects, serve connections with the byte-level fast path instead of
-    /// the general HTTP/1.1 pipeline.
-    public var fastPath = true
     /// Open client connections at most (new ones beyond are closed at once); 0 = no limit.
     public var maxConnections = 50_000
     /// Open connections from one client address at most (the TCP peer); 0 = no limit.
@@ -56,9 +53,9 @@ extension ServerSettings {
         reader.integer(
             fields, "max_request_head_bytes", at: "server", in: 1024...1_048_576, into: &server.maxRequestHeadBytes)
         reader.integer(fields, "threads", at: "server", in: 0...256, into: &server.threads)
-        if let value = fields["fast_path"], let flag = reader.bool(value, at: "server.fast_path") {
-            server.fastPath = flag
-        }
+        // `fast_path` chose between two request paths; there is one now. Still a boolean, so
+        // files written for earlier versions load unchanged.
+        if let value = fields["fast_path"] { _ = reader.bool(value, at: "server.fast_path") }
         reader.integer(fields, "max_connections", at: "server", in: 0...10_000_000, into: &server.maxConnections)
         reader.integer(
             fields, "max_connections_per_ip", at: "server", in: 0...10_000_000, into: &server.maxConnectionsPerIP)

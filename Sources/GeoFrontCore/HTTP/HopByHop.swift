@@ -1,5 +1,5 @@
 /// RFC 9110 §7.6.1: the fields that describe one connection and are never forwarded. One list
-/// for both proxy paths (the general path's `ProxyHeaders` matches strings, the fast path bytes).
+/// for requests and responses alike, matched on bytes.
 public enum HopByHop {
     /// The names, lower case.
     public static let names: [String] = [

@@ -50,8 +50,8 @@ public struct ResponseHead: Sendable {
     }
 }
 
-/// A strict HTTP/1.x response-head parser working in place on bytes (RFC 9112), for the proxy's
-/// byte-level path. Refused (``RequestHeadError/badRequest``, which the proxy treats as a broken
+/// A strict HTTP/1.x response-head parser working in place on bytes (RFC 9112), for the proxy
+/// (``ExchangeStateMachine``'s driver). Refused (``RequestHeadError/badRequest``, which the proxy treats as a broken
 /// upstream): a status line that is not `HTTP/1.x NNN [reason] CRLF`; a bare CR or LF; the field
 /// line faults the request parser refuses; `Content-Length` that is not plain digits, or given
 /// twice with different values; `Transfer-Encoding` other than a single `chunked`, or together

@@ -60,7 +60,7 @@ public struct ClientIPResolver: Sendable {
         return ClientIP(address: peer, source: .peer)
     }
 
-    /// The same, for header values given as byte ranges of `bytes` (the fast path's parser output).
+    /// The same, for header values given as byte ranges of `bytes` (``RequestHeadParser``'s output).
     public func resolve(
         peer: IPAddress, xForwardedFor: [RequestHead.Span], forwarded: [RequestHead.Span],
         in bytes: UnsafeRawBufferPointer

@@ -1,7 +1,7 @@
 import GeoFrontCore
 import NIOCore
 
-/// The `server` limits a fast-path handler applies to its client connection.
+/// The `server` limits the front end applies to its client connection.
 struct ClientConnectionLimits {
     /// `max_request_head_bytes`.
     let maxHeadBytes: Int

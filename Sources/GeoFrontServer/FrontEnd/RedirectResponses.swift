@@ -1,6 +1,6 @@
 import GeoFrontCore
 
-/// The redirect fast path's pre-built response bytes for one snapshot, shared by the
+/// The redirects' pre-built response bytes for one snapshot, shared by the
 /// connections of an event loop (``LoopState/redirectResponses(for:)``).
 struct RedirectResponses {
     /// Per region: `HTTP/1.1 302 Found\r\nLocation: <redirect_url>`.

@@ -22,15 +22,16 @@ final class LoopState {
     private var requestCounters: [RequestKey: Metrics.Counter] = [:]
     private var upstreamTimerSnapshot: RoutingSnapshot?
     private var upstreamTimerCache: [[Metrics.Timer?]] = []
-    /// Redirect counters by region index for the current snapshot (the fast path's common case).
+    /// Redirect counters by region index for the current snapshot (the common case).
     /// The snapshot is held, as the other per-snapshot caches here hold theirs: an identifier alone
     /// could be reused by a later snapshot with other regions.
     private var redirectCounters: (snapshot: RoutingSnapshot?, status: Int, counters: [Metrics.Counter?]) = (
         nil, 0, []
     )
-    /// The redirect fast path's response bytes for the current snapshot (one copy per loop, not
+    /// The redirects' response bytes for the current snapshot (one copy per loop, not
     /// per connection).
     private var redirectResponsesCache: (snapshot: RoutingSnapshot, responses: RedirectResponses)?
+    private var proxyNamesCache: (snapshot: RoutingSnapshot, regionNames: [[UInt8]], strip: [[UInt8]])?
     /// Requests since the last decision-time sample.
     private var decisionSampleCountdown = 0
     /// This loop's token buckets, rebuilt when the configuration's `rate_limit` changes.
@@ -61,6 +62,15 @@ final class LoopState {
         }
         decisionSampleCountdown -= 1
         return false
+    }
+
+    /// Per snapshot, as bytes: the region names and the response fields proxying removes (lower case).
+    func proxyNames(for snapshot: RoutingSnapshot) -> (regionNames: [[UInt8]], strip: [[UInt8]]) {
+        if let cache = proxyNamesCache, cache.snapshot === snapshot { return (cache.regionNames, cache.strip) }
+        let names = snapshot.regions.map { Array($0.name.utf8) }
+        let strip = snapshot.config.proxy.removedResponseHeaders.map { Array($0.lowercased().utf8) }
+        proxyNamesCache = (snapshot, names, strip)
+        return (names, strip)
     }
 
     func redirectResponses(for snapshot: RoutingSnapshot) -> RedirectResponses {

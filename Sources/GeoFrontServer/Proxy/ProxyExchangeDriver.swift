@@ -47,8 +47,6 @@ final class ProxyExchangeDriver {
     private var inFlight = false
     private var outcomeRecorded = false
     private var attemptStart = NIODeadline.uptimeNanoseconds(0)
-    /// Per snapshot: region names and the removed response fields (lower case) as bytes.
-    private var bytesFor: (snapshot: RoutingSnapshot?, regionNames: [[UInt8]], strip: [[UInt8]]) = (nil, [], [])
 
     init(frontEnd: HTTP1FrontEnd) {
         self.frontEnd = frontEnd
@@ -77,14 +75,14 @@ final class ProxyExchangeDriver {
         allocator: ByteBufferAllocator
     ) {
         let method = HTTP1FrontEnd.slice(bytes, head.method)
-        isHEAD = method.elementsEqual("HEAD".utf8)
+        isHEAD = RequestMethod.isHEAD(method)
         http10 = head.version == .http10
         dechunk = false
         self.snapshot = snapshot
         self.coordinate = decision.coordinate
         self.client = decision.client
         self.attempts = UpstreamAttempts(regionIndex: decision.regionIndex)
-        self.regionName = names(for: snapshot).regionNames[decision.regionIndex]
+        self.regionName = loop.proxyNames(for: snapshot).regionNames[decision.regionIndex]
         self.logged = logged
         bodyParts.removeAll()
         upstreamHead = writer.write(
@@ -93,7 +91,7 @@ final class ProxyExchangeDriver {
             allocator: allocator)
         machine = ExchangeStateMachine(responseTimeoutMilliseconds: snapshot.config.proxy.responseTimeoutMilliseconds)
         let request = ExchangeStateMachine.Request(
-            body: head.body, isHEAD: isHEAD, idempotent: Self.isIdempotent(method), upgrade: writer.upgrade,
+            body: head.body, isHEAD: isHEAD, idempotent: RequestMethod.isIdempotent(method), upgrade: writer.upgrade,
             http10: http10, keepAlive: !close)
         perform(machine.start(request))
     }
@@ -191,7 +189,7 @@ final class ProxyExchangeDriver {
             perform(machine.noUpstreamLeft())
             return
         }
-        regionName = names(for: snapshot).regionNames[attempts.regionIndex]
+        regionName = loop.proxyNames(for: snapshot).regionNames[attempts.regionIndex]
         inFlight = true
         outcomeRecorded = false
         attemptStart = .now()
@@ -311,16 +309,6 @@ final class ProxyExchangeDriver {
         loop.bytePool.release(connection, reusable: reusable, settings: snapshot?.config.proxy ?? ProxySettings())
     }
 
-    private func names(for snapshot: RoutingSnapshot) -> (regionNames: [[UInt8]], strip: [[UInt8]]) {
-        if bytesFor.snapshot !== snapshot {
-            bytesFor = (
-                snapshot, snapshot.regions.map { Array($0.name.utf8) },
-                snapshot.config.proxy.removedResponseHeaders.map { Array($0.lowercased().utf8) }
-            )
-        }
-        return (bytesFor.regionNames, bytesFor.strip)
-    }
-
     // MARK: - Responses
 
     /// Parses the response head (with whatever followed it in the same read) once it is whole.
@@ -328,7 +316,7 @@ final class ProxyExchangeDriver {
         guard let context = frontEnd.context, let snapshot else { return }
         while machine.state == .awaitingResponse, var current = response {
             response = nil
-            let strip = names(for: snapshot).strip
+            let strip = loop.proxyNames(for: snapshot).strip
             let parsed = current.withUnsafeReadableBytes { bytes -> (ExchangeStateMachine.Action, ByteBuffer?)? in
                 do throws(RequestHeadError) {
                     guard
@@ -449,35 +437,9 @@ final class ProxyExchangeDriver {
         if leftover.readableBytes > 0 { frontEnd.write(leftover) }
         frontEnd.becomeTunnel(to: connection.channel)
         clear()
-        let idleTimeout = TimeAmount.milliseconds(Int64(snapshot.config.proxy.tunnelIdleTimeoutMilliseconds))
-        let frontEnd = self.frontEnd
-        // After the upstream's handler has returned from delivering this read.
-        connection.channel.eventLoop.assumeIsolated().execute {
-            let (clientEnd, upstreamEnd) = TunnelHandler.pair(idleTimeout: idleTimeout)
-            do {
-                let pipeline = connection.channel.pipeline.syncOperations
-                let handler = try pipeline.context(handlerType: ByteUpstreamHandler.self)
-                try pipeline.addHandler(upstreamEnd, position: .after(handler.handler))
-                pipeline.removeHandler(context: handler, promise: nil)
-                try frontEnd.leavePipeline(for: clientEnd)
-                connection.channel.read()
-            } catch {
-                connection.channel.close(promise: nil)
-                frontEnd.cut()
-            }
-        }
-    }
-
-    /// RFC 9110 §9.2.2: safe to repeat.
-    private static func isIdempotent(_ method: UnsafeRawBufferPointer) -> Bool {
-        switch method.count {
-        case 3: return method.elementsEqual("GET".utf8) || method.elementsEqual("PUT".utf8)
-        case 4: return method.elementsEqual("HEAD".utf8)
-        case 5: return method.elementsEqual("TRACE".utf8)
-        case 6: return method.elementsEqual("DELETE".utf8)
-        case 7: return method.elementsEqual("OPTIONS".utf8)
-        default: return false
-        }
+        TunnelHandler.join(
+            frontEnd, upstream: connection.channel,
+            idleTimeout: .milliseconds(Int64(snapshot.config.proxy.tunnelIdleTimeoutMilliseconds)))
     }
 }
 

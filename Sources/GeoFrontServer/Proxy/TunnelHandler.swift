@@ -24,6 +24,26 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.activity = activity
     }
 
+    /// Replaces the front end of a client connection (which has written the `101` and become a
+    /// tunnel, ``HTTP1FrontEnd/becomeTunnel(to:)``) and the byte handler of its upstream
+    /// connection with a pair of tunnel ends: run once the event delivering the `101` is over.
+    static func join(_ frontEnd: HTTP1FrontEnd, upstream: any Channel, idleTimeout: TimeAmount) {
+        upstream.eventLoop.assumeIsolated().execute {
+            let (clientEnd, upstreamEnd) = TunnelHandler.pair(idleTimeout: idleTimeout)
+            do {
+                let pipeline = upstream.pipeline.syncOperations
+                let handler = try pipeline.context(handlerType: ByteUpstreamHandler.self)
+                try pipeline.addHandler(upstreamEnd, position: .after(handler.handler))
+                pipeline.removeHandler(context: handler, promise: nil)
+                try frontEnd.leavePipeline(for: clientEnd)
+                upstream.read()
+            } catch {
+                upstream.close(promise: nil)
+                frontEnd.cut()
+            }
+        }
+    }
+
     /// Two handlers that forward to each other, closed after `idleTimeout` without a byte either
     /// way.
     static func pair(idleTimeout: TimeAmount) -> (TunnelHandler, TunnelHandler) {
@@ -158,23 +178,5 @@ final class TunnelActivity {
                 second.closeNow()
             }
         }
-    }
-}
-
-extension ChannelPipeline.SynchronousOperations {
-    /// Removes the pipeline's handlers of these types (those it has); succeeds once all have left.
-    func removeAll(_ types: [any RemovableChannelHandler.Type]) -> EventLoopFuture<Void> {
-        var removals: [EventLoopFuture<Void>] = []
-        for type in types {
-            if let removal = remove(type) { removals.append(removal) }
-        }
-        return EventLoopFuture.andAllSucceed(removals, on: eventLoop)
-    }
-
-    private func remove<Handler: RemovableChannelHandler>(_ type: Handler.Type) -> EventLoopFuture<Void>? {
-        guard let context = try? self.context(handlerType: type) else { return nil }
-        let promise = eventLoop.makePromise(of: Void.self)
-        self.removeHandler(context: context, promise: promise)
-        return promise.futureResult
     }
 }

@@ -4,7 +4,7 @@ import NIOCore
 
 /// Where a proxied request goes next: the balancer's pick among the current region's available
 /// upstreams, then the nearest untried available proxy region's, up to `max_attempts`. Used by
-/// both proxy paths (``ProxyExchange`` and ``FastProxyHandler``); a value per request, no
+/// the ``ProxyExchangeDriver`` when its state machine asks for a connection; a value per request, no
 /// allocation.
 struct UpstreamAttempts {
     private(set) var regionIndex: Int

@@ -1,12 +1,11 @@
 import GeoFrontCore
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOTLS
 
-/// The handler at the end of a pooled upstream connection: ``UpstreamHandler`` (HTTP parts, for
-/// the general path) or ``ByteUpstreamHandler`` (bytes, for the fast path).
+/// The handler at the end of a pooled upstream connection (``ByteUpstreamHandler``; a later
+/// HTTP/2 connection would be another kind).
 protocol PooledUpstreamHandler: ChannelHandler, SendableMetatype {
     /// Adds this kind's handlers (codecs, then the handler itself) to a new connection.
     static func install(on pipeline: ChannelPipeline.SynchronousOperations) throws
