@@ -196,4 +196,19 @@ import Testing
         #expect(!rig.client.isActive)
         #expect(!rig.upstreams[first.index].isActive)
     }
+
+    @Test func aGracefulShutdownEndsTheConnectionAfterTheResponseUnderWay() throws {
+        let rig = try Rig()
+        try rig.send("GET /last HTTP/1.1\r\nHost: h\r\n\r\n")
+        let first = try #require(try rig.sentUpstream())
+        rig.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(rig.client.isActive)
+        try rig.respond(first.index, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        #expect(
+            try rig.clientGot()
+                == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-GeoFront-Region: eu\r\nConnection: close\r\n\r\nok")
+        #expect(!rig.client.isActive)
+        // The upstream's side was whole: its connection stays pooled.
+        #expect(rig.upstreams[first.index].isActive)
+    }
 }

@@ -282,6 +282,12 @@ public struct ExchangeStateMachine: Sendable {
         }
     }
 
+    /// The client connection is to end after this response (a graceful shutdown began): a head
+    /// not yet sent says `Connection: close`.
+    public mutating func closeClientAfterResponse() {
+        closeClient = true
+    }
+
     /// The client connection closed: whatever is under way is abandoned.
     public mutating func clientClosed() {
         state = .closed

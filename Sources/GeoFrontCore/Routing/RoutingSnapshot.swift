@@ -16,7 +16,7 @@ public final class RoutingSnapshot: Sendable {
     /// `Retry-After` seconds for 503s when every region is down: the slowest region's worst-case
     /// recovery time, at least 1.
     public let retryAfterSeconds: Int
-    /// The mode every region has, or nil when they mix: decides a new connection's front end.
+    /// The mode every region has, or nil when they mix (the `mode` label of answers with no region).
     public let uniformMode: RoutingMode?
 
     /// - Parameter statuses: per region, in config order; nil means every region at its initial

@@ -100,7 +100,11 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer.cancel()
-        if case .exchange = phase { driver?.clientClosed() }
+        switch phase {
+        case .exchange: driver?.clientClosed()
+        case .tunnel(let upstream): upstream.close(promise: nil)  // closed before the tunnel joined
+        case .awaitingHead, .skippingBody, .closing: break
+        }
         phase = .closing
         context.fireChannelInactive()
     }
@@ -118,6 +122,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
         if event is ChannelShouldQuiesceEvent {
             // Graceful shutdown: close now if idle, else after the current response.
             quiescing = true
+            if case .exchange = phase { driver?.quiesce() }
             if case .awaitingHead = phase, (buffer?.readableBytes ?? 0) == 0 {
                 flushIfNeeded()
                 phase = .closing

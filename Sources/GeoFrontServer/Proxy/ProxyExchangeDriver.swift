@@ -133,6 +133,11 @@ final class ProxyExchangeDriver {
         if machine.state == .streamingResponse { armDeadline() }
     }
 
+    /// A graceful shutdown began: the connection ends after this response.
+    func quiesce() {
+        machine.closeClientAfterResponse()
+    }
+
     func timedOut() {
         let retry = machine.state == .awaitingResponse && machine.requestComplete && anotherUpstream()
         perform(machine.timedOut(anotherUpstream: retry))
