@@ -278,6 +278,17 @@ import Testing
             Self.with { $0["server"] = ["send_timeout_ms": 0] } == [
                 "server.send_timeout_ms: 0 must be a whole number in 1…3600000"
             ])
+
+        // `fast_path` chooses nothing any more (one front end serves every request) but is still
+        // accepted, so configurations that set it keep loading; it must still be a boolean.
+        for flag in [true, false] {
+            object["server"] = ["fast_path": flag]
+            #expect(Self.messages(object) == ["<no error>"])
+        }
+        #expect(
+            Self.with { $0["server"] = ["fast_path": "no"] } == [
+                "server.fast_path: expected true or false, found a string"
+            ])
     }
 
     @Test func everyProblemIsReportedAtOnce() {

@@ -92,8 +92,8 @@ import Testing
         #expect(snapshot.decide(address: Self.london).action == .redirect)
     }
 
-    /// The three input forms the front ends and tools have (parsed bytes, strings, a bare
-    /// address) decide alike, and forwarding headers count only from a trusted peer.
+    /// The three input forms (parsed bytes, as the front end has them; strings; a bare address,
+    /// as the tools have it) decide alike, and forwarding headers count only from a trusted peer.
     @Test func everyInputFormDecidesAlike() throws {
         let snapshot = try Self.snapshot()
         let text = "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(Self.tokyo), 10.9.9.9\r\n\r\n"

@@ -8,9 +8,6 @@ import TestSupport
 /// Regions: eu-west (London), eu-central (Frankfurt), us-east (Ashburn); only 127.0.0.2 is a
 /// trusted proxy.
 final class ProxyRig {
-    /// `server.fast_path` for rigs made inside (the byte-level proxy path when every region
-    /// proxies; false: the NIOHTTP1 path for every request).
-    @TaskLocal static var fastPath = true
     static let london = "81.2.69.142"
     static let seattle = "216.160.83.56"
     static let locations: [String: (Double, Double)] = [
@@ -52,7 +49,7 @@ final class ProxyRig {
             for (key, value) in regionExtras[name] ?? [:] { region[key] = value }
             return region
         }
-        var serverSection: [String: Any] = ["threads": 1, "fast_path": Self.fastPath]
+        var serverSection: [String: Any] = ["threads": 1]
         for (key, value) in serverExtras { serverSection[key] = value }
         let object: [String: Any] = [
             "listen": "127.0.0.1:0", "geoip": ["database": Fixtures.maxmind("GeoLite2-City-Test.mmdb")],

@@ -281,32 +281,3 @@ import Testing
         }
     }
 }
-
-/// The same behaviour on the general NIOHTTP1 pipeline (`server.fast_path: false`), which proxy
-/// mode uses: both front ends must answer alike and be equally strict.
-@Suite struct RedirectServerPipelineTests {
-    @Test func generalPipelineBehavesLikeTheFastPath() async throws {
-        try await TestServer.$fastPath.withValue(false) {
-            let tests = RedirectServerTests()
-            try await tests.simulatedClientsAreRedirectedToTheirNearestRegion()
-            try await tests.forwardedHeaderAndProxyChains()
-            try await tests.forwardingHeadersFromAnUntrustedPeerAreIgnored()
-            try await tests.garbageForwardingHeadersFallBackToThePeer()
-            try await tests.configuredStatusIsUsed(status: 307)
-            try await tests.pipelinedRequestsAreAnsweredInOrder()
-            try await tests.requestBodiesAreReadAndDiscarded()
-            try await tests.absoluteFormTargetKeepsOnlyPathAndQuery()
-            try await tests.headerInjectionNeverReachesTheResponse()
-            for request in RedirectServerTests.malformedRequests {
-                try await tests.malformedRequestsGet400AndTheServerKeepsServing(request: request)
-            }
-            try await tests.malformedBodyAfterTheAnswerClosesTheConnection()
-            try await tests.connectMethodIsRefused()
-            try await tests.oversizedHeadGets431()
-            try await tests.headJustUnderTheLimitIsServed()
-            try await tests.connectionCloseAndHTTP10AreHonoured()
-            try await tests.slowRequestHeadGets408()
-            try await tests.idleKeepAliveConnectionIsClosed()
-        }
-    }
-}

@@ -60,47 +60,43 @@ import Testing
     }
 
     /// A proxied download to a client that reads nothing: the connection is closed after the
-    /// send timeout on both proxy paths, and the client gets less than the whole body.
-    @Test(arguments: [true, false]) func proxiedDownloadToAStalledClientIsCut(fastPath: Bool) async throws {
-        try await ProxyRig.$fastPath.withValue(fastPath) {
-            let size = 256 * 1024 * 1024
-            let rig = try await ProxyRig(
-                upstreams: ["eu-west": [("big", .download(bytes: size))]], server: ["send_timeout_ms": 300])
-            let client = try RawHTTPClient(port: rig.port, source: "127.0.0.2", receiveBufferBytes: 4096)
-            #expect(client.send("GET /big HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\n\r\n"))
-            try await waitUntil("the send timeout to fire") {
-                rig.server.metrics.exposition().contains("geofront_send_timeouts_total 1")
-            }
-            let (status, received) = try client.readResponseCountingBody()
-            #expect(status == 200)
-            #expect(received < size)
-            try await rig.stop()
+    /// send timeout, and the client gets less than the whole body.
+    @Test func proxiedDownloadToAStalledClientIsCut() async throws {
+        let size = 256 * 1024 * 1024
+        let rig = try await ProxyRig(
+            upstreams: ["eu-west": [("big", .download(bytes: size))]], server: ["send_timeout_ms": 300])
+        let client = try RawHTTPClient(port: rig.port, source: "127.0.0.2", receiveBufferBytes: 4096)
+        #expect(client.send("GET /big HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \(ProxyRig.london)\r\n\r\n"))
+        try await waitUntil("the send timeout to fire") {
+            rig.server.metrics.exposition().contains("geofront_send_timeouts_total 1")
         }
+        let (status, received) = try client.readResponseCountingBody()
+        #expect(status == 200)
+        #expect(received < size)
+        try await rig.stop()
     }
 
     /// A client that pipelines redirects without reading the answers: reads are held once its
     /// connection is full (the answers do not pile up), and it is disconnected after the timeout.
-    @Test(arguments: [true, false]) func pipeliningClientThatNeverReadsIsDisconnected(fastPath: Bool) async throws {
-        try await TestServer.$fastPath.withValue(fastPath) {
-            // No request limit: the connection must end by the send timeout, not by
-            // `max_requests_per_connection`.
-            try await withServer(server: ["send_timeout_ms": 300, "max_requests_per_connection": 0]) { server in
-                let client = NSLockedBox(
-                    try RawHTTPClient(port: server.port, source: "127.0.0.2", receiveBufferBytes: 4096))
-                let batch = String(
-                    repeating: "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 89.160.20.112\r\n\r\n", count: 1000)
-                let sender = Thread {
-                    // Until the server stops reading (send fails after the socket's own timeout)
-                    // or a bound is reached.
-                    let connection = client.get()
-                    for _ in 0..<1000 where connection.send(batch) {}
-                }
-                sender.start()
-                try await waitUntil("the send timeout to fire") {
-                    server.server.metrics.exposition().contains("geofront_send_timeouts_total 1")
-                }
-                #expect(try server.isServing())
+    @Test func pipeliningClientThatNeverReadsIsDisconnected() async throws {
+        // No request limit: the connection must end by the send timeout, not by
+        // `max_requests_per_connection`.
+        try await withServer(server: ["send_timeout_ms": 300, "max_requests_per_connection": 0]) { server in
+            let client = NSLockedBox(
+                try RawHTTPClient(port: server.port, source: "127.0.0.2", receiveBufferBytes: 4096))
+            let batch = String(
+                repeating: "GET /p HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 89.160.20.112\r\n\r\n", count: 1000)
+            let sender = Thread {
+                // Until the server stops reading (send fails after the socket's own timeout)
+                // or a bound is reached.
+                let connection = client.get()
+                for _ in 0..<1000 where connection.send(batch) {}
             }
+            sender.start()
+            try await waitUntil("the send timeout to fire") {
+                server.server.metrics.exposition().contains("geofront_send_timeouts_total 1")
+            }
+            #expect(try server.isServing())
         }
     }
 }

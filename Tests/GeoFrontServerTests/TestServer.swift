@@ -19,10 +19,6 @@ struct TestServer {
         ("ap-northeast", 35.68, 139.69),
     ]
 
-    /// Which HTTP front end the server uses: the byte-level fast path (default) or the general
-    /// NIOHTTP1 pipeline. Tests run under both (see `RedirectServerPipelineTests`).
-    @TaskLocal static var fastPath = true
-
     static func configJSON(server: [String: Any] = [:], redirectStatus: Int = 302, extra: [String: Any] = [:])
         -> [String: Any]
     {
@@ -33,7 +29,7 @@ struct TestServer {
             "redirect": ["status": redirectStatus],
             "trusted_proxies": ["127.0.0.2/32"],
             "default_region": "eu-central",
-            "server": server.merging(["threads": 1, "fast_path": fastPath]) { mine, _ in mine },
+            "server": server.merging(["threads": 1]) { mine, _ in mine },
             "regions": regions.map { region in
                 [
                     "name": region.name, "location": ["latitude": region.latitude, "longitude": region.longitude],
