@@ -77,6 +77,19 @@ extension RoutingSnapshot {
     @inline(__always)
     public func decide(client: ClientIP) -> RoutingDecision {
         let (lookup, coordinate) = database.locateForRouting(client.address)
+        return decide(client: client, lookup: lookup, coordinate: coordinate)
+    }
+
+    /// The same decision, with the lookup answered from an event loop's ``LookupCache`` when it
+    /// can be (the front end's call).
+    @inline(__always)
+    public func decide(client: ClientIP, cache: inout LookupCache) -> RoutingDecision {
+        let (lookup, coordinate) = cache.locate(client.address, in: database)
+        return decide(client: client, lookup: lookup, coordinate: coordinate)
+    }
+
+    @inline(__always)
+    private func decide(client: ClientIP, lookup: RoutingDecision.Lookup, coordinate: Coordinate?) -> RoutingDecision {
         let choice = RegionSelector.select(for: coordinate, regions: regions, defaultIndex: defaultRegionIndex)
         let action: RoutingDecision.Action
         if choice.reason == .allUnavailable && config.whenAllDown == .unavailable {

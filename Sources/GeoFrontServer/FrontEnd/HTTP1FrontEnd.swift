@@ -299,7 +299,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             answer(LocalResponses.tooManyRequests(allocator, retryAfter: retryAfter, close: close), close: close)
             return
         }
-        let decision = snapshot.decide(client: client)
+        let decision = snapshot.decide(client: client, cache: &loop.lookupCache)
         if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
         loop.countLookup(decision.reasons.lookup)
         let region = snapshot.regions[decision.regionIndex]

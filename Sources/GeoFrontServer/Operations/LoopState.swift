@@ -31,6 +31,8 @@ final class LoopState {
     /// The redirects' response bytes for the current snapshot (one copy per loop, not
     /// per connection).
     private var redirectResponsesCache: (snapshot: RoutingSnapshot, responses: RedirectResponses)?
+    /// Recent GeoIP answers on this loop (``RoutingSnapshot/decide(client:cache:)``).
+    var lookupCache = LookupCache()
     private var proxyNamesCache: (snapshot: RoutingSnapshot, regionNames: [[UInt8]], strip: [[UInt8]])?
     /// Requests since the last decision-time sample.
     private var decisionSampleCountdown = 0

@@ -1,0 +1,58 @@
+import GeoIP
+
+/// A memo of GeoIP lookups, one per event loop: the last answer for each of a few thousand
+/// recently seen client addresses, so a returning client costs a compare instead of a walk of the
+/// database's search tree (about 1.5 µs with the benchmark's database, a sixth of a redirect's
+/// CPU). Direct-mapped, fixed size, never allocates after `init`; a database is immutable, so an
+/// answer stays true until another database is asked (a reload), which empties the memo.
+/// Confined to one event loop (not `Sendable`).
+public struct LookupCache {
+    private struct Entry {
+        var address = IPAddress(v4: 0)
+        var lookup = RoutingDecision.Lookup.notFound
+        var coordinate: Coordinate?
+        var filled = false
+    }
+
+    private var entries: [Entry]
+    /// 64 − log2(entries.count): the top bits of a multiplicative hash pick the entry.
+    private let shift: UInt64
+    private var database: ObjectIdentifier?
+    public private(set) var hits = 0
+    public private(set) var misses = 0
+
+    /// `capacity` is rounded up to a power of two.
+    public init(capacity: Int = 4096) {
+        var size = 2
+        var bits: UInt64 = 1
+        while size < capacity {
+            size <<= 1
+            bits += 1
+        }
+        entries = Array(repeating: Entry(), count: size)
+        shift = 64 - bits
+    }
+
+    /// What `database` says of `address`, from the memo when it holds the answer.
+    @inline(__always)
+    public mutating func locate(_ address: IPAddress, in database: GeoIPDatabase) -> (
+        RoutingDecision.Lookup, Coordinate?
+    ) {
+        let id = ObjectIdentifier(database)
+        if id != self.database {
+            self.database = id
+            for index in entries.indices { entries[index].filled = false }
+        }
+        let mixed = (address.high &* 0xC2B2_AE3D_27D4_EB4F) ^ (address.low &* 0x9E37_79B9_7F4A_7C15)
+        let index = Int(truncatingIfNeeded: mixed >> shift)
+        let entry = entries[index]
+        if entry.filled && entry.address == address {
+            hits &+= 1
+            return (entry.lookup, entry.coordinate)
+        }
+        misses &+= 1
+        let (lookup, coordinate) = database.locateForRouting(address)
+        entries[index] = Entry(address: address, lookup: lookup, coordinate: coordinate, filled: true)
+        return (lookup, coordinate)
+    }
+}
