@@ -51,6 +51,9 @@ public final class HealthMonitor: Sendable {
     public let regions: [RegionConfig]
     public let outlierDetection: OutlierDetectionSettings
     private let state: Mutex<State>
+    /// Upstreams with consecutive failures on record: while none has, a success changes nothing
+    /// and is not worth the lock (the proxy reports one per request).
+    private let upstreamsFailing: Atomic<Int>
 
     /// - Parameter previous: a monitor of the configuration being replaced: targets and upstreams
     ///   that are still there (same region, same address) keep their state, and runtime drains of
@@ -92,7 +95,11 @@ public final class HealthMonitor: Sendable {
         }
         let drains = (old?.runtimeDrains ?? []).filter { name in regions.contains { $0.name == name } }
         state = Mutex(State(targets: targets, ejections: ejections, runtimeDrains: drains, probedAt: probedAt))
+        upstreamsFailing = Atomic(ejections.joined().filter { $0.consecutiveFailures > 0 }.count)
     }
+
+    /// Whether any upstream has consecutive failures on record (a success would reset them).
+    public var upstreamFailuresOnRecord: Bool { upstreamsFailing.load(ordering: .relaxed) > 0 }
 
     /// Applies one probe result to target `target` of region `region` (indices into `regions`).
     public func record(region: Int, target: Int, result: ProbeResult, at wallClock: Double? = nil) -> TargetReport {
@@ -121,7 +128,12 @@ public final class HealthMonitor: Sendable {
     {
         state.withLock { state in
             var entry = state.ejections[region][upstream]
-            defer { state.ejections[region][upstream] = entry }
+            let wasFailing = entry.consecutiveFailures > 0
+            defer {
+                state.ejections[region][upstream] = entry
+                let failing = entry.consecutiveFailures > 0
+                if failing != wasFailing { upstreamsFailing.add(failing ? 1 : -1, ordering: .relaxed) }
+            }
             guard failed else {
                 entry.consecutiveFailures = 0
                 return UpstreamReport(ejectedFor: nil, consecutiveFailures: 0)

@@ -88,6 +88,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         timer.cancel()
         timer.action = nil
+        driver?.detach()
         self.context = nil
     }
 

@@ -28,6 +28,10 @@ final class LoopState {
     private var redirectCounters: (snapshot: RoutingSnapshot?, status: Int, counters: [Metrics.Counter?]) = (
         nil, 0, []
     )
+    /// The same for proxied answers, for the status the first one of the snapshot had.
+    private var proxyCounters: (snapshot: RoutingSnapshot?, status: Int, counters: [Metrics.Counter?]) = (
+        nil, 0, []
+    )
     /// The redirects' response bytes for the current snapshot (one copy per loop, not
     /// per connection).
     private var redirectResponsesCache: (snapshot: RoutingSnapshot, responses: RedirectResponses)?
@@ -124,14 +128,32 @@ final class LoopState {
 
     /// Counts a redirect answered for region `index` of `snapshot` without hashing strings.
     func countRedirect(snapshot: RoutingSnapshot, index: Int, status: Int) {
-        if redirectCounters.snapshot !== snapshot || redirectCounters.status != status {
-            redirectCounters = (snapshot, status, Array(repeating: nil, count: snapshot.regions.count))
+        count(&redirectCounters, snapshot: snapshot, index: index, mode: .redirect, status: status)
+    }
+
+    /// Counts a proxied answer of region `index` of `snapshot`: strings are hashed only when the
+    /// status differs from the region's last one.
+    func countProxied(snapshot: RoutingSnapshot, index: Int, status: Int) {
+        count(&proxyCounters, snapshot: snapshot, index: index, mode: .proxy, status: status)
+    }
+
+    private func count(
+        _ cache: inout (snapshot: RoutingSnapshot?, status: Int, counters: [Metrics.Counter?]),
+        snapshot: RoutingSnapshot, index: Int, mode: RoutingMode, status: Int
+    ) {
+        guard cache.status == status || cache.snapshot !== snapshot else {
+            // Another status than the cached one: the general counter (rare for proxies: errors).
+            countRequest(region: snapshot.regions[index].name, mode: mode, status: status)
+            return
         }
-        if let counter = redirectCounters.counters[index] {
+        if cache.snapshot !== snapshot {
+            cache = (snapshot, status, Array(repeating: nil, count: snapshot.regions.count))
+        }
+        if let counter = cache.counters[index] {
             counter.increment()
         } else {
-            let counter = metrics.requests(region: snapshot.regions[index].name, mode: "redirect", status: status)
-            redirectCounters.counters[index] = counter
+            let counter = metrics.requests(region: snapshot.regions[index].name, mode: mode.rawValue, status: status)
+            cache.counters[index] = counter
             counter.increment()
         }
         traffic.count(snapshot.regions[index].name)

@@ -17,7 +17,10 @@ final class ProxyExchangeDriver {
     /// Bytes of an upstream's response head at most (a larger one is a broken upstream: 502).
     static let maxResponseHeadBytes = 64 * 1024
 
+    /// Owns this driver; every entry from elsewhere (a connect completing, the upstream
+    /// connection's events) checks ``attached`` first, so this is never read after it is gone.
     private unowned let frontEnd: HTTP1FrontEnd
+    private var attached = true
     private let loop: LoopState
     private var machine = ExchangeStateMachine(responseTimeoutMilliseconds: 0)
     private var writer: UpstreamRequestHead
@@ -150,6 +153,13 @@ final class ProxyExchangeDriver {
         clear()
     }
 
+    /// The front end left its pipeline (its connection closed, or it became a tunnel): nothing
+    /// may reach it through this driver any more.
+    func detach() {
+        if machine.state != .idle && machine.state != .tunnel { clientClosed() }
+        attached = false
+    }
+
     // MARK: - Actions
 
     private func perform(_ action: ExchangeStateMachine.Action) {
@@ -215,8 +225,9 @@ final class ProxyExchangeDriver {
     }
 
     private func connected(_ connection: UpstreamConnection<ByteUpstreamHandler>) {
-        guard machine.state == .connecting, snapshot != nil else {
-            loop.bytePool.release(connection, reusable: true, settings: frontEnd.snapshots.value.config.proxy)
+        guard attached, machine.state == .connecting, snapshot != nil else {
+            // Nobody wants it any more (the client left while it was being made).
+            loop.bytePool.release(connection, reusable: false, settings: ProxySettings())
             return
         }
         self.connection = connection
@@ -227,7 +238,7 @@ final class ProxyExchangeDriver {
     }
 
     private func connectFailed(_ error: any Error) {
-        guard machine.state == .connecting else { return }
+        guard attached, machine.state == .connecting else { return }
         perform(machine.connectFailed(UpstreamConnectError.kind(of: error), anotherUpstream: anotherUpstream()))
     }
 
@@ -251,11 +262,11 @@ final class ProxyExchangeDriver {
     /// The request's answer is known: counted, and logged when there is an access log.
     private func answered(status: Int) {
         guard let snapshot else { return }
-        let region = snapshot.regions[attempts.regionIndex].name
-        loop.countRequest(region: region, mode: .proxy, status: status)
+        loop.countProxied(snapshot: snapshot, index: attempts.regionIndex, status: status)
         if let logged {
             loop.logAccess(
-                client: client, region: region, mode: .proxy, method: logged.method, target: logged.target,
+                client: client, region: snapshot.regions[attempts.regionIndex].name, mode: .proxy,
+                method: logged.method, target: logged.target,
                 status: status, start: logged.start, database: snapshot.database)
         }
     }
@@ -450,6 +461,7 @@ final class ProxyExchangeDriver {
 
 extension ProxyExchangeDriver: ByteUpstreamDelegate {
     func upstreamRead(_ bytes: ByteBuffer) {
+        guard attached else { return }
         switch machine.state {
         case .awaitingResponse:
             if response == nil {
@@ -470,15 +482,18 @@ extension ProxyExchangeDriver: ByteUpstreamDelegate {
     }
 
     func upstreamReadComplete() {
+        guard attached else { return }
         frontEnd.flushIfNeeded()
     }
 
     func upstreamWritabilityChanged(_ writable: Bool) {
+        guard attached else { return }
         upstreamWritable = writable
         if writable && !machine.requestComplete { frontEnd.resumeClientReads() }
     }
 
     func upstreamClosed() {
+        guard attached else { return }
         switch machine.state {
         case .awaitingResponse:
             perform(machine.upstreamClosed(anotherUpstream: anotherUpstream()))

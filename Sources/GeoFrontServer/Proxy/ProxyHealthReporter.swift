@@ -17,6 +17,8 @@ public final class ProxyHealthReporter: Sendable {
 
     func record(snapshot: RoutingSnapshot, region: Int, upstream: Int, failed: Bool, reason: String?) {
         let monitor = registry.monitor
+        // A success only resets failures: with none on record there is nothing to do.
+        if !failed && !monitor.upstreamFailuresOnRecord { return }
         // The monitor belongs to one configuration; results for another one are dropped.
         guard region < monitor.regions.count, monitor.regions[region].name == snapshot.regions[region].name,
             upstream < monitor.regions[region].upstreams.count

@@ -75,12 +75,6 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
         return nil
     }
 
-    /// An idle connection to `upstream`, or a new one.
-    func acquire(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<UpstreamConnection<Handler>> {
-        if let connection = takeIdle(upstream) { return loop.makeSucceededFuture(connection) }
-        return connect(upstream, settings: settings)
-    }
-
     /// A new connection to `upstream` (within `max_connections_per_upstream`).
     func connect(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<UpstreamConnection<Handler>> {
         guard open[upstream, default: 0] < settings.maxConnectionsPerUpstream else {
