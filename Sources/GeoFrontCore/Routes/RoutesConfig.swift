@@ -48,10 +48,14 @@ public struct RoutesConfig: Sendable, Hashable {
         return config
     }
 
-    /// The same from JSON text (tests, tools).
+    /// The same from JSON text (tests, tools), refusing trailing commas as the loader does.
     public static func parse(_ data: Data, regionNames: [String], mode: RoutingMode = .redirect)
         throws(ConfigError) -> RoutesConfig
     {
+        if let position = ConfigLoader.trailingComma(in: data) {
+            let message = "malformed JSON: trailing comma at line \(position.line), column \(position.column)"
+            throw ConfigError(file: nil, issues: [ConfigIssue(path: "", message: message)])
+        }
         let document: JSONValue
         do {
             document = try JSONDecoder().decode(JSONValue.self, from: data)
