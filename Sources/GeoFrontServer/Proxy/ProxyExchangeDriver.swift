@@ -19,10 +19,10 @@ final class ProxyExchangeDriver {
 
     /// Owns this driver; every entry from elsewhere (a connect completing, the upstream
     /// connection's events) checks ``attached`` first, so this is never read after it is gone.
-    private unowned let frontEnd: HTTP1FrontEnd
-    private var attached = true
+    unowned let frontEnd: HTTP1FrontEnd
+    var attached = true
     private let loop: LoopState
-    private var machine = ExchangeStateMachine(responseTimeoutMilliseconds: 0)
+    var machine = ExchangeStateMachine(responseTimeoutMilliseconds: 0)
     private var writer: UpstreamRequestHead
 
     // The current exchange.
@@ -39,12 +39,12 @@ final class ProxyExchangeDriver {
     private var upstreamHead = ByteBuffer()
     private var connection: UpstreamConnection<ByteUpstreamHandler>?
     /// Response bytes before a whole head.
-    private var response: ByteBuffer?
+    var response: ByteBuffer?
     private var responseHead = ResponseHead()
     /// Body parts not yet written to a connection and, while the machine keeps the body for a
     /// retry, all parts so far.
     private var bodyParts: [ByteBuffer] = []
-    private var upstreamWritable = true
+    var upstreamWritable = true
     /// Body bytes were written upstream since the client's last read completed.
     private var upstreamUnflushed = false
     private var inFlight = false
@@ -162,7 +162,7 @@ final class ProxyExchangeDriver {
 
     // MARK: - Actions
 
-    private func perform(_ action: ExchangeStateMachine.Action) {
+    func perform(_ action: ExchangeStateMachine.Action) {
         switch action {
         case .none, .forwardInformational, .forwardResponseHead, .startTunnel:
             // The response-head actions are carried out where the head is parsed.
@@ -301,7 +301,7 @@ final class ProxyExchangeDriver {
         }
     }
 
-    private func anotherUpstream() -> Bool {
+    func anotherUpstream() -> Bool {
         guard let snapshot else { return false }
         return attempts.hasNext(snapshot: snapshot, coordinate: coordinate)
     }
@@ -328,7 +328,7 @@ final class ProxyExchangeDriver {
     // MARK: - Responses
 
     /// Parses the response head (with whatever followed it in the same read) once it is whole.
-    private func parseResponse() {
+    func parseResponse() {
         guard let context = frontEnd.context, let snapshot else { return }
         while machine.state == .awaitingResponse, var current = response {
             response = nil
@@ -414,7 +414,7 @@ final class ProxyExchangeDriver {
 
     /// Response body bytes, passed on (de-chunked for an HTTP/1.0 client), behind `head` when it
     /// is given (one write); the response's end is found by the machine from the body's framing.
-    private func forward(_ bytes: ByteBuffer, behind head: ByteBuffer? = nil) {
+    func forward(_ bytes: ByteBuffer, behind head: ByteBuffer? = nil) {
         var ranges: [Range<Int>] = []
         let step = bytes.withUnsafeReadableBytes { raw in
             dechunk ? machine.responseBodyBytes(raw) { ranges.append($0) } : machine.responseBodyBytes(raw)
@@ -456,53 +456,5 @@ final class ProxyExchangeDriver {
         TunnelHandler.join(
             frontEnd, upstream: connection.channel,
             idleTimeout: .milliseconds(Int64(snapshot.config.proxy.tunnelIdleTimeoutMilliseconds)))
-    }
-}
-
-extension ProxyExchangeDriver: ByteUpstreamDelegate {
-    func upstreamRead(_ bytes: ByteBuffer) {
-        guard attached else { return }
-        switch machine.state {
-        case .awaitingResponse:
-            if response == nil {
-                response = bytes
-            } else {
-                var bytes = bytes
-                response!.writeBuffer(&bytes)
-            }
-            parseResponse()
-        case .streamingResponse:
-            forward(bytes)
-        case .tunnel:
-            // Between the 101 and the tunnel's handlers taking over.
-            frontEnd.write(bytes)
-        case .idle, .connecting, .closed:
-            break
-        }
-    }
-
-    func upstreamReadComplete() {
-        guard attached else { return }
-        frontEnd.flushIfNeeded()
-    }
-
-    func upstreamWritabilityChanged(_ writable: Bool) {
-        guard attached else { return }
-        upstreamWritable = writable
-        if writable && !machine.requestComplete { frontEnd.resumeClientReads() }
-    }
-
-    func upstreamClosed() {
-        guard attached else { return }
-        switch machine.state {
-        case .awaitingResponse:
-            perform(machine.upstreamClosed(anotherUpstream: anotherUpstream()))
-        case .streamingResponse:
-            perform(machine.upstreamClosed(anotherUpstream: false))
-        case .tunnel:
-            frontEnd.cut()
-        case .idle, .connecting, .closed:
-            break
-        }
     }
 }
