@@ -45,6 +45,30 @@ struct ConfigReader {
         return fields
     }
 
+    /// The `name` of item `index` of the array `list` (regions, routes): required, a valid name
+    /// (``RegionConfig/isValidName(_:)``) and not an earlier item's; nil (with the problem
+    /// reported) otherwise.
+    mutating func uniqueName(
+        _ fields: [String: JSONValue], at path: String, index: Int, list: String,
+        firstIndexByName: inout [String: Int]
+    ) -> String? {
+        guard let value = required(fields, "name", at: path),
+            let text = nonEmptyString(value, at: Self.join(path, "name"))
+        else { return nil }
+        if !RegionConfig.isValidName(text) {
+            fail(
+                Self.join(path, "name"),
+                "\(value.brief) may only use a-z, 0-9, \".\", \"_\" and \"-\" (at most 63 characters)")
+            return nil
+        }
+        if let first = firstIndexByName[text] {
+            fail(Self.join(path, "name"), "\(value.brief) is already the name of \(list)[\(first)]")
+            return nil
+        }
+        firstIndexByName[text] = index
+        return text
+    }
+
     mutating func required(_ fields: [String: JSONValue], _ key: String, at path: String) -> JSONValue? {
         guard let value = fields[key], value != .null else {
             fail(ConfigReader.join(path, key), "is required")

@@ -20,23 +20,9 @@ extension RouteConfig {
         for (index, item) in items.enumerated() {
             let path = ConfigReader.join("routes", index)
             guard let fields = reader.object(item, at: path, allowed: configKeys) else { continue }
-            var name: String?
-            if let value = reader.required(fields, "name", at: path),
-                let text = reader.nonEmptyString(value, at: ConfigReader.join(path, "name"))
-            {
-                if !RegionConfig.isValidName(text) {
-                    reader.fail(
-                        ConfigReader.join(path, "name"),
-                        "\(value.brief) may only use a-z, 0-9, \".\", \"_\" and \"-\" (at most 63 characters)")
-                } else if let first = firstIndexByName[text] {
-                    reader.fail(
-                        ConfigReader.join(path, "name"), "\(value.brief) is already the name of routes[\(first)]")
-                } else {
-                    firstIndexByName[text] = index
-                    names.append(text)
-                    name = text
-                }
-            }
+            let name = reader.uniqueName(
+                fields, at: path, index: index, list: "routes", firstIndexByName: &firstIndexByName)
+            if let name { names.append(name) }
             if let route = read(fields, at: path, name: name, serviceNames: serviceNames, reader: &reader) {
                 routes.append(route)
             }
