@@ -18,6 +18,12 @@ public struct RequestHead: Sendable {
             self.start = start
             self.count = count
         }
+
+        /// The span's bytes in `buffer` (the head it was parsed from).
+        @inline(__always)
+        public func bytes(in buffer: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: buffer[start..<(start + count)])
+        }
     }
 
     public var method = Span(start: 0, count: 0)

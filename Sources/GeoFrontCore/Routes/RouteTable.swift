@@ -183,9 +183,9 @@ extension RouteTable {
         switch stickies[route] {
         case .none: break
         case .cookie(let name):
-            if let value = request.cookie(name, in: bytes) { key = StickyHash.of(Self.slice(bytes, value)) }
+            if let value = request.cookie(name, in: bytes) { key = StickyHash.of(value.bytes(in: bytes)) }
         case .header(let name):
-            if let value = request.header(name, in: bytes) { key = StickyHash.of(Self.slice(bytes, value)) }
+            if let value = request.header(name, in: bytes) { key = StickyHash.of(value.bytes(in: bytes)) }
         case .clientIP:
             key = StickyHash.of(client)
         }
@@ -198,10 +198,5 @@ extension RouteTable {
     /// ``backend(route:request:in:client:random:)`` for a request built from strings.
     public func backend(route: Int, request: OwnedRouteRequest, client: IPAddress, random: UInt64) -> BackendChoice? {
         request.withRequest { backend(route: route, request: $0, in: $1, client: client, random: random) }
-    }
-
-    @inline(__always)
-    static func slice(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[span.start..<(span.start + span.count)])
     }
 }

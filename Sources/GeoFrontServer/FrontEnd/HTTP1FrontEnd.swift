@@ -304,7 +304,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
         if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
         loop.countLookup(decision.reasons.lookup)
         let region = snapshot.regions[decision.regionIndex]
-        let target = Self.slice(bytes, head.target)
+        let target = head.target.bytes(in: bytes)
         switch decision.action {
         case .unavailable:
             loop.countRequest(region: region.name, mode: .redirect, status: 503)
@@ -480,12 +480,8 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: - Bytes
 
-    static func slice(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[span.start..<(span.start + span.count)])
-    }
-
     static func text(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> String {
-        String(decoding: slice(bytes, span), as: UTF8.self)
+        String(decoding: span.bytes(in: bytes), as: UTF8.self)
     }
 }
 

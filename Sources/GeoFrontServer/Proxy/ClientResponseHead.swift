@@ -32,12 +32,12 @@ enum ClientResponseHead {
             }
             if copy {
                 out.writeBytes(
-                    UnsafeRawBufferPointer(rebasing: bytes[field.line.start..<(field.line.start + field.line.count)]))
+                    field.line.bytes(in: bytes))
             }
         }
         if let upgrade {
             out.writeStaticString("Connection: Upgrade\r\nUpgrade: ")
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[upgrade.start..<(upgrade.start + upgrade.count)]))
+            out.writeBytes(upgrade.bytes(in: bytes))
             out.writeStaticString("\r\n")
         }
         guard final || head.status == 101 else {

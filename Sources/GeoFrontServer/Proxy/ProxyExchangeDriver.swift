@@ -77,7 +77,7 @@ final class ProxyExchangeDriver {
         snapshot: RoutingSnapshot, close: Bool, logged: (start: NIODeadline, method: String, target: String)?,
         allocator: ByteBufferAllocator
     ) {
-        let method = HTTP1FrontEnd.slice(bytes, head.method)
+        let method = head.method.bytes(in: bytes)
         isHEAD = RequestMethod.isHEAD(method)
         http10 = head.version == .http10
         dechunk = false

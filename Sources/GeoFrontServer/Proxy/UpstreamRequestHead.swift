@@ -93,7 +93,7 @@ struct UpstreamRequestHead {
             if copy, HopByHop.isNamed(bytes, name, in: head.connectionNames) { copy = false }
             if copy {
                 out.writeBytes(
-                    UnsafeRawBufferPointer(rebasing: bytes[field.line.start..<(field.line.start + field.line.count)]))
+                    field.line.bytes(in: bytes))
             }
         }
         // An upgrade (WebSocket) is asked of the origin itself: it keeps its two fields. A chunked
@@ -101,7 +101,7 @@ struct UpstreamRequestHead {
         upgrade = upgradeValue != nil
         if let upgradeValue {
             out.writeStaticString("Connection: Upgrade\r\nUpgrade: ")
-            out.writeBytes(Self.slice(bytes, upgradeValue))
+            out.writeBytes(upgradeValue.bytes(in: bytes))
             out.writeStaticString("\r\n")
         }
         if head.body == .chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
@@ -111,7 +111,7 @@ struct UpstreamRequestHead {
         if trusted, let firstForwardedFor, firstForwardedFor.count > 0 {
             for (offset, value) in head.forwardedFor.enumerated() {
                 if offset > 0 { out.writeStaticString(", ") }
-                out.writeBytes(Self.slice(bytes, value))
+                out.writeBytes(value.bytes(in: bytes))
             }
             out.writeStaticString(", ")
         }
@@ -119,14 +119,14 @@ struct UpstreamRequestHead {
         out.writeStaticString("\r\nForwarded: ")
         if trusted, !head.forwarded.isEmpty {
             for value in head.forwarded {
-                out.writeBytes(Self.slice(bytes, value))
+                out.writeBytes(value.bytes(in: bytes))
                 out.writeStaticString(", ")
             }
         }
         out.writeStaticString("for=")
         out.writeBytes(peerNode)
         if let host, host.count > 0 {
-            let value = Self.slice(bytes, host)
+            let value = host.bytes(in: bytes)
             if !value.contains(UInt8(ascii: "\"")) && !value.contains(UInt8(ascii: "\\")) {
                 out.writeStaticString(";host=")
                 if value.allSatisfy(Self.isForwardedTokenByte) {
@@ -142,12 +142,12 @@ struct UpstreamRequestHead {
         if !keptProto { out.writeStaticString(secure ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n") }
         if !keptHost, let host {
             out.writeStaticString("X-Forwarded-Host: ")
-            out.writeBytes(Self.slice(bytes, host))
+            out.writeBytes(host.bytes(in: bytes))
             out.writeStaticString("\r\n")
         }
         out.writeStaticString("Via: ")
         for value in via {
-            out.writeBytes(Self.slice(bytes, value))
+            out.writeBytes(value.bytes(in: bytes))
             out.writeStaticString(", ")
         }
         out.writeStaticString("1.1 geofront\r\n")
@@ -156,7 +156,7 @@ struct UpstreamRequestHead {
         case .client:
             if let host {
                 out.writeStaticString("Host: ")
-                out.writeBytes(Self.slice(bytes, host))
+                out.writeBytes(host.bytes(in: bytes))
                 out.writeStaticString("\r\n\r\n")
             } else {
                 needsHost = true
@@ -178,10 +178,6 @@ struct UpstreamRequestHead {
         host.writeString(upstream.address.description)
         host.writeStaticString("\r\n\r\n")
         return host
-    }
-
-    private static func slice(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(rebasing: bytes[span.start..<(span.start + span.count)])
     }
 
     /// Characters a `Forwarded` `host=` value may carry unquoted.
