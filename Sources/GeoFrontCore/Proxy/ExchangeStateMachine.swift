@@ -21,7 +21,6 @@ public struct ExchangeStateMachine: Sendable {
     /// What the driver knows of the request once its head is parsed.
     public struct Request: Sendable, Equatable {
         public var body: RequestHead.Body
-        public var isHEAD: Bool
         /// RFC 9110 §9.2.2: the method may be repeated.
         public var idempotent: Bool
         /// The client asked for a protocol switch (`Connection: upgrade` with `Upgrade`).
@@ -32,10 +31,9 @@ public struct ExchangeStateMachine: Sendable {
         public var keepAlive: Bool
 
         public init(
-            body: RequestHead.Body, isHEAD: Bool, idempotent: Bool, upgrade: Bool, http10: Bool, keepAlive: Bool
+            body: RequestHead.Body, idempotent: Bool, upgrade: Bool, http10: Bool, keepAlive: Bool
         ) {
             self.body = body
-            self.isHEAD = isHEAD
             self.idempotent = idempotent
             self.upgrade = upgrade
             self.http10 = http10
@@ -99,7 +97,7 @@ public struct ExchangeStateMachine: Sendable {
 
     public private(set) var state = State.idle
     private var request = Request(
-        body: .none, isHEAD: false, idempotent: false, upgrade: false, http10: false, keepAlive: true)
+        body: .none, idempotent: false, upgrade: false, http10: false, keepAlive: true)
     private var requestBody = MessageBodyReader(request: .none)
     private var responseBody = MessageBodyReader(response: .none)
     /// The request reached an upstream (its head was written to a connection).

@@ -94,7 +94,7 @@ final class ProxyExchangeDriver {
             allocator: allocator)
         machine = ExchangeStateMachine(responseTimeoutMilliseconds: snapshot.config.proxy.responseTimeoutMilliseconds)
         let request = ExchangeStateMachine.Request(
-            body: head.body, isHEAD: isHEAD, idempotent: RequestMethod.isIdempotent(method), upgrade: writer.upgrade,
+            body: head.body, idempotent: RequestMethod.isIdempotent(method), upgrade: writer.upgrade,
             http10: http10, keepAlive: !close)
         perform(machine.start(request))
     }
