@@ -36,14 +36,14 @@ struct RouteCommand: AsyncParsableCommand {
         if probe {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let statuses = await HealthChecker.probeOnce(
-                regions: snapshot.config.regions, prober: HealthProber(group: group))
+                regions: snapshot.config.deployments, prober: HealthProber(group: group))
             try? await group.shutdownGracefully()
             snapshot = snapshot.with(statuses: statuses)
             if !json {
-                for (region, status) in zip(snapshot.config.regions, statuses) where region.isChecked || status.drained
-                {
+                for (region, status) in zip(snapshot.config.deployments, statuses)
+                where region.isChecked || status.drained {
                     let state = status.unavailableReason.map { "unavailable: \($0)" } ?? "available"
-                    print("# \(region.name): \(state)")
+                    print("# \(region.id): \(state)")
                 }
                 print("")
             }

@@ -70,7 +70,8 @@ public final class FrontDoorServer: Service, Sendable {
     ) async throws -> FrontDoorServer {
         let publisher = SnapshotPublisher(initial: snapshot, group: group)
         let health = HealthRegistry(
-            HealthMonitor(regions: snapshot.config.regions, outlierDetection: snapshot.config.proxy.outlierDetection))
+            HealthMonitor(
+                regions: snapshot.config.deployments, outlierDetection: snapshot.config.proxy.outlierDetection))
         let proxyHealth = ProxyHealthReporter(registry: health, publisher: publisher, logger: logger)
         let tlsContext = try UpstreamTLS.context(for: snapshot.config)
         let accessLog = try snapshot.config.accessLog.map { try AccessLog(settings: $0) }

@@ -44,14 +44,7 @@ public final class SnapshotPublisher: Sendable {
     /// Publishes `monitor`'s statuses, if the monitor describes the current configuration (same
     /// regions and upstreams); a monitor left over from before a reload is ignored.
     public func publishStatuses(of monitor: HealthMonitor) {
-        update { snapshot in
-            let matches =
-                snapshot.config.regions.count == monitor.regions.count
-                && zip(snapshot.config.regions, monitor.regions).allSatisfy {
-                    $0.name == $1.name && $0.upstreams.map(\.address) == $1.upstreams.map(\.address)
-                        && $0.healthTargets == $1.healthTargets
-                }
-            return matches ? snapshot.with(statuses: monitor.statuses()) : snapshot
+        update { snapshot in snapshot.isDescribed(by: monitor) ? snapshot.with(statuses: monitor.statuses()) : snapshot
         }
     }
 

@@ -129,14 +129,28 @@ import Testing
         }
     }
 
-    @Test func withoutItsCookieARequestIsSplitByWeight() throws {
+    /// Without its cookie a request gets a new one (from `random`), picked by that cookie's hash
+    /// (so by weight, as every key is), and sending the cookie back lands on the same backend.
+    @Test func withoutItsCookieARequestGetsANewCookieSplitByWeight() throws {
         let table = try Self.table(sticky: #"{"cookie": "gf_api"}"#)
         let request = try OwnedRouteRequest(target: "/", host: "example.com", headers: [("Cookie", "other=1")])
-        let low = table.backend(route: 0, request: request, client: IPAddress("192.0.2.1")!, random: 0)
-        let high = table.backend(route: 0, request: request, client: IPAddress("192.0.2.1")!, random: UInt64.max)
-        #expect(low == RouteTable.BackendChoice(backend: 0, stickyHash: nil))
-        #expect(high == RouteTable.BackendChoice(backend: 1, stickyHash: nil))
-        #expect(high?.point == nil)
+        var counts = [0, 0]
+        for random in 0..<UInt64(10_000) {
+            let number = random &* 0x9e37_79b9_7f4a_7c15
+            let choice = try #require(
+                table.backend(route: 0, request: request, client: IPAddress("192.0.2.1")!, random: number))
+            #expect(choice.newCookie == number)
+            counts[choice.backend] += 1
+            if random < 100 {
+                let back = try OwnedRouteRequest(
+                    target: "/", host: "example.com", headers: [("Cookie", "gf_api=\(StickyCookie.value(number))")])
+                let again = table.backend(route: 0, request: back, client: IPAddress("192.0.2.9")!, random: 7)
+                #expect(again?.backend == choice.backend)
+                #expect(again?.newCookie == nil)
+                #expect(again?.stickyHash == choice.stickyHash)
+            }
+        }
+        #expect(abs(Double(counts[1]) / 10_000 - 0.10) < 0.02)
     }
 
     @Test func aStickyHeaderUsesItsFirstValue() throws {

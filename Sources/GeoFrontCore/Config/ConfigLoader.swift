@@ -13,10 +13,11 @@ import GeoIP
 /// the rest is valid) are made here.
 public enum ConfigLoader {
     /// The top-level keys; each section's own keys are beside its reader (`configKeys`).
-    static let topLevelKeys = [
-        "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
-        "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol", "tls",
-    ]
+    static let topLevelKeys =
+        [
+            "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
+            "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol", "tls",
+        ] + RoutesConfig.configKeys
 
     /// Loads the file at `path`; relative paths inside resolve against the file's folder.
     public static func load(path: String) throws(ConfigError) -> GeoFrontConfig {
@@ -101,10 +102,19 @@ public enum ConfigLoader {
         let proxy = ProxySettings.read(root["proxy"], reader: &reader)
         var regions: [RegionConfig] = []
         var names: [String] = []
+        // With routes, requests are served by services: a region may be a bare location.
+        let routed = root["routes"].map { $0 != .null } ?? false
         if let value = reader.required(root, "regions", at: "") {
             let inherited = RegionConfig.Inherited(
-                mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck)
+                mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck, servesRequests: !routed)
             (regions, names) = RegionConfig.readAll(value, inherited: inherited, reader: &reader)
+        }
+        var routes: RoutesConfig?
+        if RoutesConfig.configKeys.contains(where: { root[$0].map { $0 != .null } ?? false }) {
+            let inherited = RoutesConfig.Inherited(
+                mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck)
+            routes = RoutesConfig.read(root, regionNames: names, inherited: inherited, reader: &reader)
+            if let routes { routes.checkRedirectURLs(regions: regions, reader: &reader) }
         }
 
         var defaultRegion = regions.first?.name
@@ -127,6 +137,7 @@ public enum ConfigLoader {
         config.admin = admin
         config.accessLog = accessLog
         config.rateLimit = rateLimit
+        config.routes = routes
         if let value = root["tls"], value != .null {
             config.tls = TLSListenerSettings.read(value, plainListen: listen, reader: &reader)
             if config.tls == nil { return nil }

@@ -33,6 +33,9 @@ public struct GeoFrontConfig: Sendable {
     public var proxyProtocol = false
     /// TLS termination (`tls`); nil when off.
     public var tls: TLSListenerSettings?
+    /// `services`, `routes` and `default_route`; nil when the file has no routes (every request
+    /// goes to the regions' own upstreams or redirect URLs).
+    public var routes: RoutesConfig?
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,
@@ -49,6 +52,22 @@ public struct GeoFrontConfig: Sendable {
         self.server = server
         self.whenAllDown = whenAllDown
         self.proxy = proxy
+    }
+
+    /// What requests are served by, region by region: first the regions themselves (their own
+    /// `upstreams` and `redirect_url`: the implicit default service), then, per service in name
+    /// order, one entry per region the service runs in (`service` set; upstreams, health check,
+    /// balancing, mode and redirect URL the service's; name, location and drain the region's).
+    /// Health checks, outlier detection and balancers keep state per entry.
+    public var deployments: [RegionConfig] {
+        guard let routes, !routes.services.isEmpty else { return regions }
+        var all = regions
+        for service in routes.services {
+            for region in regions where service.regions.contains(region.name) {
+                all.append(service.deployment(in: region))
+            }
+        }
+        return all
     }
 }
 

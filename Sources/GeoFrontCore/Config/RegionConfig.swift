@@ -23,6 +23,10 @@ public struct RegionConfig: Sendable, Hashable {
     public var minHealthy: Int
     /// Out of rotation whatever its health (`drain`).
     public var drain: Bool
+    /// The service this entry serves in the region (a ``GeoFrontConfig/deployments`` entry made
+    /// from `services`); nil for the region itself (its own `upstreams`: the implicit default
+    /// service).
+    public var service: String?
 
     public init(
         name: String, location: Coordinate, redirectURL: RedirectURL?, mode: RoutingMode = .redirect,
@@ -44,6 +48,10 @@ public struct RegionConfig: Sendable, Hashable {
 
     /// Whether active checks run for this region.
     public var isChecked: Bool { healthCheck != nil && !healthTargets.isEmpty }
+
+    /// The region's name, or `service/region` for a service's deployment: unique among
+    /// ``GeoFrontConfig/deployments`` (health state and logs go by it).
+    public var id: String { service.map { "\($0)/\(name)" } ?? name }
 }
 
 extension RegionConfig {
@@ -59,6 +67,9 @@ extension RegionConfig {
         var mode: RoutingMode
         var loadBalancing: LoadBalancing
         var healthCheck: HealthCheckSettings?
+        /// Whether the region's own `redirect_url` / `upstreams` serve requests (false when the
+        /// file has `routes`: services do, and a region needs neither).
+        var servesRequests = true
     }
 
     /// Reads the `regions` array: the valid regions, and the names of all regions that have a
@@ -124,7 +135,7 @@ extension RegionConfig {
                 case .failure(let error): reader.fail(urlPath, "\(value.brief): \(error.reason)")
                 }
             }
-        } else if mode == .redirect {
+        } else if mode == .redirect && inherited.servesRequests {
             reader.fail(ConfigReader.join(path, "redirect_url"), "is required in redirect mode")
         }
         var upstreams: [UpstreamConfig] = []
@@ -140,7 +151,9 @@ extension RegionConfig {
         if upstreams.count > 64 {
             reader.fail(ConfigReader.join(path, "upstreams"), "has \(upstreams.count) upstreams; at most 64 per region")
         }
-        if mode == .proxy && upstreams.isEmpty && reader.issues.count == issuesBeforeUpstreams {
+        if mode == .proxy && upstreams.isEmpty && reader.issues.count == issuesBeforeUpstreams
+            && inherited.servesRequests
+        {
             reader.fail(ConfigReader.join(path, "upstreams"), "needs at least one upstream in proxy mode")
         }
         let health = readHealth(

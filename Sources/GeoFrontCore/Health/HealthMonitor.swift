@@ -7,6 +7,7 @@ import Synchronization
 /// touch it; a proxied request reports its outcome once (a short lock).
 public final class HealthMonitor: Sendable {
     public struct TargetReport: Sendable {
+        /// The entry's ``RegionConfig/id``: the region's name, or `service/region`.
         public let region: String
         public let target: HealthTarget
         public let health: TargetHealth
@@ -65,11 +66,11 @@ public final class HealthMonitor: Sendable {
         self.regions = regions
         self.outlierDetection = outlierDetection
         let old = previous?.state.withLock { $0 }
-        func oldRegion(_ name: String) -> Int? { previous?.regions.firstIndex { $0.name == name } }
+        func oldRegion(_ id: String) -> Int? { previous?.regions.firstIndex { $0.id == id } }
         let targets = regions.map { region in
             region.healthTargets.map { target in
                 let fresh = TargetHealth(rise: region.healthCheck?.rise ?? 1, fall: region.healthCheck?.fall ?? 1)
-                guard let old, let index = oldRegion(region.name),
+                guard let old, let index = oldRegion(region.id),
                     let position = previous!.regions[index].healthTargets.firstIndex(of: target)
                 else { return fresh }
                 return TargetHealth(rise: fresh.rise, fall: fresh.fall, healthy: old.targets[index][position].isHealthy)
@@ -77,7 +78,7 @@ public final class HealthMonitor: Sendable {
         }
         let ejections = regions.map { region in
             region.upstreams.map { upstream in
-                guard let old, let index = oldRegion(region.name),
+                guard let old, let index = oldRegion(region.id),
                     let position = previous!.regions[index].upstreams.firstIndex(where: {
                         $0.address == upstream.address
                     })
@@ -87,7 +88,7 @@ public final class HealthMonitor: Sendable {
         }
         let probedAt = regions.map { region in
             region.healthTargets.map { target -> Double? in
-                guard let old, let index = oldRegion(region.name),
+                guard let old, let index = oldRegion(region.id),
                     let position = previous!.regions[index].healthTargets.firstIndex(of: target)
                 else { return nil }
                 return old.probedAt[index][position]
@@ -110,7 +111,7 @@ public final class HealthMonitor: Sendable {
             let transition = state.targets[region][target].record(result)
             let after = Self.status(of: regions[region], state: state, index: region, now: now)
             return TargetReport(
-                region: regions[region].name, target: regions[region].healthTargets[target],
+                region: regions[region].id, target: regions[region].healthTargets[target],
                 health: state.targets[region][target], transition: transition,
                 regionAvailabilityChanged: before.isAvailable != after.isAvailable
                     || before.upstreamAvailable != after.upstreamAvailable)
@@ -210,7 +211,7 @@ public final class HealthMonitor: Sendable {
                 regions[region].isChecked
                     ? regions[region].healthTargets.indices.map { target in
                         TargetSnapshot(
-                            region: regions[region].name, target: regions[region].healthTargets[target],
+                            region: regions[region].id, target: regions[region].healthTargets[target],
                             health: state.targets[region][target], probedAt: state.probedAt[region][target])
                     } : []
             }

@@ -121,6 +121,17 @@ public struct RouteTable: Sendable {
         return table
     }
 
+    /// The table with every route's weights replaced (per route, per backend; routes beyond
+    /// `weights` and routes whose count of backends differs keep theirs).
+    public func applying(_ weights: [[Int]]) -> RouteTable {
+        var table = self
+        for (route, routeWeights) in weights.enumerated()
+        where route < splits.count && routeWeights.count == splits[route].weights.count {
+            table.splits[route] = splits[route].withWeights(routeWeights)
+        }
+        return table
+    }
+
     // MARK: - Host bytes
 
     /// FNV-1a over the lower-cased bytes (the exact-host groups' key).
@@ -167,30 +178,46 @@ extension RouteTable {
         public let backend: Int
         /// The sticky key's hash; nil when the request had no key (split by weight).
         public let stickyHash: UInt64?
+        /// A sticky cookie the request did not have: its value is ``StickyCookie/value(_:)`` of
+        /// this, and the response sets it.
+        public let newCookie: UInt64?
+
+        public init(backend: Int, stickyHash: UInt64?, newCookie: UInt64? = nil) {
+            self.backend = backend
+            self.stickyHash = stickyHash
+            self.newCookie = newCookie
+        }
 
         /// The key's place in [0, 1), for display.
         public var point: Double? { stickyHash.map(StickyHash.point) }
     }
 
     /// Picks the backend: by weighted rendezvous on the route's sticky key when the request has
-    /// one (cookie value, header value, client address), else by weight with `random`. Nil when
-    /// every weight of the route is 0.
+    /// one (cookie value, header value, client address), else by weight with `random`. A route
+    /// with a sticky cookie the request lacks makes one from `random` and picks by its hash (by
+    /// weight, since every key is); the response sets it. Nil when every weight of the route is 0.
     public func backend(
         route: Int, request: RouteRequest, in bytes: UnsafeRawBufferPointer, client: IPAddress, random: UInt64
     ) -> BackendChoice? {
         let split = splits[route]
         var key: UInt64?
+        var newCookie: UInt64?
         switch stickies[route] {
         case .none: break
         case .cookie(let name):
-            if let value = request.cookie(name, in: bytes) { key = StickyHash.of(value.bytes(in: bytes)) }
+            if let value = request.cookie(name, in: bytes), value.count > 0 {
+                key = StickyHash.of(value.bytes(in: bytes))
+            } else {
+                newCookie = random
+                key = StickyCookie.hash(ofValue: random)
+            }
         case .header(let name):
             if let value = request.header(name, in: bytes) { key = StickyHash.of(value.bytes(in: bytes)) }
         case .clientIP:
             key = StickyHash.of(client)
         }
         if let key {
-            return split.pick(stickyHash: key).map { BackendChoice(backend: $0, stickyHash: key) }
+            return split.pick(stickyHash: key).map { BackendChoice(backend: $0, stickyHash: key, newCookie: newCookie) }
         }
         return split.pick(random: random).map { BackendChoice(backend: $0, stickyHash: nil) }
     }

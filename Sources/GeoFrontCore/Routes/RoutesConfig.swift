@@ -1,11 +1,11 @@
 import Foundation
 
-/// The `services`, `routes` and `default_route` sections of `regions.json`, validated.
+/// The `services`, `routes` and `default_route` sections of `regions.json`, validated
+/// (``GeoFrontConfig/routes``).
 ///
-/// Not yet part of ``GeoFrontConfig``: ``ConfigLoader`` still refuses these keys until routes
-/// are served. ``parse(_:regionNames:mode:loadBalancing:healthCheck:)`` reads them from a parsed
-/// document with the loader's ``ConfigReader`` rules (every problem with its JSON path, nothing
-/// partial returned); ``table()`` compiles the routes for matching.
+/// ``ConfigLoader`` reads them with the rest of the file; ``parse(_:regionNames:mode:loadBalancing:healthCheck:)``
+/// reads them alone from a parsed document with the same ``ConfigReader`` rules (every problem
+/// with its JSON path, nothing partial returned); ``table()`` compiles the routes for matching.
 public struct RoutesConfig: Sendable, Hashable {
     /// The services, sorted by name.
     public var services: [ServiceConfig]
@@ -109,6 +109,20 @@ public struct RoutesConfig: Sendable, Hashable {
         }
         if known.isEmpty { return "\(shown) is not a \(kind); there are no \(kind)s" }
         return "\(shown) is not a \(kind); \(kind)s are: \(known.joined(separator: ", "))"
+    }
+
+    /// A service answering with redirects needs a URL in every region it runs in: its own
+    /// `redirect_urls` entry or the region's `redirect_url`.
+    func checkRedirectURLs(regions: [RegionConfig], reader: inout ConfigReader) {
+        for service in services where service.mode == .redirect {
+            for region in regions where service.regions.contains(region.name) {
+                guard service.redirectURLs[region.name] == nil, region.redirectURL == nil else { continue }
+                reader.fail(
+                    ConfigReader.join(
+                        ConfigReader.join(ConfigReader.join("services", service.name), "redirect_urls"), region.name),
+                    "is needed: the service answers with redirects and region \"\(region.name)\" has no redirect_url")
+            }
+        }
     }
 
     /// The compiled table for matching requests.

@@ -35,6 +35,20 @@ public struct ServiceConfig: Sendable, Hashable {
 }
 
 extension ServiceConfig {
+    /// This service in `region` (one of its ``regions``), as the request path serves it: the
+    /// region's name, location and drain with the service's upstreams (checked at themselves),
+    /// health check, balancing, mode and redirect URL (else the region's).
+    public func deployment(in region: RegionConfig) -> RegionConfig {
+        let upstreams = upstreams[region.name] ?? []
+        var entry = RegionConfig(
+            name: region.name, location: region.location, redirectURL: redirectURLs[region.name] ?? region.redirectURL,
+            mode: mode, upstreams: upstreams, loadBalancing: loadBalancing,
+            healthCheck: upstreams.isEmpty ? nil : healthCheck,
+            healthTargets: upstreams.map { HealthTarget(address: $0.address) }, minHealthy: 1, drain: region.drain)
+        entry.service = name
+        return entry
+    }
+
     /// The keys of a `services` entry.
     static let configKeys = ["upstreams", "health_check", "lb", "redirect_urls", "mode"]
 

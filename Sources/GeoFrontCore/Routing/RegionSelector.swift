@@ -27,21 +27,39 @@ public struct RegionChoice: Sendable, Hashable {
 ///
 /// Pure and allocation-free: it reads the regions of an immutable snapshot and returns a value.
 /// Exact ties go to the region listed first. Without a location the default region answers.
+/// A service chooses among its own deployments (a range of the snapshot's entries).
 public enum RegionSelector {
     public static func select(
         for location: Coordinate?, regions: borrowing [RegionEntry], defaultIndex: Int
     ) -> RegionChoice {
+        select(
+            for: location, regions: regions, in: 0..<regions.count, defaultIndex: defaultIndex,
+            defaultPoint: regions[defaultIndex].point)
+    }
+
+    /// The choice among `regions[range]`. `defaultIndex` is the entry in the default region (nil
+    /// when the range has none: then the entry nearest to `defaultPoint`, the default region's
+    /// place, answers clients without a location).
+    @inline(__always)
+    public static func select(
+        for location: Coordinate?, regions: borrowing [RegionEntry], in range: Range<Int>, defaultIndex: Int?,
+        defaultPoint: GreatCircle.Point
+    ) -> RegionChoice {
         guard let location else {
-            if regions[defaultIndex].isAvailable {
+            if let defaultIndex, regions[defaultIndex].isAvailable {
                 return RegionChoice(regionIndex: defaultIndex, distanceKm: nil, reason: .noLocation)
             }
-            let fallback = nearest(to: regions[defaultIndex].point, regions: regions)
+            let fallback = nearest(to: defaultPoint, regions: regions, in: range)
+            if defaultIndex == nil, let available = fallback.available {
+                // The service does not run in the default region: its nearest place answers.
+                return RegionChoice(regionIndex: available, distanceKm: nil, reason: .noLocation)
+            }
             return RegionChoice(
-                regionIndex: fallback.available ?? defaultIndex, distanceKm: nil,
+                regionIndex: fallback.available ?? defaultIndex ?? fallback.any, distanceKm: nil,
                 reason: fallback.available == nil ? .allUnavailable : .noLocationDefaultUnavailable)
         }
         let point = GreatCircle.Point(location)
-        let found = nearest(to: point, regions: regions)
+        let found = nearest(to: point, regions: regions, in: range)
         if let index = found.available {
             return RegionChoice(
                 regionIndex: index, distanceKm: GreatCircle.kilometres(haversine: found.availableHaversine),
@@ -56,16 +74,16 @@ public enum RegionSelector {
     /// product of unit vectors, the largest being the nearest; exact ties keep the first), with the
     /// haversine of each winner for its distance.
     @inline(__always)
-    static func nearest(to point: GreatCircle.Point, regions: borrowing [RegionEntry]) -> (
+    static func nearest(to point: GreatCircle.Point, regions: borrowing [RegionEntry], in range: Range<Int>) -> (
         any: Int, anyHaversine: Double, available: Int?, availableHaversine: Double
     ) {
-        var any = 0
+        var any = range.lowerBound
         var anyCloseness = -Double.infinity
         var available: Int? = nil
         var availableCloseness = -Double.infinity
-        var index = 0
-        let count = regions.count
-        while index < count {
+        var index = range.lowerBound
+        let end = range.upperBound
+        while index < end {
             let closeness = GreatCircle.closeness(point, regions[index].point)
             if closeness > anyCloseness {
                 any = index
@@ -77,7 +95,7 @@ public enum RegionSelector {
             }
             index += 1
         }
-        let anyHaversine = count > 0 ? GreatCircle.haversine(point, regions[any].point) : .infinity
+        let anyHaversine = range.isEmpty ? .infinity : GreatCircle.haversine(point, regions[any].point)
         let availableHaversine =
             available.map { $0 == any ? anyHaversine : GreatCircle.haversine(point, regions[$0].point) } ?? .infinity
         return (any, anyHaversine, available, availableHaversine)

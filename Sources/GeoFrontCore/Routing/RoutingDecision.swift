@@ -20,6 +20,20 @@ public struct RoutingDecision: Sendable, Hashable {
         case proxy
         /// 503 with `Retry-After`: no region is available and `when_all_down` is `unavailable`.
         case unavailable
+        /// 404: the configuration has routes, none matches and there is no `default_route`.
+        case notFound = "not_found"
+    }
+
+    /// How the route was found.
+    public enum RouteReason: String, Sendable, Hashable {
+        /// The configuration has no routes: the regions' own upstreams answer.
+        case noRoutes = "no_routes"
+        /// A route matched.
+        case matched
+        /// No route matched; `default_route` takes the request.
+        case defaultRoute = "default_route"
+        /// No route matched and there is no `default_route`.
+        case noMatch = "no_match"
     }
 
     /// How the GeoIP lookup went.
@@ -46,6 +60,17 @@ public struct RoutingDecision: Sendable, Hashable {
         public let lookup: Lookup
         /// Why this region.
         public let region: RegionChoice.Reason
+        /// How the route was found.
+        public let route: RouteReason
+
+        public init(
+            client: ClientIP.Source, lookup: Lookup, region: RegionChoice.Reason, route: RouteReason = .noRoutes
+        ) {
+            self.client = client
+            self.lookup = lookup
+            self.region = region
+            self.route = route
+        }
     }
 
     /// The address the request is routed by.
@@ -60,6 +85,13 @@ public struct RoutingDecision: Sendable, Hashable {
     public let distanceKm: Double?
     public let action: Action
     public let reasons: Reasons
+    /// The route taken (index into the snapshot's `routes`), when there are routes and one took
+    /// the request.
+    public var route: Int? = nil
+    /// The route's backend chosen, with its sticky hash and a sticky cookie to set.
+    public var backend: RouteTable.BackendChoice? = nil
+    /// The service answering (index into the snapshot's `services`; 0: the regions' own).
+    public var service: Int = 0
 
     public var choice: RegionChoice {
         RegionChoice(regionIndex: regionIndex, distanceKm: distanceKm, reason: reasons.region)
@@ -77,20 +109,70 @@ extension RoutingSnapshot {
     @inline(__always)
     public func decide(client: ClientIP) -> RoutingDecision {
         let (lookup, coordinate) = database.locateForRouting(client.address)
-        return decide(client: client, lookup: lookup, coordinate: coordinate)
+        return decide(client: client, lookup: lookup, coordinate: coordinate, service: 0, route: .noRoutes)
     }
 
     /// The same decision, with the lookup answered from an event loop's ``LookupCache`` when it
-    /// can be (the front end's call).
+    /// can be (the front end's call when there are no routes).
     @inline(__always)
     public func decide(client: ClientIP, cache: inout LookupCache) -> RoutingDecision {
         let (lookup, coordinate) = cache.locate(client.address, in: database)
-        return decide(client: client, lookup: lookup, coordinate: coordinate)
+        return decide(client: client, lookup: lookup, coordinate: coordinate, service: 0, route: .noRoutes)
+    }
+
+    /// The decision for a request when the configuration has ``routes``: route (by host, path,
+    /// method, headers, query; else `default_route`; else 404) → backend (sticky key, else by
+    /// weight with `random`) → the nearest available region where that backend's service runs.
+    /// Without routes, the same as ``decide(client:cache:)``.
+    @inline(__always)
+    public func decide(
+        client: ClientIP, request: RouteRequest, in bytes: UnsafeRawBufferPointer, random: UInt64,
+        cache: inout LookupCache
+    ) -> RoutingDecision {
+        guard let routes else { return decide(client: client, cache: &cache) }
+        var reason = RoutingDecision.RouteReason.matched
+        var route = routes.match(request, in: bytes)
+        if route == nil {
+            route = routes.defaultRoute
+            reason = route == nil ? .noMatch : .defaultRoute
+        }
+        guard let route else { return notFound(client: client) }
+        guard
+            let backend = routes.backend(
+                route: route, request: request, in: bytes, client: client.address, random: random)
+        else { return notFound(client: client) }
+        let (lookup, coordinate) = cache.locate(client.address, in: database)
+        var decision = decide(
+            client: client, lookup: lookup, coordinate: coordinate, service: backendServices[route][backend.backend],
+            route: reason)
+        decision.route = route
+        decision.backend = backend
+        return decision
+    }
+
+    /// ``decide(client:request:in:random:cache:)`` for a request built from strings (the CLI,
+    /// admin `/route`), with no lookup cache.
+    public func decide(client: ClientIP, request: OwnedRouteRequest, random: UInt64) -> RoutingDecision {
+        var cache = LookupCache(capacity: 1)
+        return request.withRequest { decide(client: client, request: $0, in: $1, random: random, cache: &cache) }
+    }
+
+    private func notFound(client: ClientIP) -> RoutingDecision {
+        RoutingDecision(
+            client: client.address, coordinate: nil, regionIndex: 0, distanceKm: nil, action: .notFound,
+            reasons: RoutingDecision.Reasons(
+                client: client.source, lookup: .notFound, region: .noLocation, route: .noMatch))
     }
 
     @inline(__always)
-    private func decide(client: ClientIP, lookup: RoutingDecision.Lookup, coordinate: Coordinate?) -> RoutingDecision {
-        let choice = RegionSelector.select(for: coordinate, regions: regions, defaultIndex: defaultRegionIndex)
+    private func decide(
+        client: ClientIP, lookup: RoutingDecision.Lookup, coordinate: Coordinate?, service: Int,
+        route: RoutingDecision.RouteReason
+    ) -> RoutingDecision {
+        let entry = services[service]
+        let choice = RegionSelector.select(
+            for: coordinate, regions: regions, in: entry.deployments, defaultIndex: entry.defaultIndex,
+            defaultPoint: regions[defaultRegionIndex].point)
         let action: RoutingDecision.Action
         if choice.reason == .allUnavailable && config.whenAllDown == .unavailable {
             action = .unavailable
@@ -100,21 +182,28 @@ extension RoutingSnapshot {
             case .proxy: action = .proxy
             }
         }
-        return RoutingDecision(
+        var decision = RoutingDecision(
             client: client.address, coordinate: coordinate, regionIndex: choice.regionIndex,
             distanceKm: choice.distanceKm, action: action,
-            reasons: RoutingDecision.Reasons(client: client.source, lookup: lookup, region: choice.reason))
+            reasons: RoutingDecision.Reasons(client: client.source, lookup: lookup, region: choice.reason, route: route)
+        )
+        decision.service = service
+        return decision
     }
 
     /// The region a proxied request tries next when `regionIndex` (and every region in
     /// `tried`, a bit per region index below 64) has no upstream left: the available proxy region
     /// with upstreams nearest to the client (to the current region when the client has no
-    /// location). Nil when there is none.
-    public func nextProxyRegion(after regionIndex: Int, tried: UInt64, coordinate: Coordinate?) -> Int? {
+    /// location), among the regions of `service`. Nil when there is none.
+    public func nextProxyRegion(after regionIndex: Int, tried: UInt64, coordinate: Coordinate?, service: Int = 0)
+        -> Int?
+    {
         var best: Int?
         var bestDistance = Double.infinity
         let origin = coordinate.map(GreatCircle.Point.init) ?? regions[regionIndex].point
-        for index in regions.indices where index >= 64 || tried & (1 << UInt64(index)) == 0 {
+        let range = services[service].deployments
+        for index in range where index - range.lowerBound >= 64 || tried & (1 << UInt64(index - range.lowerBound)) == 0
+        {
             let region = regions[index]
             guard region.isAvailable, region.config.mode == .proxy, !region.config.upstreams.isEmpty else { continue }
             let distance = GreatCircle.haversine(origin, region.point)
@@ -126,7 +215,6 @@ extension RoutingSnapshot {
         return best
     }
 }
-
 extension GeoIPDatabase {
     /// ``locateWithSource(_:)`` with the lookup's outcome spelled out for the decision's reasons.
     @inline(__always)

@@ -6,10 +6,15 @@ import GeoIP
 public final class RoutingSnapshot: Sendable {
     public let config: GeoFrontConfig
     public let database: GeoIPDatabase
+    /// What requests are served by (``GeoFrontConfig/deployments``) with their availability: the
+    /// regions themselves first (indices below `config.regions.count`), then each service's
+    /// regions (``services`` says which range is whose). A decision's `regionIndex` is an index
+    /// here.
     public let regions: [RegionEntry]
+    /// The default region's index (among the regions themselves).
     public let defaultRegionIndex: Int
     public let clientIPResolver: ClientIPResolver
-    /// Each region's health and drain state, in config order.
+    /// Each entry's health and drain state, in the order of ``regions``.
     public let statuses: [RegionStatus]
     /// Increases by one with every configuration (re)load.
     public let generation: UInt64
@@ -18,25 +23,96 @@ public final class RoutingSnapshot: Sendable {
     public let retryAfterSeconds: Int
     /// The mode every region has, or nil when they mix (the `mode` label of answers with no region).
     public let uniformMode: RoutingMode?
+    /// The regions' own upstreams (index 0: the implicit default service), then `services` in
+    /// name order.
+    public let services: [ServiceEntry]
+    /// The routes (nil when the configuration has none: every request goes to service 0), with
+    /// their current weights.
+    public let routes: RouteTable?
+    /// Per route: what it does to a request besides choosing its service.
+    public let routeActions: [RouteActions]
+    /// Per route, per backend: its index in ``services``.
+    public let backendServices: [[Int]]
 
-    /// - Parameter statuses: per region, in config order; nil means every region at its initial
-    ///   status (healthy unless `drain` is set).
-    public init(
-        config: GeoFrontConfig, database: GeoIPDatabase, statuses: [RegionStatus]? = nil, generation: UInt64 = 1
+    /// - Parameter statuses: per entry of ``GeoFrontConfig/deployments``, in order; nil means
+    ///   every entry at its initial status (healthy unless `drain` is set).
+    /// - Parameter routeWeights: per route, per backend, the weights in force (runtime changes
+    ///   and rollbacks); nil: the configured ones.
+    public convenience init(
+        config: GeoFrontConfig, database: GeoIPDatabase, statuses: [RegionStatus]? = nil, generation: UInt64 = 1,
+        routeWeights: [[Int]]? = nil
     ) {
-        let statuses = statuses ?? config.regions.map { RegionStatus(initialFor: $0) }
-        precondition(statuses.count == config.regions.count)
+        let deployments = config.deployments
+        var table = config.routes?.table()
+        if let routeWeights, let base = table {
+            table = base.applying(routeWeights)
+        }
+        self.init(
+            config: config, deployments: deployments, database: database,
+            statuses: statuses ?? deployments.map { RegionStatus(initialFor: $0) }, generation: generation,
+            routes: table, previous: nil)
+    }
+
+    /// `previous`: a snapshot of the same configuration, whose per-configuration parts are reused.
+    private init(
+        config: GeoFrontConfig, deployments: [RegionConfig], database: GeoIPDatabase, statuses: [RegionStatus],
+        generation: UInt64, routes: RouteTable?, previous: RoutingSnapshot?
+    ) {
+        precondition(statuses.count == deployments.count)
         self.config = config
         self.database = database
         self.statuses = statuses
-        self.regions = zip(config.regions, statuses).map { RegionEntry(config: $0, isAvailable: $1.isAvailable) }
-        let slowest = config.regions.compactMap { $0.healthCheck?.worstCaseRecoveryMilliseconds }.max() ?? 1000
-        self.retryAfterSeconds = max(1, (slowest + 999) / 1000)
-        self.defaultRegionIndex = config.regions.firstIndex { $0.name == config.defaultRegion } ?? 0
-        self.clientIPResolver = ClientIPResolver(trustedProxies: config.trustedProxies)
         self.generation = generation
-        let modes = Set(config.regions.map(\.mode))
-        self.uniformMode = modes.count == 1 ? modes.first : nil
+        self.routes = routes
+        self.regions = deployments.indices.map { index in
+            let entry = deployments[index]
+            var available = statuses[index].isAvailable
+            // A service without upstreams of its own in a region (redirects only) stands or falls
+            // with the region's own checks.
+            if entry.service != nil, entry.upstreams.isEmpty,
+                let region = config.regions.firstIndex(where: { $0.name == entry.name })
+            {
+                available = available && statuses[region].isAvailable
+            }
+            return RegionEntry(config: entry, isAvailable: available)
+        }
+        if let previous {
+            retryAfterSeconds = previous.retryAfterSeconds
+            defaultRegionIndex = previous.defaultRegionIndex
+            clientIPResolver = previous.clientIPResolver
+            uniformMode = previous.uniformMode
+            services = previous.services
+            routeActions = previous.routeActions
+            backendServices = previous.backendServices
+            return
+        }
+        let slowest = deployments.compactMap { $0.healthCheck?.worstCaseRecoveryMilliseconds }.max() ?? 1000
+        retryAfterSeconds = max(1, (slowest + 999) / 1000)
+        let defaultRegionIndex = config.regions.firstIndex { $0.name == config.defaultRegion } ?? 0
+        self.defaultRegionIndex = defaultRegionIndex
+        clientIPResolver = ClientIPResolver(trustedProxies: config.trustedProxies)
+        var services = [
+            ServiceEntry(name: nil, deployments: 0..<config.regions.count, defaultIndex: defaultRegionIndex)
+        ]
+        var start = config.regions.count
+        for service in config.routes?.services ?? [] {
+            let range = start..<(start + service.regions.count)
+            let defaultIndex = range.first { deployments[$0].name == config.defaultRegion }
+            services.append(ServiceEntry(name: service.name, deployments: range, defaultIndex: defaultIndex))
+            start = range.upperBound
+        }
+        self.services = services
+        // With routes, the services answer; without, the regions themselves.
+        let served =
+            config.routes == nil
+            ? deployments.prefix(config.regions.count) : deployments.dropFirst(config.regions.count)
+        let modes = Set(served.map(\.mode))
+        uniformMode = modes.count == 1 ? modes.first : nil
+        let routeConfigs = config.routes?.routes ?? []
+        routeActions = routeConfigs.map(RouteActions.init)
+        backendServices = routeConfigs.map { route in
+            route.backends.map { backend in services.firstIndex { $0.name == backend.service } ?? 0 }
+        }
     }
 
     /// Opens the configured database (and centroid table) for `config`.
@@ -48,8 +124,38 @@ public final class RoutingSnapshot: Sendable {
         return RoutingSnapshot(config: config, database: database, generation: generation)
     }
 
-    /// The same configuration and database with new region statuses.
+    /// The same configuration and database with new statuses.
     public func with(statuses: [RegionStatus]) -> RoutingSnapshot {
-        RoutingSnapshot(config: config, database: database, statuses: statuses, generation: generation)
+        RoutingSnapshot(
+            config: config, deployments: regions.map(\.config), database: database, statuses: statuses,
+            generation: generation, routes: routes, previous: self)
     }
+
+    /// The same configuration, database and statuses with the routes' weights replaced (per
+    /// route, per backend: a runtime change or a rollback).
+    public func with(routeWeights: [[Int]]) -> RoutingSnapshot {
+        RoutingSnapshot(
+            config: config, deployments: regions.map(\.config), database: database, statuses: statuses,
+            generation: generation, routes: routes?.applying(routeWeights), previous: self)
+    }
+
+    /// Whether `monitor` keeps the health of this snapshot's entries (the same entries, upstreams
+    /// and targets): a monitor left over from before a reload does not.
+    public func isDescribed(by monitor: HealthMonitor) -> Bool {
+        regions.count == monitor.regions.count
+            && zip(regions, monitor.regions).allSatisfy {
+                $0.config.id == $1.id && $0.config.upstreams.map(\.address) == $1.upstreams.map(\.address)
+                    && $0.config.healthTargets == $1.healthTargets
+            }
+    }
+}
+
+/// One service of a snapshot: which of its entries are this service's regions.
+public struct ServiceEntry: Sendable {
+    /// The name in `services`; nil for the regions' own upstreams (the implicit default service).
+    public let name: String?
+    /// Its entries in ``RoutingSnapshot/regions``.
+    public let deployments: Range<Int>
+    /// Its entry in the default region, when it runs there.
+    public let defaultIndex: Int?
 }

@@ -300,12 +300,23 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             answer(LocalResponses.tooManyRequests(allocator, retryAfter: retryAfter, close: close), close: close)
             return
         }
-        let decision = snapshot.decide(client: client, cache: &loop.lookupCache)
+        let decision =
+            snapshot.routes == nil
+            ? snapshot.decide(client: client, cache: &loop.lookupCache)
+            : snapshot.decide(
+                client: client, request: RouteRequest(head: head, bytes: bytes), in: bytes, random: loop.nextRandom(),
+                cache: &loop.lookupCache)
         if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
         loop.countLookup(decision.reasons.lookup)
         let region = snapshot.regions[decision.regionIndex]
         let target = head.target.bytes(in: bytes)
         switch decision.action {
+        case .notFound:
+            loop.countRequest(region: "-", mode: snapshot.uniformMode ?? .proxy, status: 404)
+            log(
+                logged, client: decision.client, region: "-", mode: snapshot.uniformMode ?? .proxy, status: 404,
+                start: start)
+            answer(LocalResponses.plain(allocator, status: 404, keepAlive: !close), close: close)
         case .unavailable:
             loop.countRequest(region: region.name, mode: .redirect, status: 503)
             log(logged, client: decision.client, region: region.name, mode: .redirect, status: 503, start: start)
@@ -320,9 +331,11 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             loop.countRedirect(snapshot: snapshot, index: decision.regionIndex, status: status)
             log(logged, client: decision.client, region: region.name, mode: .redirect, status: status, start: start)
             let responses = loop.redirectResponses(for: snapshot)
-            let out = LocalAnswers.redirect(
-                responses, region: decision.regionIndex, path: path, close: close, http10: head.version == .http10,
-                allocator)
+            let out = withRoutedPath(path, decision, snapshot) { path in
+                LocalAnswers.redirect(
+                    responses, region: decision.regionIndex, path: path, close: close, http10: head.version == .http10,
+                    allocator)
+            }
             answer(out, close: close)
         case .proxy:
             guard let path = RedirectLocation.pathAndQuery(of: target) else {
@@ -332,10 +345,24 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             if driver == nil { driver = ProxyExchangeDriver(frontEnd: self) }
             phase = .exchange
             timer.disarm()
-            driver!.start(
-                head: head, bytes, path: path, decision: decision, snapshot: snapshot, close: close,
-                logged: logged.map { (start, $0.method, $0.target) }, allocator: allocator)
+            let driver = driver!
+            withRoutedPath(path, decision, snapshot) { path in
+                driver.start(
+                    head: head, bytes, path: path, decision: decision, snapshot: snapshot, close: close,
+                    logged: logged.map { (start, $0.method, $0.target) }, allocator: allocator)
+            }
         }
+    }
+
+    /// Calls `body` with the path and query the answer uses: the request's, or its route's
+    /// rewrite of it (made in the loop's scratch buffer).
+    private func withRoutedPath<Result>(
+        _ path: UnsafeRawBufferPointer, _ decision: RoutingDecision, _ snapshot: RoutingSnapshot,
+        _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        guard let route = decision.route, let rewrite = snapshot.routeActions[route].rewrite else { return body(path) }
+        rewrite.apply(path, into: &loop.rewrittenPath)
+        return loop.rewrittenPath.withUnsafeBytes(body)
     }
 
     private func log(

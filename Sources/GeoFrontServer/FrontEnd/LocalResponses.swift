@@ -14,13 +14,14 @@ enum LocalResponses {
         return out
     }
 
-    /// 400, 408 or 431 (or 502/504 with `region` for the proxy), with `Connection: close`
+    /// 400, 404 (no route), 408 or 431 (or 502/504 with `region` for the proxy), with `Connection: close`
     /// unless `keepAlive`.
     static func plain(_ allocator: ByteBufferAllocator, status: Int, keepAlive: Bool, region: [UInt8]? = nil)
         -> ByteBuffer
     {
         let reason: StaticString
         switch status {
+        case 404: reason = "404 Not Found"
         case 408: reason = "408 Request Timeout"
         case 431: reason = "431 Request Header Fields Too Large"
         case 502: reason = "502 Bad Gateway"

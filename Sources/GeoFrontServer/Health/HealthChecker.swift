@@ -108,10 +108,8 @@ public final class HealthChecker: Service, Sendable {
         // A monitor replaced by a reload no longer speaks for the published snapshot.
         if report.regionAvailabilityChanged, monitor === registry.monitor {
             let statuses = monitor.statuses()
-            publisher.update {
-                $0.config.regions.map(\.name) == monitor.regions.map(\.name) ? $0.with(statuses: statuses) : $0
-            }
-            let index = monitor.regions.firstIndex { $0.name == report.region }!
+            publisher.update { $0.isDescribed(by: monitor) ? $0.with(statuses: statuses) : $0 }
+            let index = monitor.regions.firstIndex { $0.id == report.region }!
             let status = statuses[index]
             logger.notice(
                 "region \(status.isAvailable ? "available" : "unavailable")",
@@ -123,9 +121,7 @@ public final class HealthChecker: Service, Sendable {
     public func republish() {
         let monitor = registry.monitor
         let statuses = monitor.statuses()
-        publisher.update {
-            $0.config.regions.map(\.name) == monitor.regions.map(\.name) ? $0.with(statuses: statuses) : $0
-        }
+        publisher.update { $0.isDescribed(by: monitor) ? $0.with(statuses: statuses) : $0 }
     }
 }
 

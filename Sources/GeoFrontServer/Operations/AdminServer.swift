@@ -180,6 +180,7 @@ public final class AdminServer: Service, Sendable {
             }
             return JSONText.object([
                 ("name", JSONText.string(region.name)),
+                ("service", region.config.service.map { JSONText.string($0) } ?? "null"),
                 ("latitude", "\(region.config.location.latitude)"),
                 ("longitude", "\(region.config.location.longitude)"),
                 ("mode", JSONText.string(region.config.mode.rawValue)),

@@ -95,7 +95,7 @@ public final class ConfigReloader: Sendable {
         await server.setUpstreamTLS(tls)
         if let listenerCertificates { server.certificates?.replace(listenerCertificates) }
         let monitor = HealthMonitor(
-            regions: config.regions, outlierDetection: config.proxy.outlierDetection,
+            regions: config.deployments, outlierDetection: config.proxy.outlierDetection,
             carryingOver: server.health.monitor)
         // The new monitor first: from now on only its statuses can be published.
         server.health.replace(monitor)

@@ -94,8 +94,10 @@ public final class GeoFrontMetrics: Sendable {
 
     func recordRegionStatuses(_ snapshot: RoutingSnapshot) {
         for (region, status) in zip(snapshot.regions, snapshot.statuses) {
-            Metrics.Gauge(label: "geofront_region_available", dimensions: [("region", region.name)], factory: factory)
-                .record(status.isAvailable ? 1 : 0)
+            Metrics.Gauge(
+                label: "geofront_region_available", dimensions: [("region", region.config.id)], factory: factory
+            )
+            .record(status.isAvailable ? 1 : 0)
         }
         configGeneration.record(Double(snapshot.generation))
     }

@@ -12,17 +12,20 @@ extension AdminServer {
         let total = max(1, traffic.values.reduce(0, +))
         var marks: [WorldMap.RegionMark] = []
         var rows: [String] = []
-        for (region, status) in zip(snapshot.regions, snapshot.statuses) {
+        for (index, (region, status)) in zip(snapshot.regions, snapshot.statuses).enumerated() {
             let share = Double(traffic[region.name, default: 0]) / Double(total)
             let fill = status.drained ? "#8a8a8a" : status.isAvailable ? "#2e9d4f" : "#d2352b"
-            marks.append(
-                WorldMap.RegionMark(
-                    name: region.name, coordinate: region.config.location, fill: fill,
-                    radius: 5 + 22 * share.squareRoot(),
-                    label: "\(region.name) \(Int((share * 100).rounded()))%"))
+            // One dot per region; a service's place in it is a row below.
+            if index < snapshot.config.regions.count {
+                marks.append(
+                    WorldMap.RegionMark(
+                        name: region.name, coordinate: region.config.location, fill: fill,
+                        radius: 5 + 22 * share.squareRoot(),
+                        label: "\(region.name) \(Int((share * 100).rounded()))%"))
+            }
             let state = status.drained ? "drained" : status.isAvailable ? "available" : "unavailable"
             rows.append(
-                "<tr><td>\(html(region.name))</td><td>\(region.config.mode.rawValue)</td>"
+                "<tr><td>\(html(region.config.id))</td><td>\(region.config.mode.rawValue)</td>"
                     + "<td class=\"\(state)\">\(state)</td><td>\(html(status.unavailableReason ?? ""))</td>"
                     + "<td>\(traffic[region.name, default: 0])</td><td>\(Int((share * 100).rounded()))%</td></tr>")
         }

@@ -5,6 +5,7 @@ import NIOCore
 /// HTTP/1.1, the upstream's field lines in order minus the hop-by-hop ones (and those its
 /// `Connection` names), `proxy.strip_response_headers` (with `Server` by default) and any
 /// `X-GeoFront-Region`; then `X-GeoFront-Region` and the client connection's own `Connection`.
+/// A route's `response_headers` edits and its new sticky cookie apply to a final response.
 /// `Transfer-Encoding` stays (the body goes on as the upstream framed it) unless the body is
 /// de-chunked for an HTTP/1.0 client. A `101 Switching Protocols` keeps `Connection: Upgrade`
 /// and `Upgrade`. The one place response headers are edited.
@@ -12,10 +13,12 @@ enum ClientResponseHead {
     /// `extraCapacity`: room for a small body copied behind the head.
     static func write(
         _ bytes: UnsafeRawBufferPointer, head: ResponseHead, region: [UInt8], strip: [[UInt8]], closeClient: Bool,
-        http10: Bool, dechunk: Bool, extraCapacity: Int, allocator: ByteBufferAllocator
+        http10: Bool, dechunk: Bool, edits: HeaderEditBytes? = nil, setCookie: [UInt8]? = nil, extraCapacity: Int,
+        allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let final = head.status >= 200
-        var out = allocator.buffer(capacity: head.length + region.count + 48 + extraCapacity)
+        let edited = (edits?.lines.count ?? 0) + (setCookie?.count ?? 0)
+        var out = allocator.buffer(capacity: head.length + region.count + 48 + edited + extraCapacity)
         out.writeStaticString("HTTP/1.1 ")
         out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
         var index = head.fieldsStart
@@ -30,6 +33,7 @@ enum ClientResponseHead {
             if copy, !strip.isEmpty, strip.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) {
                 copy = false
             }
+            if copy, final, let edits, edits.drops(bytes, name) { copy = false }
             if copy {
                 out.writeBytes(
                     field.line.bytes(in: bytes))
@@ -40,6 +44,8 @@ enum ClientResponseHead {
             out.writeBytes(upgrade.bytes(in: bytes))
             out.writeStaticString("\r\n")
         }
+        if final, let edits { out.writeBytes(edits.lines) }
+        if final, let setCookie { out.writeBytes(setCookie) }
         guard final || head.status == 101 else {
             out.writeStaticString("\r\n")
             return out

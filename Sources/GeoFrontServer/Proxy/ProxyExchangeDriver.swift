@@ -35,6 +35,10 @@ final class ProxyExchangeDriver {
     private var http10 = false
     private var dechunk = false
     private var logged: (start: NIODeadline, method: String, target: String)?
+    /// The route that took the request (its header edits and sticky cookie apply).
+    private var route: Int?
+    /// A sticky cookie the response sets.
+    private var newCookie: UInt64?
     /// The upstream request (written again on a retry).
     private var upstreamHead = ByteBuffer()
     private var connection: UpstreamConnection<ByteUpstreamHandler>?
@@ -84,14 +88,18 @@ final class ProxyExchangeDriver {
         self.snapshot = snapshot
         self.coordinate = decision.coordinate
         self.client = decision.client
-        self.attempts = UpstreamAttempts(regionIndex: decision.regionIndex)
+        self.attempts = UpstreamAttempts(
+            regionIndex: decision.regionIndex, service: decision.service,
+            firstEntry: snapshot.services[decision.service].deployments.lowerBound)
+        self.route = decision.route
+        self.newCookie = decision.backend?.newCookie
         self.regionName = loop.proxyNames(for: snapshot).regionNames[decision.regionIndex]
         self.logged = logged
         bodyParts.removeAll()
         upstreamHead = writer.write(
             bytes, head: head, method: method, path: path,
             trusted: snapshot.clientIPResolver.isTrusted(frontEnd.peer), hostPolicy: snapshot.config.proxy.hostHeader,
-            allocator: allocator)
+            edits: decision.route.map { snapshot.routeActions[$0].requestHeaders }, allocator: allocator)
         machine = ExchangeStateMachine(responseTimeoutMilliseconds: snapshot.config.proxy.responseTimeoutMilliseconds)
         let request = ExchangeStateMachine.Request(
             body: head.body, idempotent: RequestMethod.isIdempotent(method), upgrade: writer.upgrade,
@@ -357,9 +365,12 @@ final class ProxyExchangeDriver {
                 }
                 // Room for a small body too (copied behind the head when it came along).
                 let extra = current.readableBytes - responseHead.length <= Self.smallBody ? current.readableBytes : 0
+                let actions = route.map { snapshot.routeActions[$0] }
                 let out = ClientResponseHead.write(
                     bytes, head: responseHead, region: regionName, strip: strip, closeClient: closeClient,
-                    http10: http10, dechunk: dechunk, extraCapacity: extra, allocator: context.channel.allocator)
+                    http10: http10, dechunk: dechunk, edits: actions?.responseHeaders,
+                    setCookie: newCookie.flatMap { actions?.setCookieLine($0) }, extraCapacity: extra,
+                    allocator: context.channel.allocator)
                 return (action, out)
             }
             guard let (action, out) = parsed else {

@@ -20,12 +20,12 @@ public final class ProxyHealthReporter: Sendable {
         // A success only resets failures: with none on record there is nothing to do.
         if !failed && !monitor.upstreamFailuresOnRecord { return }
         // The monitor belongs to one configuration; results for another one are dropped.
-        guard region < monitor.regions.count, monitor.regions[region].name == snapshot.regions[region].name,
+        guard region < monitor.regions.count, monitor.regions[region].id == snapshot.regions[region].config.id,
             upstream < monitor.regions[region].upstreams.count
         else { return }
         let report = monitor.recordUpstream(region: region, upstream: upstream, failed: failed, reason: reason)
         guard let length = report.ejectedFor else { return }
-        let name = monitor.regions[region].name
+        let name = monitor.regions[region].id
         let address = monitor.regions[region].upstreams[upstream].description
         logger.notice(
             "upstream ejected",
@@ -46,8 +46,6 @@ public final class ProxyHealthReporter: Sendable {
     private func republish(_ monitor: HealthMonitor) {
         guard monitor === registry.monitor else { return }
         let statuses = monitor.statuses()
-        publisher.update {
-            $0.config.regions.map(\.name) == monitor.regions.map(\.name) ? $0.with(statuses: statuses) : $0
-        }
+        publisher.update { $0.isDescribed(by: monitor) ? $0.with(statuses: statuses) : $0 }
     }
 }

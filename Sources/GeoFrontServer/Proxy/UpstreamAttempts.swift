@@ -3,11 +3,16 @@ import GeoIP
 import NIOCore
 
 /// Where a proxied request goes next: the balancer's pick among the current region's available
-/// upstreams, then the nearest untried available proxy region's, up to `max_attempts`. Used by
+/// upstreams, then the nearest untried available proxy region's of the same service, up to
+/// `max_attempts`. Used by
 /// the ``ProxyExchangeDriver`` when its state machine asks for a connection; a value per request, no
 /// allocation.
 struct UpstreamAttempts {
     private(set) var regionIndex: Int
+    /// The service (index into the snapshot's `services`) whose regions are tried.
+    let service: Int
+    /// The service's first entry: region bits count from it.
+    private let firstEntry: Int
     /// The upstream of the current attempt (-1 before the first).
     private(set) var upstreamIndex = -1
     private(set) var count = 0
@@ -16,15 +21,18 @@ struct UpstreamAttempts {
     private var triedUpstreams: UInt64 = 0
     private var triedRegions: UInt64 = 0
 
-    init(regionIndex: Int) {
+    init(regionIndex: Int, service: Int = 0, firstEntry: Int = 0) {
         self.regionIndex = regionIndex
-        triedRegions = Self.bit(regionIndex)
+        self.service = service
+        self.firstEntry = firstEntry
+        triedRegions = Self.bit(regionIndex - firstEntry)
     }
 
     /// Picks the next upstream (moving to another region when this one has none left) and counts
     /// it in its balancer's requests in flight; nil when none is left or attempts are used up.
     mutating func next(snapshot: RoutingSnapshot, loop: LoopState, coordinate: Coordinate?) -> Int? {
         guard count < snapshot.config.proxy.maxAttempts else { return nil }
+        let regionCount = snapshot.services[service].deployments.count
         var switches = 0
         while true {
             let available = availableUpstreams(snapshot)
@@ -41,12 +49,12 @@ struct UpstreamAttempts {
                 loop.withBalancer(snapshot: snapshot, region: regionIndex) { $0.started(pick) }
                 return pick
             }
-            guard switches < snapshot.regions.count,
+            guard switches < regionCount,
                 let nextRegion = nextRegion(snapshot: snapshot, coordinate: coordinate)
             else { return nil }
             switches += 1
             regionIndex = nextRegion
-            triedRegions |= Self.bit(nextRegion)
+            triedRegions |= Self.bit(nextRegion - firstEntry)
             triedUpstreams = 0
         }
     }
@@ -96,7 +104,7 @@ struct UpstreamAttempts {
         let available = snapshot.statuses[regionIndex].upstreamAvailable
         guard available.count == count else { return Array(repeating: true, count: count) }
         if self.count == 0, !available.contains(true), snapshot.config.whenAllDown == .nearest,
-            !snapshot.regions.contains(where: \.isAvailable)
+            !snapshot.services[service].deployments.contains(where: { snapshot.regions[$0].isAvailable })
         {
             return Array(repeating: true, count: count)
         }
@@ -106,7 +114,7 @@ struct UpstreamAttempts {
     /// The next region is the decision's to choose (``RoutingSnapshot/nextProxyRegion``); one
     /// region switch per region at most, so indices from 64 on cannot make it go round.
     private func nextRegion(snapshot: RoutingSnapshot, coordinate: Coordinate?) -> Int? {
-        snapshot.nextProxyRegion(after: regionIndex, tried: triedRegions, coordinate: coordinate)
+        snapshot.nextProxyRegion(after: regionIndex, tried: triedRegions, coordinate: coordinate, service: service)
     }
 
     @inline(__always)

@@ -10,6 +10,8 @@ import NIOCore
 ///   extended, so origins never see a forged chain.
 /// - `X-Forwarded-Proto` and `X-Forwarded-Host` are set (kept from a trusted proxy).
 /// - `Via` gets `1.1 geofront` (RFC 9110 §7.6.3); `Host` follows `proxy.host_header`.
+/// - A route's `request_headers` edits apply to the client's own fields (forwarding headers, `Host`
+///   and `Via` are GeoFront's and stay as described here).
 /// - An upgrade keeps `Connection: Upgrade` and `Upgrade`; a chunked body stays chunked; the
 ///   request line is HTTP/1.1 with an origin-form target.
 ///
@@ -43,7 +45,8 @@ struct UpstreamRequestHead {
     /// lacks `Host` (the upstream's address) and its final CRLF: ``finish(_:upstream:)`` adds them.
     mutating func write(
         _ bytes: UnsafeRawBufferPointer, head: RequestHead, method: UnsafeRawBufferPointer,
-        path: UnsafeRawBufferPointer, trusted: Bool, hostPolicy: HostHeaderPolicy, allocator: ByteBufferAllocator
+        path: UnsafeRawBufferPointer, trusted: Bool, hostPolicy: HostHeaderPolicy, edits: HeaderEditBytes? = nil,
+        allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         var out = allocator.buffer(capacity: head.length + 256)
         out.writeBytes(method)
@@ -91,11 +94,13 @@ struct UpstreamRequestHead {
             default: break
             }
             if copy, HopByHop.isNamed(bytes, name, in: head.connectionNames) { copy = false }
+            if copy, let edits, edits.drops(bytes, name) { copy = false }
             if copy {
                 out.writeBytes(
                     field.line.bytes(in: bytes))
             }
         }
+        if let edits { out.writeBytes(edits.lines) }
         // An upgrade (WebSocket) is asked of the origin itself: it keeps its two fields. A chunked
         // body goes on chunked, as it came.
         upgrade = upgradeValue != nil
