@@ -118,4 +118,41 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+
+    // The routing-cost pair: the same decision without routes and with 200 (the first parses
+    // the same heads, so the two differ only by the route step).
+    Benchmark("Decision, no routes (parse + client IP + lookup + select)", configuration: .init(scalingFactor: .kilo)) {
+        benchmark in
+        var head = RequestHead()
+        var cache = LookupCache(capacity: 1)
+        let peer = IPAddress("127.0.0.1")!
+        for index in benchmark.scaledIterations {
+            routedRequests[index % routedRequests.count].withUnsafeBytes { bytes in
+                _ = try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head)
+                let client = snapshot.clientIPResolver.resolve(
+                    peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
+                let ip = ClientIP(address: clientIPs[index % clientIPs.count], source: client.source)
+                blackHole(snapshot.decide(client: ip, cache: &cache))
+            }
+        }
+    }
+
+    Benchmark("Decision, 200 routes (parse + client IP + route + backend + lookup + select)", configuration: .init(scalingFactor: .kilo)) {
+        benchmark in
+        var head = RequestHead()
+        var cache = LookupCache(capacity: 1)
+        let peer = IPAddress("127.0.0.1")!
+        for index in benchmark.scaledIterations {
+            routedRequests[index % routedRequests.count].withUnsafeBytes { bytes in
+                _ = try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head)
+                let client = routedSnapshot.clientIPResolver.resolve(
+                    peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
+                let ip = ClientIP(address: clientIPs[index % clientIPs.count], source: client.source)
+                blackHole(
+                    routedSnapshot.decide(
+                        client: ip, request: RouteRequest(head: head, bytes: bytes), in: bytes,
+                        random: UInt64(truncatingIfNeeded: index) &* 0x9e37_79b9_7f4a_7c15, cache: &cache))
+            }
+        }
+    }
 }
