@@ -108,7 +108,7 @@ public final class AdminServer: Service, Sendable {
         }
     }
 
-    func answer(method: HTTPMethod, uri: String, authorization: String?) async -> Answer {
+    func answer(method: HTTPMethod, uri: String, authorization: String?, body: [UInt8] = []) async -> Answer {
         let (path, query) = Self.split(uri)
         if let token {
             let presented =
@@ -269,13 +269,17 @@ final class AdminBox: Sendable {
     var server: AdminServer? { box.withLockedValue { $0 } }
 }
 
-/// Reads one admin request at a time and answers it (bodies are ignored).
+/// Reads one admin request at a time (its body up to 64 KiB) and answers it.
 private final class AdminHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
+    static let maxBodyBytes = 65_536
+
     let admin: AdminBox
     private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var bodyTooLarge = false
 
     init(admin: AdminBox) {
         self.admin = admin
@@ -285,18 +289,29 @@ private final class AdminHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let request):
             head = request
-        case .body:
-            break
+            body = []
+            bodyTooLarge = false
+        case .body(let part):
+            if body.count + part.readableBytes > Self.maxBodyBytes {
+                bodyTooLarge = true
+            } else {
+                body += part.readableBytesView
+            }
         case .end:
             guard let request = head, let server = admin.server else { return }
             head = nil
+            let body = bodyTooLarge ? nil : self.body
+            self.body = []
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let method = request.method
             let uri = request.uri
             let authorization = request.headers.first(name: "authorization")
             let keepAlive = request.isKeepAlive
             Task {
-                let answer = await server.answer(method: method, uri: uri, authorization: authorization)
+                let answer =
+                    body == nil
+                    ? AdminServer.Answer.error(.payloadTooLarge, "the body is larger than 64 KiB")
+                    : await server.answer(method: method, uri: uri, authorization: authorization, body: body!)
                 loopBound.eventLoop.execute {
                     let (handler, context) = loopBound.value
                     handler.write(answer, keepAlive: keepAlive, context: context)
