@@ -17,7 +17,7 @@ struct CheckConfigCommand: ParsableCommand {
         try reportingErrors { try UpstreamTLS.validate(snapshot.config) }
         let certificates = try reportingErrors { try ListenerCertificates.validate(snapshot.config) }
         let config = snapshot.config
-        // routes: print RouteWarnings
+        if let routes = config.routes { Self.printRouteWarnings(routes) }
         let metadata = snapshot.database.metadata
         print("\(options.config): OK")
         print("  listen          \(config.listen)")

@@ -79,7 +79,7 @@ final class CanaryRig: Sendable {
 
     /// An admin request with the token.
     func admin(_ method: String, _ path: String, body: String = "") throws -> RawHTTPResponse {
-        let client = try RawHTTPClient(port: adminPort)
+        let client = try RawHTTPClient(port: adminPort, timeoutSeconds: 30)
         return try client.exchange(
             "\(method) \(path) HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer \(Self.token)\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
@@ -93,7 +93,7 @@ final class CanaryRig: Sendable {
     /// The backend each of `users` (sent as `x-user`) lands on, pipelined on one connection that
     /// is reopened when the server closes it.
     func backends(users: Range<Int>) throws -> [Int: String] {
-        var client = try RawHTTPClient(port: port)
+        var client = try RawHTTPClient(port: port, timeoutSeconds: 30)
         var result: [Int: String] = [:]
         var next = users.lowerBound
         while next < users.upperBound {
@@ -104,7 +104,7 @@ final class CanaryRig: Sendable {
                 do {
                     result[user] = try client.readResponse().upstreamName ?? "?"
                 } catch let error as RawHTTPError where error.closedBeforeResponse {
-                    client = try RawHTTPClient(port: port)
+                    client = try RawHTTPClient(port: port, timeoutSeconds: 30)
                     break
                 }
                 next += 1
