@@ -1,8 +1,9 @@
 import GeoFrontCore
 import NIOSSL
 
-/// The TLS client side for HTTPS upstreams: one context per `proxy.upstream_tls`, one client
-/// handler per connection.
+/// The TLS client side for HTTPS upstreams and for health checks of TLS targets: one context per
+/// `proxy.upstream_tls`, one client handler per connection. The proxy's pool and the health prober
+/// both go through here, so a probe verifies exactly as the proxy does.
 public enum UpstreamTLS {
     public struct LoadError: Error, CustomStringConvertible {
         public let description: String
@@ -13,9 +14,12 @@ public enum UpstreamTLS {
         _ = try context(for: config)
     }
 
-    /// The context of `config`'s `proxy.upstream_tls`; nil when no upstream speaks TLS.
+    /// The context of `config`'s `proxy.upstream_tls`; nil when no upstream and no health target
+    /// speaks TLS.
     static func context(for config: GeoFrontConfig) throws -> NIOSSLContext? {
-        guard config.regions.contains(where: { $0.upstreams.contains { $0.tls } }) else { return nil }
+        guard
+            config.regions.contains(where: { $0.upstreams.contains { $0.tls } || $0.healthTargets.contains { $0.tls } })
+        else { return nil }
         return try context(config.proxy.upstreamTLS)
     }
 
