@@ -71,7 +71,8 @@ struct CheckConfigCommand: ParsableCommand {
             }
             let targets = region.healthTargets.map { target in
                 check.kind == .http && target.path != nil
-                    ? "http://\(target.hostHeader ?? target.description)\(target.path!)" : target.description
+                    ? "\(target.tls ? "https" : "http")://\(target.hostHeader ?? target.address.description)\(target.path!)"
+                    : target.description
             }.joined(separator: ", ")
             let path = region.healthTargets.first?.path ?? check.path
             let what = check.kind == .http ? "http GET \(path) expecting \(check.expectStatus)" : "tcp connect"

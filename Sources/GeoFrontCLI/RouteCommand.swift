@@ -36,7 +36,8 @@ struct RouteCommand: AsyncParsableCommand {
         if probe {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let statuses = await HealthChecker.probeOnce(
-                regions: snapshot.config.deployments, prober: HealthProber(group: group))
+                regions: snapshot.config.deployments, upstreamTLS: snapshot.config.proxy.upstreamTLS,
+                prober: HealthProber(group: group))
             try? await group.shutdownGracefully()
             snapshot = snapshot.with(statuses: statuses)
             if !json {

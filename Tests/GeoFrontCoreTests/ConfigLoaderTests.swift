@@ -444,10 +444,79 @@ import Testing
             } == ["regions[0].min_healthy: 2 is more than the region's 1 health check target(s)"])
     }
 
+    /// The health targets of region 1 (eu-central) with `change` applied to it, under a global check.
+    static func eu(_ change: (inout [String: Any]) -> Void) throws -> [HealthTarget] {
+        var object = ConfigLoaderTests.valid()
+        object["health_check"] = ["type": "http"]
+        var regions = object["regions"] as! [[String: Any]]
+        change(&regions[1])
+        object["regions"] = regions
+        return try ConfigLoaderTests.parse(object).regions[1].healthTargets
+    }
+
+    @Test func httpsHealthURLs() throws {
+        // Port 443 by default; SNI and the verified name are the URL's host.
+        #expect(
+            try Self.eu { $0["url"] = "HTTPS://eu.example.com/healthz?deep=1" } == [
+                HealthTarget(
+                    address: HostPort(host: "eu.example.com", port: 443), path: "/healthz?deep=1",
+                    hostHeader: "eu.example.com", tls: true, serverName: "eu.example.com")
+            ])
+        #expect(
+            try Self.eu { $0["url"] = "https://eu.example.com:8443" } == [
+                HealthTarget(
+                    address: HostPort(host: "eu.example.com", port: 8443), path: "/", hostHeader: "eu.example.com:8443",
+                    tls: true, serverName: "eu.example.com")
+            ])
+        // An IP address is no SNI name: the certificate must carry the address itself.
+        #expect(
+            try Self.eu { $0["url"] = "https://10.0.0.5/status" } == [
+                HealthTarget(
+                    address: HostPort(host: "10.0.0.5", port: 443), path: "/status", hostHeader: "10.0.0.5", tls: true)
+            ])
+        #expect(
+            try Self.eu { $0["url"] = "https://[2001:db8::1]/" } == [
+                HealthTarget(
+                    address: HostPort(host: "2001:db8::1", port: 443), path: "/", hostHeader: "[2001:db8::1]",
+                    tls: true)
+            ])
+        // http:// is as before: port 80, no TLS.
+        #expect(
+            try Self.eu { $0["url"] = "http://eu.example.com/healthz" } == [
+                HealthTarget(
+                    address: HostPort(host: "eu.example.com", port: 80), path: "/healthz", hostHeader: "eu.example.com")
+            ])
+    }
+
+    @Test func httpsUpstreamsAreTLSTargets() throws {
+        let targets = try Self.eu {
+            $0["upstreams"] = [
+                "https://origin.example:8443", "10.0.0.8:80",
+                ["address": "10.0.0.9:443", "tls": true, "server_name": "origin.example"],
+            ]
+        }
+        #expect(
+            targets == [
+                HealthTarget(address: HostPort(host: "origin.example", port: 8443), tls: true),
+                HealthTarget(address: HostPort(host: "10.0.0.8", port: 80)),
+                HealthTarget(
+                    address: HostPort(host: "10.0.0.9", port: 443), tls: true, serverName: "origin.example"),
+            ])
+        #expect(targets.map(\.description) == ["https://origin.example:8443", "10.0.0.8:80", "https://10.0.0.9:443"])
+    }
+
     @Test func badHealthURLAndTargets() {
         #expect(
-            ConfigLoaderTests.withRegion(1) { $0["url"] = "https://eu.example.com/healthz" } == [
-                #"regions[1].url: "https://eu.example.com/healthz": uses https, which health checks do not speak yet; use http:// or a tcp check"#
+            ConfigLoaderTests.withRegion(1) { $0["url"] = "ftp://eu.example.com/healthz" } == [
+                #"regions[1].url: "ftp://eu.example.com/healthz": must be an http:// or https:// URL, e.g. http://10.0.0.5:8080/healthz"#
+            ])
+        #expect(
+            ConfigLoaderTests.withRegion(1) { $0["url"] = "https:///healthz" } == [
+                #"regions[1].url: "https:///healthz": bad host: the host is missing"#
+            ])
+        #expect(
+            ConfigLoaderTests.withRegion(1) { $0["url"] = "https://user@eu.example.com/" } == [
+                #"regions[1].url: "https://user@eu.example.com/": contains a space, control character, user info or fragment"#
             ])
         #expect(
             ConfigLoaderTests.withRegion(1) { $0["targets"] = ["10.0.0.1"] } == [

@@ -2,9 +2,11 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// A small HTTP server on 127.0.0.1 playing a health-check target whose behaviour a test sets:
 /// answer with a status, alternate 200/500, accept and never answer, or be down (port closed).
+/// With `tls` it serves HTTPS with that certificate and key.
 public final class HealthTargetServer: Sendable {
     public enum Behaviour: Sendable {
         case status(Int)
@@ -17,12 +19,22 @@ public final class HealthTargetServer: Sendable {
     public let port: Int
     private let group: MultiThreadedEventLoopGroup
     private let state: NIOLockedValueBox<(behaviour: Behaviour, channel: (any Channel)?, requests: Int)>
+    private let tls: NIOSSLContext?
 
     /// Starts on an ephemeral port.
-    public init(_ behaviour: Behaviour = .status(200)) throws {
+    /// - Parameter tls: serve HTTPS with this certificate and key (PEM files).
+    public init(_ behaviour: Behaviour = .status(200), tls: (certificate: String, key: String)? = nil) throws {
+        if let tls {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+            self.tls = try NIOSSLContext(configuration: configuration)
+        } else {
+            self.tls = nil
+        }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         state = NIOLockedValueBox((behaviour, nil, 0))
-        let channel = try Self.bind(port: 0, group: group, state: state)
+        let channel = try Self.bind(port: 0, group: group, state: state, tls: self.tls)
         port = channel.localAddress!.port!
         state.withLockedValue { $0.channel = channel }
     }
@@ -46,7 +58,7 @@ public final class HealthTargetServer: Sendable {
 
     /// Listens again on the same port.
     public func start() throws {
-        let channel = try Self.bind(port: port, group: group, state: state)
+        let channel = try Self.bind(port: port, group: group, state: state, tls: tls)
         state.withLockedValue { $0.channel = channel }
     }
 
@@ -57,12 +69,13 @@ public final class HealthTargetServer: Sendable {
 
     private static func bind(
         port: Int, group: MultiThreadedEventLoopGroup,
-        state: NIOLockedValueBox<(behaviour: Behaviour, channel: (any Channel)?, requests: Int)>
+        state: NIOLockedValueBox<(behaviour: Behaviour, channel: (any Channel)?, requests: Int)>, tls: NIOSSLContext?
     ) throws -> any Channel {
         try ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(TargetHandler(state: state))
                 }

@@ -5,14 +5,24 @@ public struct HealthTarget: Sendable, Hashable, CustomStringConvertible {
     public let path: String?
     /// Overrides the check's `Host` header (from a region's `url`).
     public let hostHeader: String?
+    /// Probe over TLS (an `https://` upstream or `url`), verified as the proxy verifies upstreams
+    /// (`proxy.upstream_tls`).
+    public let tls: Bool
+    /// Name for SNI and certificate verification; the host when nil (no SNI for an IP address).
+    public let serverName: String?
 
-    public init(address: HostPort, path: String? = nil, hostHeader: String? = nil) {
+    public init(
+        address: HostPort, path: String? = nil, hostHeader: String? = nil, tls: Bool = false,
+        serverName: String? = nil
+    ) {
         self.address = address
         self.path = path
         self.hostHeader = hostHeader
+        self.tls = tls
+        self.serverName = serverName
     }
 
-    public var description: String { address.description }
+    public var description: String { (tls ? "https://" : "") + address.description }
 }
 
 /// What to do when no region is available.

@@ -72,7 +72,7 @@ public struct OutlierDetectionSettings: Sendable, Hashable {
     public init() {}
 }
 
-/// Verification of TLS upstreams (`proxy.upstream_tls`).
+/// Verification of TLS upstreams (`proxy.upstream_tls`), and of health checks' TLS targets.
 public struct UpstreamTLSSettings: Sendable, Hashable {
     /// PEM file of the certificate authorities to trust; the system's trust store when nil.
     public var caFile: String?

@@ -44,7 +44,8 @@ extension ServiceConfig {
             name: region.name, location: region.location, redirectURL: redirectURLs[region.name] ?? region.redirectURL,
             mode: mode, upstreams: upstreams, loadBalancing: loadBalancing,
             healthCheck: upstreams.isEmpty ? nil : healthCheck,
-            healthTargets: upstreams.map { HealthTarget(address: $0.address) }, minHealthy: 1, drain: region.drain)
+            healthTargets: upstreams.map { HealthTarget(address: $0.address, tls: $0.tls, serverName: $0.serverName) },
+            minHealthy: 1, drain: region.drain)
         entry.service = name
         return entry
     }

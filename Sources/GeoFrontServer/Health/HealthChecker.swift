@@ -78,7 +78,8 @@ public final class HealthChecker: Service, Sendable {
     private func check(monitor: HealthMonitor, region: Int, target: Int, settings: HealthCheckSettings) async {
         let address = monitor.regions[region].healthTargets[target]
         while !Task.isCancelled {
-            let result = await prober.probe(address, settings: settings)
+            let result = await prober.probe(
+                address, settings: settings, upstreamTLS: publisher.current.config.proxy.upstreamTLS)
             if Task.isCancelled { return }
             apply(
                 monitor.record(region: region, target: target, result: result, at: wallClockSeconds()), monitor: monitor
@@ -127,8 +128,11 @@ public final class HealthChecker: Service, Sendable {
 
 extension HealthChecker {
     /// One probe of every target, all at once, taken at face value (a target is healthy if its
-    /// probe passed): the live view `geofront route --probe` explains decisions with.
-    public static func probeOnce(regions: [RegionConfig], prober: HealthProber) async -> [RegionStatus] {
+    /// probe passed): the live view `geofront route --probe` explains decisions with. TLS targets
+    /// are verified per `upstreamTLS` (the configuration's `proxy.upstream_tls`).
+    public static func probeOnce(
+        regions: [RegionConfig], upstreamTLS: UpstreamTLSSettings = UpstreamTLSSettings(), prober: HealthProber
+    ) async -> [RegionStatus] {
         let singleRound = regions.map { region in
             var region = region
             region.healthCheck?.rise = 1
@@ -140,7 +144,10 @@ extension HealthChecker {
             for (regionIndex, region) in singleRound.enumerated() where region.isChecked {
                 for (targetIndex, target) in region.healthTargets.enumerated() {
                     group.addTask {
-                        (regionIndex, targetIndex, await prober.probe(target, settings: region.healthCheck!))
+                        (
+                            regionIndex, targetIndex,
+                            await prober.probe(target, settings: region.healthCheck!, upstreamTLS: upstreamTLS)
+                        )
                     }
                 }
             }

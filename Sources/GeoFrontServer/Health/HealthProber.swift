@@ -1,7 +1,10 @@
 import GeoFrontCore
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import NIOTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -11,22 +14,41 @@ import NIOPosix
 
 /// Runs one health probe against one target: a TCP connect, or `GET path` over HTTP/1.1.
 ///
-/// Every probe has a hard deadline (`timeout_ms`) that covers connecting, sending and reading, so
-/// a target that accepts the connection and never answers fails with "timeout after N ms" and
-/// never delays anything else.
+/// A TLS target (`https://`) is probed over TLS, made and verified as the proxy makes and verifies
+/// its upstream connections (``UpstreamTLS``, `proxy.upstream_tls`, the target's server name): an
+/// HTTP check sends its request once the handshake is done, and a TCP check passes only when the
+/// handshake completes, not on the TCP connect alone. A handshake or certificate failure fails the
+/// probe with a reason starting `tls:` (e.g. "tls: certificate verify failed: …").
+///
+/// Every probe has a hard deadline (`timeout_ms`) that covers connecting, the TLS handshake,
+/// sending and reading, so a target that accepts the connection and never answers fails with
+/// "timeout after N ms" and never delays anything else.
 public struct HealthProber: Sendable {
     private let group: any EventLoopGroup
+    private let contexts = TLSContextCache()
 
     public init(group: any EventLoopGroup) {
         self.group = group
     }
 
-    public func probe(_ target: HealthTarget, settings: HealthCheckSettings) async -> ProbeResult {
+    /// Probes `target`; a TLS target is verified per `upstreamTLS` (the configuration's
+    /// `proxy.upstream_tls`).
+    public func probe(
+        _ target: HealthTarget, settings: HealthCheckSettings, upstreamTLS: UpstreamTLSSettings = UpstreamTLSSettings()
+    ) async -> ProbeResult {
+        var tlsContext: NIOSSLContext?
+        if target.tls {
+            do {
+                tlsContext = try contexts.context(for: upstreamTLS)
+            } catch {
+                return .fail(.other("tls: \(error)"))
+            }
+        }
         let loop = group.next()
         let promise = loop.makePromise(of: ProbeResult.self)
         let start = NIODeadline.now()
         let timeout = TimeAmount.milliseconds(Int64(settings.timeoutMilliseconds))
-        loop.execute {
+        loop.execute { [tlsContext] in
             let attempt = NIOLoopBound(ProbeAttempt(promise: promise), eventLoop: loop)
             attempt.value.deadline = loop.scheduleTask(in: timeout) {
                 attempt.value.finish(.fail(.timeout(milliseconds: settings.timeoutMilliseconds)))
@@ -36,10 +58,24 @@ public struct HealthProber: Sendable {
                 .connectTimeout(timeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
-                    guard settings.kind == .http else { return channel.eventLoop.makeSucceededVoidFuture() }
-                    return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        if let tlsContext {
+                            try pipeline.addHandler(
+                                try UpstreamTLS.clientHandler(
+                                    context: tlsContext, host: target.address.host, serverName: target.serverName))
+                            try pipeline.addHandler(
+                                ProbeTLSHandler(
+                                    verifiedName: UpstreamTLS.verifiedName(
+                                        host: target.address.host, serverName: target.serverName),
+                                    passOnHandshake: settings.kind == .tcp, start: start
+                                ) { result in
+                                    attempt.value.finish(result)
+                                })
+                        }
+                        guard settings.kind == .http else { return }
+                        try pipeline.addHTTPClientHandlers()
+                        try pipeline.addHandler(
                             ProbeResponseHandler(request: request, start: start) { result in
                                 attempt.value.finish(result)
                             })
@@ -49,7 +85,7 @@ public struct HealthProber: Sendable {
                 switch result {
                 case .success(let channel):
                     attempt.value.channel = channel
-                    if settings.kind == .tcp {
+                    if settings.kind == .tcp && tlsContext == nil {
                         attempt.value.finish(.pass(latencyMilliseconds: milliseconds(since: start)))
                     } else if attempt.value.isFinished {
                         channel.close(promise: nil)
@@ -61,6 +97,27 @@ public struct HealthProber: Sendable {
             }
         }
         return (try? await promise.futureResult.get()) ?? .fail(.other("probe cancelled"))
+    }
+}
+
+/// The TLS context of the last `proxy.upstream_tls` probed with, built by the function that builds
+/// the proxy's. Rebuilt when the settings change or the CA file changes on disk, so a CA file
+/// replaced for a reload is trusted by the probes too (they take it up at their next probe, the
+/// proxy at the reload).
+private final class TLSContextCache: Sendable {
+    private struct Key: Equatable {
+        let settings: UpstreamTLSSettings
+        let caFile: WatchedFilesReloader.FileStamp?
+    }
+
+    private let last = NIOLockedValueBox<(key: Key, context: NIOSSLContext)?>(nil)
+
+    func context(for settings: UpstreamTLSSettings) throws -> NIOSSLContext {
+        let key = Key(settings: settings, caFile: settings.caFile.flatMap(WatchedFilesReloader.FileStamp.init(path:)))
+        if let last = last.withLockedValue({ $0 }), last.key == key { return last.context }
+        let context = try UpstreamTLS.context(settings)
+        last.withLockedValue { $0 = (key, context) }
+        return context
     }
 }
 
@@ -82,6 +139,48 @@ private final class ProbeAttempt {
         deadline?.cancel()
         channel?.close(promise: nil)
         promise.succeed(result)
+    }
+}
+
+/// Sits behind NIOSSL's client handler on a TLS probe: reports a failed handshake (or any later
+/// TLS error) with a `tls:` reason, and for a TCP check the pass once the handshake completes.
+private final class ProbeTLSHandler: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    private let verifiedName: String?
+    private let passOnHandshake: Bool
+    private let start: NIODeadline
+    private let report: (ProbeResult) -> Void
+    private var handshakeDone = false
+
+    init(
+        verifiedName: String?, passOnHandshake: Bool, start: NIODeadline, report: @escaping (ProbeResult) -> Void
+    ) {
+        self.verifiedName = verifiedName
+        self.passOnHandshake = passOnHandshake
+        self.start = start
+        self.report = report
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            handshakeDone = true
+            if passOnHandshake { report(.pass(latencyMilliseconds: milliseconds(since: start))) }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if !handshakeDone || ProbeFailure.isTLSError(error) {
+            report(.fail(ProbeFailure(tlsError: error, verifiedName: verifiedName)))
+            context.close(promise: nil)
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !handshakeDone { report(.fail(.other("tls: handshake failed: connection closed by the target"))) }
+        context.fireChannelInactive()
     }
 }
 
@@ -203,5 +302,53 @@ extension ProbeFailure {
         } else {
             self = .other("\(underlying.first ?? error)")
         }
+    }
+}
+
+extension ProbeFailure {
+    static func isTLSError(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError
+    }
+
+    /// A TLS failure, named so that a certificate that does not verify reads as such on the status
+    /// page and in the logs. `verifiedName` is the name the certificate had to carry.
+    init(tlsError error: any Error, verifiedName: String?) {
+        if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            self = .other(
+                "tls: certificate verify failed: the certificate is not for \(verifiedName ?? "the target's IP address")"
+            )
+            return
+        }
+        guard let ssl = error as? NIOSSLError else {
+            self = .other("tls: handshake failed: \(error)")
+            return
+        }
+        switch ssl {
+        case .handshakeFailed(.sslError(let stack)):
+            if stack.contains(.eofDuringHandshake) || stack.contains(.eofDuringAdditionalCertficiateChainValidation) {
+                self = .other("tls: handshake failed: connection closed by the target")
+                return
+            }
+            let reasons = stack.map(Self.reasonName)
+            if reasons.contains("CERTIFICATE_VERIFY_FAILED") {
+                self = .other(
+                    "tls: certificate verify failed: untrusted issuer, expired or invalid certificate")
+            } else {
+                let text = reasons.map { String($0.lowercased().map { $0 == "_" ? " " : $0 }) }
+                self = .other("tls: handshake failed: \(text.joined(separator: ", "))")
+            }
+        case .uncleanShutdown:
+            self = .other("tls: connection closed without close_notify")
+        default:
+            self = .other("tls: \(ssl)")
+        }
+    }
+
+    /// BoringSSL's reason of one error ("CERTIFICATE_VERIFY_FAILED" from "Error: 268435581
+    /// error:1000007d:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED at file:line").
+    private static func reasonName(_ error: BoringSSLInternalError) -> String {
+        var text = Substring(error.description)
+        if let at = text.firstRange(of: " at ") { text = text[..<at.lowerBound] }
+        return String((text.split(separator: ":").last ?? text).drop { $0 == " " })
     }
 }

@@ -92,11 +92,9 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tlsContext {
-                        let name =
-                            upstream.serverName
-                            ?? (IPAddressLiteral.isIP(upstream.address.host) ? nil : upstream.address.host)
                         try channel.pipeline.syncOperations.addHandler(
-                            try NIOSSLClientHandler(context: tlsContext, serverHostname: name))
+                            try UpstreamTLS.clientHandler(
+                                context: tlsContext, host: upstream.address.host, serverName: upstream.serverName))
                     }
                     try Handler.install(on: channel.pipeline.syncOperations)
                 }
