@@ -45,3 +45,17 @@ public func waitUntilBlocking(
         usleep(useconds_t(micros))
     }
 }
+
+/// Runs `work` (blocking socket I/O, typically) on a thread of its own and waits for it without
+/// holding a thread of Swift's cooperative pool. The pool has one thread per core: a test that
+/// blocks in it while another test blocks too can starve a server's `Task` (the admin listener
+/// answers in one) until a client's read times out.
+public func offThePool<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Swift.Result { try work() })
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+}
