@@ -24,6 +24,8 @@ public final class FrontDoorServer: Service, Sendable {
     /// replace its monitor.
     public let health: HealthRegistry
     public let proxyHealth: ProxyHealthReporter
+    /// Rollbacks and runtime weight changes of routes: logged, counted, published.
+    public let routeEvents: RouteEvents
     public let metrics: GeoFrontMetrics
     private let loops: [ObjectIdentifier: NIOLoopBound<LoopState>]
     private let group: MultiThreadedEventLoopGroup
@@ -73,12 +75,14 @@ public final class FrontDoorServer: Service, Sendable {
             HealthMonitor(
                 regions: snapshot.config.deployments, outlierDetection: snapshot.config.proxy.outlierDetection))
         let proxyHealth = ProxyHealthReporter(registry: health, publisher: publisher, logger: logger)
+        let routeEvents = RouteEvents(publisher: publisher, metrics: metrics, logger: logger)
         let tlsContext = try UpstreamTLS.context(for: snapshot.config)
         let accessLog = try snapshot.config.accessLog.map { try AccessLog(settings: $0) }
         var loops: [ObjectIdentifier: NIOLoopBound<LoopState>] = [:]
         for loop in group.makeIterator() {
             loops[ObjectIdentifier(loop)] = try await loop.submit {
                 let state = LoopState(loop: loop, metrics: metrics, accessLog: accessLog)
+                state.routeEvents = routeEvents
                 state.bytePool.tlsContext = tlsContext
                 return NIOLoopBound(state, eventLoop: loop)
             }.get()
@@ -176,7 +180,8 @@ public final class FrontDoorServer: Service, Sendable {
         }
         metrics.recordRegionStatuses(snapshot)
         let server = FrontDoorServer(
-            publisher: publisher, health: health, proxyHealth: proxyHealth, metrics: metrics, loops: loops,
+            publisher: publisher, health: health, proxyHealth: proxyHealth, routeEvents: routeEvents, metrics: metrics,
+            loops: loops,
             group: group, serverChannel: channel, quiescing: quiescing, secureListener: secureListener,
             accessLog: accessLog, logger: logger)
         logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -185,7 +190,7 @@ public final class FrontDoorServer: Service, Sendable {
 
     private init(
         publisher: SnapshotPublisher, health: HealthRegistry, proxyHealth: ProxyHealthReporter,
-        metrics: GeoFrontMetrics, loops: [ObjectIdentifier: NIOLoopBound<LoopState>],
+        routeEvents: RouteEvents, metrics: GeoFrontMetrics, loops: [ObjectIdentifier: NIOLoopBound<LoopState>],
         group: MultiThreadedEventLoopGroup,
         serverChannel: any Channel, quiescing: ServerQuiescingHelper,
         secureListener: (channel: any Channel, quiescing: ServerQuiescingHelper, certificates: ListenerCertificates)?,
@@ -196,6 +201,7 @@ public final class FrontDoorServer: Service, Sendable {
         self.publisher = publisher
         self.health = health
         self.proxyHealth = proxyHealth
+        self.routeEvents = routeEvents
         self.metrics = metrics
         self.loops = loops
         self.group = group

@@ -33,30 +33,35 @@ public final class RoutingSnapshot: Sendable {
     public let routeActions: [RouteActions]
     /// Per route, per backend: its index in ``services``.
     public let backendServices: [[Int]]
+    /// The routes' runtime state (weights set at run time, rollbacks, counts), shared by every
+    /// snapshot of this configuration and carried over a reload; nil without routes.
+    public let routeControl: RouteControl?
 
     /// - Parameter statuses: per entry of ``GeoFrontConfig/deployments``, in order; nil means
     ///   every entry at its initial status (healthy unless `drain` is set).
-    /// - Parameter routeWeights: per route, per backend, the weights in force (runtime changes
-    ///   and rollbacks); nil: the configured ones.
+    /// - Parameter routeControl: the routes' runtime state (a reload passes one carried over from
+    ///   the previous configuration's); nil: a fresh one when `config` has routes.
+    /// - Parameter routeWeights: per route, per backend, the weights in force; nil: the control's.
     public convenience init(
         config: GeoFrontConfig, database: GeoIPDatabase, statuses: [RegionStatus]? = nil, generation: UInt64 = 1,
-        routeWeights: [[Int]]? = nil
+        routeControl: RouteControl? = nil, routeWeights: [[Int]]? = nil
     ) {
         let deployments = config.deployments
+        let control = config.routes.map { routeControl ?? RouteControl(routes: $0.routes) }
         var table = config.routes?.table()
-        if let routeWeights, let base = table {
-            table = base.applying(routeWeights)
+        if let base = table, let weights = routeWeights ?? control?.currentWeights() {
+            table = base.applying(weights)
         }
         self.init(
             config: config, deployments: deployments, database: database,
             statuses: statuses ?? deployments.map { RegionStatus(initialFor: $0) }, generation: generation,
-            routes: table, previous: nil)
+            routes: table, routeControl: control, previous: nil)
     }
 
     /// `previous`: a snapshot of the same configuration, whose per-configuration parts are reused.
     private init(
         config: GeoFrontConfig, deployments: [RegionConfig], database: GeoIPDatabase, statuses: [RegionStatus],
-        generation: UInt64, routes: RouteTable?, previous: RoutingSnapshot?
+        generation: UInt64, routes: RouteTable?, routeControl: RouteControl?, previous: RoutingSnapshot?
     ) {
         precondition(statuses.count == deployments.count)
         self.config = config
@@ -64,6 +69,7 @@ public final class RoutingSnapshot: Sendable {
         self.statuses = statuses
         self.generation = generation
         self.routes = routes
+        self.routeControl = routeControl
         self.regions = deployments.indices.map { index in
             let entry = deployments[index]
             var available = statuses[index].isAvailable
@@ -115,20 +121,25 @@ public final class RoutingSnapshot: Sendable {
         }
     }
 
-    /// Opens the configured database (and centroid table) for `config`.
-    public static func open(config: GeoFrontConfig, generation: UInt64 = 1) throws(GeoIPError) -> RoutingSnapshot {
+    /// Opens the configured database (and centroid table) for `config`. A reload passes the
+    /// previous snapshot's ``routeControl`` as `carryingOver`: routes whose backends did not
+    /// change keep their runtime weights, rollbacks and counts.
+    public static func open(config: GeoFrontConfig, generation: UInt64 = 1, carryingOver previous: RouteControl? = nil)
+        throws(GeoIPError) -> RoutingSnapshot
+    {
         let centroids = try config.geoip.countryCentroids.map { path throws(GeoIPError) in
             try CountryCentroids(contentsOf: path)
         }
         let database = try GeoIPDatabase(path: config.geoip.database, centroids: centroids ?? CountryCentroids())
-        return RoutingSnapshot(config: config, database: database, generation: generation)
+        let control = config.routes.map { RouteControl(routes: $0.routes, carryingOver: previous) }
+        return RoutingSnapshot(config: config, database: database, generation: generation, routeControl: control)
     }
 
     /// The same configuration and database with new statuses.
     public func with(statuses: [RegionStatus]) -> RoutingSnapshot {
         RoutingSnapshot(
             config: config, deployments: regions.map(\.config), database: database, statuses: statuses,
-            generation: generation, routes: routes, previous: self)
+            generation: generation, routes: routes, routeControl: routeControl, previous: self)
     }
 
     /// The same configuration, database and statuses with the routes' weights replaced (per
@@ -136,7 +147,8 @@ public final class RoutingSnapshot: Sendable {
     public func with(routeWeights: [[Int]]) -> RoutingSnapshot {
         RoutingSnapshot(
             config: config, deployments: regions.map(\.config), database: database, statuses: statuses,
-            generation: generation, routes: routes?.applying(routeWeights), previous: self)
+            generation: generation, routes: routes?.applying(routeWeights), routeControl: routeControl,
+            previous: self)
     }
 
     /// Whether `monitor` keeps the health of this snapshot's entries (the same entries, upstreams

@@ -63,7 +63,8 @@ public final class ConfigReloader: Sendable {
         let snapshot: RoutingSnapshot
         do {
             config = prepare(try ConfigLoader.load(path: configPath))
-            snapshot = try RoutingSnapshot.open(config: config, generation: current.generation + 1)
+            snapshot = try RoutingSnapshot.open(
+                config: config, generation: current.generation + 1, carryingOver: current.routeControl)
         } catch {
             return .failure(Failure(description: "\(error)"))
         }

@@ -77,6 +77,13 @@ public final class GeoFrontMetrics: Sendable {
             dimensions: [("region", region), ("upstream", upstream), ("kind", kind)], factory: factory)
     }
 
+    /// `geofront_route_rollbacks_total{route, backend}`.
+    func routeRollback(route: String, backend: String) -> Metrics.Counter {
+        Metrics.Counter(
+            label: "geofront_route_rollbacks_total", dimensions: [("route", route), ("backend", backend)],
+            factory: factory)
+    }
+
     func recordProbe(region: String, target: String, health: TargetHealth) {
         Metrics.Gauge(
             label: "geofront_target_healthy", dimensions: [("region", region), ("target", target)], factory: factory

@@ -18,6 +18,8 @@ final class LoopState {
     private var balancerSnapshot: RoutingSnapshot?
     let metrics: GeoFrontMetrics
     let accessLog: AccessLog?
+    /// Where a route's rollback is reported (nil in tests that build a loop alone).
+    var routeEvents: RouteEvents?
     var traffic = TrafficWindow()
     private var requestCounters: [RequestKey: Metrics.Counter] = [:]
     private var upstreamTimerSnapshot: RoutingSnapshot?

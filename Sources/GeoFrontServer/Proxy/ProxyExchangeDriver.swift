@@ -37,6 +37,8 @@ final class ProxyExchangeDriver {
     private var logged: (start: NIODeadline, method: String, target: String)?
     /// The route that took the request (its header edits and sticky cookie apply).
     private var route: Int?
+    /// The route's backend that took the request.
+    private var backend = 0
     /// A sticky cookie the response sets.
     private var newCookie: UInt64?
     /// The upstream request (written again on a retry).
@@ -92,6 +94,7 @@ final class ProxyExchangeDriver {
             regionIndex: decision.regionIndex, service: decision.service,
             firstEntry: snapshot.services[decision.service].deployments.lowerBound)
         self.route = decision.route
+        self.backend = decision.backend?.backend ?? 0
         self.newCookie = decision.backend?.newCookie
         self.regionName = loop.proxyNames(for: snapshot).regionNames[decision.regionIndex]
         self.logged = logged
@@ -315,10 +318,19 @@ final class ProxyExchangeDriver {
     }
 
     /// The current attempt's outcome, once: `failure` nil when it succeeded.
-    private func recordOutcome(_ failure: UpstreamFailure.Kind?) {
+    private func recordOutcome(_ failure: UpstreamFailure.Kind?, status: Int = 0) {
         guard !outcomeRecorded, let snapshot else { return }
         outcomeRecorded = true
         attempts.record(failure, since: attemptStart, snapshot: snapshot, loop: loop, health: frontEnd.health)
+        // A route's backend is judged by its 5xx answers and failed attempts (not by GeoFront's
+        // own limits), for its rollback and its counts.
+        if let route, let control = snapshot.routeControl {
+            var failed = status >= 500
+            if let failure, UpstreamFailure(failure, region: "", upstream: "").countsAgainstUpstream { failed = true }
+            if let event = control.record(route: route, backend: backend, failed: failed) {
+                loop.routeEvents?.rollback(event, control: control)
+            }
+        }
     }
 
     private func endInFlight() {
@@ -399,7 +411,7 @@ final class ProxyExchangeDriver {
             case .forwardResponseHead(let closeClient, _, let complete, let reuseUpstream):
                 let status = responseHead.status
                 let failed = snapshot.config.proxy.outlierDetection.count5xx && status >= 500
-                recordOutcome(failed ? .status(status) : nil)
+                recordOutcome(failed ? .status(status) : nil, status: status)
                 answered(status: status)
                 if complete {
                     frontEnd.write(out)
