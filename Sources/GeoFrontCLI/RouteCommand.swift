@@ -62,7 +62,7 @@ struct RouteCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run one round of health checks first and route with that live health.")
     var probe = false
 
-    @Argument(help: "Client IP addresses (IPv4 or IPv6). Read from stdin when none are given.")
+    @Argument(help: "Client IP addresses (IPv4 or IPv6). Read from stdin when none are given (nor --ip).")
     var addresses: [String] = []
 
     private var jsonLines: Bool { json || format == .json }

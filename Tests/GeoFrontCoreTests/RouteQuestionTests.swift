@@ -1,4 +1,7 @@
+import Foundation
 import GeoFrontCore
+import GeoIP
+import TestSupport
 import Testing
 
 /// The request `geofront route` and admin `/route` explain, read from strings.
@@ -36,5 +39,27 @@ import Testing
                 == true)
         #expect(message { try RouteQuestion(headers: ["x a: 1"]) }?.hasPrefix("not a valid HTTP request") == true)
         #expect(message { try RouteQuestion(path: "/a b") }?.hasPrefix("not a valid HTTP request") == true)
+    }
+
+    /// A route whose backends all have weight 0 at run time (a rollback) answers 404: the
+    /// explanation names the route instead of saying that none matched.
+    @Test func aRouteWithoutWeightIsNamed() throws {
+        let json = """
+            {"listen": "127.0.0.1:8080", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
+             "regions": [{"name": "eu", "location": {"latitude": 50.11, "longitude": 8.68},
+                          "redirect_url": "https://eu.example.com"}],
+             "services": {"a": {"redirect_urls": {"eu": "https://a.example.com"}},
+                          "b": {"redirect_urls": {"eu": "https://b.example.com"}}},
+             "routes": [{"name": "api", "backends": [{"service": "a", "weight": 1}, {"service": "b", "weight": 1}]}]}
+            """
+        let snapshot = try RoutingSnapshot.open(config: ConfigLoader.parse(Data(json.utf8), baseDirectory: "/"))
+        let client = IPAddress("81.2.69.142")!
+        #expect(snapshot.explain(client).target.text == "302 Location: https://b.example.com/")
+        let explanation = snapshot.with(routeWeights: [[0, 0]]).explain(client)
+        #expect(explanation.decision.action == .notFound)
+        #expect(explanation.routeText == "api (matched), but every backend's weight is 0: 404")
+        #expect(explanation.reasonText == "route api has every backend at weight 0: 404")
+        #expect(explanation.json.contains(#""route":"api","route_reason":"matched","weightless":true"#))
+        #expect(explanation.json.contains(#""status":404"#))
     }
 }

@@ -18,9 +18,12 @@ extension RouteExplanation {
             public let field: String
         }
 
-        /// The route that took the request; nil: 404.
+        /// The route that took the request (or would have: see ``weightless``); nil: no route
+        /// matches and there is no `default_route`.
         public let route: String?
         public let reason: RoutingDecision.RouteReason
+        /// The route has every backend at weight 0 now (set at run time or by a rollback): 404.
+        public let weightless: Bool
         /// In precedence order.
         public let tried: [Attempt]
         public let backend: Backend?
@@ -125,6 +128,9 @@ extension RouteExplanation {
     /// `none: no route matches and there is no default_route`.
     public var routeText: String? {
         guard let routing else { return nil }
+        if routing.weightless, let route = routing.route {
+            return "\(route) (\(routing.reason.rawValue)), but every backend's weight is 0: 404"
+        }
         switch routing.reason {
         case .matched: return "\(routing.route ?? "?") (matched)"
         case .defaultRoute: return "\(routing.route ?? "?") (default_route: no route matches)"
@@ -144,7 +150,8 @@ extension RouteExplanation {
         return [
             ("request", question.json),
             ("route", routing?.route.map { JSONText.string($0) } ?? "null"),
-            ("route_reason", JSONText.string(decision.reasons.route.rawValue)),
+            ("route_reason", JSONText.string((routing?.reason ?? decision.reasons.route).rawValue)),
+            ("weightless", routing?.weightless == true ? "true" : "false"),
             ("tried", "[" + tried.joined(separator: ",") + "]"),
             ("backend", routing?.backend?.json ?? "null"),
             ("service", service.map { JSONText.string($0) } ?? "null"),
@@ -172,9 +179,15 @@ extension RoutingSnapshot {
                 point: choice.point, bySticky: choice.stickyHash != nil && choice.newCookie == nil,
                 newCookie: choice.newCookie.map(StickyCookie.value))
         }
+        // The decision has no route when the one that matched has no weight left: 404 all the same.
+        if decision.route == nil, let chosen = table.chosen {
+            return RouteExplanation.Routing(
+                route: routes.routes[chosen].name, reason: table.matched == nil ? .defaultRoute : .matched,
+                weightless: true, tried: tried, backend: nil)
+        }
         return RouteExplanation.Routing(
-            route: decision.route.map { routes.routes[$0].name }, reason: decision.reasons.route, tried: tried,
-            backend: backend)
+            route: decision.route.map { routes.routes[$0].name }, reason: decision.reasons.route, weightless: false,
+            tried: tried, backend: backend)
     }
 
     /// What the client gets for `question`'s path once `decision` is made.

@@ -39,7 +39,12 @@ public struct RouteExplanation: Sendable {
 
     /// A sentence for people.
     public var reasonText: String {
-        if decision.action == .notFound { return "no route matches and there is no default_route: 404" }
+        if decision.action == .notFound {
+            if let routing, routing.weightless, let route = routing.route {
+                return "route \(route) has every backend at weight 0: 404"
+            }
+            return "no route matches and there is no default_route: 404"
+        }
         switch reason {
         case .nearest:
             return "nearest region to \(placeText)"
