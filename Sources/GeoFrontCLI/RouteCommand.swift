@@ -10,10 +10,17 @@ struct RouteCommand: AsyncParsableCommand {
         commandName: "route",
         abstract: "Explain where simulated clients would be sent.",
         discussion: """
-            Give client IPs as arguments, or one per line on standard input. Each decision shows \
-            the location found, the distance to each region, the region chosen and why.
+            Give client IPs as arguments or with --ip, or one per line on standard input. Each \
+            decision shows the location found, the distance to each region, the region chosen and why.
 
-            With --json, prints one JSON object per address (JSON Lines).
+            When the configuration has routes, each client is routed with the request that --method, \
+            --host, --path, --header and --cookie describe (default GET / with no host): the route \
+            chosen, the routes of higher precedence tried and the field each failed, the backend and \
+            how it was picked, then the service's region and the target (redirect Location or \
+            upstreams). A backend picked by weight is explained with a fixed draw (the middle of the \
+            weights), so the output is reproducible.
+
+            With --format json (or --json), prints one JSON object per address (JSON Lines).
 
             With --probe, first runs one round of health checks against every checked region \
             and explains the decisions with that live health.
@@ -22,17 +29,66 @@ struct RouteCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
-    @Flag(name: .long, help: "Print JSON Lines: ip, region, distance_km, location, reason, candidates.")
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text
+        case json
+    }
+
+    @Option(name: .long, help: "text, or json for JSON Lines (ip, region, …, route, tried, backend, target).")
+    var format: Format?
+
+    @Flag(name: .long, help: "The same as --format json.")
     var json = false
+
+    @Option(name: .long, help: "A client IP address (repeatable; with the arguments).")
+    var ip: [String] = []
+
+    @Option(name: .long, help: "The request's Host (routes by host).")
+    var host: String?
+
+    @Option(name: .long, help: "The request's path and query.")
+    var path = "/"
+
+    @Option(name: .long, help: "The request's method.")
+    var method = "GET"
+
+    @Option(name: .long, help: ArgumentHelp("A request header (repeatable).", valueName: "name:value"))
+    var header: [String] = []
+
+    @Option(
+        name: .long, help: ArgumentHelp("A cookie (repeatable; sent as one Cookie header).", valueName: "name=value"))
+    var cookie: [String] = []
 
     @Flag(name: .long, help: "Run one round of health checks first and route with that live health.")
     var probe = false
 
-    @Argument(help: "Client IP addresses (IPv4 or IPv6). Read from stdin when none are given.")
+    @Argument(help: "Client IP addresses (IPv4 or IPv6). Read from stdin when none are given (nor --ip).")
     var addresses: [String] = []
 
+    private var jsonLines: Bool { json || format == .json }
+
+    private func question() throws(ValidationError) -> RouteQuestion {
+        do {
+            return try RouteQuestion(method: method, host: host, path: path, headers: header, cookies: cookie)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func validate() throws {
+        if json && format == .text { throw ValidationError("--json and --format text disagree") }
+        _ = try question()
+    }
+
     func run() async throws {
+        let json = jsonLines
+        let question = try question()
         var snapshot = try reportingErrors { try options.loadSnapshot() }
+        if snapshot.routes == nil
+            && (host != nil || path != "/" || method != "GET" || !header.isEmpty || !cookie.isEmpty)
+        {
+            printError("note: the configuration has no routes: the request options do not change the decision")
+        }
         if probe {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let statuses = await HealthChecker.probeOnce(
@@ -50,7 +106,7 @@ struct RouteCommand: AsyncParsableCommand {
             }
         }
         var failures = 0
-        for text in addressInputs(addresses) {
+        for text in addressInputs(ip + addresses) {
             guard let ip = IPAddress(text) else {
                 failures += 1
                 if json {
@@ -60,7 +116,7 @@ struct RouteCommand: AsyncParsableCommand {
                 }
                 continue
             }
-            let explanation = snapshot.explain(ip)
+            let explanation = snapshot.explain(ip, question: question)
             print(json ? explanation.json : humanReadable(explanation))
         }
         if failures > 0 {
@@ -71,6 +127,9 @@ struct RouteCommand: AsyncParsableCommand {
 
     private func humanReadable(_ explanation: RouteExplanation) -> String {
         var lines = ["\(explanation.ip)"]
+        if let routing = explanation.routing {
+            lines += routeLines(explanation, routing)
+        }
         if let location = explanation.location {
             var parts: [String] = []
             if let coordinate = location.coordinate {
@@ -87,14 +146,19 @@ struct RouteCommand: AsyncParsableCommand {
         } else {
             lines.append("  location   not in the database")
         }
-        let distance = explanation.distanceKm.map { String(format: ", %.1f km", $0) } ?? ""
-        lines.append("  region     \(explanation.region)\(distance)")
-        lines.append("  why        \(explanation.reasonText)")
         let reasons = explanation.decision.reasons
+        guard let region = explanation.region else {
+            lines.append("  answer     404 (client: \(reasons.client.rawValue), route: \(reasons.route.rawValue))")
+            return lines.joined(separator: "\n") + "\n"
+        }
+        let distance = explanation.distanceKm.map { String(format: ", %.1f km", $0) } ?? ""
+        lines.append("  region     \(region)\(distance)")
+        lines.append("  why        \(explanation.reasonText)")
         let answer = explanation.refused ? "503" : explanation.decision.action.rawValue
+        let route = explanation.routing == nil ? "" : ", route: \(reasons.route.rawValue)"
         lines.append(
             "  answer     \(answer) (client: \(reasons.client.rawValue), lookup: \(reasons.lookup.rawValue), "
-                + "region: \(reasons.region.rawValue))")
+                + "region: \(reasons.region.rawValue)\(route))")
         if explanation.candidates.first?.distanceKm != nil {
             let list = explanation.candidates.map { candidate in
                 let state = candidate.isAvailable ? "" : " (\(candidate.unavailableReason ?? "unavailable"))"
@@ -102,7 +166,38 @@ struct RouteCommand: AsyncParsableCommand {
             }
             lines.append("  distances  " + list.joined(separator: ", "))
         }
+        if explanation.routing != nil, !explanation.refused {
+            lines.append("  target     \(explanation.target.text)")
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The request, the route and why, the routes tried, the backend and how it was picked.
+    private func routeLines(_ explanation: RouteExplanation, _ routing: RouteExplanation.Routing) -> [String] {
+        var lines = ["  request    \(explanation.question.description)"]
+        lines.append("  route      \(explanation.routeText ?? "")")
+        // Routes for other hosts on one line (there can be many), the others one a line.
+        let otherHosts = routing.tried.filter { $0.field == "hosts" }
+        if !otherHosts.isEmpty {
+            let shown = otherHosts.prefix(8).map { "\($0.route) [\($0.host ?? "")]" }
+            let more = otherHosts.count > 8 ? ", and \(otherHosts.count - 8) more" : ""
+            lines.append("  tried      hosts: " + shown.joined(separator: ", ") + more)
+        }
+        for attempt in routing.tried where attempt.field != "hosts" {
+            let host = attempt.host.map { " [\($0)]" } ?? ""
+            lines.append("  tried      \(attempt.route)\(host): \(attempt.field)")
+        }
+        if let backend = routing.backend {
+            let split =
+                backend.split.count == 1
+                ? "the route's only backend"
+                : "weight \(backend.weight) of \(backend.totalWeight): "
+                    + backend.split.map { "\($0.service) \($0.weight)" }.joined(separator: ", ")
+            lines.append("  backend    \(backend.service) (\(split))")
+            // A lone backend without a sticky key was not picked by anything.
+            if backend.split.count > 1 || backend.sticky != nil { lines.append("  by         \(backend.byText)") }
+        }
+        return lines
     }
 }
 

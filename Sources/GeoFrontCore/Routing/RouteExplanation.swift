@@ -1,8 +1,10 @@
 import Foundation
 import GeoIP
 
-/// Why a client goes where it goes: what the database says, how far every region is, which one
-/// was chosen and for what reason. Used by `geofront route` (and later the admin API).
+/// Why a client goes where it goes: what the database says, with routes the route, the routes of
+/// higher precedence tried and the backend, how far every region of the service is, which one
+/// was chosen and for what reason, and what the client gets. `geofront route` prints it and
+/// admin `/route` answers its ``json``.
 public struct RouteExplanation: Sendable {
     public struct Candidate: Sendable {
         public let region: String
@@ -13,13 +15,22 @@ public struct RouteExplanation: Sendable {
     }
 
     public let ip: IPAddress
+    /// The request asked about (`GET /` unless given).
+    public let question: RouteQuestion
     public let location: GeoLocation?
-    public let region: String
+    /// The region chosen; nil when no route takes the request (404).
+    public let region: String?
     /// The decision itself, with its chain of reasons.
     public let decision: RoutingDecision
-    /// Every region, nearest first (file order when the client has no location).
+    /// Every region of the service, nearest first (file order when the client has no location);
+    /// none when no route takes the request.
     public let candidates: [Candidate]
     public let defaultRegion: String
+    /// The routes' part; nil when the configuration has no routes.
+    public let routing: Routing?
+    /// The service answering (nil: the regions' own, or no route).
+    public let service: String?
+    public let target: Target
 
     public var distanceKm: Double? { decision.distanceKm }
     public var reason: RegionChoice.Reason { decision.reasons.region }
@@ -28,12 +39,21 @@ public struct RouteExplanation: Sendable {
 
     /// A sentence for people.
     public var reasonText: String {
+        if decision.action == .notFound {
+            if let routing, routing.weightless, let route = routing.route {
+                return "route \(route) has every backend at weight 0: 404"
+            }
+            return "no route matches and there is no default_route: 404"
+        }
         switch reason {
         case .nearest:
             return "nearest region to \(placeText)"
         case .nearestAvailable:
             let skipped = candidates.prefix { $0.region != region }.filter { !$0.isAvailable }
             return "nearest available region to \(placeText); " + skipped.map(skippedText).joined(separator: "; ")
+        case .noLocation where region != defaultRegion:
+            return
+                "\(noLocationText); the service does not run in default_region \(defaultRegion): nearest region to it"
         case .noLocation:
             return "\(noLocationText); default_region \(defaultRegion)"
         case .noLocationDefaultUnavailable:
@@ -70,7 +90,7 @@ public struct RouteExplanation: Sendable {
     public var json: String {
         var fields: [(String, String)] = [
             ("ip", JSONText.string(ip.description)),
-            ("region", JSONText.string(region)),
+            ("region", region.map { JSONText.string($0) } ?? "null"),
             ("distance_km", distanceKm.map(number) ?? "null"),
         ]
         if let location {
@@ -98,6 +118,7 @@ public struct RouteExplanation: Sendable {
                 ])
             ))
         if refused { fields.append(("status", "503")) }
+        if decision.action == .notFound { fields.append(("status", "404")) }
         fields.append(("explanation", JSONText.string(reasonText)))
         let list = candidates.map { candidate in
             JSONText.object([
@@ -108,7 +129,7 @@ public struct RouteExplanation: Sendable {
             ])
         }
         fields.append(("candidates", "[" + list.joined(separator: ",") + "]"))
-        return JSONText.object(fields)
+        return JSONText.object(fields + routingFields)
     }
 
     /// Distances in kilometres, to the metre.
@@ -120,16 +141,24 @@ public struct RouteExplanation: Sendable {
 }
 
 extension RoutingSnapshot {
-    /// The full story of routing `ip`: the request path's own decision
-    /// (``decide(address:)``), with the database record and every region's distance beside it.
-    public func explain(_ ip: IPAddress) -> RouteExplanation {
-        let decision = decide(address: ip)
+    /// The full story of routing `ip` with `question`: the request path's own decision
+    /// (``decide(address:)`` without routes, ``decide(client:request:random:)`` with
+    /// ``RouteExplanation/draw`` with them), with the database record, the routes tried and
+    /// every region of the service with its distance beside it.
+    public func explain(_ ip: IPAddress, question: RouteQuestion = .root) -> RouteExplanation {
+        let decision =
+            routes == nil
+            ? decide(address: ip)
+            : decide(
+                client: ClientIP(address: ip.unmapped, source: .peer), request: question.request,
+                random: RouteExplanation.draw)
         let location = database.lookup(ip)
-        var candidates = zip(regions, statuses).map { entry, status in
+        let served = decision.action == .notFound ? 0..<0 : services[decision.service].deployments
+        var candidates = served.map { index in
             RouteExplanation.Candidate(
-                region: entry.name,
-                distanceKm: location?.coordinate.map { GreatCircle.distanceKm($0, entry.config.location) },
-                isAvailable: entry.isAvailable, unavailableReason: status.unavailableReason)
+                region: regions[index].name,
+                distanceKm: location?.coordinate.map { GreatCircle.distanceKm($0, regions[index].config.location) },
+                isAvailable: regions[index].isAvailable, unavailableReason: statuses[index].unavailableReason)
         }
         if location?.coordinate != nil {
             // Stable sort keeps file order for equal distances, matching the selector's tie rule.
@@ -138,7 +167,10 @@ extension RoutingSnapshot {
             }.map(\.element)
         }
         return RouteExplanation(
-            ip: ip, location: location, region: regions[decision.regionIndex].name, decision: decision,
-            candidates: candidates, defaultRegion: config.defaultRegion)
+            ip: ip, question: question, location: location,
+            region: decision.action == .notFound ? nil : regions[decision.regionIndex].name, decision: decision,
+            candidates: candidates, defaultRegion: config.defaultRegion, routing: routing(question, decision),
+            service: decision.action == .notFound ? nil : services[decision.service].name,
+            target: target(question, decision))
     }
 }

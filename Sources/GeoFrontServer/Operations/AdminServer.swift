@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// |---|---|
 /// | `GET /metrics` | Prometheus text |
 /// | `GET /status` | regions, targets, database, generation (JSON) |
-/// | `GET /route?ip=…` | the explanation `geofront route --json` prints |
+/// | `GET /route?ip=…` (and `host`, `path`, `method`, `header`, `cookie`) | what `geofront route --json` prints |
 /// | `POST /regions/{name}/drain`, `/undrain` | runtime drain |
 /// | `POST /reload` | reload configuration and database |
 /// | `GET /` | the HTML status page |
@@ -128,10 +128,7 @@ public final class AdminServer: Service, Sendable {
         case (.GET, "status", 1):
             return .json(await statusJSON())
         case (.GET, "route", 1):
-            guard let text = query["ip"], let ip = IPAddress(text) else {
-                return .error(.badRequest, "give ?ip= an IPv4 or IPv6 address")
-            }
-            return .json(server.publisher.current.explain(ip).json)
+            return routeAnswer(uri: uri)
         case (.POST, "regions", 3) where parts[2] == "drain" || parts[2] == "undrain":
             let drain = parts[2] == "drain"
             guard server.health.monitor.setDrained(parts[1], drain) else {
@@ -237,18 +234,8 @@ public final class AdminServer: Service, Sendable {
     }
 
     static func split(_ uri: String) -> (String, [String: String]) {
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var query: [String: String] = [:]
-        if parts.count == 2 {
-            for pair in parts[1].split(separator: "&") {
-                let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = String(keyValue[0]).removingPercentEncoding ?? String(keyValue[0])
-                let value =
-                    keyValue.count == 2 ? (String(keyValue[1]).removingPercentEncoding ?? String(keyValue[1])) : ""
-                query[key] = value
-            }
-        }
-        return (String(parts[0]), query)
+        let (path, items) = split(items: uri)
+        return (path, Dictionary(items) { _, last in last })
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
