@@ -17,6 +17,8 @@ import ServiceLifecycle
 /// | `GET /route?ip=…` (and `host`, `path`, `method`, `header`, `cookie`) | what `geofront route --json` prints |
 /// | `POST /regions/{name}/drain`, `/undrain` | runtime drain |
 /// | `POST /reload` | reload configuration and database |
+/// | `GET /routes` | routes with their weights, counts and rollbacks (JSON) |
+/// | `PUT /routes/{name}/weights` | set a route's weights at run time (`{"service": weight}`) |
 /// | `GET /` | the HTML status page |
 ///
 /// With a token configured, every request needs `Authorization: Bearer <token>` (or, for
@@ -148,7 +150,12 @@ public final class AdminServer: Service, Sendable {
                     "{\"ok\":false,\"generation\":\(server.publisher.current.generation),\"error\":\(JSONText.string(failure.description))}",
                     status: .unprocessableEntity)
             }
-        case (_, "", 0), (_, "metrics", 1), (_, "status", 1), (_, "route", 1), (_, "reload", 1), (_, "regions", 3):
+        case (.GET, "routes", 1):
+            return .json(routesJSON())
+        case (.PUT, "routes", 3) where parts[2] == "weights":
+            return setRouteWeights(route: parts[1], body: body)
+        case (_, "", 0), (_, "metrics", 1), (_, "status", 1), (_, "route", 1), (_, "reload", 1), (_, "regions", 3),
+            (_, "routes", 1), (_, "routes", 3):
             return .error(.methodNotAllowed, "\(method.rawValue) is not allowed here")
         default:
             return .error(.notFound, "no such admin endpoint")

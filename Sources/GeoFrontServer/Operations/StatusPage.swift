@@ -77,13 +77,14 @@ extension AdminServer {
             <table><tr><th>region</th><th>mode</th><th>state</th><th>reason</th><th>requests (1 min)</th><th>share</th></tr>
             \(rows.joined(separator: "\n"))
             </table>
+            \(routesTable())
             <h2>Health check targets</h2>
             \(targetsTable)
             </body></html>
             """
     }
 
-    private func html(_ text: String) -> String {
+    func html(_ text: String) -> String {
         var output = ""
         for character in text {
             switch character {
