@@ -52,6 +52,25 @@ struct CheckConfigCommand: ParsableCommand {
         print("  default region  \(config.defaultRegion)")
         print("  regions         \(config.regions.count)")
         print("  when all down   \(config.whenAllDown.rawValue)")
+        if let routes = config.routes {
+            print("  services        \(routes.services.count)")
+            for service in routes.services {
+                let places = service.regions.map { region in
+                    service.mode == .proxy
+                        ? "\(region) (\(service.upstreams[region]?.map(\.description).joined(separator: ", ") ?? "-"))"
+                        : region
+                }
+                print("    \(service.name.padding(20)) \(service.mode.rawValue) in \(places.joined(separator: ", "))")
+            }
+            let fallback = routes.defaultRoute.map { "default_route \($0)" } ?? "no match: 404"
+            print("  routes          \(routes.routes.count) (\(fallback))")
+            for route in routes.routes {
+                let backends = route.backends.map {
+                    $0.weight == 1 && route.backends.count == 1 ? $0.service : "\($0.service) \($0.weight)"
+                }
+                print("    \(route.name.padding(20)) → \(backends.joined(separator: ", "))")
+            }
+        }
         for region in config.regions {
             let latitude = String(format: "%.4f", region.location.latitude)
             let longitude = String(format: "%.4f", region.location.longitude)

@@ -83,6 +83,7 @@ struct CompiledMatch: Sendable {
             return span.count == prefix.count || bytes[span.start + prefix.count] == UInt8(ascii: "/")
         case .regex(let pattern):
             if span.count == 0 { return pattern.matches("/") }
+            guard pattern.mayMatch(bytes, span) else { return false }
             let text = String(decoding: bytes[span.start..<(span.start + span.count)], as: UTF8.self)
             return pattern.matches(text)
         }

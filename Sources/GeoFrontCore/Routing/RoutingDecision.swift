@@ -46,9 +46,11 @@ public struct RoutingDecision: Sendable, Hashable {
         case foundWithoutLocation = "found_without_location"
         /// No record for the address.
         case notFound = "not_found"
+        /// No lookup was made: no route took the request (404).
+        case skipped
 
         /// Whether the address has a record.
-        public var found: Bool { self != .notFound }
+        public var found: Bool { self != .notFound && self != .skipped }
     }
 
     /// The chain of reasons behind the decision, one per step, in the order they were taken.
@@ -161,7 +163,7 @@ extension RoutingSnapshot {
         RoutingDecision(
             client: client.address, coordinate: nil, regionIndex: 0, distanceKm: nil, action: .notFound,
             reasons: RoutingDecision.Reasons(
-                client: client.source, lookup: .notFound, region: .noLocation, route: .noMatch))
+                client: client.source, lookup: .skipped, region: .noLocation, route: .noMatch))
     }
 
     @inline(__always)

@@ -111,6 +111,7 @@ final class LoopState {
         case .located, .countryCentroid: metrics.lookupFound.increment()
         case .foundWithoutLocation: metrics.lookupNoCoordinates.increment()
         case .notFound: metrics.lookupNotFound.increment()
+        case .skipped: break
         }
     }
 
