@@ -23,6 +23,9 @@ public struct RouteTable: Sendable {
     public private(set) var splits: [BackendSplit]
 
     let matches: [CompiledMatch]
+    /// Per route, ``CompiledMatch/quickKey``: the path filter checked before the route's match.
+    let quickKeys: [UInt64]
+    let quickMasks: [UInt64]
     let stickies: [CompiledSticky]
     /// Exact-host groups by the hash of the lower-cased host (more than one on a collision).
     let exactGroups: [UInt64: [HostGroup]]
@@ -51,6 +54,8 @@ public struct RouteTable: Sendable {
         self.defaultRoute = defaultRoute
         let matches = routes.map { CompiledMatch($0.match) }
         self.matches = matches
+        quickKeys = matches.map(\.quickKey.key)
+        quickMasks = matches.map(\.quickKey.mask)
         splits = routes.map { BackendSplit($0.backends) }
         stickies = routes.map { route in
             switch route.sticky {
@@ -90,17 +95,18 @@ public struct RouteTable: Sendable {
 
     /// The index of the route that takes the request, or nil (then ``defaultRoute``, else 404).
     public func match(_ request: RouteRequest, in bytes: UnsafeRawBufferPointer) -> Int? {
+        let pathKey = CompiledMatch.pathKey(bytes, request.path)
         if let host = request.host {
-            if let groups = exactGroups[Self.hostHash(bytes, host)] {
+            if !exactGroups.isEmpty, let groups = exactGroups[Self.hostHash(bytes, host)] {
                 for group in groups where Self.equalsLowercased(bytes, host, group.host) {
-                    if let route = first(group.routes, request, bytes) { return route }
+                    if let route = first(group.routes, request, bytes, pathKey) { return route }
                 }
             }
             for group in wildcardGroups where Self.hasSuffix(bytes, host, group.host) {
-                if let route = first(group.routes, request, bytes) { return route }
+                if let route = first(group.routes, request, bytes, pathKey) { return route }
             }
         }
-        return first(anyHost, request, bytes)
+        return first(anyHost, request, bytes, pathKey)
     }
 
     /// ``match(_:in:)`` for a request built from strings.
@@ -109,8 +115,12 @@ public struct RouteTable: Sendable {
     }
 
     @inline(__always)
-    private func first(_ group: [Int], _ request: RouteRequest, _ bytes: UnsafeRawBufferPointer) -> Int? {
-        for route in group where matches[route].matches(request, bytes) { return route }
+    private func first(_ group: [Int], _ request: RouteRequest, _ bytes: UnsafeRawBufferPointer, _ pathKey: UInt64)
+        -> Int?
+    {
+        for route in group where pathKey & quickMasks[route] == quickKeys[route] {
+            if matches[route].matches(request, bytes) { return route }
+        }
         return nil
     }
 
