@@ -152,6 +152,17 @@ struct RouteCommand: AsyncParsableCommand {
             return lines.joined(separator: "\n") + "\n"
         }
         let distance = explanation.distanceKm.map { String(format: ", %.1f km", $0) } ?? ""
+        if let policy = explanation.policy {
+            let outcome: String
+            switch explanation.decision.reasons.policy {
+            case .fellBack: outcome = ": none of its regions is available, the global rule chose"
+            case .refused: outcome = ": none of its regions is available, 503"
+            case .applied, .none: outcome = ""
+            }
+            lines.append(
+                "  policy     \(policy.name)\(policy.strict ? " (strict)" : ""): regions "
+                    + policy.regions.joined(separator: ", ") + outcome)
+        }
         lines.append("  region     \(region)\(distance)")
         lines.append("  why        \(explanation.reasonText)")
         let answer = explanation.refused ? "503" : explanation.decision.action.rawValue

@@ -112,6 +112,36 @@ public final class GeoIPDatabase: @unchecked Sendable {
         }
     }
 
+    /// What a traffic policy matches a client by, read with its routing location in one lookup:
+    /// the record's country (else registered country), continent and (when `asn`) autonomous
+    /// system number. No allocation. All nil when the address has no record.
+    public struct PolicyFacts: Sendable, Hashable {
+        public var country: TwoLetterCode?
+        public var continent: TwoLetterCode?
+        public var asn: UInt32?
+
+        public init(country: TwoLetterCode? = nil, continent: TwoLetterCode? = nil, asn: UInt32? = nil) {
+            self.country = country
+            self.continent = continent
+            self.asn = asn
+        }
+    }
+
+    /// ``locateWithSource(_:)`` and the record's ``PolicyFacts``, from one walk of the tree.
+    @inline(__always)
+    public func locateWithFacts(_ address: IPAddress, asn: Bool) -> (RoutingLocation, PolicyFacts) {
+        var result = lookupResult(address.unmapped)
+        guard result.found_entry else { return (.notFound, PolicyFacts()) }
+        return withUnsafeMutablePointer(to: &result.entry) { entry in
+            let country = readCode(entry, paths.countryCode) ?? readCode(entry, paths.registeredCountryCode)
+            var facts = PolicyFacts(country: country, continent: readCode(entry, paths.continentCode))
+            if asn { facts.asn = readUInt32(entry, paths.asn) ?? readUInt32(entry, paths.traitsASN) }
+            if let coordinate = readCoordinate(entry) { return (.record(coordinate), facts) }
+            guard let country, let centroid = centroids[country] else { return (.noLocation, facts) }
+            return (.centroid(centroid), facts)
+        }
+    }
+
     /// The coordinate routing uses (record coordinates, else the country centroid), from
     /// ``locateWithSource(_:)``. No allocation. Nil when the address has no usable location.
     @inline(__always)
@@ -177,6 +207,16 @@ public final class GeoIPDatabase: @unchecked Sendable {
         return TwoLetterCode(first: UInt8(bitPattern: bytes[0]), second: UInt8(bitPattern: bytes[1]))
     }
 
+    private func readUInt32(
+        _ entry: UnsafeMutablePointer<MMDB_entry_s>, _ path: UnsafeMutablePointer<UnsafePointer<CChar>?>
+    ) -> UInt32? {
+        var data = MMDB_entry_data_s()
+        guard MMDB_aget_value(entry, &data, path) == MMDB_SUCCESS, data.has_data,
+            data.type == UInt32(MMDB_DATA_TYPE_UINT32)
+        else { return nil }
+        return data.uint32
+    }
+
     private func network(of address: IPAddress, netmask: Int) -> IPNetwork {
         let prefix = address.family == .v4 ? max(0, min(32, netmask - ipv4Depth)) : min(128, netmask)
         return IPNetwork(address: address, prefixLength: prefix)!
@@ -217,9 +257,12 @@ struct LookupPaths {
     let countryCode = LookupPaths.make(["country", "iso_code"])
     let registeredCountryCode = LookupPaths.make(["registered_country", "iso_code"])
     let continentCode = LookupPaths.make(["continent", "code"])
+    /// An ASN database's (GeoLite2-ASN) and an enterprise or ISP database's (`traits`) key.
+    let asn = LookupPaths.make(["autonomous_system_number"])
+    let traitsASN = LookupPaths.make(["traits", "autonomous_system_number"])
 
     var all: [UnsafeMutablePointer<UnsafePointer<CChar>?>] {
-        [latitude, longitude, accuracyRadius, countryCode, registeredCountryCode, continentCode]
+        [latitude, longitude, accuracyRadius, countryCode, registeredCountryCode, continentCode, asn, traitsASN]
     }
 
     private static func make(_ keys: [String]) -> UnsafeMutablePointer<UnsafePointer<CChar>?> {

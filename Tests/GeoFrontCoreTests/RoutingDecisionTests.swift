@@ -143,7 +143,9 @@ import Testing
         }
         let json = snapshot.explain(Self.london).json
         #expect(json.contains(#""action":"redirect""#))
-        #expect(json.contains(#""reasons":{"client":"peer","lookup":"located","region":"nearest_available"}"#))
+        #expect(
+            json.contains(
+                #""reasons":{"client":"peer","lookup":"located","region":"nearest_available","policy":"none"}"#))
     }
 
     /// A proxied request that runs out of upstreams moves to the nearest untried proxy region.

@@ -17,6 +17,7 @@ public enum ConfigLoader {
         [
             "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
             "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol", "tls",
+            "policies",
         ] + RoutesConfig.configKeys
 
     /// Loads the file at `path`; relative paths inside resolve against the file's folder.
@@ -109,6 +110,10 @@ public enum ConfigLoader {
                 mode: mode, loadBalancing: proxy.loadBalancing, healthCheck: globalHealthCheck, servesRequests: !routed)
             (regions, names) = RegionConfig.readAll(value, inherited: inherited, reader: &reader)
         }
+        var policies: [TrafficPolicy] = []
+        if let value = root["policies"], value != .null, !names.isEmpty {
+            policies = TrafficPolicy.readAll(value, regionNames: names, reader: &reader)
+        }
         var routes: RoutesConfig?
         if RoutesConfig.configKeys.contains(where: { root[$0].map { $0 != .null } ?? false }) {
             let inherited = RoutesConfig.Inherited(
@@ -138,6 +143,7 @@ public enum ConfigLoader {
         config.accessLog = accessLog
         config.rateLimit = rateLimit
         config.routes = routes
+        config.policies = policies
         if let value = root["tls"], value != .null {
             config.tls = TLSListenerSettings.read(value, plainListen: listen, reader: &reader)
             if config.tls == nil { return nil }

@@ -36,6 +36,8 @@ public struct GeoFrontConfig: Sendable {
     /// `services`, `routes` and `default_route`; nil when the file has no routes (every request
     /// goes to the regions' own upstreams or redirect URLs).
     public var routes: RoutesConfig?
+    /// `policies`, in file order (the first that matches a client applies).
+    public var policies: [TrafficPolicy] = []
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,

@@ -23,6 +23,9 @@ public struct RegionConfig: Sendable, Hashable {
     public var minHealthy: Int
     /// Out of rotation whatever its health (`drain`).
     public var drain: Bool
+    /// `bias`, −99…99: steering uses the distance × (1 − bias/100), so a positive bias grows the
+    /// region's area and a negative one shrinks it.
+    public var bias = 0
     /// The service this entry serves in the region (a ``GeoFrontConfig/deployments`` entry made
     /// from `services`); nil for the region itself (its own `upstreams`: the implicit default
     /// service).
@@ -58,7 +61,7 @@ extension RegionConfig {
     /// The keys of a `regions` entry.
     static let configKeys = [
         "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
-        "mode", "lb",
+        "mode", "lb", "bias",
     ]
 
     /// What a region takes from the rest of the file when it does not say: the global `mode`,
@@ -158,11 +161,19 @@ extension RegionConfig {
         }
         let health = readHealth(
             fields, at: path, inherited: inherited.healthCheck, upstreams: upstreams, reader: &reader)
+        var bias = 0
+        if let value = fields["bias"],
+            let number = reader.integer(value, at: ConfigReader.join(path, "bias"), in: -99...99)
+        {
+            bias = number
+        }
         guard let name, let location else { return nil }
-        return RegionConfig(
+        var region = RegionConfig(
             name: name, location: location, redirectURL: redirectURL, mode: mode, upstreams: upstreams,
             loadBalancing: loadBalancing, healthCheck: health.settings, healthTargets: health.targets,
             minHealthy: health.minHealthy, drain: health.drain)
+        region.bias = bias
+        return region
     }
 
     /// A region's `health_check` override (or `false`), `targets` / `url`, `min_healthy`, `drain`.

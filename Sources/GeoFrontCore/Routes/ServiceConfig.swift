@@ -47,6 +47,7 @@ extension ServiceConfig {
             healthTargets: upstreams.map { HealthTarget(address: $0.address, tls: $0.tls, serverName: $0.serverName) },
             minHealthy: 1, drain: region.drain)
         entry.service = name
+        entry.bias = region.bias
         return entry
     }
 

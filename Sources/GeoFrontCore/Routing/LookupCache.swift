@@ -12,6 +12,11 @@ public struct LookupCache {
         var lookup = RoutingDecision.Lookup.notFound
         var coordinate: Coordinate?
         var filled = false
+        /// `facts` were read (a configuration with policies asked).
+        var hasFacts = false
+        /// `facts.asn` was read.
+        var readASN = false
+        var facts = GeoIPDatabase.PolicyFacts()
     }
 
     private var entries: [Entry]
@@ -54,5 +59,31 @@ public struct LookupCache {
         let (lookup, coordinate) = database.locateForRouting(address)
         entries[index] = Entry(address: address, lookup: lookup, coordinate: coordinate, filled: true)
         return (lookup, coordinate)
+    }
+
+    /// ``locate(_:in:)`` with the record's policy facts (country, continent, and the ASN when
+    /// `asn`), for a configuration with policies.
+    @inline(__always)
+    public mutating func locateWithFacts(_ address: IPAddress, in database: GeoIPDatabase, asn: Bool) -> (
+        RoutingDecision.Lookup, Coordinate?, GeoIPDatabase.PolicyFacts
+    ) {
+        let id = ObjectIdentifier(database)
+        if id != self.database {
+            self.database = id
+            for index in entries.indices { entries[index].filled = false }
+        }
+        let mixed = (address.high &* 0xC2B2_AE3D_27D4_EB4F) ^ (address.low &* 0x9E37_79B9_7F4A_7C15)
+        let index = Int(truncatingIfNeeded: mixed >> shift)
+        let entry = entries[index]
+        if entry.filled && entry.hasFacts && (entry.readASN || !asn) && entry.address == address {
+            hits &+= 1
+            return (entry.lookup, entry.coordinate, entry.facts)
+        }
+        misses &+= 1
+        let (lookup, coordinate, facts) = database.locateWithFactsForRouting(address, asn: asn)
+        entries[index] = Entry(
+            address: address, lookup: lookup, coordinate: coordinate, filled: true, hasFacts: true, readASN: asn,
+            facts: facts)
+        return (lookup, coordinate, facts)
     }
 }

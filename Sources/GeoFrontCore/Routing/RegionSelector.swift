@@ -14,6 +14,8 @@ public struct RegionChoice: Sendable, Hashable {
         case noLocationDefaultUnavailable = "no_location_default_unavailable"
         /// No region is available: the nearest one answers anyway (fail open).
         case allUnavailable = "all_unavailable"
+        /// A strict policy applies and none of its regions is available: 503.
+        case policyRefused = "policy_refused"
     }
 
     /// Index into the snapshot's `regions`.

@@ -31,6 +31,10 @@ public struct RouteExplanation: Sendable {
     /// The service answering (nil: the regions' own, or no route).
     public let service: String?
     public let target: Target
+    /// The traffic policy that applies to the client, when one does.
+    public let policy: TrafficPolicy?
+
+    var policyRegions: String { policy?.regions.joined(separator: ", ") ?? "" }
 
     public var distanceKm: Double? { decision.distanceKm }
     public var reason: RegionChoice.Reason { decision.reasons.region }
@@ -59,6 +63,9 @@ public struct RouteExplanation: Sendable {
         case .noLocationDefaultUnavailable:
             let reason = candidates.first { $0.region == defaultRegion }?.unavailableReason ?? "unavailable"
             return "\(noLocationText); default_region \(defaultRegion) skipped (\(reason)), nearest available to it"
+        case .policyRefused:
+            let name = policy?.name ?? "?"
+            return "strict policy \(name): none of its regions (\(policyRegions)) is available: 503"
         case .allUnavailable:
             if refused { return "no region is available; when_all_down is unavailable: 503" }
             if location?.coordinate == nil {
@@ -115,8 +122,21 @@ public struct RouteExplanation: Sendable {
                     ("client", JSONText.string(decision.reasons.client.rawValue)),
                     ("lookup", JSONText.string(decision.reasons.lookup.rawValue)),
                     ("region", JSONText.string(decision.reasons.region.rawValue)),
+                    ("policy", JSONText.string(decision.reasons.policy.rawValue)),
                 ])
             ))
+        if let policy {
+            fields.append(
+                (
+                    "policy",
+                    JSONText.object([
+                        ("name", JSONText.string(policy.name)), ("strict", "\(policy.strict)"),
+                        ("regions", "[" + policy.regions.map { JSONText.string($0) }.joined(separator: ",") + "]"),
+                    ])
+                ))
+        } else {
+            fields.append(("policy", "null"))
+        }
         if refused { fields.append(("status", "503")) }
         if decision.action == .notFound { fields.append(("status", "404")) }
         fields.append(("explanation", JSONText.string(reasonText)))
@@ -171,6 +191,7 @@ extension RoutingSnapshot {
             region: decision.action == .notFound ? nil : regions[decision.regionIndex].name, decision: decision,
             candidates: candidates, defaultRegion: config.defaultRegion, routing: routing(question, decision),
             service: decision.action == .notFound ? nil : services[decision.service].name,
-            target: target(question, decision))
+            target: target(question, decision),
+            policy: decision.policy.map { policies.policies[$0] })
     }
 }

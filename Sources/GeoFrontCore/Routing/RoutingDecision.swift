@@ -64,6 +64,8 @@ public struct RoutingDecision: Sendable, Hashable {
         public let region: RegionChoice.Reason
         /// How the route was found.
         public let route: RouteReason
+        /// How a traffic policy shaped the choice.
+        public var policy: RegionSelector.PolicyOutcome = .none
 
         public init(
             client: ClientIP.Source, lookup: Lookup, region: RegionChoice.Reason, route: RouteReason = .noRoutes
@@ -94,6 +96,8 @@ public struct RoutingDecision: Sendable, Hashable {
     public var backend: RouteTable.BackendChoice? = nil
     /// The service answering (index into the snapshot's `services`; 0: the regions' own).
     public var service: Int = 0
+    /// The traffic policy that applies (index into the snapshot's `policies`), when one does.
+    public var policy: Int? = nil
 
     public var choice: RegionChoice {
         RegionChoice(regionIndex: regionIndex, distanceKm: distanceKm, reason: reasons.region)
@@ -110,6 +114,11 @@ extension RoutingSnapshot {
     /// Where every decision ends: lookup, region, action.
     @inline(__always)
     public func decide(client: ClientIP) -> RoutingDecision {
+        if hasRules {
+            let (lookup, coordinate, facts) = database.locateWithFactsForRouting(
+                client.address, asn: policies.needsASN)
+            return decide(client: client, lookup: lookup, coordinate: coordinate, facts: facts, service: 0)
+        }
         let (lookup, coordinate) = database.locateForRouting(client.address)
         return decide(client: client, lookup: lookup, coordinate: coordinate, service: 0, route: .noRoutes)
     }
@@ -118,8 +127,53 @@ extension RoutingSnapshot {
     /// can be (the front end's call when there are no routes).
     @inline(__always)
     public func decide(client: ClientIP, cache: inout LookupCache) -> RoutingDecision {
+        if hasRules { return decideWithRules(client: client, cache: &cache, service: 0, route: .noRoutes) }
         let (lookup, coordinate) = cache.locate(client.address, in: database)
         return decide(client: client, lookup: lookup, coordinate: coordinate, service: 0, route: .noRoutes)
+    }
+
+    /// The lookup with the policy facts (from the cache), then the decision under the rules.
+    @inline(__always)
+    private func decideWithRules(
+        client: ClientIP, cache: inout LookupCache, service: Int, route: RoutingDecision.RouteReason
+    ) -> RoutingDecision {
+        let (lookup, coordinate, facts) = cache.locateWithFacts(client.address, in: database, asn: policies.needsASN)
+        return decide(
+            client: client, lookup: lookup, coordinate: coordinate, facts: facts, service: service, route: route)
+    }
+
+    /// The decision under the traffic rules: the first policy that matches the client limits the
+    /// candidates to its regions (strict: 503 when none is available; else the global rule),
+    /// and distances are biased.
+    private func decide(
+        client: ClientIP, lookup: RoutingDecision.Lookup, coordinate: Coordinate?, facts: GeoIPDatabase.PolicyFacts,
+        service: Int, route: RoutingDecision.RouteReason = .noRoutes
+    ) -> RoutingDecision {
+        let entry = services[service]
+        let policy = policies.isEmpty ? nil : policies.policy(for: client.address, facts: facts)
+        let rules = RegionSelector.Rules(
+            policy: policy, policies: policies, ordinals: regionOrdinals, bias: biasFactors)
+        let (choice, outcome) = RegionSelector.select(
+            for: coordinate, regions: regions, in: entry.deployments, defaultIndex: entry.defaultIndex,
+            defaultPoint: regions[defaultRegionIndex].point, rules: rules)
+        let action: RoutingDecision.Action
+        if outcome == .refused || (choice.reason == .allUnavailable && config.whenAllDown == .unavailable) {
+            action = .unavailable
+        } else {
+            switch regions[choice.regionIndex].config.mode {
+            case .redirect: action = .redirect
+            case .proxy: action = .proxy
+            }
+        }
+        var reasons = RoutingDecision.Reasons(
+            client: client.source, lookup: lookup, region: choice.reason, route: route)
+        reasons.policy = outcome
+        var decision = RoutingDecision(
+            client: client.address, coordinate: coordinate, regionIndex: choice.regionIndex,
+            distanceKm: choice.distanceKm, action: action, reasons: reasons)
+        decision.service = service
+        decision.policy = policy
+        return decision
     }
 
     /// The decision for a request when the configuration has ``routes``: route (by host, path,
@@ -143,10 +197,14 @@ extension RoutingSnapshot {
             let backend = routes.backend(
                 route: route, request: request, in: bytes, client: client.address, random: random)
         else { return notFound(client: client) }
-        let (lookup, coordinate) = cache.locate(client.address, in: database)
-        var decision = decide(
-            client: client, lookup: lookup, coordinate: coordinate, service: backendServices[route][backend.backend],
-            route: reason)
+        let service = backendServices[route][backend.backend]
+        var decision: RoutingDecision
+        if hasRules {
+            decision = decideWithRules(client: client, cache: &cache, service: service, route: reason)
+        } else {
+            let (lookup, coordinate) = cache.locate(client.address, in: database)
+            decision = decide(client: client, lookup: lookup, coordinate: coordinate, service: service, route: reason)
+        }
         decision.route = route
         decision.backend = backend
         return decision
@@ -218,6 +276,20 @@ extension RoutingSnapshot {
     }
 }
 extension GeoIPDatabase {
+    /// ``locateWithFacts(_:asn:)`` with the lookup's outcome spelled out.
+    @inline(__always)
+    func locateWithFactsForRouting(_ address: IPAddress, asn: Bool) -> (
+        RoutingDecision.Lookup, Coordinate?, PolicyFacts
+    ) {
+        let (location, facts) = locateWithFacts(address, asn: asn)
+        switch location {
+        case .notFound: return (.notFound, nil, facts)
+        case .record(let coordinate): return (.located, coordinate, facts)
+        case .centroid(let coordinate): return (.countryCentroid, coordinate, facts)
+        case .noLocation: return (.foundWithoutLocation, nil, facts)
+        }
+    }
+
     /// ``locateWithSource(_:)`` with the lookup's outcome spelled out for the decision's reasons.
     @inline(__always)
     func locateForRouting(_ address: IPAddress) -> (RoutingDecision.Lookup, Coordinate?) {

@@ -33,6 +33,15 @@ public final class RoutingSnapshot: Sendable {
     public let routeActions: [RouteActions]
     /// Per route, per backend: its index in ``services``.
     public let backendServices: [[Int]]
+    /// `policies`, compiled.
+    public let policies: PolicyTable
+    /// Per entry of ``regions``: its region's index in `config.regions`.
+    public let regionOrdinals: [Int]
+    /// Per entry: the factor its distance is steered by (`1 − bias/100`); nil when no region has
+    /// a bias.
+    public let biasFactors: [Double]?
+    /// The decision has rules beyond the nearest region (policies or biases).
+    public let hasRules: Bool
     /// The routes' runtime state (weights set at run time, rollbacks, counts), shared by every
     /// snapshot of this configuration and carried over a reload; nil without routes.
     public let routeControl: RouteControl?
@@ -83,6 +92,10 @@ public final class RoutingSnapshot: Sendable {
             return RegionEntry(config: entry, isAvailable: available)
         }
         if let previous {
+            policies = previous.policies
+            regionOrdinals = previous.regionOrdinals
+            biasFactors = previous.biasFactors
+            hasRules = previous.hasRules
             retryAfterSeconds = previous.retryAfterSeconds
             defaultRegionIndex = previous.defaultRegionIndex
             clientIPResolver = previous.clientIPResolver
@@ -92,6 +105,12 @@ public final class RoutingSnapshot: Sendable {
             backendServices = previous.backendServices
             return
         }
+        let regionNames = config.regions.map(\.name)
+        policies = PolicyTable(config.policies, regionNames: regionNames)
+        regionOrdinals = deployments.map { entry in regionNames.firstIndex(of: entry.name) ?? 0 }
+        biasFactors =
+            deployments.contains { $0.bias != 0 } ? deployments.map { 1 - Double($0.bias) / 100 } : nil
+        hasRules = !config.policies.isEmpty || biasFactors != nil
         let slowest = deployments.compactMap { $0.healthCheck?.worstCaseRecoveryMilliseconds }.max() ?? 1000
         retryAfterSeconds = max(1, (slowest + 999) / 1000)
         let defaultRegionIndex = config.regions.firstIndex { $0.name == config.defaultRegion } ?? 0

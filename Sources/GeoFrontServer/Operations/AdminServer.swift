@@ -29,6 +29,8 @@ public final class AdminServer: Service, Sendable {
     let reloader: ConfigReloader?
     let token: String?
     let background: [Coordinate]
+    /// Where answers run (the admin's own thread, not Swift's cooperative pool).
+    let executor = AdminExecutor()
     private let channel: any Channel
     private let logger: Logger
 
@@ -80,6 +82,7 @@ public final class AdminServer: Service, Sendable {
 
     public func stop() async {
         try? await channel.close()
+        await executor.shutdown()
     }
 
     /// Country centres, drawn as land on the status page's map.
@@ -301,7 +304,7 @@ private final class AdminHandler: ChannelInboundHandler {
             let uri = request.uri
             let authorization = request.headers.first(name: "authorization")
             let keepAlive = request.isKeepAlive
-            Task {
+            server.executor.run {
                 let answer =
                     body == nil
                     ? AdminServer.Answer.error(.payloadTooLarge, "the body is larger than 64 KiB")
