@@ -46,7 +46,7 @@ public struct IPNetwork: Hashable, Sendable {
     }
 
     @inline(__always)
-    static func mask(prefixLength: Int, family: IPAddress.Family) -> (UInt64, UInt64) {
+    public static func mask(prefixLength: Int, family: IPAddress.Family) -> (UInt64, UInt64) {
         switch family {
         case .v4:
             let bits = prefixLength == 0 ? 0 : UInt64(UInt32.max << UInt32(32 - prefixLength))

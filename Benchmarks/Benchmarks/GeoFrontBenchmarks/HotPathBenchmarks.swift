@@ -155,4 +155,20 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+
+    Benchmark("Decision, 50 policies and biases (parse + client IP + lookup + policy + select)", configuration: .init(scalingFactor: .kilo)) {
+        benchmark in
+        var head = RequestHead()
+        var cache = LookupCache(capacity: 1)
+        let peer = IPAddress("127.0.0.1")!
+        for index in benchmark.scaledIterations {
+            routedRequests[index % routedRequests.count].withUnsafeBytes { bytes in
+                _ = try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head)
+                let client = policySnapshot.clientIPResolver.resolve(
+                    peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
+                let ip = ClientIP(address: clientIPs[index % clientIPs.count], source: client.source)
+                blackHole(policySnapshot.decide(client: ip, cache: &cache))
+            }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GeoIP
 
 extension RegionSelector {
@@ -107,30 +108,25 @@ extension RegionSelector {
         while index < range.upperBound {
             defer { index += 1 }
             guard eligible(index) else { continue }
-            let score: Double
-            var km = Double.nan
-            if let bias {
-                km = GreatCircle.kilometres(haversine: GreatCircle.haversine(point, regions[index].point))
-                score = km * bias[index]
-            } else {
-                score = -GreatCircle.closeness(point, regions[index].point)
-            }
+            // Without bias, the largest dot product of unit vectors is the nearest; with one, the
+            // central angle (proportional to the distance) times the region's factor.
+            let closeness = GreatCircle.closeness(point, regions[index].point)
+            let score = bias.map { acos(min(1, max(-1, closeness))) * $0[index] } ?? -closeness
             if score < anyScore {
                 any = index
                 anyScore = score
-                anyKm = km
             }
             if score < availableScore && regions[index].isAvailable {
                 available = index
                 availableScore = score
-                availableKm = km
             }
         }
-        if bias == nil {
-            if let any { anyKm = GreatCircle.kilometres(haversine: GreatCircle.haversine(point, regions[any].point)) }
-            if let available {
-                availableKm = GreatCircle.kilometres(haversine: GreatCircle.haversine(point, regions[available].point))
-            }
+        // The true distances of the winners only.
+        if let any { anyKm = GreatCircle.kilometres(haversine: GreatCircle.haversine(point, regions[any].point)) }
+        if let available {
+            availableKm =
+                available == any
+                ? anyKm : GreatCircle.kilometres(haversine: GreatCircle.haversine(point, regions[available].point))
         }
         return (any, anyKm, available, availableKm)
     }
