@@ -4,7 +4,7 @@ import GeoIP
 extension AdminServer {
     /// The HTML status page: self-contained (inline SVG and CSS, no scripts, fonts or CDNs),
     /// refreshing itself every five seconds. Regions are dots on a world map (Natural Earth's
-    /// coastlines, about 18 KB of the page), green when
+    /// coastlines, about 16 KB of the page), green when
     /// available, red when not, grey when drained, sized by their share of the last minute's
     /// traffic; below are the regions and the health check targets.
     func statusPage(token: String?) async -> String {
