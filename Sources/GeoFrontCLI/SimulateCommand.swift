@@ -18,8 +18,8 @@ struct SimulateCommand: ParsableCommand {
             addresses). Lines that are not IP addresses are reported on standard error and \
             skipped; the exit status is then 1.
 
-            With --svg FILE, also writes a world map: clients as dots in their region's colour, \
-            regions as dots sized by their share.
+            With --svg FILE, also writes a world map (Natural Earth's coastlines): clients as dots \
+            in their region's colour, regions as dots sized by their share.
             """
     )
 
@@ -162,28 +162,7 @@ struct SimulateCommand: ParsableCommand {
         let title =
             "GeoFront: \(simulation.total) simulated clients, \(located) located, "
             + "by nearest region (\(snapshot.database.metadata.databaseType))"
-        return WorldMap.svg(
-            regions: regions, clients: clients, background: countryCentres(snapshot.config.geoip.countryCentroids),
-            title: title)
-    }
-
-    /// The country centres of the configured centroid table, as a hint of land; none when the
-    /// configuration has no table or it cannot be read. Continent placeholders are left out.
-    private func countryCentres(_ path: String?) -> [Coordinate] {
-        guard let path, let data = FileManager.default.contents(atPath: path),
-            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let countries = root["countries"] as? [String: Any]
-        else { return [] }
-        return countries.keys.sorted().compactMap { code in
-            guard let entry = countries[code] as? [String: Any],
-                let latitude = (entry["lat"] as? NSNumber)?.doubleValue,
-                let longitude = (entry["lon"] as? NSNumber)?.doubleValue
-            else { return nil }
-            if entry["continent_only"] as? Bool == true { return nil }
-            if let source = entry["src"] as? String, source.hasSuffix("-continent") { return nil }
-            let coordinate = Coordinate(latitude: latitude, longitude: longitude)
-            return coordinate.isValid ? coordinate : nil
-        }
+        return WorldMap.svg(regions: regions, clients: clients, title: title)
     }
 }
 

@@ -130,6 +130,8 @@ final class OperationsRig: Sendable {
         #expect(page.status == 200)
         #expect(page.header("content-type") == "text/html; charset=utf-8")
         #expect(html.contains("<svg"))
+        #expect(html.contains("stroke-linejoin=\"round\""))  // the land outline
+        #expect(html.utf8.count < 60_000)  // refreshed every 5 s: the map's land is about 16 KB
         #expect(html.contains("http-equiv=\"refresh\""))
         #expect(!html.contains("<script"))
         #expect(!html.contains("src=\"http"))

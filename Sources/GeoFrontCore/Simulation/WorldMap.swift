@@ -5,10 +5,11 @@ import GeoIP
 /// images, every text escaped. Equirectangular projection: `x = (lon + 180) / 360 × width`,
 /// `y = (90 − lat) / 180 × height`.
 ///
-/// Layers, bottom to top: ocean, a 30° graticule, background points (e.g. country centres, as a
-/// hint of land), client dots coloured by their region, region dots with their names, the title
-/// and a legend. Used by `geofront simulate --svg` (regions coloured by palette and sized by
-/// traffic share) and suited to a status page (regions coloured by ``Health``).
+/// Layers, bottom to top: ocean, a 30° graticule, land (Natural Earth's coastlines, see
+/// `WorldLand`), optional background points, client dots coloured by their region, moves (arrows
+/// from one place to another, thicker for more clients: what a change would move), region dots
+/// with their names, the title and a legend. Used by `geofront simulate --svg` (regions coloured
+/// by palette and sized by traffic share) and the admin status page (regions coloured by health).
 public enum WorldMap {
     /// A region on the map: a dot of `fill` and `radius` pixels at `coordinate`, its `name` beside
     /// it and `label` (or the name) in the legend.
@@ -44,6 +45,28 @@ public enum WorldMap {
             self.count = count
         }
     }
+
+    /// Clients that would move from one place to another (e.g. from one region to another after a
+    /// configuration change): a curved arrow from `from` to `to`, its thickness growing with
+    /// `count` relative to the largest move on the map, `count` written at its middle. An arrow
+    /// ending (or starting) at a region's coordinate stops at the edge of the region's dot.
+    public struct Move: Sendable, Hashable {
+        public var from: Coordinate
+        public var to: Coordinate
+        public var count: Int
+        /// An SVG colour.
+        public var stroke: String
+
+        public init(from: Coordinate, to: Coordinate, count: Int, stroke: String = WorldMap.moveStroke) {
+            self.from = from
+            self.to = to
+            self.count = count
+            self.stroke = stroke
+        }
+    }
+
+    /// The default colour of a ``Move``.
+    public static let moveStroke = "#c2185b"
 
     /// Region colours by health, for status pages.
     public enum Health: Sendable, Hashable {
@@ -83,14 +106,17 @@ public enum WorldMap {
 
     private static let ocean = "#dceaf4"
     private static let graticule = "#b3cde0"
-    private static let land = "#b9b3a5"
+    private static let land = "#e9e3d3"
+    private static let coast = "#a39a84"
+    private static let dots = "#b9b3a5"
     private static let ink = "#222222"
     private static let font = "Helvetica, Arial, sans-serif"
 
-    /// The SVG document.
+    /// The SVG document. `land` draws the coastlines; `background` adds points (e.g. country
+    /// centres) on top of the land.
     public static func svg(
-        regions: [RegionMark], clients: [ClientMark] = [], background: [Coordinate] = [], title: String,
-        width: Int = 1000, height: Int = 500
+        regions: [RegionMark], clients: [ClientMark] = [], moves: [Move] = [], background: [Coordinate] = [],
+        land: Bool = true, title: String, width: Int = 1000, height: Int = 500
     ) -> String {
         let width = max(1, width)
         let height = max(1, height)
@@ -114,9 +140,18 @@ public enum WorldMap {
         out += "<path d=\"\(lines.joined(separator: " "))\" fill=\"none\" stroke=\"\(graticule)\""
         out += " stroke-width=\"0.8\"/>\n"
 
+        // Land: a path on a 3600 × 1800 grid of tenths of a degree, scaled to the map.
+        if land {
+            let scaleX = Double(width) / 3600
+            let scaleY = Double(height) / 1800
+            out += "<path d=\"\(WorldLand.pathData)\" transform=\"scale(\(decimal(scaleX)) \(decimal(scaleY)))\""
+            out += " fill=\"\(Self.land)\" stroke=\"\(coast)\" stroke-width=\"\(decimal(0.7 / min(scaleX, scaleY)))\""
+            out += " stroke-linejoin=\"round\"/>\n"
+        }
+
         // Background points.
         if !background.isEmpty {
-            out += "<g fill=\"\(land)\">\n"
+            out += "<g fill=\"\(dots)\">\n"
             let radius = number(2.2 * scale)
             for point in background where point.isValid {
                 let (x, y) = project(point, width: width, height: height)
@@ -138,8 +173,23 @@ public enum WorldMap {
             out += "</g>\n"
         }
 
-        // Regions and their names.
+        // Moves, largest first so smaller ones stay visible on top.
         var labels = ""
+        let drawnMoves = moves.filter { $0.from.isValid && $0.to.isValid && $0.count > 0 }
+        if let largest = drawnMoves.map(\.count).max() {
+            out += "<g stroke-linecap=\"round\" stroke-opacity=\"0.85\" fill-opacity=\"0.85\">\n"
+            for move in drawnMoves.enumerated().sorted(by: {
+                ($0.element.count, -$0.offset) > ($1.element.count, -$1.offset)
+            }) {
+                let drawn = arrow(
+                    move.element, largest: largest, regions: regions, width: width, height: height, scale: scale)
+                out += drawn.shape
+                labels += drawn.label
+            }
+            out += "</g>\n"
+        }
+
+        // Regions and their names.
         out += "<g stroke=\"\(ink)\" stroke-width=\"1.5\">\n"
         for region in regions where region.coordinate.isValid {
             let (x, y) = project(region.coordinate, width: width, height: height)
@@ -156,16 +206,71 @@ public enum WorldMap {
         out += "<g>\n" + labels + "</g>\n"
 
         out += text(title, x: 12, y: 24, size: 16, anchor: "start", bold: true)
-        out += legend(regions: regions, showsClients: !merged.isEmpty, height: height)
+        out += legend(regions: regions, showsClients: !merged.isEmpty, showsMoves: !drawnMoves.isEmpty, height: height)
         out += "</svg>\n"
         return out
     }
 
-    /// The legend box in the lower left corner: one row per region, and one explaining client dots.
-    private static func legend(regions: [RegionMark], showsClients: Bool, height: Int) -> String {
+    /// One move: the curve and its arrowhead, and its count as a label (drawn above the regions).
+    /// The curve bends to the left of its direction, so moves both ways between two places
+    /// stay apart.
+    private static func arrow(
+        _ move: Move, largest: Int, regions: [RegionMark], width: Int, height: Int, scale: Double
+    ) -> (shape: String, label: String) {
+        let start = project(move.from, width: width, height: height)
+        let end = project(move.to, width: width, height: height)
+        let length = ((end.x - start.x) * (end.x - start.x) + (end.y - start.y) * (end.y - start.y)).squareRoot()
+        guard length >= 1 else { return ("", "") }
+        // A region dot's radius at a coordinate, for the gap between it and the arrow.
+        func gap(at coordinate: Coordinate) -> Double {
+            let radius = regions.first { $0.coordinate == coordinate }.map { $0.radius.isFinite ? $0.radius : 6 }
+            return (radius ?? 0) + 3 * scale
+        }
+        let thickness = (1.5 + 6.5 * (Double(move.count) / Double(largest)).squareRoot()) * scale
+        // The control point lies off the middle by 18 % of the length, and by at least 40 px (at most
+        // the length) so that a short move between neighbours still shows a visible arc.
+        let bend = min(max(0.18 * length, 40 * scale), length) / length
+        let control = (
+            x: (start.x + end.x) / 2 + (end.y - start.y) * bend, y: (start.y + end.y) / 2 - (end.x - start.x) * bend
+        )
+        func toward(_ from: (x: Double, y: Double), _ to: (x: Double, y: Double), by distance: Double) -> (
+            x: Double, y: Double
+        ) {
+            let dx = to.x - from.x
+            let dy = to.y - from.y
+            let norm = max(1e-9, (dx * dx + dy * dy).squareRoot())
+            return (from.x + dx / norm * distance, from.y + dy / norm * distance)
+        }
+        let curveStart = toward(start, control, by: min(gap(at: move.from), length / 3))
+        let tip = toward(end, control, by: min(gap(at: move.to), length / 3))
+        let headLength = min(3 * thickness + 5 * scale, length / 3)
+        let base = toward(tip, control, by: headLength)
+        let unit = (x: (tip.x - base.x) / headLength, y: (tip.y - base.y) / headLength)
+        let halfWidth = 1.4 * thickness + 2.5 * scale
+        let stroke = escape(move.stroke)
+        var shape =
+            "<path d=\"M\(number(curveStart.x)) \(number(curveStart.y))Q\(number(control.x)) \(number(control.y))"
+        shape += " \(number(base.x)) \(number(base.y))\" fill=\"none\" stroke=\"\(stroke)\""
+        shape += " stroke-width=\"\(number(thickness))\"/>\n"
+        shape += "<polygon points=\"\(number(tip.x)),\(number(tip.y))"
+        shape += " \(number(base.x - unit.y * halfWidth)),\(number(base.y + unit.x * halfWidth))"
+        shape +=
+            " \(number(base.x + unit.y * halfWidth)),\(number(base.y - unit.x * halfWidth))\" fill=\"\(stroke)\"/>\n"
+        // The label sits on the curve's middle point.
+        let middle = (
+            x: 0.25 * start.x + 0.5 * control.x + 0.25 * end.x, y: 0.25 * start.y + 0.5 * control.y + 0.25 * end.y
+        )
+        let label = text(String(move.count), x: middle.x, y: middle.y + 4, size: 11, anchor: "middle", bold: false)
+        return (shape, label)
+    }
+
+    /// The legend box in the lower left corner: one row per region, one explaining client dots
+    /// and one explaining moves.
+    private static func legend(regions: [RegionMark], showsClients: Bool, showsMoves: Bool, height: Int) -> String {
         let rows = regions.map { $0.label ?? $0.name }
         let clientNote = "clients (bigger: more at one place)"
-        let all = rows + (showsClients ? [clientNote] : [])
+        let moveNote = "moves (thicker: more clients)"
+        let all = rows + (showsClients ? [clientNote] : []) + (showsMoves ? [moveNote] : [])
         guard !all.isEmpty else { return "" }
         let rowHeight = 16.0
         let boxWidth = 34 + Double(all.map(\.count).max() ?? 0) * 6.0
@@ -181,6 +286,11 @@ public enum WorldMap {
             if index < regions.count {
                 out += "<circle cx=\"\(number(left + 13))\" cy=\"\(number(y))\" r=\"5\""
                 out += " fill=\"\(escape(regions[index].fill))\" stroke=\"\(ink)\" stroke-width=\"1\"/>\n"
+            } else if row == moveNote && index == all.count - 1 {
+                out += "<path d=\"M\(number(left + 5)) \(number(y))H\(number(left + 15))\" stroke=\"\(moveStroke)\""
+                out += " stroke-width=\"2.5\"/>\n"
+                out += "<polygon points=\"\(number(left + 21)),\(number(y)) \(number(left + 14)),\(number(y - 4))"
+                out += " \(number(left + 14)),\(number(y + 4))\" fill=\"\(moveStroke)\"/>\n"
             } else {
                 out += "<circle cx=\"\(number(left + 13))\" cy=\"\(number(y))\" r=\"3\" fill=\"#555555\""
                 out += " fill-opacity=\"0.45\" stroke=\"#555555\" stroke-width=\"0.6\"/>\n"
@@ -234,6 +344,15 @@ public enum WorldMap {
             }
         }
         return dots.sorted { ($0.count, -$0.order) > ($1.count, -$1.order) }
+    }
+
+    /// A scale factor to six decimals, without trailing zeros.
+    private static func decimal(_ value: Double) -> String {
+        guard value.isFinite else { return "1" }
+        var text = String(format: "%.6f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
     }
 
     /// Pixels to 0.1, without a trailing `.0`.
