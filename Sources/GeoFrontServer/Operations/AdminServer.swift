@@ -28,7 +28,6 @@ public final class AdminServer: Service, Sendable {
     let checker: HealthChecker?
     let reloader: ConfigReloader?
     let token: String?
-    let background: [Coordinate]
     /// Where answers run (the admin's own thread, not Swift's cooperative pool).
     let executor = AdminExecutor()
     private let channel: any Channel
@@ -40,7 +39,6 @@ public final class AdminServer: Service, Sendable {
         listen: HostPort, token: String?, server: FrontDoorServer, checker: HealthChecker?, reloader: ConfigReloader?,
         logger: Logger
     ) async throws -> AdminServer {
-        let background = Self.landPoints(path: server.publisher.current.config.geoip.countryCentroids)
         let admin = AdminBox()
         let channel = try await ServerBootstrap(group: server.eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -52,7 +50,7 @@ public final class AdminServer: Service, Sendable {
             }
             .bind(host: listen.host, port: listen.port).get()
         let server = AdminServer(
-            server: server, checker: checker, reloader: reloader, token: token, background: background,
+            server: server, checker: checker, reloader: reloader, token: token,
             channel: channel, logger: logger)
         admin.set(server)
         logger.info("admin listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -61,13 +59,12 @@ public final class AdminServer: Service, Sendable {
 
     private init(
         server: FrontDoorServer, checker: HealthChecker?, reloader: ConfigReloader?, token: String?,
-        background: [Coordinate], channel: any Channel, logger: Logger
+        channel: any Channel, logger: Logger
     ) {
         self.server = server
         self.checker = checker
         self.reloader = reloader
         self.token = token
-        self.background = background
         self.channel = channel
         self.logger = logger
     }
@@ -83,18 +80,6 @@ public final class AdminServer: Service, Sendable {
     public func stop() async {
         try? await channel.close()
         await executor.shutdown()
-    }
-
-    /// Country centres, drawn as land on the status page's map.
-    static func landPoints(path: String?) -> [Coordinate] {
-        guard let path, let data = FileManager.default.contents(atPath: path),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let countries = object["countries"] as? [String: [String: Any]]
-        else { return [] }
-        return countries.values.compactMap { entry in
-            guard let latitude = entry["lat"] as? Double, let longitude = entry["lon"] as? Double else { return nil }
-            return Coordinate(latitude: latitude, longitude: longitude)
-        }
     }
 
     // MARK: - Answers
