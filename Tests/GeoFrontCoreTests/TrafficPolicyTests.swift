@@ -11,7 +11,8 @@ import Testing
     /// Six regions: eu-west (London), eu-central (Frankfurt), eu-north (Stockholm), us-east
     /// (Ashburn), us-west (Seattle), ap-northeast (Tokyo).
     static func snapshot(
-        policies: String, drain: Set<String> = [], bias: [String: Int] = [:], whenAllDown: String = "nearest"
+        policies: String, drain: Set<String> = [], bias: [String: Int] = [:], whenAllDown: String = "nearest",
+        capacity: [String: String] = [:]
     ) throws -> RoutingSnapshot {
         let places: [(String, Double, Double)] = [
             ("eu-west", 51.51, -0.13), ("eu-central", 50.11, 8.68), ("eu-north", 59.33, 18.07),
@@ -20,7 +21,8 @@ import Testing
         let regions = places.map { name, latitude, longitude in
             """
             {"name": "\(name)", "location": {"latitude": \(latitude), "longitude": \(longitude)},
-             "redirect_url": "https://\(name).example.com", "drain": \(drain.contains(name)), "bias": \(bias[name] ?? 0)}
+             "redirect_url": "https://\(name).example.com", "drain": \(drain.contains(name)), "bias": \(bias[name] ?? 0),
+             "capacity": \(capacity[name] ?? "null")}
             """
         }
         let json = """
@@ -224,5 +226,36 @@ import Testing
                 #"[{"name": "x", "match": {"continents": ["EA"], "asns": [0]}, "regions": ["eu-west"], "strict": 1}]"#
             )
             .count == 3)
+    }
+
+    /// Capacity: a full region passes new requests to the next choice by the same rules; a strict
+    /// policy's clients spill only inside its regions, and when all of them are full the first
+    /// choice takes the request anyway (capacity steers, it never refuses).
+    @Test func aFullRegionSpillsToTheNextChoiceWithinThePolicy() throws {
+        let full = #"{"max_active_requests": 1}"#
+        let json = """
+            [{"name": "eu", "match": {"continents": ["EU"]}, "regions": ["eu-north", "eu-central"], "strict": true}]
+            """
+        let snapshot = try Self.snapshot(
+            policies: json, capacity: ["eu-north": full, "eu-central": full, "eu-west": full])
+        let load = try #require(snapshot.regionLoad)
+        let ordinal = { (name: String) in snapshot.config.regions.firstIndex { $0.name == name }! }
+        #expect(region(snapshot, Self.linkoping) == "eu-north")
+        load.inFlight(ordinal("eu-north"), 1)
+        let spilled = snapshot.decide(address: Self.linkoping)
+        #expect(snapshot.regions[spilled.regionIndex].name == "eu-central")
+        #expect(spilled.spilledFrom.map { snapshot.regions[$0].name } == "eu-north")
+        load.inFlight(ordinal("eu-central"), 1)
+        // Both allowed regions full: the first choice anyway, never eu-west.
+        let anyway = snapshot.decide(address: Self.linkoping)
+        #expect(snapshot.regions[anyway.regionIndex].name == "eu-north" && anyway.spilledFrom == nil)
+        // A client no policy matches spills by distance alone: Milton's us-west is not full.
+        #expect(region(snapshot, Self.milton) == "us-west")
+        // London has no policy here (GB is in EU: it has one); eu-west full → eu-north? No: the
+        // policy allows only eu-north and eu-central, both full: eu-central is London's first
+        // choice among them.
+        #expect(region(snapshot, Self.london) == "eu-central")
+        load.inFlight(ordinal("eu-north"), -1)
+        #expect(region(snapshot, Self.linkoping) == "eu-north")
     }
 }

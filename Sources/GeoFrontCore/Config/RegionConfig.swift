@@ -26,6 +26,8 @@ public struct RegionConfig: Sendable, Hashable {
     /// `bias`, −99…99: steering uses the distance × (1 − bias/100), so a positive bias grows the
     /// region's area and a negative one shrinks it.
     public var bias = 0
+    /// `capacity`: how much this instance sends the region before new requests spill over.
+    public var capacity: RegionCapacity?
     /// The service this entry serves in the region (a ``GeoFrontConfig/deployments`` entry made
     /// from `services`); nil for the region itself (its own `upstreams`: the implicit default
     /// service).
@@ -61,7 +63,7 @@ extension RegionConfig {
     /// The keys of a `regions` entry.
     static let configKeys = [
         "name", "location", "redirect_url", "upstreams", "health_check", "targets", "url", "min_healthy", "drain",
-        "mode", "lb", "bias",
+        "mode", "lb", "bias", "capacity",
     ]
 
     /// What a region takes from the rest of the file when it does not say: the global `mode`,
@@ -173,6 +175,9 @@ extension RegionConfig {
             loadBalancing: loadBalancing, healthCheck: health.settings, healthTargets: health.targets,
             minHealthy: health.minHealthy, drain: health.drain)
         region.bias = bias
+        if let value = fields["capacity"], value != .null {
+            region.capacity = RegionCapacity.read(value, at: ConfigReader.join(path, "capacity"), reader: &reader)
+        }
         return region
     }
 

@@ -13,12 +13,21 @@ extension RegionSelector {
         public var ordinals: [Int]
         /// Per entry: the factor its distance is multiplied by (`1 − bias/100`); nil: no bias.
         public var bias: [Double]?
+        /// The regions' load against their `capacity` (by region ordinal), and the current
+        /// second; nil: no capacity is set.
+        public var load: RegionLoad?
+        public var second = 0
 
-        public init(policy: Int?, policies: PolicyTable, ordinals: [Int], bias: [Double]?) {
+        public init(
+            policy: Int?, policies: PolicyTable, ordinals: [Int], bias: [Double]?, load: RegionLoad? = nil,
+            second: Int = 0
+        ) {
             self.policy = policy
             self.policies = policies
             self.ordinals = ordinals
             self.bias = bias
+            self.load = load
+            self.second = second
         }
     }
 
@@ -46,8 +55,7 @@ extension RegionSelector {
             let ordinals = rules.ordinals
             let allows = { (index: Int) in policies.allows(policy, region: ordinals[index]) }
             let choice = choose(
-                location, regions, range, defaultIndex.flatMap { allows($0) ? $0 : nil }, defaultPoint, allows,
-                rules.bias)
+                location, regions, range, defaultIndex.flatMap { allows($0) ? $0 : nil }, defaultPoint, allows, rules)
             if let choice, choice.reason != .allUnavailable { return (choice, .applied) }
             if policies.policies[policy].strict {
                 let index = choice?.regionIndex ?? defaultIndex ?? range.lowerBound
@@ -55,55 +63,80 @@ extension RegionSelector {
                     RegionChoice(regionIndex: index, distanceKm: choice?.distanceKm, reason: .policyRefused), .refused
                 )
             }
-            let global = choose(location, regions, range, defaultIndex, defaultPoint, { _ in true }, rules.bias)!
+            let global = choose(location, regions, range, defaultIndex, defaultPoint, { _ in true }, rules)!
             return (global, .fellBack)
         }
-        return (choose(location, regions, range, defaultIndex, defaultPoint, { _ in true }, rules.bias)!, .none)
+        return (choose(location, regions, range, defaultIndex, defaultPoint, { _ in true }, rules)!, .none)
     }
 
-    /// The choice among the entries of `range` that `eligible` takes; nil when it takes none.
+    /// The choice among the entries of `range` that `eligible` takes; nil when it takes none. An
+    /// available region at its capacity passes the request to the next choice that has room; when
+    /// none has, the first choice takes it anyway (capacity steers, it never refuses).
     @inline(__always)
     private static func choose(
         _ location: Coordinate?, _ regions: borrowing [RegionEntry], _ range: Range<Int>, _ defaultIndex: Int?,
-        _ defaultPoint: GreatCircle.Point, _ eligible: (Int) -> Bool, _ bias: [Double]?
+        _ defaultPoint: GreatCircle.Point, _ eligible: (Int) -> Bool, _ rules: Rules
     ) -> RegionChoice? {
+        let load = rules.load
+        let ordinals = rules.ordinals
+        let second = rules.second
+        let hasRoom = { (index: Int) in load.map { !$0.isFull(ordinals[index], second: second) } ?? true }
         guard let location else {
-            if let defaultIndex, regions[defaultIndex].isAvailable {
+            if let defaultIndex, regions[defaultIndex].isAvailable, hasRoom(defaultIndex) {
                 return RegionChoice(regionIndex: defaultIndex, distanceKm: nil, reason: .noLocation)
             }
             // Clients without a location: the default region's place decides, without bias.
-            let fallback = nearest(to: defaultPoint, regions, range, eligible, nil)
+            let fallback = nearest(to: defaultPoint, regions, range, eligible, nil, hasRoom)
             guard let any = fallback.any else { return nil }
+            if let defaultIndex, regions[defaultIndex].isAvailable {
+                // The default region is full: the available region with room nearest to it.
+                var choice = RegionChoice(
+                    regionIndex: fallback.roomy ?? defaultIndex, distanceKm: nil, reason: .noLocation)
+                if let roomy = fallback.roomy, roomy != defaultIndex { choice.spilledFrom = defaultIndex }
+                return choice
+            }
             if let available = fallback.available {
-                return RegionChoice(
-                    regionIndex: available, distanceKm: nil,
+                var choice = RegionChoice(
+                    regionIndex: fallback.roomy ?? available, distanceKm: nil,
                     reason: defaultIndex == nil ? .noLocation : .noLocationDefaultUnavailable)
+                if let roomy = fallback.roomy, roomy != available { choice.spilledFrom = available }
+                return choice
             }
             return RegionChoice(regionIndex: defaultIndex ?? any, distanceKm: nil, reason: .allUnavailable)
         }
-        let found = nearest(to: GreatCircle.Point(location), regions, range, eligible, bias)
+        let point = GreatCircle.Point(location)
+        let found = nearest(to: point, regions, range, eligible, rules.bias, hasRoom)
         guard let any = found.any else { return nil }
         if let available = found.available {
-            return RegionChoice(
-                regionIndex: available, distanceKm: found.availableKm,
-                reason: available == any ? .nearest : .nearestAvailable)
+            let pick = found.roomy ?? available
+            var choice = RegionChoice(
+                regionIndex: pick,
+                distanceKm: pick == available
+                    ? found.availableKm
+                    : GreatCircle.kilometres(haversine: GreatCircle.haversine(point, regions[pick].point)),
+                reason: pick == any ? .nearest : .nearestAvailable)
+            if pick != available { choice.spilledFrom = available }
+            return choice
         }
         return RegionChoice(regionIndex: any, distanceKm: found.anyKm, reason: .allUnavailable)
     }
 
-    /// The nearest eligible entry and the nearest eligible available one, by (biased) distance;
-    /// with their true distances.
+    /// The nearest eligible entry, the nearest eligible available one and the nearest eligible
+    /// available one with room (`hasRoom`), by (biased) distance; the first two with their true
+    /// distances.
     @inline(__always)
     private static func nearest(
         to point: GreatCircle.Point, _ regions: borrowing [RegionEntry], _ range: Range<Int>,
-        _ eligible: (Int) -> Bool, _ bias: [Double]?
-    ) -> (any: Int?, anyKm: Double, available: Int?, availableKm: Double) {
+        _ eligible: (Int) -> Bool, _ bias: [Double]?, _ hasRoom: (Int) -> Bool
+    ) -> (any: Int?, anyKm: Double, available: Int?, availableKm: Double, roomy: Int?) {
         var any: Int?
         var anyScore = Double.infinity
         var anyKm = Double.infinity
         var available: Int?
         var availableScore = Double.infinity
         var availableKm = Double.infinity
+        var roomy: Int?
+        var roomyScore = Double.infinity
         var index = range.lowerBound
         while index < range.upperBound {
             defer { index += 1 }
@@ -120,6 +153,10 @@ extension RegionSelector {
                 available = index
                 availableScore = score
             }
+            if score < roomyScore && regions[index].isAvailable && hasRoom(index) {
+                roomy = index
+                roomyScore = score
+            }
         }
         // The true distances of the winners only.
         if let any { anyKm = GreatCircle.kilometres(haversine: GreatCircle.haversine(point, regions[any].point)) }
@@ -128,6 +165,6 @@ extension RegionSelector {
                 available == any
                 ? anyKm : GreatCircle.kilometres(haversine: GreatCircle.haversine(point, regions[available].point))
         }
-        return (any, anyKm, available, availableKm)
+        return (any, anyKm, available, availableKm, roomy)
     }
 }

@@ -23,6 +23,8 @@ public struct RegionChoice: Sendable, Hashable {
     /// Great-circle distance from the client to the region, when the client has a location.
     public let distanceKm: Double?
     public let reason: Reason
+    /// The region this one took the request from because it was at its `capacity`.
+    public var spilledFrom: Int? = nil
 }
 
 /// Where the region is chosen: the nearest available region by great-circle distance.

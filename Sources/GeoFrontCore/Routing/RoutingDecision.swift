@@ -98,6 +98,9 @@ public struct RoutingDecision: Sendable, Hashable {
     public var service: Int = 0
     /// The traffic policy that applies (index into the snapshot's `policies`), when one does.
     public var policy: Int? = nil
+    /// The region (index into the snapshot's `regions`) that would have answered but was at its
+    /// `capacity`: the request spilled from there to ``regionIndex``.
+    public var spilledFrom: Int? = nil
 
     public var choice: RegionChoice {
         RegionChoice(regionIndex: regionIndex, distanceKm: distanceKm, reason: reasons.region)
@@ -152,7 +155,8 @@ extension RoutingSnapshot {
         let entry = services[service]
         let policy = policies.isEmpty ? nil : policies.policy(for: client.address, facts: facts)
         let rules = RegionSelector.Rules(
-            policy: policy, policies: policies, ordinals: regionOrdinals, bias: biasFactors)
+            policy: policy, policies: policies, ordinals: regionOrdinals, bias: biasFactors, load: regionLoad,
+            second: regionLoad == nil ? 0 : RegionLoad.currentSecond)
         let (choice, outcome) = RegionSelector.select(
             for: coordinate, regions: regions, in: entry.deployments, defaultIndex: entry.defaultIndex,
             defaultPoint: regions[defaultRegionIndex].point, rules: rules)
@@ -173,6 +177,7 @@ extension RoutingSnapshot {
             distanceKm: choice.distanceKm, action: action, reasons: reasons)
         decision.service = service
         decision.policy = policy
+        decision.spilledFrom = choice.spilledFrom
         return decision
     }
 

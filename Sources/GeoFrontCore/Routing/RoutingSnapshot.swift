@@ -40,7 +40,10 @@ public final class RoutingSnapshot: Sendable {
     /// Per entry: the factor its distance is steered by (`1 − bias/100`); nil when no region has
     /// a bias.
     public let biasFactors: [Double]?
-    /// The decision has rules beyond the nearest region (policies or biases).
+    /// The regions' load against their `capacity` (shared by the snapshots of one configuration);
+    /// nil when no region has one.
+    public let regionLoad: RegionLoad?
+    /// The decision has rules beyond the nearest region (policies, biases or capacities).
     public let hasRules: Bool
     /// The routes' runtime state (weights set at run time, rollbacks, counts), shared by every
     /// snapshot of this configuration and carried over a reload; nil without routes.
@@ -96,6 +99,7 @@ public final class RoutingSnapshot: Sendable {
             regionOrdinals = previous.regionOrdinals
             biasFactors = previous.biasFactors
             hasRules = previous.hasRules
+            regionLoad = previous.regionLoad
             retryAfterSeconds = previous.retryAfterSeconds
             defaultRegionIndex = previous.defaultRegionIndex
             clientIPResolver = previous.clientIPResolver
@@ -110,7 +114,10 @@ public final class RoutingSnapshot: Sendable {
         regionOrdinals = deployments.map { entry in regionNames.firstIndex(of: entry.name) ?? 0 }
         biasFactors =
             deployments.contains { $0.bias != 0 } ? deployments.map { 1 - Double($0.bias) / 100 } : nil
-        hasRules = !config.policies.isEmpty || biasFactors != nil
+        regionLoad =
+            config.regions.contains { $0.capacity != nil }
+            ? RegionLoad(capacities: config.regions.map(\.capacity)) : nil
+        hasRules = !config.policies.isEmpty || biasFactors != nil || regionLoad != nil
         let slowest = deployments.compactMap { $0.healthCheck?.worstCaseRecoveryMilliseconds }.max() ?? 1000
         retryAfterSeconds = max(1, (slowest + 999) / 1000)
         let defaultRegionIndex = config.regions.firstIndex { $0.name == config.defaultRegion } ?? 0

@@ -308,6 +308,12 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
                 cache: &loop.lookupCache)
         if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
         loop.countLookup(decision.reasons.lookup)
+        if let load = snapshot.regionLoad, decision.action == .redirect || decision.action == .proxy {
+            load.sent(snapshot.regionOrdinals[decision.regionIndex], second: RegionLoad.currentSecond)
+            if let from = decision.spilledFrom {
+                loop.countSpillover(snapshot: snapshot, from: from, to: decision.regionIndex)
+            }
+        }
         let region = snapshot.regions[decision.regionIndex]
         let target = head.target.bytes(in: bytes)
         switch decision.action {

@@ -77,6 +77,12 @@ public final class GeoFrontMetrics: Sendable {
             dimensions: [("region", region), ("upstream", upstream), ("kind", kind)], factory: factory)
     }
 
+    /// `geofront_spillover_total{from, to}`: requests a region at its capacity passed on.
+    func spillover(from: String, to: String) -> Metrics.Counter {
+        Metrics.Counter(
+            label: "geofront_spillover_total", dimensions: [("from", from), ("to", to)], factory: factory)
+    }
+
     /// `geofront_route_rollbacks_total{route, backend}`.
     func routeRollback(route: String, backend: String) -> Metrics.Counter {
         Metrics.Counter(

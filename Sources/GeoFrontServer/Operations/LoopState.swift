@@ -212,6 +212,21 @@ final class LoopState {
         return body(&balancers[index])
     }
 
+    /// `geofront_spillover_total{from,to}` handles, by region names.
+    private var spilloverCounters: [String: Metrics.Counter] = [:]
+
+    /// A request that spilled from one region (at its capacity) to another.
+    func countSpillover(snapshot: RoutingSnapshot, from: Int, to: Int) {
+        let key = snapshot.regions[from].name + ">" + snapshot.regions[to].name
+        if let counter = spilloverCounters[key] {
+            counter.increment()
+            return
+        }
+        let counter = metrics.spillover(from: snapshot.regions[from].name, to: snapshot.regions[to].name)
+        spilloverCounters[key] = counter
+        counter.increment()
+    }
+
     /// Counts an answered request (metrics and the per-minute traffic window).
     func countRequest(region: String, mode: RoutingMode, status: Int) {
         let key = RequestKey(region: region, mode: mode, status: status)

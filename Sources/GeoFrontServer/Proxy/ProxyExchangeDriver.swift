@@ -37,6 +37,8 @@ final class ProxyExchangeDriver {
     private var logged: (start: NIODeadline, method: String, target: String)?
     /// The route that took the request (its header edits and sticky cookie apply).
     private var route: Int?
+    /// The region load this exchange counts in, until it ends.
+    private var loadCounted: (load: RegionLoad, region: Int)?
     /// The route's backend that took the request.
     private var backend = 0
     /// A sticky cookie the response sets.
@@ -94,6 +96,11 @@ final class ProxyExchangeDriver {
             regionIndex: decision.regionIndex, service: decision.service,
             firstEntry: snapshot.services[decision.service].deployments.lowerBound)
         self.route = decision.route
+        if let load = snapshot.regionLoad {
+            let region = snapshot.regionOrdinals[decision.regionIndex]
+            load.inFlight(region, 1)
+            loadCounted = (load, region)
+        }
         self.backend = decision.backend?.backend ?? 0
         self.newCookie = decision.backend?.newCookie
         self.regionName = loop.proxyNames(for: snapshot).regionNames[decision.regionIndex]
@@ -289,6 +296,10 @@ final class ProxyExchangeDriver {
 
     /// An idle keep-alive connection keeps no buffers (as nginx frees its own).
     private func clear() {
+        if let counted = loadCounted {
+            counted.load.inFlight(counted.region, -1)
+            loadCounted = nil
+        }
         snapshot = nil
         logged = nil
         upstreamHead = ByteBuffer()
