@@ -17,6 +17,7 @@ import ServiceLifecycle
 /// | `GET /route?ip=…` (and `host`, `path`, `method`, `header`, `cookie`) | what `geofront route --json` prints |
 /// | `POST /regions/{name}/drain`, `/undrain` | runtime drain |
 /// | `POST /reload` | reload configuration and database |
+/// | `POST /preview` (body: a candidate `regions.json`) | who would move (`geofront diff` JSON); applies nothing |
 /// | `GET /routes` | routes with their weights, counts and rollbacks (JSON) |
 /// | `PUT /routes/{name}/weights` | set a route's weights at run time (`{"service": weight}`) |
 /// | `GET /` | the HTML status page |
@@ -138,12 +139,14 @@ public final class AdminServer: Service, Sendable {
                     "{\"ok\":false,\"generation\":\(server.publisher.current.generation),\"error\":\(JSONText.string(failure.description))}",
                     status: .unprocessableEntity)
             }
+        case (.POST, "preview", 1):
+            return await previewAnswer(uri: uri, body: body)
         case (.GET, "routes", 1):
             return .json(routesJSON())
         case (.PUT, "routes", 3) where parts[2] == "weights":
             return setRouteWeights(route: parts[1], body: body)
         case (_, "", 0), (_, "metrics", 1), (_, "status", 1), (_, "route", 1), (_, "reload", 1), (_, "regions", 3),
-            (_, "routes", 1), (_, "routes", 3):
+            (_, "routes", 1), (_, "routes", 3), (_, "preview", 1):
             return .error(.methodNotAllowed, "\(method.rawValue) is not allowed here")
         default:
             return .error(.notFound, "no such admin endpoint")

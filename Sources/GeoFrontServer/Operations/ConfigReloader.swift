@@ -21,8 +21,8 @@ public final class ConfigReloader: Sendable {
         public let description: String
     }
 
-    private let configPath: String
-    private let prepare: @Sendable (GeoFrontConfig) -> GeoFrontConfig
+    let configPath: String
+    let prepare: @Sendable (GeoFrontConfig) -> GeoFrontConfig
     private let server: FrontDoorServer
     private let logger: Logger
 
