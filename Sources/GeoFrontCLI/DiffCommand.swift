@@ -91,7 +91,9 @@ struct DiffCommand: ParsableCommand {
         let diff = DecisionDiff(old: old, new: new, addresses: addresses, examplesPerCell: examples)
         print(format == .json ? diff.json : text(diff, old: old, new: new))
         if let svg {
-            try reportingErrors { try Self.map(diff, old: old, new: new).write(toFile: svg, atomically: true, encoding: .utf8) }
+            try reportingErrors {
+                try Self.map(diff, old: old, new: new).write(toFile: svg, atomically: true, encoding: .utf8)
+            }
         }
         if let failIfMoved, diff.share * 100 > failIfMoved {
             printError(
@@ -108,7 +110,8 @@ struct DiffCommand: ParsableCommand {
             places[region.name] = region.location
         }
         let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-        let names = diff.regionOrder.filter { places[$0] != nil }
+        let names =
+            diff.regionOrder.filter { places[$0] != nil }
             + places.keys.sorted().filter { !diff.regionOrder.contains($0) }
         let marks = names.enumerated().map { index, name in
             WorldMap.RegionMark(

@@ -2,6 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
 /// `geofront diff`, run as a user would (see ``CLITests/run(_:stdin:in:)``), on the shipped
 /// database and `regions.json`.
 @Suite struct DiffCommandTests {
@@ -73,6 +77,24 @@ import Testing
             stdin: "81.2.69.142\n8.8.8.8\n")
         #expect(back.status == 0, "\(back.stderr)")
         #expect(try Self.object(back)["matrix"] as? [String: [String: Int]] == ["eu-west": ["eu-central": 1]])
+    }
+
+    /// `--svg` draws the moves: one arrow from eu-central to the new eu-west, labelled with its
+    /// count, on a well-formed map.
+    @Test func theMovesOnAMap() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let new = try Self.newConfig(in: folder)
+        let list = try folder.write("clients.txt", "81.2.69.142\n2a00:1450:4001::1\n8.8.8.8\n")
+        let map = "\(folder.path)/moves.svg"
+        let run = try CLITests.run(["diff", "--new-config", new, "--ips", list, "--svg", map])
+        #expect(run.status == 0, "\(run.stderr)")
+        let svg = try String(contentsOfFile: map, encoding: .utf8)
+        #expect(svg.contains("2 of 3 clients move (66.7%)"))
+        #expect(svg.contains(">eu-west<") && svg.contains(">eu-central<"))
+        // One move: one quadratic curve (its arrow).
+        #expect(svg.components(separatedBy: "Q").count - 1 == 1)
+        #expect(XMLParser(data: Data(svg.utf8)).parse())
     }
 
     @Test func failIfMovedForCI() throws {
