@@ -52,6 +52,25 @@ struct CheckConfigCommand: ParsableCommand {
         print("  default region  \(config.defaultRegion)")
         print("  regions         \(config.regions.count)")
         print("  when all down   \(config.whenAllDown.rawValue)")
+        if !config.policies.isEmpty {
+            print("  policies        \(config.policies.count) (first match in this order)")
+            for policy in config.policies {
+                var match: [String] = []
+                if !policy.countries.isEmpty {
+                    match.append("countries " + policy.countries.map(\.description).joined(separator: ","))
+                }
+                if !policy.continents.isEmpty {
+                    match.append("continents " + policy.continents.map(\.description).joined(separator: ","))
+                }
+                if !policy.cidrs.isEmpty {
+                    match.append("cidrs " + policy.cidrs.map(\.description).joined(separator: ","))
+                }
+                if !policy.asns.isEmpty { match.append("asns " + policy.asns.map(String.init).joined(separator: ",")) }
+                print(
+                    "    \(policy.name.padding(20)) \(match.joined(separator: "; ")) → \(policy.regions.joined(separator: ", "))"
+                        + (policy.strict ? " (strict: 503 when none is available)" : ""))
+            }
+        }
         if let routes = config.routes {
             print("  services        \(routes.services.count)")
             for service in routes.services {
@@ -84,6 +103,16 @@ struct CheckConfigCommand: ParsableCommand {
             }
             print("    \(region.name.padding(20)) \(latitude.leftPadding(9)), \(longitude.leftPadding(9))  \(target)")
             if region.drain { print("      drained: not chosen while any other region is available") }
+            if region.bias != 0 {
+                print("      bias \(region.bias): steered by the distance × \(Double(100 - region.bias) / 100)")
+            }
+            if let capacity = region.capacity {
+                let limits = [
+                    capacity.maxActiveRequests.map { "\($0) requests in flight" },
+                    capacity.maxRequestsPerSecond.map { "\($0) requests per second" },
+                ].compactMap { $0 }
+                print("      capacity: \(limits.joined(separator: ", ")) per instance, then spill to the next choice")
+            }
             guard let check = region.healthCheck, region.isChecked else {
                 print("      health: not checked (always available)")
                 continue
