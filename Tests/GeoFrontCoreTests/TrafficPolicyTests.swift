@@ -258,4 +258,37 @@ import Testing
         load.inFlight(ordinal("eu-north"), -1)
         #expect(region(snapshot, Self.linkoping) == "eu-north")
     }
+
+    /// `asns` with a database whose records carry ASNs (Tests/Fixtures/geofront-asn-test.mmdb,
+    /// made by scripts/geodata/build-asn-fixture.pl): the top-level key of an ASN database and
+    /// the `traits` key of an enterprise one, IPv4 and IPv6.
+    @Test func asnsMatchRecordsOfADatabaseWithASNs() throws {
+        let json = """
+            {"listen": "127.0.0.1:8080", "geoip": {"database": "\(Fixtures.fixture("geofront-asn-test.mmdb"))"},
+             "default_region": "eu-central",
+             "regions": [
+               {"name": "eu-central", "location": {"latitude": 50.11, "longitude": 8.68}, "redirect_url": "https://eu.example.com"},
+               {"name": "us-east", "location": {"latitude": 39.04, "longitude": -77.49}, "redirect_url": "https://us.example.com"},
+               {"name": "ap-northeast", "location": {"latitude": 35.68, "longitude": 139.69}, "redirect_url": "https://ap.example.com"}
+             ],
+             "policies": [
+               {"name": "as64500", "match": {"asns": [64500]}, "regions": ["ap-northeast"]},
+               {"name": "as64501-64502", "match": {"asns": [64501, 64502]}, "regions": ["us-east"]}
+             ]}
+            """
+        let snapshot = try RoutingSnapshot.open(config: ConfigLoader.parse(Data(json.utf8), baseDirectory: "/"))
+        #expect(region(snapshot, IPAddress("192.0.2.10")!) == "ap-northeast")  // DE, AS 64500
+        #expect(region(snapshot, IPAddress("198.51.100.5")!) == "ap-northeast")  // US, AS 64500
+        #expect(region(snapshot, IPAddress("192.0.2.200")!) == "us-east")  // DE, traits AS 64501
+        #expect(region(snapshot, IPAddress("2001:db8:1::5")!) == "us-east")  // GB, AS 64502
+        #expect(region(snapshot, IPAddress("203.0.113.5")!) == "ap-northeast")  // JP, no ASN: nearest
+        #expect(snapshot.decide(address: IPAddress("203.0.113.5")!).policy == nil)
+        // The lookup cache gives the same answers.
+        var cache = LookupCache(capacity: 16)
+        for _ in 0..<2 {
+            let decision = snapshot.decide(
+                client: ClientIP(address: IPAddress("192.0.2.200")!, source: .peer), cache: &cache)
+            #expect(snapshot.regions[decision.regionIndex].name == "us-east")
+        }
+    }
 }

@@ -19,6 +19,12 @@ public enum Fixtures {
         "\(repositoryRoot)/Tests/Fixtures/maxmind/\(name)"
     }
 
+    /// A file under `Tests/Fixtures/` (the project's own test databases, with the script that
+    /// made each named in its header comment).
+    public static func fixture(_ name: String) -> String {
+        "\(repositoryRoot)/Tests/Fixtures/\(name)"
+    }
+
     /// A file under `geodata/`.
     public static func geodata(_ name: String) -> String {
         "\(repositoryRoot)/geodata/\(name)"
