@@ -295,6 +295,26 @@ final class OperationsRig: Sendable {
         #expect(last["country"] as? String == "JP")
     }
 
+    /// A strict policy whose regions are all drained answers 503, and the access log names it.
+    @Test func theAccessLogNamesThePolicyBehindA503() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let logPath = "\(folder.path)/access.log"
+        let rig = try await OperationsRig(
+            extra:
+                #""access_log": {"path": "\#(logPath)", "format": "json"}, "policies": [{"name": "gb-central", "match": {"countries": ["GB"]}, "regions": ["eu-central"], "strict": true}],"#
+        )
+        #expect(try rig.routeLondon().header("x-geofront-region") == "eu-central")  // not eu-west, the nearest
+        #expect(try rig.routeLondon().header("location")?.hasPrefix("https://eu-central.example.test") == true)
+        #expect(try rig.admin("POST", "/regions/eu-central/drain").status == 200)
+        #expect(try rig.routeLondon().status == 503)
+        try await rig.stop()  // flushes the log
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n")
+        let entries = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        #expect(entries.map { $0["status"] as? Int } == [302, 302, 503])
+        #expect(entries.allSatisfy { $0["policy"] as? String == "gb-central" })
+    }
+
     @Test func reloadCarriesHealthStateAndDrainsOver() async throws {
         let rig = try await OperationsRig()
         #expect(try rig.admin("POST", "/regions/us-east/drain").status == 200)

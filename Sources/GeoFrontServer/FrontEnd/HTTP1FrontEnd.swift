@@ -325,7 +325,9 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             answer(LocalResponses.plain(allocator, status: 404, keepAlive: !close), close: close)
         case .unavailable:
             loop.countRequest(region: region.name, mode: .redirect, status: 503)
-            log(logged, client: decision.client, region: region.name, mode: .redirect, status: 503, start: start)
+            log(
+                logged, client: decision.client, region: region.name, mode: .redirect, status: 503, start: start,
+                policy: decision.policy)
             let responses = loop.redirectResponses(for: snapshot)
             answer(LocalAnswers.unavailable(responses, close: close, allocator), close: close)
         case .redirect:
@@ -335,7 +337,9 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             }
             let status = snapshot.config.redirect.status
             loop.countRedirect(snapshot: snapshot, index: decision.regionIndex, status: status)
-            log(logged, client: decision.client, region: region.name, mode: .redirect, status: status, start: start)
+            log(
+                logged, client: decision.client, region: region.name, mode: .redirect, status: status, start: start,
+                policy: decision.policy)
             let responses = loop.redirectResponses(for: snapshot)
             let out = withRoutedPath(path, decision, snapshot) { path in
                 LocalAnswers.redirect(
@@ -373,12 +377,13 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func log(
         _ logged: (method: String, target: String)?, client: IPAddress, region: String, mode: RoutingMode, status: Int,
-        start: NIODeadline
+        start: NIODeadline, policy: Int? = nil
     ) {
         guard let logged else { return }
+        let snapshot = snapshots.value
         loop.logAccess(
             client: client, region: region, mode: mode, method: logged.method, target: logged.target, status: status,
-            start: start, database: snapshots.value.database)
+            start: start, database: snapshot.database, policy: policy.map { snapshot.policies.policies[$0].name })
     }
 
     /// Queues an answer made here; the request's body (if any) is read past before the next one.

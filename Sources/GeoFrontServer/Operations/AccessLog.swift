@@ -20,6 +20,8 @@ final class AccessLog: Sendable {
         var target: String
         var status: Int
         var durationMicroseconds: Int
+        /// The traffic policy that applied to the client, if one did.
+        var policy: String? = nil
     }
 
     struct OpenError: Error, CustomStringConvertible {
@@ -103,13 +105,15 @@ final class AccessLog: Sendable {
             + (entry.country.map { "\"\($0)\"" } ?? "null")
             + ",\"region\":\"\(entry.region)\",\"mode\":\"\(entry.mode)\","
             + "\"method\":\(JSONText.string(entry.method, asciiOnly: true)),\"target\":\(JSONText.string(entry.target, asciiOnly: true)),\"status\":\(entry.status),"
-            + "\"duration_ms\":\(duration)}"
+            + "\"duration_ms\":\(duration)"
+            + (entry.policy.map { ",\"policy\":\(JSONText.string($0, asciiOnly: true))}" } ?? "}")
     }
 
     private func text(_ entry: Entry) -> String {
         let duration = Double(entry.durationMicroseconds) / 1000
         return "\(timestamp()) \(entry.client) \(entry.country?.description ?? "-") \(entry.region) \(entry.mode) "
             + "\(JSONText.string(entry.method + " " + entry.target, asciiOnly: true)) \(entry.status) \(duration)ms"
+            + (entry.policy.map { " policy=\($0)" } ?? "")
     }
 
 }

@@ -120,14 +120,14 @@ final class LoopState {
     /// decision's path, only when a line is written.
     func logAccess(
         client: IPAddress, region: String, mode: RoutingMode, method: String, target: String, status: Int,
-        start: NIODeadline, database: GeoIPDatabase
+        start: NIODeadline, database: GeoIPDatabase, policy: String? = nil
     ) {
         guard let accessLog else { return }
         accessLog.log(
             AccessLog.Entry(
                 client: client, country: database.lookup(client)?.country, region: region, mode: mode.rawValue,
                 method: method, target: target, status: status,
-                durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000)))
+                durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000), policy: policy))
     }
 
     /// A 429 for a client over `rate_limit` (it has no region): counted under `region="-"`, and

@@ -39,6 +39,8 @@ final class ProxyExchangeDriver {
     private var route: Int?
     /// The region load this exchange counts in, until it ends.
     private var loadCounted: (load: RegionLoad, region: Int)?
+    /// The traffic policy that applied (for the access log).
+    private var policy: Int?
     /// The route's backend that took the request.
     private var backend = 0
     /// A sticky cookie the response sets.
@@ -96,6 +98,7 @@ final class ProxyExchangeDriver {
             regionIndex: decision.regionIndex, service: decision.service,
             firstEntry: snapshot.services[decision.service].deployments.lowerBound)
         self.route = decision.route
+        self.policy = decision.policy
         if let load = snapshot.regionLoad {
             let region = snapshot.regionOrdinals[decision.regionIndex]
             load.inFlight(region, 1)
@@ -285,7 +288,8 @@ final class ProxyExchangeDriver {
             loop.logAccess(
                 client: client, region: snapshot.regions[attempts.regionIndex].name, mode: .proxy,
                 method: logged.method, target: logged.target,
-                status: status, start: logged.start, database: snapshot.database)
+                status: status, start: logged.start, database: snapshot.database,
+                policy: policy.map { snapshot.policies.policies[$0].name })
         }
     }
 
