@@ -92,7 +92,7 @@ struct DiffCommand: ParsableCommand {
         print(format == .json ? diff.json : text(diff, old: old, new: new))
         if let svg {
             try reportingErrors {
-                try Self.map(diff, old: old, new: new).write(toFile: svg, atomically: true, encoding: .utf8)
+                try diff.map(old: old, new: new).write(toFile: svg, atomically: true, encoding: .utf8)
             }
         }
         if let failIfMoved, diff.share * 100 > failIfMoved {
@@ -101,30 +101,6 @@ struct DiffCommand: ParsableCommand {
                     format: "%.2f%% of the clients moved, more than --fail-if-moved %g", diff.share * 100, failIfMoved))
             throw ExitCode.failure
         }
-    }
-
-    /// The moves on the world map: every region of either side, an arrow per from → to pair.
-    static func map(_ diff: DecisionDiff, old: RoutingSnapshot, new: RoutingSnapshot) -> String {
-        var places: [String: Coordinate] = [:]
-        for region in old.config.regions + new.config.regions where places[region.name] == nil {
-            places[region.name] = region.location
-        }
-        let colours = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-        let names =
-            diff.regionOrder.filter { places[$0] != nil }
-            + places.keys.sorted().filter { !diff.regionOrder.contains($0) }
-        let marks = names.enumerated().map { index, name in
-            WorldMap.RegionMark(
-                name: name, coordinate: places[name]!, fill: colours[index % colours.count],
-                label: new.config.regions.contains { $0.name == name } ? name : "\(name) (removed)")
-        }
-        let moves = diff.cells.compactMap { cell -> WorldMap.Move? in
-            guard let from = places[cell.from], let to = places[cell.to] else { return nil }
-            return WorldMap.Move(from: from, to: to, count: cell.clients)
-        }
-        return WorldMap.svg(
-            regions: marks, moves: moves,
-            title: "\(diff.moved) of \(diff.total) clients move (\(String(format: "%.1f", diff.share * 100))%)")
     }
 
     private struct NotAnAddress: Error, CustomStringConvertible {

@@ -64,6 +64,14 @@ extension OperationsTests {
         let response = try await rig.adminPost("/preview?sample=1000", body: candidate)
         #expect(String(decoding: response.body, as: UTF8.self) == expected.json + "\n")
 
+        // The same moves as a map.
+        let map = try await rig.adminPost("/preview?sample=1000&format=svg", body: candidate)
+        #expect(map.status == 200 && map.header("content-type") == "image/svg+xml")
+        let svg = String(decoding: map.body, as: UTF8.self)
+        #expect(svg.hasPrefix("<?xml") && svg.contains("\(moved) of \(min(1000, networks)) clients move"))
+        #expect(svg.contains("eu-west (removed)"))
+        #expect(try await rig.adminPost("/preview?format=png", body: candidate).status == 400)
+
         // Nothing changed: London still goes to eu-west, the generation is still 1.
         #expect(try rig.routeLondon().header("x-geofront-region") == "eu-west")
         #expect(try rig.adminJSON("GET", "/status")["generation"] as? Int == 1)

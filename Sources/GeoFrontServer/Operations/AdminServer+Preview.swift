@@ -22,6 +22,7 @@ extension AdminServer {
     ///   (``GeoIPDatabase/sampleAddresses(count:)``: the same sample as `geofront diff --sample`).
     func previewAnswer(uri: String, body: [UInt8]) async -> Answer {
         var sample = Self.defaultPreviewSample
+        var svg = false
         for (key, value) in Self.split(items: uri).1 {
             switch key {
             case "sample":
@@ -29,8 +30,11 @@ extension AdminServer {
                     return .error(.badRequest, "sample must be a number from 1 to \(Self.maxPreviewSample)")
                 }
                 sample = count
+            case "format":
+                guard value == "json" || value == "svg" else { return .error(.badRequest, "format is json or svg") }
+                svg = value == "svg"
             case "token": break
-            default: return .error(.badRequest, "unknown parameter \(key); allowed: sample")
+            default: return .error(.badRequest, "unknown parameter \(key); allowed: sample, format")
             }
         }
         guard !body.isEmpty else {
@@ -64,6 +68,10 @@ extension AdminServer {
         } catch {
             return .error(.internalServerError, "\(error)")
         }
-        return .json(DecisionDiff(old: current, new: candidate, addresses: addresses).json)
+        let diff = DecisionDiff(old: current, new: candidate, addresses: addresses)
+        if svg {
+            return Answer(status: .ok, contentType: "image/svg+xml", body: diff.map(old: current, new: candidate))
+        }
+        return .json(diff.json)
     }
 }
