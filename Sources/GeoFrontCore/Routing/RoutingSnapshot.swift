@@ -42,6 +42,8 @@ public final class RoutingSnapshot: Sendable {
     public let biasFactors: [Double]?
     /// The decision has rules beyond the nearest region (policies or biases).
     public let hasRules: Bool
+    /// `affinity`'s cookie, with every region's token; nil without `affinity`.
+    public let affinity: AffinityTable?
     /// The routes' runtime state (weights set at run time, rollbacks, counts), shared by every
     /// snapshot of this configuration and carried over a reload; nil without routes.
     public let routeControl: RouteControl?
@@ -96,6 +98,7 @@ public final class RoutingSnapshot: Sendable {
             regionOrdinals = previous.regionOrdinals
             biasFactors = previous.biasFactors
             hasRules = previous.hasRules
+            affinity = previous.affinity
             retryAfterSeconds = previous.retryAfterSeconds
             defaultRegionIndex = previous.defaultRegionIndex
             clientIPResolver = previous.clientIPResolver
@@ -111,6 +114,7 @@ public final class RoutingSnapshot: Sendable {
         biasFactors =
             deployments.contains { $0.bias != 0 } ? deployments.map { 1 - Double($0.bias) / 100 } : nil
         hasRules = !config.policies.isEmpty || biasFactors != nil
+        affinity = config.affinity.map { AffinityTable(settings: $0, regionNames: regionNames) }
         let slowest = deployments.compactMap { $0.healthCheck?.worstCaseRecoveryMilliseconds }.max() ?? 1000
         retryAfterSeconds = max(1, (slowest + 999) / 1000)
         let defaultRegionIndex = config.regions.firstIndex { $0.name == config.defaultRegion } ?? 0
