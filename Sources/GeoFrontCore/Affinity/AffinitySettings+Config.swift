@@ -24,7 +24,8 @@ extension AffinitySettings {
             }
         }
         var maxAge = defaultMaxAgeSeconds
-        if let value = fields["max_age_s"], let seconds = reader.integer(value, at: key("max_age_s"), in: 1...315_360_000)
+        if let value = fields["max_age_s"],
+            let seconds = reader.integer(value, at: key("max_age_s"), in: 1...315_360_000)
         {
             maxAge = seconds
         }
