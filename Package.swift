@@ -31,7 +31,8 @@ let package = Package(
             pkgConfig: "libmaxminddb",
             providers: [.apt(["libmaxminddb-dev"])]
         ),
-        // The system's libcrypto, for RSA handshake signatures (faster than BoringSSL's on some CPUs).
+        // The system's libcrypto, for RSA handshake signatures (faster than BoringSSL's on some CPUs)
+        // and the region affinity cookie's HMAC (computed when a snapshot is built, never per request).
         .systemLibrary(
             name: "COpenSSLCrypto",
             pkgConfig: "libcrypto",
@@ -40,7 +41,7 @@ let package = Package(
         // Layer 1: IP addresses and the GeoIP reader (no NIO).
         .target(name: "GeoIP", dependencies: ["CMaxMindDB"]),
         // Layer 2: configuration, validation, routing snapshot, region selection, client IP (no NIO).
-        .target(name: "GeoFrontCore", dependencies: ["GeoIP"], swiftSettings: hotPathSettings),
+        .target(name: "GeoFrontCore", dependencies: ["GeoIP", "COpenSSLCrypto"], swiftSettings: hotPathSettings),
         // Layer 3: the SwiftNIO front door.
         .target(
             name: "GeoFrontServer",

@@ -20,6 +20,11 @@ struct RouteCommand: AsyncParsableCommand {
             upstreams). A backend picked by weight is explained with a fixed draw (the middle of the \
             weights), so the output is reproducible.
 
+            When the configuration has affinity, --cookie gf_region=REGION.TOKEN (the cookie's name \
+            as configured) is checked as the front end would: the explanation says whether it keeps \
+            the client in its region ("affinity: eu-central (valid)"), why it is ignored ("ignored: bad \
+            signature") and which cookie the response would set.
+
             With --format json (or --json), prints one JSON object per address (JSON Lines).
 
             With --probe, first runs one round of health checks against every checked region \
@@ -85,7 +90,8 @@ struct RouteCommand: AsyncParsableCommand {
         let question = try question()
         var snapshot = try reportingErrors { try options.loadSnapshot() }
         if snapshot.routes == nil
-            && (host != nil || path != "/" || method != "GET" || !header.isEmpty || !cookie.isEmpty)
+            && (host != nil || path != "/" || method != "GET" || !header.isEmpty
+                || (!cookie.isEmpty && snapshot.affinity == nil))
         {
             printError("note: the configuration has no routes: the request options do not change the decision")
         }
@@ -165,6 +171,7 @@ struct RouteCommand: AsyncParsableCommand {
         }
         lines.append("  region     \(region)\(distance)")
         lines.append("  why        \(explanation.reasonText)")
+        if let affinity = explanation.affinityText { lines.append("  affinity   \(affinity)") }
         let answer = explanation.refused ? "503" : explanation.decision.action.rawValue
         let route = explanation.routing == nil ? "" : ", route: \(reasons.route.rawValue)"
         lines.append(

@@ -38,6 +38,8 @@ public struct GeoFrontConfig: Sendable {
     public var routes: RoutesConfig?
     /// `policies`, in file order (the first that matches a client applies).
     public var policies: [TrafficPolicy] = []
+    /// `affinity`: the signed cookie that keeps a client in its region; nil: none.
+    public var affinity: AffinitySettings?
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,

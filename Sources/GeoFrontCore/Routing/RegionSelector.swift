@@ -16,6 +16,8 @@ public struct RegionChoice: Sendable, Hashable {
         case allUnavailable = "all_unavailable"
         /// A strict policy applies and none of its regions is available: 503.
         case policyRefused = "policy_refused"
+        /// The client's `affinity` cookie names this region, and it is available and allowed.
+        case affinity
     }
 
     /// Index into the snapshot's `regions`.

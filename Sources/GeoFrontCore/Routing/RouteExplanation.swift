@@ -33,6 +33,11 @@ public struct RouteExplanation: Sendable {
     public let target: Target
     /// The traffic policy that applies to the client, when one does.
     public let policy: TrafficPolicy?
+    /// What `affinity` made of the request's cookie; nil without `affinity`.
+    public var affinity: AffinityOutcome? = nil
+    /// `affinity`'s cookie name, the region a valid cookie names, and the value the response
+    /// sets (nil: none).
+    public var affinityCookie: (name: String, region: String?, setValue: String?)? = nil
 
     var policyRegions: String { policy?.regions.joined(separator: ", ") ?? "" }
 
@@ -63,6 +68,8 @@ public struct RouteExplanation: Sendable {
         case .noLocationDefaultUnavailable:
             let reason = candidates.first { $0.region == defaultRegion }?.unavailableReason ?? "unavailable"
             return "\(noLocationText); default_region \(defaultRegion) skipped (\(reason)), nearest available to it"
+        case .affinity:
+            return "affinity: \(region ?? "?") (valid cookie), available and allowed"
         case .policyRefused:
             let name = policy?.name ?? "?"
             return "strict policy \(name): none of its regions (\(policyRegions)) is available: 503"
@@ -149,6 +156,7 @@ public struct RouteExplanation: Sendable {
             ])
         }
         fields.append(("candidates", "[" + list.joined(separator: ",") + "]"))
+        if let affinityJSON { fields.append(("affinity", affinityJSON)) }
         return JSONText.object(fields + routingFields)
     }
 
@@ -166,12 +174,13 @@ extension RoutingSnapshot {
     /// ``RouteExplanation/draw`` with them), with the database record, the routes tried and
     /// every region of the service with its distance beside it.
     public func explain(_ ip: IPAddress, question: RouteQuestion = .root) -> RouteExplanation {
-        let decision =
+        var decision =
             routes == nil
             ? decide(address: ip)
             : decide(
                 client: ClientIP(address: ip.unmapped, source: .peer), request: question.request,
                 random: RouteExplanation.draw)
+        let affinity = question.request.withRequest { applyAffinity(to: &decision, request: $0, in: $1) }
         let location = database.lookup(ip)
         let served = decision.action == .notFound ? 0..<0 : services[decision.service].deployments
         var candidates = served.map { index in
@@ -186,12 +195,21 @@ extension RoutingSnapshot {
                 ($0.element.distanceKm!, $0.offset) < ($1.element.distanceKm!, $1.offset)
             }.map(\.element)
         }
-        return RouteExplanation(
+        var explanation = RouteExplanation(
             ip: ip, question: question, location: location,
             region: decision.action == .notFound ? nil : regions[decision.regionIndex].name, decision: decision,
             candidates: candidates, defaultRegion: config.defaultRegion, routing: routing(question, decision),
             service: decision.action == .notFound ? nil : services[decision.service].name,
             target: target(question, decision),
             policy: decision.policy.map { policies.policies[$0] })
+        if let affinity, let table = self.affinity {
+            explanation.affinity = affinity
+            var named: String?
+            if case .valid(let region) = affinity.cookie { named = config.regions[region].name }
+            explanation.affinityCookie = (
+                table.settings.cookie, named, affinity.setCookie.map(table.value(region:))
+            )
+        }
+        return explanation
     }
 }

@@ -45,6 +45,8 @@ public final class RoutingSnapshot: Sendable {
     public let regionLoad: RegionLoad?
     /// The decision has rules beyond the nearest region (policies, biases or capacities).
     public let hasRules: Bool
+    /// `affinity`'s cookie, with every region's token; nil without `affinity`.
+    public let affinity: AffinityTable?
     /// The routes' runtime state (weights set at run time, rollbacks, counts), shared by every
     /// snapshot of this configuration and carried over a reload; nil without routes.
     public let routeControl: RouteControl?
@@ -100,6 +102,7 @@ public final class RoutingSnapshot: Sendable {
             biasFactors = previous.biasFactors
             hasRules = previous.hasRules
             regionLoad = previous.regionLoad
+            affinity = previous.affinity
             retryAfterSeconds = previous.retryAfterSeconds
             defaultRegionIndex = previous.defaultRegionIndex
             clientIPResolver = previous.clientIPResolver
@@ -118,6 +121,7 @@ public final class RoutingSnapshot: Sendable {
             config.regions.contains { $0.capacity != nil }
             ? RegionLoad(capacities: config.regions.map(\.capacity)) : nil
         hasRules = !config.policies.isEmpty || biasFactors != nil || regionLoad != nil
+        affinity = config.affinity.map { AffinityTable(settings: $0, regionNames: regionNames) }
         let slowest = deployments.compactMap { $0.healthCheck?.worstCaseRecoveryMilliseconds }.max() ?? 1000
         retryAfterSeconds = max(1, (slowest + 999) / 1000)
         let defaultRegionIndex = config.regions.firstIndex { $0.name == config.defaultRegion } ?? 0

@@ -300,12 +300,14 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             answer(LocalResponses.tooManyRequests(allocator, retryAfter: retryAfter, close: close), close: close)
             return
         }
-        let decision =
+        var decision =
             snapshot.routes == nil
             ? snapshot.decide(client: client, cache: &loop.lookupCache)
             : snapshot.decide(
                 client: client, request: RouteRequest(head: head, bytes: bytes), in: bytes, random: loop.nextRandom(),
                 cache: &loop.lookupCache)
+        let affinityCookie =
+            snapshot.affinity == nil ? nil : AffinityCookies.apply(snapshot, &decision, head, bytes, secure: secure)
         if sampled { loop.metrics.decisionTimer.recordNanoseconds(Int64((NIODeadline.now() - start).nanoseconds)) }
         loop.countLookup(decision.reasons.lookup)
         if let load = snapshot.regionLoad, decision.action == .redirect || decision.action == .proxy {
@@ -344,7 +346,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             let out = withRoutedPath(path, decision, snapshot) { path in
                 LocalAnswers.redirect(
                     responses, region: decision.regionIndex, path: path, close: close, http10: head.version == .http10,
-                    allocator)
+                    setCookie: affinityCookie, allocator)
             }
             answer(out, close: close)
         case .proxy:
@@ -359,7 +361,8 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             withRoutedPath(path, decision, snapshot) { path in
                 driver.start(
                     head: head, bytes, path: path, decision: decision, snapshot: snapshot, close: close,
-                    logged: logged.map { (start, $0.method, $0.target) }, allocator: allocator)
+                    logged: logged.map { (start, $0.method, $0.target) }, affinityCookie: affinityCookie,
+                    allocator: allocator)
             }
         }
     }

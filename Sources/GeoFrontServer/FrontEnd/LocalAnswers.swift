@@ -6,14 +6,15 @@ import NIOCore
 /// 308 to the TLS listener.
 enum LocalAnswers {
     /// The region's redirect: its pre-built prefix, the request's path and query (unsafe bytes
-    /// percent-encoded), its pre-built suffix.
+    /// percent-encoded), its pre-built suffix; then `affinity`'s `Set-Cookie` line when one is given.
     static func redirect(
         _ responses: RedirectResponses, region: Int, path: UnsafeRawBufferPointer, close: Bool, http10: Bool,
-        _ allocator: ByteBufferAllocator
+        setCookie: [UInt8]? = nil, _ allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let prefix = responses.prefix[region]
         let suffix = responses.suffix[region]
-        var out = allocator.buffer(capacity: prefix.count + path.count * 3 + suffix.count + 28)
+        var out = allocator.buffer(
+            capacity: prefix.count + path.count * 3 + suffix.count + 28 + (setCookie?.count ?? 0))
         out.writeBytes(prefix)
         if path.first != UInt8(ascii: "/") { out.writeInteger(UInt8(ascii: "/")) }
         var safe = true
@@ -27,6 +28,7 @@ enum LocalAnswers {
             RedirectLocation.appendEscaped(path) { out.writeInteger($0) }
         }
         out.writeBytes(suffix)
+        if let setCookie { out.writeBytes(setCookie) }
         if close {
             out.writeStaticString("Connection: close\r\n")
         } else if http10 {

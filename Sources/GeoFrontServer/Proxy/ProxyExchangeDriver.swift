@@ -45,6 +45,8 @@ final class ProxyExchangeDriver {
     private var backend = 0
     /// A sticky cookie the response sets.
     private var newCookie: UInt64?
+    /// `affinity`'s `Set-Cookie` line the response carries (pre-built, from the snapshot).
+    private var affinityCookie: [UInt8]?
     /// The upstream request (written again on a retry).
     private var upstreamHead = ByteBuffer()
     private var connection: UpstreamConnection<ByteUpstreamHandler>?
@@ -85,7 +87,7 @@ final class ProxyExchangeDriver {
     func start(
         head: RequestHead, _ bytes: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, decision: RoutingDecision,
         snapshot: RoutingSnapshot, close: Bool, logged: (start: NIODeadline, method: String, target: String)?,
-        allocator: ByteBufferAllocator
+        affinityCookie: [UInt8]? = nil, allocator: ByteBufferAllocator
     ) {
         let method = head.method.bytes(in: bytes)
         isHEAD = RequestMethod.isHEAD(method)
@@ -106,6 +108,7 @@ final class ProxyExchangeDriver {
         }
         self.backend = decision.backend?.backend ?? 0
         self.newCookie = decision.backend?.newCookie
+        self.affinityCookie = affinityCookie
         self.regionName = loop.proxyNames(for: snapshot).regionNames[decision.regionIndex]
         self.logged = logged
         bodyParts.removeAll()
@@ -396,8 +399,8 @@ final class ProxyExchangeDriver {
                 let out = ClientResponseHead.write(
                     bytes, head: responseHead, region: regionName, strip: strip, closeClient: closeClient,
                     http10: http10, dechunk: dechunk, edits: actions?.responseHeaders,
-                    setCookie: newCookie.flatMap { actions?.setCookieLine($0) }, extraCapacity: extra,
-                    allocator: context.channel.allocator)
+                    setCookie: newCookie.flatMap { actions?.setCookieLine($0) }, affinityCookie: affinityCookie,
+                    extraCapacity: extra, allocator: context.channel.allocator)
                 return (action, out)
             }
             guard let (action, out) = parsed else {
