@@ -291,4 +291,36 @@ import Testing
             #expect(snapshot.regions[decision.regionIndex].name == "us-east")
         }
     }
+
+    /// `max_rps`: once a region has been sent its requests for the current second, the next one
+    /// spills; a new second starts a new count.
+    @Test func maxRPSSpillsForTheRestOfTheSecond() throws {
+        let snapshot = try Self.snapshot(policies: "[]", capacity: ["eu-north": #"{"max_rps": 2}"#])
+        let load = try #require(snapshot.regionLoad)
+        let north = snapshot.config.regions.firstIndex { $0.name == "eu-north" }!
+        // Within one second (retried if the clock turns a second in the middle).
+        var checked = false
+        for _ in 0..<5 where !checked {
+            let second = RegionLoad.currentSecond
+            let fresh = try Self.snapshot(policies: "[]", capacity: ["eu-north": #"{"max_rps": 2}"#])
+            let freshLoad = try #require(fresh.regionLoad)
+            freshLoad.sent(north, second: second)
+            let first = region(fresh, Self.linkoping)
+            freshLoad.sent(north, second: second)
+            let third = region(fresh, Self.linkoping)
+            guard RegionLoad.currentSecond == second else { continue }
+            #expect(first == "eu-north")
+            #expect(third == "eu-central")
+            #expect(fresh.decide(address: Self.linkoping).spilledFrom.map { fresh.regions[$0].name } == "eu-north")
+            #expect(freshLoad.isFull(north, second: second) && !freshLoad.isFull(north, second: second + 1))
+            checked = true
+        }
+        #expect(checked)
+        // Another second: room again.
+        load.sent(north, second: 1)
+        load.sent(north, second: 1)
+        #expect(load.isFull(north, second: 1))
+        load.sent(north, second: 2)
+        #expect(!load.isFull(north, second: 2))
+    }
 }
