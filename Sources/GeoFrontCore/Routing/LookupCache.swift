@@ -43,13 +43,7 @@ public struct LookupCache {
     public mutating func locate(_ address: IPAddress, in database: GeoIPDatabase) -> (
         RoutingDecision.Lookup, Coordinate?
     ) {
-        let id = ObjectIdentifier(database)
-        if id != self.database {
-            self.database = id
-            for index in entries.indices { entries[index].filled = false }
-        }
-        let mixed = (address.high &* 0xC2B2_AE3D_27D4_EB4F) ^ (address.low &* 0x9E37_79B9_7F4A_7C15)
-        let index = Int(truncatingIfNeeded: mixed >> shift)
+        let index = slot(for: address, in: database)
         let entry = entries[index]
         if entry.filled && entry.address == address {
             hits &+= 1
@@ -67,13 +61,7 @@ public struct LookupCache {
     public mutating func locateWithFacts(_ address: IPAddress, in database: GeoIPDatabase, asn: Bool) -> (
         RoutingDecision.Lookup, Coordinate?, GeoIPDatabase.PolicyFacts
     ) {
-        let id = ObjectIdentifier(database)
-        if id != self.database {
-            self.database = id
-            for index in entries.indices { entries[index].filled = false }
-        }
-        let mixed = (address.high &* 0xC2B2_AE3D_27D4_EB4F) ^ (address.low &* 0x9E37_79B9_7F4A_7C15)
-        let index = Int(truncatingIfNeeded: mixed >> shift)
+        let index = slot(for: address, in: database)
         let entry = entries[index]
         if entry.filled && entry.hasFacts && (entry.readASN || !asn) && entry.address == address {
             hits &+= 1
@@ -85,5 +73,17 @@ public struct LookupCache {
             address: address, lookup: lookup, coordinate: coordinate, filled: true, hasFacts: true, readASN: asn,
             facts: facts)
         return (lookup, coordinate, facts)
+    }
+
+    /// The entry `address` maps to; the memo is emptied first when another database is asked.
+    @inline(__always)
+    private mutating func slot(for address: IPAddress, in database: GeoIPDatabase) -> Int {
+        let id = ObjectIdentifier(database)
+        if id != self.database {
+            self.database = id
+            for index in entries.indices { entries[index].filled = false }
+        }
+        let mixed = (address.high &* 0xC2B2_AE3D_27D4_EB4F) ^ (address.low &* 0x9E37_79B9_7F4A_7C15)
+        return Int(truncatingIfNeeded: mixed >> shift)
     }
 }
