@@ -104,6 +104,26 @@ import Testing
         #expect(CacheControl("stale-if-error=1, stale-if-error=2").staleIfError == 1)
     }
 
+    /// RFC 9111 §4.2.1: the first occurrence is used even when it is the invalid one (then stale).
+    @Test func invalidFirstOccurrenceWins() {
+        #expect(CacheControl("max-age=abc, max-age=60").maxAge == 0)
+        #expect(CacheControl("min-fresh=x, min-fresh=5").minFresh == 5)  // invalid min-fresh is dropped
+    }
+
+    /// RFC 9111 §4.2.1: conflicting directives: the most restrictive is honoured.
+    @Test func conflictsMostRestrictive() {
+        let response = Self.headers(("Cache-Control", "public, private, max-age=60"))
+        #expect(Self.storable(response) == .notStorable(.responsePrivate))
+        #expect(Self.verdict("", "max-age=60, no-cache", age: 0) == .revalidate(.responseNoCache))
+    }
+
+    /// RFC 9111 §5.2.2.4: field names in a qualified list may be separated by commas and whitespace.
+    @Test func fieldListSeparators() {
+        #expect(CacheControl("private=\"a ,B\tc\"").privateFields == ["a", "b", "c"])
+        #expect(CacheControl("no-cache=\"a;b\"").hasInvalidArgument)
+        #expect(CacheControl("no-cache=\"a;b\"").noCache)  // an invalid list counts as unqualified
+    }
+
     /// RFC 9111 §1.2.2: delta-seconds too large saturate at 2^31.
     @Test func hugeDeltaSecondsSaturate() {
         #expect(CacheControl("max-age=99999999999999999999999").maxAge == 2_147_483_648)
@@ -383,6 +403,13 @@ import Testing
             response: Self.headers(("Age", "x"), ("Date", "Thu, 01 Jan 1970 00:16:40 GMT")), requestTime: 1000,
             responseTime: 1000)
         #expect(inputs == Freshness.AgeInputs(ageValue: 0, dateValue: 1000, requestTime: 1000, responseTime: 1000))
+    }
+
+    /// RFC 9111 §5.1: the Age output is delta-seconds, never negative, capped at 2^31.
+    @Test func ageFieldValue() {
+        #expect(Freshness.ageFieldValue(110) == "110")
+        #expect(Freshness.ageFieldValue(-5) == "0")
+        #expect(Freshness.ageFieldValue(Int.max) == "2147483648")
     }
 
     /// RFC 9111 §4.2: fresh while freshness_lifetime > current_age.

@@ -15,7 +15,7 @@
 ///   beyond freshness). ``hasInvalidArgument`` records that something was dropped.
 /// - Values beyond 2^31 saturate to 2147483648 (§1.2.2).
 /// - `no-cache="a, b"` and `private="a"` keep their field names (lower-cased); an empty list counts
-///   as the unqualified directive. Arguments on directives that take none are ignored.
+///   or invalid one as the unqualified directive. Arguments on directives that take none are ignored.
 /// - Unknown directives (extensions) are ignored (§5.2.3).
 public struct CacheControl: Sendable, Equatable {
     /// `max-stale` (§5.2.1.2): with no value, any staleness is accepted.
@@ -201,12 +201,12 @@ public struct CacheControl: Sendable, Equatable {
                 index += 1
                 byte = bytes[index]
             }
-            if byte == Self.comma {
+            if byte == Self.comma || Self.isWhitespace(byte) {
                 if !current.isEmpty { names.append(String(decoding: current, as: UTF8.self)) }
                 current.removeAll(keepingCapacity: true)
             } else if RequestHeadParser.isTokenByte(byte) {
                 current.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte)
-            } else if !Self.isWhitespace(byte) {
+            } else {
                 hasInvalidArgument = true
                 return nil
             }

@@ -171,6 +171,12 @@ public enum Freshness {
         return window > 0 && currentAge - lifetime <= window
     }
 
+    /// The `Age` field value for a response served from the cache (RFC 9111 §5.1): delta-seconds,
+    /// at most 2147483648.
+    public static func ageFieldValue(_ currentAge: Int) -> String {
+        String(min(max(0, currentAge), CacheControl.maxDeltaSeconds))
+    }
+
     /// `must-revalidate`, `proxy-revalidate` and (for a shared cache) `s-maxage` forbid serving stale.
     public static func forbidsStale(_ response: CacheControl) -> Bool {
         response.mustRevalidate || response.proxyRevalidate || response.sMaxAge != nil
