@@ -14,8 +14,8 @@
 ///   ignored, which again is the most restrictive reading (no stale allowed, nothing required
 ///   beyond freshness). ``hasInvalidArgument`` records that something was dropped.
 /// - Values beyond 2^31 saturate to 2147483648 (§1.2.2).
-/// - `no-cache="a, b"` and `private="a"` keep their field names (lower-cased); an empty list counts
-///   or invalid one as the unqualified directive. Arguments on directives that take none are ignored.
+/// - `no-cache="a, b"` and `private="a"` keep their field names (lower-cased); an empty or invalid
+///   list counts as the unqualified directive. Arguments on directives that take none are ignored.
 /// - Unknown directives (extensions) are ignored (§5.2.3).
 public struct CacheControl: Sendable, Equatable {
     /// `max-stale` (§5.2.1.2): with no value, any staleness is accepted.
