@@ -31,7 +31,9 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         region: String? = nil, varyNames: [String] = [], requestHeaders: [(name: String, value: String)] = []
     ) {
         let url = Self.normalisedURL(scheme: scheme, host: host, path: path, query: query, policy: policy)
-        self.init(url: url, region: region, secondary: Self.secondaryKey(varyNames: varyNames, requestHeaders: requestHeaders))
+        self.init(
+            url: url, region: region, secondary: Self.secondaryKey(varyNames: varyNames, requestHeaders: requestHeaders)
+        )
     }
 
     /// A key from an already normalised URL and secondary key.
