@@ -8,12 +8,13 @@ import Synchronization
 /// whole bound) are refused and the caller streams them uncached.
 ///
 /// Eviction is S3-FIFO (Yang et al., SOSP 2023): new entries enter a small FIFO (~10 % of the bytes);
-/// those hit while there move to the main FIFO, the others leave and their hash goes to a ghost FIFO, and
-/// an entry whose hash is still in the ghost enters main directly. Main is a FIFO with a 2-bit hit
-/// counter that gives an entry another lap (counter minus one) instead of evicting it.
+/// those hit at least once while there move to the main FIFO, the others leave and their hash goes to
+/// a ghost FIFO (at most as many hashes as there are entries, 64 at least), and an entry whose hash is
+/// still in the ghost enters main directly. Main is a FIFO with a 2-bit hit counter that gives an entry
+/// another lap (counter minus one) instead of evicting it.
 /// Unlike LRU, a hit only bumps a counter (no list surgery under the lock) and a scan of one-hit objects
-/// is filtered out by the small queue instead of flushing the hot set; it matches W-TinyLFU's hit ratio on
-/// web traces without a count-min sketch, its ageing, or a second LRU.
+/// is filtered out by the small queue instead of flushing the hot set. It matches W-TinyLFU's hit ratio
+/// on web traces without a count-min sketch, its periodic ageing, or a second LRU to keep in order.
 public final class CacheStore: Sendable {
     /// What an insert did.
     public enum InsertResult: Sendable, Equatable {
@@ -297,8 +298,9 @@ private struct Ghost {
         }
     }
 
-    /// Whether `hash` was in the ghost; it leaves it either way (stale copies in `order` only
-    /// decrement a count that is already gone).
+    /// Whether `hash` was in the ghost; it leaves it either way. Its stale copies stay in `order`: if
+    /// the hash comes back to the ghost, the oldest stale copy may age it out early, which only costs
+    /// that entry a trip through the small queue.
     mutating func remove(_ hash: UInt64) -> Bool {
         counts.removeValue(forKey: hash) != nil
     }
