@@ -90,11 +90,7 @@ extension RoutingSnapshot {
             client: decision.reasons.client, lookup: decision.reasons.lookup, region: .affinity,
             route: decision.reasons.route)
         reasons.policy = decision.policy == nil ? .none : .applied
-        let action: RoutingDecision.Action
-        switch regions[entry].config.mode {
-        case .redirect: action = .redirect
-        case .proxy: action = .proxy
-        }
+        let action = RoutingDecision.Action(regions[entry].config.mode)
         var kept = RoutingDecision(
             client: decision.client, coordinate: decision.coordinate, regionIndex: entry,
             distanceKm: decision.coordinate.map { GreatCircle.distanceKm($0, regions[entry].config.location) },

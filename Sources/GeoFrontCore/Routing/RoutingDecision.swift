@@ -22,6 +22,15 @@ public struct RoutingDecision: Sendable, Hashable {
         case unavailable
         /// 404: the configuration has routes, none matches and there is no `default_route`.
         case notFound = "not_found"
+
+        /// How a region in `mode` answers.
+        @inline(__always)
+        public init(_ mode: RoutingMode) {
+            switch mode {
+            case .redirect: self = .redirect
+            case .proxy: self = .proxy
+            }
+        }
     }
 
     /// How the route was found.
@@ -160,24 +169,10 @@ extension RoutingSnapshot {
         let (choice, outcome) = RegionSelector.select(
             for: coordinate, regions: regions, in: entry.deployments, defaultIndex: entry.defaultIndex,
             defaultPoint: regions[defaultRegionIndex].point, rules: rules)
-        let action: RoutingDecision.Action
-        if outcome == .refused || (choice.reason == .allUnavailable && config.whenAllDown == .unavailable) {
-            action = .unavailable
-        } else {
-            switch regions[choice.regionIndex].config.mode {
-            case .redirect: action = .redirect
-            case .proxy: action = .proxy
-            }
-        }
-        var reasons = RoutingDecision.Reasons(
-            client: client.source, lookup: lookup, region: choice.reason, route: route)
-        reasons.policy = outcome
-        var decision = RoutingDecision(
-            client: client.address, coordinate: coordinate, regionIndex: choice.regionIndex,
-            distanceKm: choice.distanceKm, action: action, reasons: reasons)
-        decision.service = service
+        var decision = decision(
+            choice, client: client, lookup: lookup, coordinate: coordinate, service: service, route: route,
+            policy: outcome)
         decision.policy = policy
-        decision.spilledFrom = choice.spilledFrom
         return decision
     }
 
@@ -238,21 +233,28 @@ extension RoutingSnapshot {
         let choice = RegionSelector.select(
             for: coordinate, regions: regions, in: entry.deployments, defaultIndex: entry.defaultIndex,
             defaultPoint: regions[defaultRegionIndex].point)
-        let action: RoutingDecision.Action
-        if choice.reason == .allUnavailable && config.whenAllDown == .unavailable {
-            action = .unavailable
-        } else {
-            switch regions[choice.regionIndex].config.mode {
-            case .redirect: action = .redirect
-            case .proxy: action = .proxy
-            }
-        }
+        return decision(choice, client: client, lookup: lookup, coordinate: coordinate, service: service, route: route)
+    }
+
+    /// The decision for a region chosen: its action (503 when a strict policy refused or when
+    /// every region is down and `when_all_down` is `unavailable`, else the region's mode) and
+    /// the chain of reasons.
+    @inline(__always)
+    private func decision(
+        _ choice: RegionChoice, client: ClientIP, lookup: RoutingDecision.Lookup, coordinate: Coordinate?,
+        service: Int, route: RoutingDecision.RouteReason, policy: RegionSelector.PolicyOutcome = .none
+    ) -> RoutingDecision {
+        let action =
+            policy == .refused || (choice.reason == .allUnavailable && config.whenAllDown == .unavailable)
+            ? RoutingDecision.Action.unavailable : RoutingDecision.Action(regions[choice.regionIndex].config.mode)
+        var reasons = RoutingDecision.Reasons(
+            client: client.source, lookup: lookup, region: choice.reason, route: route)
+        reasons.policy = policy
         var decision = RoutingDecision(
             client: client.address, coordinate: coordinate, regionIndex: choice.regionIndex,
-            distanceKm: choice.distanceKm, action: action,
-            reasons: RoutingDecision.Reasons(client: client.source, lookup: lookup, region: choice.reason, route: route)
-        )
+            distanceKm: choice.distanceKm, action: action, reasons: reasons)
         decision.service = service
+        decision.spilledFrom = choice.spilledFrom
         return decision
     }
 
