@@ -119,10 +119,32 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // The routing-cost pair: the same decision without routes and with 200 (the first parses
-    // the same heads, so the two differ only by the route step).
-    Benchmark("Decision, no routes (parse + client IP + lookup + select)", configuration: .init(scalingFactor: .kilo)) {
-        benchmark in
+    // The routing and policy costs: the same heads, client addresses and one-entry lookup cache
+    // for each, so they differ only by the route step or the traffic rules.
+    decisionBenchmark("Decision, no routes (parse + client IP + lookup + select)", snapshot) { snapshot, ip, _, _, _, cache in
+        snapshot.decide(client: ip, cache: &cache)
+    }
+    decisionBenchmark("Decision, 200 routes (parse + client IP + route + backend + lookup + select)", routedSnapshot) {
+        snapshot, ip, head, bytes, index, cache in
+        snapshot.decide(
+            client: ip, request: RouteRequest(head: head, bytes: bytes), in: bytes,
+            random: UInt64(truncatingIfNeeded: index) &* 0x9e37_79b9_7f4a_7c15, cache: &cache)
+    }
+    decisionBenchmark("Decision, 50 policies and biases (parse + client IP + lookup + policy + select)", policySnapshot) {
+        snapshot, ip, _, _, _, cache in
+        snapshot.decide(client: ip, cache: &cache)
+    }
+}
+
+/// A decision benchmark over `routedRequests`: each iteration parses the next head, resolves
+/// the client from its `X-Forwarded-For` and decides with `decide` for the next of the 1,000
+/// client addresses.
+func decisionBenchmark(
+    _ name: String, _ snapshot: RoutingSnapshot,
+    decide: @escaping (RoutingSnapshot, ClientIP, RequestHead, UnsafeRawBufferPointer, Int, inout LookupCache) ->
+        RoutingDecision
+) {
+    Benchmark(name, configuration: .init(scalingFactor: .kilo)) { benchmark in
         var head = RequestHead()
         var cache = LookupCache(capacity: 1)
         let peer = IPAddress("127.0.0.1")!
@@ -132,42 +154,7 @@ let benchmarks: @Sendable () -> Void = {
                 let client = snapshot.clientIPResolver.resolve(
                     peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
                 let ip = ClientIP(address: clientIPs[index % clientIPs.count], source: client.source)
-                blackHole(snapshot.decide(client: ip, cache: &cache))
-            }
-        }
-    }
-
-    Benchmark("Decision, 200 routes (parse + client IP + route + backend + lookup + select)", configuration: .init(scalingFactor: .kilo)) {
-        benchmark in
-        var head = RequestHead()
-        var cache = LookupCache(capacity: 1)
-        let peer = IPAddress("127.0.0.1")!
-        for index in benchmark.scaledIterations {
-            routedRequests[index % routedRequests.count].withUnsafeBytes { bytes in
-                _ = try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head)
-                let client = routedSnapshot.clientIPResolver.resolve(
-                    peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
-                let ip = ClientIP(address: clientIPs[index % clientIPs.count], source: client.source)
-                blackHole(
-                    routedSnapshot.decide(
-                        client: ip, request: RouteRequest(head: head, bytes: bytes), in: bytes,
-                        random: UInt64(truncatingIfNeeded: index) &* 0x9e37_79b9_7f4a_7c15, cache: &cache))
-            }
-        }
-    }
-
-    Benchmark("Decision, 50 policies and biases (parse + client IP + lookup + policy + select)", configuration: .init(scalingFactor: .kilo)) {
-        benchmark in
-        var head = RequestHead()
-        var cache = LookupCache(capacity: 1)
-        let peer = IPAddress("127.0.0.1")!
-        for index in benchmark.scaledIterations {
-            routedRequests[index % routedRequests.count].withUnsafeBytes { bytes in
-                _ = try? RequestHeadParser.parse(bytes, limit: 32_768, into: &head)
-                let client = policySnapshot.clientIPResolver.resolve(
-                    peer: peer, xForwardedFor: head.forwardedFor, forwarded: head.forwarded, in: bytes)
-                let ip = ClientIP(address: clientIPs[index % clientIPs.count], source: client.source)
-                blackHole(policySnapshot.decide(client: ip, cache: &cache))
+                blackHole(decide(snapshot, ip, head, bytes, index, &cache))
             }
         }
     }
