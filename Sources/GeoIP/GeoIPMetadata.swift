@@ -33,19 +33,9 @@ public struct GeoIPMetadata: Hashable, Sendable {
 
     /// `YYYY-MM-DD` of the build epoch, in UTC.
     public var buildDate: String {
-        // Civil-from-days (Howard Hinnant's algorithm), to stay free of Foundation here.
         guard buildEpoch < UInt64(Int64.max) else { return "invalid (\(buildEpoch))" }
-        let days = Int64(buildEpoch) / 86_400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPrime = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
-        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let (year, month, day) = CivilDate.from(days: Int(Int64(buildEpoch) / 86_400))
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(year)-\(two(month))-\(two(day))"
     }
 }

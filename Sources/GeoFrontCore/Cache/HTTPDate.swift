@@ -1,3 +1,5 @@
+import GeoIP
+
 /// HTTP-date (RFC 9110 §5.6.7) as seconds since the Unix epoch, without Foundation: parses the
 /// three formats a recipient must accept and formats the preferred one.
 ///
@@ -38,7 +40,7 @@ public enum HTTPDate {
     public static func format(_ seconds: Int) -> [UInt8] {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDate.from(days: days)
         let weekday = ((days % 7) + 7 + 4) % 7  // 1970-01-01 was a Thursday
         var out: [UInt8] = []
         out.reserveCapacity(29)
@@ -96,7 +98,7 @@ public enum HTTPDate {
         var year: Int
         if let now {
             // RFC 9110 §5.6.7: more than 50 years in the future → the most recent past year with those digits.
-            let currentYear = civil(fromDays: now >= 0 ? now / 86_400 : (now - 86_399) / 86_400).year
+            let currentYear = CivilDate.from(days: now >= 0 ? now / 86_400 : (now - 86_399) / 86_400).year
             year = currentYear - currentYear % 100 + shortYear
             if year > currentYear + 50 { year -= 100 }
             if year <= currentYear - 50 { year += 100 }
@@ -184,19 +186,6 @@ public enum HTTPDate {
         let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The date of a day since 1970-01-01 (civil_from_days).
-    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func appendDigits(_ out: inout [UInt8], _ value: Int, _ count: Int) {
