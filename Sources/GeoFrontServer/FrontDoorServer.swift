@@ -27,6 +27,8 @@ public final class FrontDoorServer: Service, Sendable {
     /// Rollbacks and runtime weight changes of routes: logged, counted, published.
     public let routeEvents: RouteEvents
     public let metrics: GeoFrontMetrics
+    /// The response cache (`cache`), kept across reloads.
+    public let caches: CacheRegistry
     private let loops: [ObjectIdentifier: NIOLoopBound<LoopState>]
     private let group: MultiThreadedEventLoopGroup
     private let ownsGroup: Bool
@@ -78,11 +80,13 @@ public final class FrontDoorServer: Service, Sendable {
         let routeEvents = RouteEvents(publisher: publisher, metrics: metrics, logger: logger)
         let tlsContext = try UpstreamTLS.context(for: snapshot.config)
         let accessLog = try snapshot.config.accessLog.map { try AccessLog(settings: $0) }
+        let caches = CacheRegistry(metrics: metrics)
         var loops: [ObjectIdentifier: NIOLoopBound<LoopState>] = [:]
         for loop in group.makeIterator() {
             loops[ObjectIdentifier(loop)] = try await loop.submit {
                 let state = LoopState(loop: loop, metrics: metrics, accessLog: accessLog)
                 state.routeEvents = routeEvents
+                state.caches = caches
                 state.bytePool.tlsContext = tlsContext
                 return NIOLoopBound(state, eventLoop: loop)
             }.get()
@@ -181,7 +185,7 @@ public final class FrontDoorServer: Service, Sendable {
         metrics.recordRegionStatuses(snapshot)
         let server = FrontDoorServer(
             publisher: publisher, health: health, proxyHealth: proxyHealth, routeEvents: routeEvents, metrics: metrics,
-            loops: loops,
+            caches: caches, loops: loops,
             group: group, serverChannel: channel, quiescing: quiescing, secureListener: secureListener,
             accessLog: accessLog, logger: logger)
         logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -190,7 +194,8 @@ public final class FrontDoorServer: Service, Sendable {
 
     private init(
         publisher: SnapshotPublisher, health: HealthRegistry, proxyHealth: ProxyHealthReporter,
-        routeEvents: RouteEvents, metrics: GeoFrontMetrics, loops: [ObjectIdentifier: NIOLoopBound<LoopState>],
+        routeEvents: RouteEvents, metrics: GeoFrontMetrics, caches: CacheRegistry,
+        loops: [ObjectIdentifier: NIOLoopBound<LoopState>],
         group: MultiThreadedEventLoopGroup,
         serverChannel: any Channel, quiescing: ServerQuiescingHelper,
         secureListener: (channel: any Channel, quiescing: ServerQuiescingHelper, certificates: ListenerCertificates)?,
@@ -203,6 +208,7 @@ public final class FrontDoorServer: Service, Sendable {
         self.proxyHealth = proxyHealth
         self.routeEvents = routeEvents
         self.metrics = metrics
+        self.caches = caches
         self.loops = loops
         self.group = group
         self.ownsGroup = true

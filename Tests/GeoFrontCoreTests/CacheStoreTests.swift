@@ -84,7 +84,7 @@ import Testing
     // MARK: Store
 
     @Test func insertLookupRemove() {
-        let store = CacheStore(memoryMB: 1, maxObjectKB: 64)
+        let store = CacheStore<CacheEntry>(memoryMB: 1, maxObjectKB: 64)
         let key = Self.key("/a")
         #expect(store.lookup(key) == nil)
         #expect(store.insert(key, Self.entry(body: 100)) == .stored(evicted: 0))
@@ -104,20 +104,20 @@ import Testing
     }
 
     @Test func objectsOverTheMaximumAreRefused() {
-        let store = CacheStore(memoryMB: 1, maxObjectKB: 4)
+        let store = CacheStore<CacheEntry>(memoryMB: 1, maxObjectKB: 4)
         let key = Self.key("/big")
         #expect(store.insert(key, Self.entry(body: 4096)) == .stored(evicted: 0))
         #expect(store.insert(key, Self.entry(body: 4097)) == .tooLarge)
         #expect(store.lookup(key) == nil)  // the stale smaller version went too
         // Larger than the whole store, even if under max_object_kb.
-        let tiny = CacheStore(memoryBytes: 1000, maxObjectBytes: 10_000)
+        let tiny = CacheStore<CacheEntry>(memoryBytes: 1000, maxObjectBytes: 10_000)
         #expect(tiny.insert(key, Self.entry(body: 900)) == .tooLarge)
         #expect(tiny.statistics.bytes == 0)
     }
 
     @Test func theMemoryBoundHoldsAfterEveryInsert() {
         let bound = 256 * 1024
-        let store = CacheStore(memoryBytes: bound, maxObjectBytes: 32 * 1024)
+        let store = CacheStore<CacheEntry>(memoryBytes: bound, maxObjectBytes: 32 * 1024)
         var generator = SystemRandomNumberGenerator()
         var evictions = 0
         for index in 0..<10_000 {
@@ -139,7 +139,7 @@ import Testing
     @Test func aFrequentlyHitEntrySurvivesAScan() {
         // Room for about 100 entries of 1 KB; hot entries are hit, then 1,000 one-hit entries go by.
         // Under FIFO or LRU (no hits during the scan) the hot entries would be evicted after 100.
-        let store = CacheStore(memoryBytes: 100 * (1024 + 300), maxObjectBytes: 4096)
+        let store = CacheStore<CacheEntry>(memoryBytes: 100 * (1024 + 300), maxObjectBytes: 4096)
         let hot = (0..<5).map { Self.key("/hot\($0)") }
         for key in hot { store.insert(key, Self.entry(body: 1024)) }
         for _ in 0..<3 { for key in hot { _ = store.lookup(key) } }
@@ -153,7 +153,7 @@ import Testing
     }
 
     @Test func aGhostHitEntersMainAndOutlivesOneHitEntries() {
-        let store = CacheStore(memoryBytes: 20 * (1024 + 300), maxObjectBytes: 4096)
+        let store = CacheStore<CacheEntry>(memoryBytes: 20 * (1024 + 300), maxObjectBytes: 4096)
         let returning = Self.key("/again")
         store.insert(returning, Self.entry(body: 1024))
         for index in 0..<40 { store.insert(Self.key("/one\(index)"), Self.entry(body: 1024)) }
@@ -164,7 +164,7 @@ import Testing
     }
 
     @Test func purgeByURLRemovesEveryVariant() {
-        let store = CacheStore(memoryMB: 1, maxObjectKB: 64)
+        let store = CacheStore<CacheEntry>(memoryMB: 1, maxObjectKB: 64)
         let variants = ["gzip", "br", "identity"].map {
             CacheKey(
                 scheme: "https", host: "Example.com:443", path: "/page", query: "x=1", policy: .all,
@@ -182,7 +182,7 @@ import Testing
     }
 
     @Test func purgeByPrefixAndTag() {
-        let store = CacheStore(memoryMB: 1, maxObjectKB: 64)
+        let store = CacheStore<CacheEntry>(memoryMB: 1, maxObjectKB: 64)
         store.insert(Self.key("/img/a.png"), Self.entry(body: 10, tags: ["images", "a"]))
         store.insert(Self.key("/img/b.png"), Self.entry(body: 10, tags: ["images"]))
         store.insert(Self.key("/index.html"), Self.entry(body: 10, tags: ["a"]))
@@ -202,7 +202,7 @@ import Testing
     }
 
     @Test func removeAllAndStatistics() {
-        let store = CacheStore(memoryMB: 1, maxObjectKB: 64)
+        let store = CacheStore<CacheEntry>(memoryMB: 1, maxObjectKB: 64)
         for index in 0..<10 { store.insert(Self.key("/\(index)"), Self.entry(body: 100)) }
         for index in 0..<15 { _ = store.lookup(Self.key("/\(index)")) }
         var stats = store.statistics
@@ -219,7 +219,7 @@ import Testing
 
     @Test func concurrentInsertsAndLookupsKeepTheBound() {
         let bound = 128 * 1024
-        let store = CacheStore(memoryBytes: bound, maxObjectBytes: 16 * 1024)
+        let store = CacheStore<CacheEntry>(memoryBytes: bound, maxObjectBytes: 16 * 1024)
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
             for index in 0..<2000 {
                 let key = Self.key("/\(worker)/\(index % 300)")

@@ -20,8 +20,19 @@ public struct CacheValidators: Sendable, Equatable {
     }
 }
 
-/// A stored response: a plain value; the freshness rules live elsewhere.
-public struct CacheEntry: Sendable, Equatable {
+/// What ``CacheStore`` keeps: a value that knows what it costs and which purge tags it has.
+public protocol CacheStorable: Sendable {
+    /// The body's bytes (checked against `max_object_kb`).
+    var bodyBytes: Int { get }
+    /// Purge tags (from `Surrogate-Key` / `Cache-Tag`).
+    var tags: [String] { get }
+    /// The bytes this entry counts against `memory_mb` under `key`: everything it keeps alive.
+    func accountedBytes(key: CacheKey) -> Int
+}
+
+/// A stored response as plain values (the store's tests, tools); the server keeps its own wire-ready
+/// form. The freshness rules live elsewhere.
+public struct CacheEntry: CacheStorable, Equatable {
     public var status: Int
     public var headers: [CacheHeaderField]
     public var body: [UInt8]
@@ -49,6 +60,8 @@ public struct CacheEntry: Sendable, Equatable {
     /// array and string headers, and the index slots (key table, URL and tag indexes). An estimate, on
     /// the high side, so the bound holds for the real heap as well as for the accounting.
     public static let overheadBytes = 256
+
+    public var bodyBytes: Int { body.count }
 
     /// The bytes this entry counts against `memory_mb` under `key`: body, header names and values,
     /// tags, validators, the key's bytes and `overheadBytes`.

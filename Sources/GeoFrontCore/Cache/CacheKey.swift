@@ -1,5 +1,5 @@
 /// How a cache key treats the request's query string (`key.query`).
-public enum CacheQueryPolicy: Sendable, Equatable {
+public enum CacheQueryPolicy: Sendable, Hashable {
     /// The query exactly as sent.
     case all
     /// The query is dropped.
@@ -46,6 +46,26 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         bytes.append(contentsOf: secondary.utf8)
         self.bytes = bytes
         self.url = url
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        self.hash = hash
+    }
+
+    /// The key of a `Vary` variant: this key's URL and region (its own secondary key replaced) with
+    /// `secondary`.
+    public func variant(_ secondary: String) -> CacheKey {
+        var bytes = Array(self.bytes[...primaryLength])
+        bytes.append(contentsOf: secondary.utf8)
+        return CacheKey(bytes: bytes, url: url, primaryLength: primaryLength)
+    }
+
+    private init(bytes: [UInt8], url: String, primaryLength: Int) {
+        self.bytes = bytes
+        self.url = url
+        self.primaryLength = primaryLength
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)

@@ -2,8 +2,8 @@ import Synchronization
 
 /// The cache's bounded in-memory store: thread-safe, with a hard bound on the accounted bytes.
 ///
-/// `memoryBytes` bounds the sum of every entry's `CacheEntry.accountedBytes(key:)` (body, header lines,
-/// tags, validators, key bytes and a fixed `CacheEntry.overheadBytes` per entry); an insert evicts until
+/// `memoryBytes` bounds the sum of every entry's ``CacheStorable/accountedBytes(key:)`` (for ``CacheEntry``:
+/// body, header lines, tags, validators, key bytes and a fixed overhead per entry); an insert evicts until
 /// the new entry fits, so the bound holds after every operation. Entries above `maxObjectBytes` (or the
 /// whole bound) are refused and the caller streams them uncached.
 ///
@@ -15,7 +15,7 @@ import Synchronization
 /// Unlike LRU, a hit only bumps a counter (no list surgery under the lock) and a scan of one-hit objects
 /// is filtered out by the small queue instead of flushing the hot set. It matches W-TinyLFU's hit ratio
 /// on web traces without a count-min sketch, its periodic ageing, or a second LRU to keep in order.
-public final class CacheStore: Sendable {
+public final class CacheStore<Entry: CacheStorable>: Sendable {
     /// What an insert did.
     public enum InsertResult: Sendable, Equatable {
         /// Stored, after evicting this many entries.
@@ -35,7 +35,7 @@ public final class CacheStore: Sendable {
 
     public let memoryBytes: Int
     public let maxObjectBytes: Int
-    private let state: Mutex<State>
+    private let state: Mutex<State<Entry>>
 
     /// `memoryMB` is `memory_mb` (the hard bound), `maxObjectKB` is `max_object_kb`.
     public convenience init(memoryMB: Int, maxObjectKB: Int) {
@@ -49,7 +49,7 @@ public final class CacheStore: Sendable {
     }
 
     /// The entry under `key`, counting a hit (and the entry's frequency) or a miss.
-    public func lookup(_ key: CacheKey) -> CacheEntry? {
+    public func lookup(_ key: CacheKey) -> Entry? {
         state.withLock { $0.lookup(key) }
     }
 
@@ -60,9 +60,9 @@ public final class CacheStore: Sendable {
 
     /// Stores `entry` under `key`, replacing what was there, evicting until it fits.
     @discardableResult
-    public func insert(_ key: CacheKey, _ entry: CacheEntry) -> InsertResult {
+    public func insert(_ key: CacheKey, _ entry: Entry) -> InsertResult {
         let size = entry.accountedBytes(key: key)  // outside the lock
-        guard entry.body.count <= maxObjectBytes, size <= memoryBytes else {
+        guard entry.bodyBytes <= maxObjectBytes, size <= memoryBytes else {
             state.withLock { _ = $0.remove(key) }  // a stale smaller version must not linger
             return .tooLarge
         }
@@ -120,12 +120,12 @@ public final class CacheStore: Sendable {
 
 /// The two FIFOs are intrusive doubly linked lists over `nodes` (indices, a free list for reuse), so
 /// an entry leaves either queue in O(1) on remove or purge. Head = newest, tail = oldest.
-private struct State: ~Copyable {
+private struct State<Entry: CacheStorable>: ~Copyable {
     enum Queue { case small, main }
 
     struct Node {
         var key: CacheKey
-        var entry: CacheEntry
+        var entry: Entry
         var size: Int
         var frequency: UInt8  // 0...3
         var queue: Queue
@@ -159,7 +159,7 @@ private struct State: ~Copyable {
 
     var smallTarget: Int { capacity / 10 }
 
-    mutating func lookup(_ key: CacheKey) -> CacheEntry? {
+    mutating func lookup(_ key: CacheKey) -> Entry? {
         guard let index = slots[key] else {
             misses += 1
             return nil
@@ -170,7 +170,7 @@ private struct State: ~Copyable {
     }
 
     /// Returns the number of entries evicted to make room.
-    mutating func insert(_ key: CacheKey, _ entry: CacheEntry, size: Int) -> Int {
+    mutating func insert(_ key: CacheKey, _ entry: Entry, size: Int) -> Int {
         remove(key)
         var evicted = 0
         while bytes + size > capacity, !slots.isEmpty {

@@ -17,7 +17,7 @@ public enum ConfigLoader {
         [
             "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
             "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol", "tls",
-            "policies", "affinity",
+            "policies", "affinity", "cache",
         ] + RoutesConfig.configKeys
 
     /// Loads the file at `path`; relative paths inside resolve against the file's folder.
@@ -146,6 +146,18 @@ public enum ConfigLoader {
         config.routes = routes
         config.policies = policies
         config.affinity = affinity
+        // TEMPORARY minimal reader (replaced by CacheSettings+Config).
+        if case .object(let fields)? = root["cache"] {
+            var cache = CacheSettings()
+            if case .number(let n)? = fields["memory_mb"] { cache.memoryMB = Int(n) }
+            if case .number(let n)? = fields["max_object_kb"] { cache.maxObjectKB = Int(n) }
+            if case .number(let n)? = fields["stale_if_error_s"] { cache.staleIfErrorSeconds = Int(n) }
+            if case .number(let n)? = fields["stale_while_revalidate_s"] { cache.staleWhileRevalidateSeconds = Int(n) }
+            if case .object(let key)? = fields["key"], case .bool(let b)? = key["include_region"] {
+                cache.includeRegion = b
+            }
+            config.cache = cache
+        }
         if let value = root["tls"], value != .null {
             config.tls = TLSListenerSettings.read(value, plainListen: listen, reader: &reader)
             if config.tls == nil { return nil }

@@ -40,6 +40,8 @@ public struct GeoFrontConfig: Sendable {
     public var policies: [TrafficPolicy] = []
     /// `affinity`: the signed cookie that keeps a client in its region; nil: none.
     public var affinity: AffinitySettings?
+    /// `cache`: the shared response cache of proxy mode; nil: off.
+    public var cache: CacheSettings?
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,

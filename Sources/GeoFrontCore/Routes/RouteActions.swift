@@ -98,6 +98,16 @@ public struct HeaderEditBytes: Sendable {
 
     public var isEmpty: Bool { dropped.isEmpty && lines.isEmpty }
 
+    private init(dropped: [[UInt8]], lines: [UInt8]) {
+        self.dropped = dropped
+        self.lines = lines
+    }
+
+    /// These edits then `other`'s: both drop lists, both sets of lines.
+    public func merged(with other: HeaderEditBytes) -> HeaderEditBytes {
+        HeaderEditBytes(dropped: dropped + other.dropped, lines: lines + other.lines)
+    }
+
     /// Whether the field line named `name` (a span of `bytes`) is dropped.
     @inline(__always)
     public func drops(_ bytes: UnsafeRawBufferPointer, _ name: RequestHead.Span) -> Bool {

@@ -141,7 +141,7 @@ public struct RouteRequest: Sendable {
     /// Calls `body` with each field line's name and value until it returns false. The lines were
     /// checked by the parser: each is `name ":" OWS value OWS CRLF`.
     @inline(__always)
-    static func forEachField(
+    public static func forEachField(
         in bytes: UnsafeRawBufferPointer, fields: Span, _ body: (_ name: Span, _ value: Span) -> Bool
     ) {
         var index = fields.start

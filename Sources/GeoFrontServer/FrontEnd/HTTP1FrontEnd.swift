@@ -33,6 +33,9 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
         case closing
         /// `101 Switching Protocols`: bytes go to the upstream until the tunnel replaces this handler.
         case tunnel(any Channel)
+        /// Collapsed into another request's fill of the cache: its response is written here as it
+        /// arrives (or the request goes upstream after all); the next request waits.
+        case following(CacheFollower)
     }
 
     let snapshots: NIOLoopBoundBox<RoutingSnapshot>
@@ -104,6 +107,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
         switch phase {
         case .exchange: driver?.clientClosed()
         case .tunnel(let upstream): upstream.close(promise: nil)  // closed before the tunnel joined
+        case .following(let follower): follower.cancel()
         case .awaitingHead, .skippingBody, .closing: break
         }
         phase = .closing
@@ -147,7 +151,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
                 driver.requestBody(&incoming)
                 if incoming.readableBytes == 0 { return }
             }
-        case .awaitingHead, .skippingBody:
+        case .awaitingHead, .skippingBody, .following:
             break
         }
         if buffer == nil {
@@ -166,6 +170,10 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
+        if case .following = phase, (buffer?.readableBytes ?? 0) >= limits.maxHeadBytes {
+            readPending = true
+            return
+        }
         if case .exchange = phase {
             // A body waits for its connection and for room upstream; a pipelined backlog is capped.
             let bodyBlocked = driver?.holdsClientReads ?? false
@@ -206,7 +214,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
             switch phase {
-            case .exchange, .tunnel:
+            case .exchange, .tunnel, .following:
                 return
             case .closing:
                 current.moveReaderIndex(to: current.writerIndex)
@@ -354,6 +362,32 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
                 refuse(400, keepAlive: !close)
                 return
             }
+            var forward: CacheForward?
+            if let cache = loop.responseCache(for: snapshot), let settings = snapshot.config.cache {
+                let context = cacheContext(snapshot, decision, affinityCookie, close: close, allocator)
+                switch CacheLookup.plan(cache, settings: settings, bytes: bytes, head: head, context: context) {
+                case .answer(let cached):
+                    cache.count(cached.result)
+                    loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)
+                    log(
+                        logged, client: decision.client, region: region.name, mode: .proxy, status: cached.status,
+                        start: start, policy: decision.policy, cache: cached.result)
+                    if let body = cached.body {
+                        write(cached.head)
+                        answer(body, close: close)
+                    } else {
+                        answer(cached.head, close: close)
+                    }
+                    return
+                case .forward(let plan):
+                    forward = plan
+                case .follow(let fill, let plan):
+                    follow(
+                        fill, plan, context: context, bytes, path: path, decision: decision, snapshot: snapshot,
+                        close: close, logged: logged, start: start, affinityCookie: affinityCookie)
+                    return
+                }
+            }
             if driver == nil { driver = ProxyExchangeDriver(frontEnd: self) }
             phase = .exchange
             timer.disarm()
@@ -362,9 +396,82 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
                 driver.start(
                     head: head, bytes, path: path, decision: decision, snapshot: snapshot, close: close,
                     logged: logged.map { (start, $0.method, $0.target) }, affinityCookie: affinityCookie,
-                    allocator: allocator)
+                    cache: forward, allocator: allocator)
             }
         }
+    }
+
+    /// What an answer from the cache carries for this request: its region, its connection's
+    /// `Connection`, its route's response edits and cookies.
+    private func cacheContext(
+        _ snapshot: RoutingSnapshot, _ decision: RoutingDecision, _ affinityCookie: [UInt8]?, close: Bool,
+        _ allocator: ByteBufferAllocator
+    ) -> CacheLookup.Context {
+        let actions = decision.route.map { snapshot.routeActions[$0] }
+        var cookies: [UInt8]?
+        if let line = decision.backend?.newCookie.flatMap({ actions?.setCookieLine($0) }) { cookies = line }
+        if let affinityCookie { cookies = (cookies ?? []) + affinityCookie }
+        return CacheLookup.Context(
+            secure: secure, region: snapshot.regions[decision.regionIndex].name,
+            regionName: loop.proxyNames(for: snapshot).regionNames[decision.regionIndex], close: close,
+            http10: head.version == .http10, edits: actions?.responseHeaders, cookies: cookies, allocator: allocator)
+    }
+
+    /// Waits on another request's fill of the cache for the same URL (collapsing). The request is
+    /// copied (it has no body) so that it can still go upstream itself if the fill is released.
+    private func follow(
+        _ fill: CacheFill, _ forward: CacheForward, context: CacheLookup.Context, _ bytes: UnsafeRawBufferPointer,
+        path: UnsafeRawBufferPointer, decision: RoutingDecision, snapshot: RoutingSnapshot, close: Bool,
+        logged: (method: String, target: String)?, start: NIODeadline, affinityCookie: [UInt8]?
+    ) {
+        guard let channelContext = self.context else { return }
+        let savedHead = head
+        let savedBytes = channelContext.channel.allocator.buffer(
+            bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<head.length]))
+        let savedPath = withRoutedPath(path, decision, snapshot) { Array($0) }
+        let extras = CachedAnswers.Extras(
+            age: 0, status: forward.status, region: context.regionName, close: close, http10: context.http10,
+            edits: context.edits, cookies: context.cookies)
+        let region = snapshot.regions[decision.regionIndex].name
+        let follower = CacheFollower(
+            frontEnd: self, fill: fill, forward: forward, extras: extras,
+            goUpstream: { [unowned self] forward in
+                self.goUpstream(
+                    forward, head: savedHead, bytes: savedBytes, path: savedPath, decision: decision,
+                    snapshot: snapshot, close: close, logged: logged.map { (start, $0.method, $0.target) },
+                    affinityCookie: affinityCookie)
+            },
+            answered: { [unowned self] status in
+                forward.cache.count(.miss)
+                self.loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: status)
+                self.log(
+                    logged, client: decision.client, region: region, mode: .proxy, status: status, start: start,
+                    policy: decision.policy, cache: .miss)
+            })
+        phase = .following(follower)
+        timer.disarm()
+        follower.begin(on: channelContext.eventLoop)
+    }
+
+    /// A collapsed request goes upstream after all (the fill it waited on was released).
+    private func goUpstream(
+        _ forward: CacheForward, head: RequestHead, bytes: ByteBuffer, path: [UInt8], decision: RoutingDecision,
+        snapshot: RoutingSnapshot, close: Bool, logged: (start: NIODeadline, method: String, target: String)?,
+        affinityCookie: [UInt8]?
+    ) {
+        guard case .following = phase, let context else { return }
+        if driver == nil { driver = ProxyExchangeDriver(frontEnd: self) }
+        phase = .exchange
+        let driver = driver!
+        bytes.withUnsafeReadableBytes { raw in
+            path.withUnsafeBytes { path in
+                driver.start(
+                    head: head, raw, path: path, decision: decision, snapshot: snapshot, close: close, logged: logged,
+                    affinityCookie: affinityCookie, cache: forward, allocator: context.channel.allocator)
+            }
+        }
+        driver.clientReadComplete()
+        flushIfNeeded()
     }
 
     /// Calls `body` with the path and query the answer uses: the request's, or its route's
@@ -380,13 +487,14 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func log(
         _ logged: (method: String, target: String)?, client: IPAddress, region: String, mode: RoutingMode, status: Int,
-        start: NIODeadline, policy: Int? = nil
+        start: NIODeadline, policy: Int? = nil, cache: CacheResult? = nil
     ) {
         guard let logged else { return }
         let snapshot = snapshots.value
         loop.logAccess(
             client: client, region: region, mode: mode, method: logged.method, target: logged.target, status: status,
-            start: start, database: snapshot.database, policy: policy.map { snapshot.policies.policies[$0].name })
+            start: start, database: snapshot.database, policy: policy.map { snapshot.policies.policies[$0].name },
+            cache: cache?.label)
     }
 
     /// Queues an answer made here; the request's body (if any) is read past before the next one.
@@ -416,6 +524,16 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
     /// The exchange is over (its answer written): the next request, or the connection's end.
     func exchangeFinished(closeClient: Bool) {
         guard case .exchange = phase else { return }
+        requestFinished(closeClient: closeClient)
+    }
+
+    /// A collapsed request's answer is whole (``CacheFollower``).
+    func followingFinished(closeClient: Bool) {
+        guard case .following = phase else { return }
+        requestFinished(closeClient: closeClient)
+    }
+
+    private func requestFinished(closeClient: Bool) {
         if closeClient {
             closeAfterWrites()
             return
@@ -514,7 +632,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             refuse(408)
         case .exchange:
             driver?.timedOut()
-        case .awaitingHead, .skippingBody, .closing, .tunnel:
+        case .awaitingHead, .skippingBody, .closing, .tunnel, .following:
             close()
         }
     }

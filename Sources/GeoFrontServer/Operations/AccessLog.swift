@@ -22,6 +22,8 @@ final class AccessLog: Sendable {
         var durationMicroseconds: Int
         /// The traffic policy that applied to the client, if one did.
         var policy: String? = nil
+        /// How the cache took part (`hit`, `miss`, `stale`, `revalidated`, `bypass`), when it did.
+        var cache: String? = nil
     }
 
     struct OpenError: Error, CustomStringConvertible {
@@ -106,14 +108,15 @@ final class AccessLog: Sendable {
             + ",\"region\":\"\(entry.region)\",\"mode\":\"\(entry.mode)\","
             + "\"method\":\(JSONText.string(entry.method, asciiOnly: true)),\"target\":\(JSONText.string(entry.target, asciiOnly: true)),\"status\":\(entry.status),"
             + "\"duration_ms\":\(duration)"
-            + (entry.policy.map { ",\"policy\":\(JSONText.string($0, asciiOnly: true))}" } ?? "}")
+            + (entry.policy.map { ",\"policy\":\(JSONText.string($0, asciiOnly: true))" } ?? "")
+            + (entry.cache.map { ",\"cache\":\"\($0)\"}" } ?? "}")
     }
 
     private func text(_ entry: Entry) -> String {
         let duration = Double(entry.durationMicroseconds) / 1000
         return "\(timestamp()) \(entry.client) \(entry.country?.description ?? "-") \(entry.region) \(entry.mode) "
             + "\(JSONText.string(entry.method + " " + entry.target, asciiOnly: true)) \(entry.status) \(duration)ms"
-            + (entry.policy.map { " policy=\($0)" } ?? "")
+            + (entry.policy.map { " policy=\($0)" } ?? "") + (entry.cache.map { " cache=\($0)" } ?? "")
     }
 
 }

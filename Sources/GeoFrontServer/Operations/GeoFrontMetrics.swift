@@ -22,6 +22,11 @@ public final class GeoFrontMetrics: Sendable {
     let connectionsRefusedPerIP: Metrics.Counter
     /// `geofront_send_timeouts_total`: clients disconnected by `server.send_timeout_ms`.
     let sendTimeouts: Metrics.Counter
+    /// `geofront_cache_requests_total{result}`, by ``CacheResult``'s raw value.
+    let cacheRequests: [Metrics.Counter]
+    let cacheBytes: Metrics.Gauge
+    let cacheEntries: Metrics.Gauge
+    let cacheEvictions: Metrics.Counter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -56,6 +61,13 @@ public final class GeoFrontMetrics: Sendable {
             label: "geofront_connections_refused_total", dimensions: [("reason", "max_connections_per_ip")],
             factory: factory)
         sendTimeouts = Metrics.Counter(label: "geofront_send_timeouts_total", factory: factory)
+        cacheRequests = CacheResult.allCases.map {
+            Metrics.Counter(
+                label: "geofront_cache_requests_total", dimensions: [("result", $0.label)], factory: factory)
+        }
+        cacheBytes = Metrics.Gauge(label: "geofront_cache_bytes", factory: factory)
+        cacheEntries = Metrics.Gauge(label: "geofront_cache_entries", factory: factory)
+        cacheEvictions = Metrics.Counter(label: "geofront_cache_evictions_total", factory: factory)
     }
 
     /// `geofront_requests_total{region, mode, status}`; callers cache it (see ``LoopMetrics``).

@@ -46,6 +46,9 @@ final class LoopState {
     private var randomState = UInt64.random(in: .min ... .max)
     /// A rewritten path and query, reused between requests.
     var rewrittenPath: [UInt8] = []
+    /// The process's response cache (nil in tests that build a loop alone).
+    var caches: CacheRegistry?
+    private var cacheOfSnapshot: (snapshot: RoutingSnapshot, cache: ResponseCache?)?
     /// This loop's token buckets, rebuilt when the configuration's `rate_limit` changes.
     private var rateLimiter: RateLimiter?
 
@@ -91,9 +94,20 @@ final class LoopState {
     func proxyNames(for snapshot: RoutingSnapshot) -> (regionNames: [[UInt8]], strip: [[UInt8]]) {
         if let cache = proxyNamesCache, cache.snapshot === snapshot { return (cache.regionNames, cache.strip) }
         let names = snapshot.regions.map { Array($0.name.utf8) }
-        let strip = snapshot.config.proxy.removedResponseHeaders.map { Array($0.lowercased().utf8) }
+        var strip = snapshot.config.proxy.removedResponseHeaders.map { Array($0.lowercased().utf8) }
+        // With a cache, the purge tags are the cache's, not the client's.
+        if snapshot.config.cache != nil { strip += [Array("surrogate-key".utf8), Array("cache-tag".utf8)] }
         proxyNamesCache = (snapshot, names, strip)
         return (names, strip)
+    }
+
+    /// The response cache for `snapshot` (nil without `cache`), looked up once per snapshot.
+    @inline(__always)
+    func responseCache(for snapshot: RoutingSnapshot) -> ResponseCache? {
+        if let known = cacheOfSnapshot, known.snapshot === snapshot { return known.cache }
+        let cache = caches?.cache(for: snapshot.config.cache)
+        cacheOfSnapshot = (snapshot, cache)
+        return cache
     }
 
     func redirectResponses(for snapshot: RoutingSnapshot) -> RedirectResponses {
@@ -120,14 +134,15 @@ final class LoopState {
     /// decision's path, only when a line is written.
     func logAccess(
         client: IPAddress, region: String, mode: RoutingMode, method: String, target: String, status: Int,
-        start: NIODeadline, database: GeoIPDatabase, policy: String? = nil
+        start: NIODeadline, database: GeoIPDatabase, policy: String? = nil, cache: String? = nil
     ) {
         guard let accessLog else { return }
         accessLog.log(
             AccessLog.Entry(
                 client: client, country: database.lookup(client)?.country, region: region, mode: mode.rawValue,
                 method: method, target: target, status: status,
-                durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000), policy: policy))
+                durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000), policy: policy,
+                cache: cache))
     }
 
     /// A 429 for a client over `rate_limit` (it has no region): counted under `region="-"`, and

@@ -5,8 +5,8 @@ import NIOCore
 /// HTTP/1.1, the upstream's field lines in order minus the hop-by-hop ones (and those its
 /// `Connection` names), `proxy.strip_response_headers` (with `Server` by default) and any
 /// `X-GeoFront-Region`; then `X-GeoFront-Region` and the client connection's own `Connection`.
-/// A route's `response_headers` edits, its new sticky cookie and `affinity`'s cookie apply to a
-/// final response.
+/// A route's `response_headers` edits, its new sticky cookie, `affinity`'s cookie and the cache's
+/// `Cache-Status` apply to a final response.
 /// `Transfer-Encoding` stays (the body goes on as the upstream framed it) unless the body is
 /// de-chunked for an HTTP/1.0 client. A `101 Switching Protocols` keeps `Connection: Upgrade`
 /// and `Upgrade`. The one place response headers are edited.
@@ -15,11 +15,13 @@ enum ClientResponseHead {
     static func write(
         _ bytes: UnsafeRawBufferPointer, head: ResponseHead, region: [UInt8], strip: [[UInt8]], closeClient: Bool,
         http10: Bool, dechunk: Bool, edits: HeaderEditBytes? = nil, setCookie: [UInt8]? = nil,
-        affinityCookie: [UInt8]? = nil, extraCapacity: Int,
+        affinityCookie: [UInt8]? = nil, cacheStatus: [UInt8]? = nil, extraCapacity: Int,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let final = head.status >= 200
-        let edited = (edits?.lines.count ?? 0) + (setCookie?.count ?? 0) + (affinityCookie?.count ?? 0)
+        let edited =
+            (edits?.lines.count ?? 0) + (setCookie?.count ?? 0) + (affinityCookie?.count ?? 0)
+            + (cacheStatus?.count ?? 0)
         var out = allocator.buffer(capacity: head.length + region.count + 48 + edited + extraCapacity)
         out.writeStaticString("HTTP/1.1 ")
         out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
@@ -49,6 +51,7 @@ enum ClientResponseHead {
         if final, let edits { out.writeBytes(edits.lines) }
         if final, let setCookie { out.writeBytes(setCookie) }
         if final, let affinityCookie { out.writeBytes(affinityCookie) }
+        if final, let cacheStatus { out.writeBytes(cacheStatus) }
         guard final || head.status == 101 else {
             out.writeStaticString("\r\n")
             return out

@@ -62,6 +62,12 @@ final class ProxyExchangeDriver {
     private var inFlight = false
     private var outcomeRecorded = false
     private var attemptStart = NIODeadline.uptimeNanoseconds(0)
+    /// The cache's part in this exchange (nil: no cache, or the cache is off for its route).
+    var cacheForward: CacheForward?
+    /// The response's body goes into ``CacheForward/fill`` as it passes (it is being stored).
+    var filling = false
+    /// The request's head and the answer's status for the access log's `cache` field.
+    var cacheResult: CacheResult?
 
     init(frontEnd: HTTP1FrontEnd) {
         self.frontEnd = frontEnd
@@ -87,8 +93,11 @@ final class ProxyExchangeDriver {
     func start(
         head: RequestHead, _ bytes: UnsafeRawBufferPointer, path: UnsafeRawBufferPointer, decision: RoutingDecision,
         snapshot: RoutingSnapshot, close: Bool, logged: (start: NIODeadline, method: String, target: String)?,
-        affinityCookie: [UInt8]? = nil, allocator: ByteBufferAllocator
+        affinityCookie: [UInt8]? = nil, cache: CacheForward? = nil, allocator: ByteBufferAllocator
     ) {
+        cacheForward = cache
+        filling = false
+        cacheResult = cache == nil ? nil : (cache!.stored == nil ? .miss : .revalidated)
         let method = head.method.bytes(in: bytes)
         isHEAD = RequestMethod.isHEAD(method)
         http10 = head.version == .http10
@@ -115,7 +124,9 @@ final class ProxyExchangeDriver {
         upstreamHead = writer.write(
             bytes, head: head, method: method, path: path,
             trusted: snapshot.clientIPResolver.isTrusted(frontEnd.peer), hostPolicy: snapshot.config.proxy.hostHeader,
-            edits: decision.route.map { snapshot.routeActions[$0].requestHeaders }, allocator: allocator)
+            edits: CacheRevalidation.edits(
+                route: decision.route.map { snapshot.routeActions[$0].requestHeaders }, cache: cache),
+            allocator: allocator)
         machine = ExchangeStateMachine(responseTimeoutMilliseconds: snapshot.config.proxy.responseTimeoutMilliseconds)
         let request = ExchangeStateMachine.Request(
             body: head.body, idempotent: RequestMethod.isIdempotent(method), upgrade: writer.upgrade,
@@ -171,6 +182,7 @@ final class ProxyExchangeDriver {
     }
 
     func clientClosed() {
+        abandonFill()
         machine.clientClosed()
         dropConnection(reusable: false)
         endInFlight()
@@ -202,6 +214,11 @@ final class ProxyExchangeDriver {
             if let report { recordOutcome(report) }
             dropConnection(reusable: false)
             endInFlight()
+            if let stale = staleOnError(upstreamStatus: status, closeClient: closeClient) {
+                answerFromCache(stale, closeClient: closeClient)
+                return
+            }
+            abandonFill()
             answered(status: status)
             if let context = frontEnd.context {
                 frontEnd.write(
@@ -210,10 +227,12 @@ final class ProxyExchangeDriver {
             }
             finished(closeClient: closeClient)
         case .finish(let reuseUpstream, let closeClient):
+            if filling { completeFill() }
             dropConnection(reusable: reuseUpstream)
             endInFlight()
             finished(closeClient: closeClient)
         case .cut(let report):
+            abandonFill()
             if let report { recordOutcome(report) }
             dropConnection(reusable: false)
             endInFlight()
@@ -292,17 +311,20 @@ final class ProxyExchangeDriver {
                 client: client, region: snapshot.regions[attempts.regionIndex].name, mode: .proxy,
                 method: logged.method, target: logged.target,
                 status: status, start: logged.start, database: snapshot.database,
-                policy: policy.map { snapshot.policies.policies[$0].name })
+                policy: policy.map { snapshot.policies.policies[$0].name }, cache: cacheResult?.label)
         }
+        if let cacheResult, let cache = cacheForward?.cache { cache.count(cacheResult) }
     }
 
-    private func finished(closeClient: Bool) {
+    func finished(closeClient: Bool) {
         clear()
         frontEnd.exchangeFinished(closeClient: closeClient)
     }
 
     /// An idle keep-alive connection keeps no buffers (as nginx frees its own).
     private func clear() {
+        abandonFill()
+        cacheForward = nil
         if let counted = loadCounted {
             counted.load.inFlight(counted.region, -1)
             loadCounted = nil
@@ -370,6 +392,7 @@ final class ProxyExchangeDriver {
         guard let context = frontEnd.context, let snapshot else { return }
         while machine.state == .awaitingResponse, var current = response {
             response = nil
+            var cachedAnswer: CacheLookup.Answer?
             let strip = loop.proxyNames(for: snapshot).strip
             let parsed = current.withUnsafeReadableBytes { bytes -> (ExchangeStateMachine.Action, ByteBuffer?)? in
                 do throws(RequestHeadError) {
@@ -393,6 +416,18 @@ final class ProxyExchangeDriver {
                 default:
                     return (action, nil)
                 }
+                var cacheStatusLine: [UInt8]?
+                if cacheForward != nil, responseHead.status >= 200, case .forwardResponseHead = action {
+                    switch cacheResponseHead(
+                        bytes, strip: strip, closeClient: closeClient, allocator: context.channel.allocator)
+                    {
+                    case .pass(let line):
+                        cacheStatusLine = line
+                    case .answer(let answer):
+                        cachedAnswer = answer
+                        return (action, nil)
+                    }
+                }
                 // Room for a small body too (copied behind the head when it came along).
                 let extra = current.readableBytes - responseHead.length <= Self.smallBody ? current.readableBytes : 0
                 let actions = route.map { snapshot.routeActions[$0] }
@@ -400,11 +435,27 @@ final class ProxyExchangeDriver {
                     bytes, head: responseHead, region: regionName, strip: strip, closeClient: closeClient,
                     http10: http10, dechunk: dechunk, edits: actions?.responseHeaders,
                     setCookie: newCookie.flatMap { actions?.setCookieLine($0) }, affinityCookie: affinityCookie,
-                    extraCapacity: extra, allocator: context.channel.allocator)
+                    cacheStatus: cacheStatusLine, extraCapacity: extra, allocator: context.channel.allocator)
                 return (action, out)
             }
             guard let (action, out) = parsed else {
                 response = current
+                return
+            }
+            if let answer = cachedAnswer {
+                // The cache answers instead of the upstream's response (a 304 that revalidated,
+                // a 5xx that stale-if-error covers).
+                current.moveReaderIndex(forwardBy: responseHead.length)
+                guard case .forwardResponseHead(let closeClient, _, let complete, let reuseUpstream) = action else {
+                    return
+                }
+                let status = responseHead.status
+                let failed = snapshot.config.proxy.outlierDetection.count5xx && status >= 500
+                recordOutcome(failed ? .status(status) : nil, status: status)
+                machine = ExchangeStateMachine(responseTimeoutMilliseconds: 0)
+                dropConnection(reusable: complete && reuseUpstream && current.readableBytes == 0)
+                endInFlight()
+                answerFromCache(answer, closeClient: closeClient)
                 return
             }
             guard let out else {
@@ -458,8 +509,9 @@ final class ProxyExchangeDriver {
     func forward(_ bytes: ByteBuffer, behind head: ByteBuffer? = nil) {
         var ranges: [Range<Int>] = []
         let step = bytes.withUnsafeReadableBytes { raw in
-            dechunk ? machine.responseBodyBytes(raw) { ranges.append($0) } : machine.responseBodyBytes(raw)
+            dechunk || filling ? machine.responseBodyBytes(raw) { ranges.append($0) } : machine.responseBodyBytes(raw)
         }
+        if filling { fillBody(bytes, ranges) }
         if var head {
             if dechunk {
                 for range in ranges { head.writeImmutableBuffer(slice(bytes, range)) }
@@ -497,5 +549,195 @@ final class ProxyExchangeDriver {
         TunnelHandler.join(
             frontEnd, upstream: connection.channel,
             idleTimeout: .milliseconds(Int64(snapshot.config.proxy.tunnelIdleTimeoutMilliseconds)))
+    }
+}
+
+// MARK: - Cache
+
+extension ProxyExchangeDriver {
+    enum CacheHeadOutcome {
+        /// The upstream's response goes on, with this `Cache-Status` line.
+        case pass([UInt8])
+        /// The cache answers instead.
+        case answer(CacheLookup.Answer)
+    }
+
+    /// What the cache does with a final response head from the upstream (RFC 9111): invalidate
+    /// after an unsafe method (§4.4), answer from the stored response a 304 revalidated (§4.3.4)
+    /// or a 5xx that `stale-if-error` covers (RFC 5861 §4), or pass the response on, storing it
+    /// as it streams when it may be stored (§3).
+    fileprivate func cacheResponseHead(
+        _ bytes: UnsafeRawBufferPointer, strip: [[UInt8]], closeClient: Bool, allocator: ByteBufferAllocator
+    ) -> CacheHeadOutcome {
+        guard var forward = cacheForward else { return .pass([]) }
+        defer { cacheForward = forward }
+        let cache = forward.cache
+        let status = responseHead.status
+        let now = cache.clock.now
+        var cacheStatus = forward.status
+        cacheStatus.forwardStatus = status
+        if forward.request.method == .unsafe, status < 400 {
+            let fields = StoredHead.allFields(bytes, head: responseHead)
+            for url in CacheRevalidation.invalidated(forward.request.url, response: fields) {
+                cache.invalidate(url: url)
+            }
+        }
+        if let stored = forward.stored {
+            if status == 304 && forward.conditional {
+                let fields = StoredHead.allFields(bytes, head: responseHead)
+                let updated = CacheRevalidation.updated(
+                    stored.entry, with: fields, requestTime: forward.requestTime, now: now, allocator: allocator)
+                cache.replace(updated, key: stored.key)
+                forward.fill?.release()
+                cacheResult = .revalidated
+                cacheStatus.ttl = updated.ttl(now: now)
+                return .answer(
+                    CacheLookup.answer(
+                        updated, request: forward.request, status: cacheStatus, age: updated.currentAge(now: now),
+                        result: .revalidated, context: answerContext(allocator, close: closeClient)))
+            }
+            if status >= 500,
+                let answer = staleAnswer(
+                    stored.entry, forward: forward, upstreamStatus: status, now: now, close: closeClient)
+            {
+                forward.fill?.release()
+                return .answer(answer)
+            }
+        }
+        guard forward.mayStore, status != 206 else {
+            forward.fill?.release()
+            cacheResult = forward.request.method == .get || forward.request.method == .head ? cacheResult : .bypass
+            return .pass(Self.line(cacheStatus))
+        }
+        let fields = StoredHead.allFields(bytes, head: responseHead)
+        let headers = CacheHeaders(fields)
+        let verdict = CacheStorability.verdict(
+            method: "GET", request: forward.request.rulesHeaders, status: status, response: headers)
+        let length = responseHead.framing(requestWasHEAD: false)
+        let tooLarge: Bool
+        switch length {
+        case .contentLength(let count): tooLarge = count > cache.store.maxObjectBytes
+        default: tooLarge = false
+        }
+        guard case .storable = verdict, !tooLarge else {
+            if case .notStorable(let reason) = verdict { cacheStatus.detail = reason.rawValue }
+            if tooLarge { cacheStatus.detail = "too-large" }
+            forward.fill?.release()
+            return .pass(Self.line(cacheStatus))
+        }
+        let head = StoredHead(bytes, head: responseHead, strip: strip, allocator: allocator)
+        let fill = forward.fill ?? CacheFill(key: forward.primary)
+        forward.fill = fill
+        let contentLength: Int?
+        switch length {
+        case .none: contentLength = 0
+        case .contentLength(let count): contentLength = count
+        case .chunked, .untilClose: contentLength = nil
+        }
+        fill.publish(
+            CacheFill.Head(
+                stored: head, contentLength: contentLength,
+                secondaryKey: CacheKey.secondaryKey(varyNames: head.varyNames, requestHeaders: forward.requestFields),
+                age: Freshness.AgeInputs(response: headers, requestTime: forward.requestTime, responseTime: now)))
+        filling = true
+        cacheStatus.stored = true
+        return .pass(Self.line(cacheStatus))
+    }
+
+    /// Body content passing to the client, kept for the store (and the followers).
+    fileprivate func fillBody(_ bytes: ByteBuffer, _ ranges: [Range<Int>]) {
+        guard let fill = cacheForward?.fill, let cache = cacheForward?.cache else { return }
+        for range in ranges where !range.isEmpty {
+            fill.append(bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!)
+        }
+        if fill.receivedBytes > cache.store.maxObjectBytes {
+            // Longer than max_object_kb after all (no length was given): not stored.
+            abandonFill()
+        }
+    }
+
+    /// The response is whole: stored, and the followers finish.
+    fileprivate func completeFill() {
+        filling = false
+        guard var forward = cacheForward, let fill = forward.fill, let head = fill.head
+        else { return }
+        let cache = forward.cache
+        let parts = fill.body
+        var body = ByteBufferAllocator().buffer(capacity: parts.reduce(0) { $0 + $1.readableBytes })
+        for part in parts { body.writeImmutableBuffer(part) }
+        let lifetime = Freshness.lifetime(
+            response: head.stored.headers, status: head.stored.status, responseTime: head.age.responseTime)
+        cache.insert(
+            StoredResponse(
+                head: head.stored, body: body, lifetime: lifetime.seconds, age: head.age,
+                secondaryKey: head.secondaryKey),
+            primary: forward.primary)
+        fill.finish()
+        cache.endFill(fill)
+        forward.fill = nil
+        cacheForward = forward
+    }
+
+    /// The exchange ends without a whole response: the fill's followers are released (before the
+    /// head) or cut (after it), and nothing is stored.
+    func abandonFill() {
+        filling = false
+        guard let fill = cacheForward?.fill else { return }
+        cacheForward?.fill = nil
+        fill.fail()
+        cacheForward?.cache.endFill(fill)
+    }
+
+    /// A stale stored response for a failed exchange (a local 502/503/504), when `stale-if-error`
+    /// (the request's, the response's, or the configured default) allows it.
+    fileprivate func staleOnError(upstreamStatus: Int, closeClient: Bool) -> CacheLookup.Answer? {
+        guard upstreamStatus >= 500, let forward = cacheForward, let stored = forward.stored else { return nil }
+        return staleAnswer(
+            stored.entry, forward: forward, upstreamStatus: upstreamStatus, now: forward.cache.clock.now,
+            close: closeClient)
+    }
+
+    fileprivate func staleAnswer(
+        _ entry: StoredResponse, forward: CacheForward, upstreamStatus: Int, now: Int, close: Bool
+    ) -> CacheLookup.Answer? {
+        let age = entry.currentAge(now: now)
+        guard
+            Freshness.mayServeStaleOnError(
+                request: forward.request.cacheControl, response: entry.head.headers.cacheControl,
+                lifetime: entry.lifetime, currentAge: age, defaultWindow: forward.settings.staleIfErrorSeconds)
+        else { return nil }
+        guard let allocator = frontEnd.context?.channel.allocator else { return nil }
+        var status = forward.status
+        status.forwardStatus = upstreamStatus
+        status.ttl = entry.lifetime - age
+        status.detail = "stale-if-error"
+        cacheResult = .stale
+        return CacheLookup.answer(
+            entry, request: forward.request, status: status, age: age, result: .stale,
+            context: answerContext(allocator, close: close))
+    }
+
+    /// Writes an answer the cache made in place of the upstream's and ends the exchange.
+    fileprivate func answerFromCache(_ answer: CacheLookup.Answer, closeClient: Bool) {
+        abandonFill()
+        cacheResult = answer.result
+        answered(status: answer.status)
+        frontEnd.write(answer.head)
+        if let body = answer.body { frontEnd.write(body) }
+        finished(closeClient: closeClient)
+    }
+
+    private func answerContext(_ allocator: ByteBufferAllocator, close: Bool) -> CacheLookup.Context {
+        let actions = route.flatMap { route in snapshot.map { $0.routeActions[route] } }
+        var cookies: [UInt8]?
+        if let line = newCookie.flatMap({ actions?.setCookieLine($0) }) { cookies = line }
+        if let affinityCookie { cookies = (cookies ?? []) + affinityCookie }
+        return CacheLookup.Context(
+            secure: frontEnd.secure, region: nil, regionName: regionName, close: close, http10: http10,
+            edits: actions?.responseHeaders, cookies: cookies, allocator: allocator)
+    }
+
+    private static func line(_ status: CacheStatus) -> [UInt8] {
+        Array("Cache-Status: \(status.fieldValue)\r\n".utf8)
     }
 }

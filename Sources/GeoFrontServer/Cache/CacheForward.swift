@@ -1,0 +1,30 @@
+import GeoFrontCore
+
+/// The cache's part in a request that goes upstream: why it went (``status``), what to do with
+/// the answer (store it, revalidate a stored one with it, fall back on a stale one, invalidate),
+/// and the fill that followers wait on when this request leads one.
+struct CacheForward {
+    let cache: ResponseCache
+    /// The cache settings that apply to this request (its route's or service's, else `cache`).
+    let settings: CacheSettings
+    var request: CacheRequest
+    /// The request's key without `Vary` (URL and region).
+    let primary: CacheKey
+    /// The stored response this request found: revalidated with its validators, served when the
+    /// upstream fails and `stale-if-error` allows it.
+    var stored: (entry: StoredResponse, key: CacheKey)?
+    /// Send the stored response's validators (`If-None-Match`, `If-Modified-Since`).
+    var conditional = false
+    /// `Cache-Status` so far: the forward reason.
+    var status: CacheStatus
+    /// The fill this request leads (collapsed followers wait on it).
+    var fill: CacheFill?
+    /// The request's field lines as text when a response may be stored (its `Vary` key is made
+    /// from them once the response says which fields it varies by).
+    var requestFields: [(name: String, value: String)] = []
+    /// When the request went upstream (seconds, the cache's clock): `request_time` of §4.2.3.
+    var requestTime: Int
+    /// The answer may be stored (false for a request with `no-store`, a HEAD, a conditional or
+    /// ranged miss, other methods).
+    var mayStore: Bool
+}

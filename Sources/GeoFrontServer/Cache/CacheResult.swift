@@ -1,0 +1,24 @@
+/// How the cache took part in an answer: `geofront_cache_requests_total{result}` and the access
+/// log's `cache` field.
+enum CacheResult: Int, CaseIterable, Sendable {
+    /// Answered from a stored response that was fresh (or acceptable to the request).
+    case hit
+    /// Went upstream: nothing usable was stored.
+    case miss
+    /// Answered from a stale stored response (`stale-while-revalidate`, `stale-if-error`).
+    case stale
+    /// A stale stored response was revalidated upstream (304) and answered from.
+    case revalidated
+    /// The cache did not take part (method, conditional or ranged miss, `no-store` request).
+    case bypass
+
+    var label: String {
+        switch self {
+        case .hit: "hit"
+        case .miss: "miss"
+        case .stale: "stale"
+        case .revalidated: "revalidated"
+        case .bypass: "bypass"
+        }
+    }
+}

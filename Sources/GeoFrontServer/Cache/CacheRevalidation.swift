@@ -1,0 +1,98 @@
+import GeoFrontCore
+import NIOCore
+
+/// The cache's edits around an upstream exchange: the validators a revalidation sends (RFC 9111
+/// §4.3.1), the stored response a 304 updates (§4.3.4, §3.2), and the URLs an unsafe request's
+/// answer invalidates (§4.4).
+enum CacheRevalidation {
+    /// Request fields a conditional request of the cache's replaces (the client's own conditions
+    /// and range are about the client's copy, not the cache's).
+    static let replacedFields = [
+        "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range",
+    ]
+
+    /// The request edits of the upstream request: the route's, plus, when the cache revalidates a
+    /// stored response, its validators.
+    static func edits(route: HeaderEditBytes?, cache: CacheForward?) -> HeaderEditBytes? {
+        guard let cache, cache.conditional, let stored = cache.stored?.entry else { return route }
+        var edits = HeaderEdits()
+        edits.remove = replacedFields
+        if let etag = stored.head.etag { edits.add.append(NameValue("If-None-Match", etag)) }
+        if let lastModified = stored.head.lastModified {
+            edits.add.append(NameValue("If-Modified-Since", lastModified))
+        }
+        let own = HeaderEditBytes(edits)
+        guard let route else { return own }
+        return route.merged(with: own)
+    }
+
+    /// `stored` updated with a 304's fields (§3.2: each field the 304 has replaces the stored ones
+    /// of that name, except the framing and `Content-Length`); its age starts again from the 304.
+    static func updated(
+        _ stored: StoredResponse, with fields: [(name: String, value: String)], requestTime: Int, now: Int,
+        allocator: ByteBufferAllocator
+    ) -> StoredResponse {
+        let merged = StoredHeaderUpdate.apply(stored.head.fields.map { ($0.name, $0.value) }, update: fields)
+        var entry = stored
+        entry.head = StoredHead(
+            updating: stored.head, fields: merged.map { CacheHeaderField(name: $0.name, value: $0.value) },
+            allocator: allocator)
+        let headers = CacheHeaders(fields)
+        entry.age = Freshness.AgeInputs(
+            ageValue: headers.age ?? 0, dateValue: headers.date ?? entry.head.headers.date ?? now,
+            requestTime: requestTime, responseTime: now)
+        entry.lifetime =
+            Freshness.lifetime(response: entry.head.headers, status: entry.head.status, responseTime: now).seconds
+        return entry
+    }
+
+    /// The normalised URLs an unsafe request's non-error answer invalidates: its own, and its
+    /// `Location` and `Content-Location` when they are on the same origin (§4.4).
+    static func invalidated(_ url: String, response fields: [(name: String, value: String)]) -> [String] {
+        var urls = [url]
+        let origin = originPart(url)
+        for field in fields {
+            let name = field.name.lowercased()
+            guard name == "location" || name == "content-location" else { continue }
+            let value = field.value
+            if value.hasPrefix("/") && !value.hasPrefix("//") {
+                urls.append(origin + value)
+            } else if let scheme = value.split(separator: ":", maxSplits: 1).first,
+                scheme == "http" || scheme == "https"
+            {
+                let candidate = originPart(value)
+                let parts = value.dropFirst(candidate.count)
+                let normalised = CacheKey.normalisedURL(
+                    scheme: String(scheme), host: String(candidate.dropFirst(scheme.count + 3)),
+                    path: String(parts.prefix { $0 != "?" }),
+                    query: parts.firstIndex(of: "?").map { String(parts[parts.index(after: $0)...]) }, policy: .all)
+                if originPart(normalised) == origin { urls.append(normalised) }
+            }
+        }
+        return urls
+    }
+
+    /// `scheme://host[:port]` of a URL.
+    private static func originPart(_ url: String) -> String {
+        guard let range = url.range(of: "://") else { return url }
+        let rest = url[range.upperBound...]
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+        return String(url[..<end])
+    }
+}
+
+/// RFC 9111 §3.2 (temporary, replaced by the Core rule).
+enum StoredHeaderUpdate {
+    static let kept: Set<String> = [
+        "content-length", "transfer-encoding", "connection", "keep-alive", "age", "set-cookie",
+    ]
+
+    static func apply(_ stored: [(name: String, value: String)], update: [(name: String, value: String)]) -> [(
+        name: String, value: String
+    )] {
+        let replaced = Set(update.map { $0.name.lowercased() }).subtracting(kept)
+        var result = stored.filter { !replaced.contains($0.name.lowercased()) }
+        result += update.filter { replaced.contains($0.name.lowercased()) }
+        return result
+    }
+}

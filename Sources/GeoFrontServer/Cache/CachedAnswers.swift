@@ -1,0 +1,208 @@
+import GeoFrontCore
+import NIOCore
+
+/// Answers written from a stored response: the stored head's bytes, then the per-answer lines
+/// (`Content-Length`, `Age`, `Cache-Status`, the route's response edits and cookies,
+/// `X-GeoFront-Region`, the connection's own `Connection`), then the body. No parsing on a
+/// plain hit: the stored lines are copied as they are.
+enum CachedAnswers {
+    /// A body at most this long is copied behind the head (one write); a longer one is written as
+    /// the stored buffer itself (shared, not copied).
+    static let inlineBody = 16 * 1024
+
+    enum Kind: Equatable {
+        /// The stored status, head and body (no body for HEAD).
+        case full(headOnly: Bool)
+        /// `304 Not Modified` to a conditional request the stored response satisfies.
+        case notModified
+        /// `206 Partial Content`: bytes `range` of the body (inclusive bounds; no body for HEAD).
+        case partial(ClosedRange<Int>, headOnly: Bool)
+        /// `416 Range Not Satisfiable`.
+        case rangeNotSatisfiable
+    }
+
+    /// What an answer carries beyond the stored response.
+    struct Extras {
+        var age: Int
+        var status: CacheStatus
+        var region: [UInt8]
+        var close: Bool
+        var http10: Bool
+        /// The route's `response_headers` edits.
+        var edits: HeaderEditBytes?
+        /// `Set-Cookie` lines (a new sticky cookie, `affinity`'s), each with its CRLF.
+        var cookies: [UInt8]?
+    }
+
+    /// The fields a 304 from a cache repeats of the stored response (RFC 9110 §15.4.5), lower case.
+    static let notModifiedFields: Set<String> = [
+        "cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified",
+    ]
+
+    /// The answer's head (with the body behind it when short) and, for a long body, the body.
+    static func write(
+        _ entry: StoredResponse, _ kind: Kind, _ extras: Extras, allocator: ByteBufferAllocator
+    ) -> (head: ByteBuffer, body: ByteBuffer?) {
+        let bodyLength = entry.body.readableBytes
+        var body: ByteBuffer?
+        switch kind {
+        case .full(let headOnly):
+            if !headOnly && bodyLength > 0 { body = entry.body }
+        case .partial(let range, let headOnly):
+            if !headOnly {
+                body = entry.body.getSlice(at: entry.body.readerIndex + range.lowerBound, length: range.count)
+            }
+        case .notModified, .rangeNotSatisfiable:
+            break
+        }
+        let inline = (body?.readableBytes ?? 0) <= inlineBody
+        var out = allocator.buffer(
+            capacity: entry.head.wire.readableBytes + 200 + extras.region.count + (extras.edits?.lines.count ?? 0)
+                + (extras.cookies?.count ?? 0) + (inline ? body?.readableBytes ?? 0 : 0))
+        switch kind {
+        case .full:
+            writeLines(entry, into: &out, edits: extras.edits, statusLine: true)
+            out.writeStaticString("Content-Length: ")
+            writeDecimal(bodyLength, into: &out)
+            out.writeStaticString("\r\n")
+        case .partial(let range, _):
+            out.writeStaticString("HTTP/1.1 206 Partial Content\r\n")
+            writeLines(entry, into: &out, edits: extras.edits, statusLine: false)
+            out.writeStaticString("Content-Range: bytes ")
+            writeDecimal(range.lowerBound, into: &out)
+            out.writeStaticString("-")
+            writeDecimal(range.upperBound, into: &out)
+            out.writeStaticString("/")
+            writeDecimal(bodyLength, into: &out)
+            out.writeStaticString("\r\nContent-Length: ")
+            writeDecimal(range.count, into: &out)
+            out.writeStaticString("\r\n")
+        case .notModified:
+            out.writeStaticString("HTTP/1.1 304 Not Modified\r\n")
+            for field in entry.head.fields where notModifiedFields.contains(field.name.lowercased()) {
+                out.writeString(field.name)
+                out.writeStaticString(": ")
+                out.writeString(field.value)
+                out.writeStaticString("\r\n")
+            }
+        case .rangeNotSatisfiable:
+            out.writeStaticString("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */")
+            writeDecimal(bodyLength, into: &out)
+            out.writeStaticString("\r\nContent-Length: 0\r\n")
+        }
+        writeTrailingLines(extras, into: &out)
+        if let part = body, inline {
+            out.writeImmutableBuffer(part)
+            body = nil
+        }
+        return (out, body)
+    }
+
+    /// The lines every answer from the cache ends its head with: `Age`, `Cache-Status`, the route's
+    /// added lines and cookies, `X-GeoFront-Region`, the connection's `Connection`, the empty line.
+    static func writeTrailingLines(_ extras: Extras, into out: inout ByteBuffer) {
+        out.writeStaticString("Age: ")
+        writeDecimal(min(max(0, extras.age), CacheControl.maxDeltaSeconds), into: &out)
+        out.writeStaticString("\r\nCache-Status: ")
+        writeStatus(extras.status, into: &out)
+        out.writeStaticString("\r\n")
+        if let edits = extras.edits { out.writeBytes(edits.lines) }
+        if let cookies = extras.cookies { out.writeBytes(cookies) }
+        out.writeStaticString("X-GeoFront-Region: ")
+        out.writeBytes(extras.region)
+        if extras.close {
+            out.writeStaticString("\r\nConnection: close\r\n\r\n")
+        } else if extras.http10 {
+            out.writeStaticString("\r\nConnection: keep-alive\r\n\r\n")
+        } else {
+            out.writeStaticString("\r\n\r\n")
+        }
+    }
+
+    /// 504 for `only-if-cached` without a usable stored response (RFC 9111 §5.2.1.7).
+    static func gatewayTimeout(status: CacheStatus, region: [UInt8], close: Bool, allocator: ByteBufferAllocator)
+        -> ByteBuffer
+    {
+        var out = allocator.buffer(capacity: 200)
+        out.writeStaticString(
+            "HTTP/1.1 504 Gateway Timeout\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n")
+        out.writeStaticString("Cache-Status: ")
+        writeStatus(status, into: &out)
+        out.writeStaticString("\r\nX-GeoFront-Region: ")
+        out.writeBytes(region)
+        out.writeStaticString("\r\nContent-Length: 20\r\n")
+        if close { out.writeStaticString("Connection: close\r\n") }
+        out.writeStaticString("\r\n504 Gateway Timeout\n")
+        return out
+    }
+
+    /// The stored lines (with the status line when asked), less those the route's edits drop.
+    private static func writeLines(
+        _ entry: StoredResponse, into out: inout ByteBuffer, edits: HeaderEditBytes?, statusLine: Bool
+    ) {
+        let wire = entry.head.wire
+        guard let edits, !edits.dropped.isEmpty else {
+            if statusLine {
+                out.writeImmutableBuffer(wire)
+            } else {
+                out.writeImmutableBuffer(entry.head.fieldLines)
+            }
+            return
+        }
+        wire.withUnsafeReadableBytes { bytes in
+            if statusLine { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[..<entry.head.statusLineLength])) }
+            var index = entry.head.statusLineLength
+            // The stored lines end without the head's empty line: walk them by hand.
+            while index < bytes.count {
+                var end = index
+                while end + 1 < bytes.count && !(bytes[end] == 13 && bytes[end + 1] == 10) { end += 1 }
+                var colon = index
+                while colon < end && bytes[colon] != UInt8(ascii: ":") { colon += 1 }
+                let name = RequestHead.Span(start: index, count: colon - index)
+                if !edits.drops(bytes, name) {
+                    out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[index..<(end + 2)]))
+                }
+                index = end + 2
+            }
+        }
+    }
+
+    /// `Cache-Status`'s value: a plain hit without text, anything else through ``CacheStatus``.
+    static func writeStatus(_ status: CacheStatus, into out: inout ByteBuffer) {
+        if status.hit && status.forward == nil && status.detail == nil && !status.stored && !status.collapsed
+            && status.forwardStatus == nil
+        {
+            out.writeStaticString("GeoFront; hit")
+            if let ttl = status.ttl {
+                out.writeStaticString("; ttl=")
+                writeDecimal(ttl, into: &out)
+            }
+            return
+        }
+        out.writeString(status.fieldValue)
+    }
+
+    /// `value` in decimal, without making a string.
+    static func writeDecimal(_ value: Int, into out: inout ByteBuffer) {
+        if value < 0 {
+            out.writeInteger(UInt8(ascii: "-"))
+            writeDecimal(-value, into: &out)
+            return
+        }
+        if value < 10 {
+            out.writeInteger(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import GeoFrontCore
+import NIOCore
+import Synchronization
+
+/// The proxy's shared HTTP cache (RFC 9111): one per process for a `cache` setting, shared by
+/// every event loop. It holds the bounded store (``CacheStore``), which URLs vary by which
+/// request fields, the fills in progress (request collapsing, ``CacheFill``) and the counts.
+/// The rules that decide what is stored and served are in GeoFrontCore (``CacheStorability``,
+/// ``Freshness``); the request path uses them through ``CacheLookup`` and the exchange driver.
+final class ResponseCache: Sendable {
+    let settings: CacheSettings
+    let store: CacheStore<StoredResponse>
+    let clock: CacheClock
+    let metrics: GeoFrontMetrics
+    /// Per primary key whose stored response has `Vary`: the field names it varies by.
+    private let varyIndex = Mutex<[CacheKey: [String]]>([:])
+    private let varyCount = Atomic<Int>(0)
+    private let fills = Mutex<[CacheKey: CacheFill]>([:])
+    private let counts = Mutex<[Int]>(Array(repeating: 0, count: CacheResult.allCases.count))
+
+    init(settings: CacheSettings, metrics: GeoFrontMetrics, clock: CacheClock = CacheClock()) {
+        self.settings = settings
+        self.store = CacheStore(memoryMB: settings.memoryMB, maxObjectKB: settings.maxObjectKB)
+        self.clock = clock
+        self.metrics = metrics
+    }
+
+    /// What a lookup found.
+    struct Found {
+        /// The key the response is (or would be) stored under, `Vary` applied.
+        var key: CacheKey
+        var entry: StoredResponse?
+        /// Other variants of the URL are stored, not this request's.
+        var varyMiss: Bool
+    }
+
+    /// The stored response for the primary key `primary`; `secondary` gives the request's secondary
+    /// key for a list of `Vary` names (asked only when the URL's stored response has `Vary`).
+    func lookup(_ primary: CacheKey, secondary: ([String]) -> String) -> Found {
+        var key = primary
+        var varies = false
+        if varyCount.load(ordering: .relaxed) > 0, let names = varyIndex.withLock({ $0[primary] }) {
+            key = primary.variant(secondary(names))
+            varies = true
+        }
+        let entry = store.lookup(key)
+        return Found(key: key, entry: entry, varyMiss: entry == nil && varies)
+    }
+
+    /// Stores `entry` for `primary` (its variant for the entry's `Vary`).
+    func insert(_ entry: StoredResponse, primary: CacheKey) {
+        let names = entry.head.varyNames
+        varyIndex.withLock { index in
+            if names.isEmpty {
+                if index.removeValue(forKey: primary) != nil { varyCount.subtract(1, ordering: .relaxed) }
+            } else {
+                if index.updateValue(names, forKey: primary) == nil { varyCount.add(1, ordering: .relaxed) }
+            }
+        }
+        let key = names.isEmpty ? primary : primary.variant(entry.secondaryKey)
+        if case .stored(let evicted) = store.insert(key, entry), evicted > 0 {
+            metrics.cacheEvictions.increment(by: Int64(evicted))
+        }
+        recordSize()
+    }
+
+    /// Replaces a stored entry (a 304's update) under its full key.
+    func replace(_ entry: StoredResponse, key: CacheKey) {
+        store.insert(key, entry)
+        recordSize()
+    }
+
+    // MARK: - Collapsing
+
+    /// The fill in progress for `primary`, joined as a follower, or a new one this request leads.
+    func fill(for primary: CacheKey) -> (fill: CacheFill, leader: Bool) {
+        fills.withLock { fills in
+            if let existing = fills[primary] { return (existing, false) }
+            let fill = CacheFill(key: primary)
+            fills[primary] = fill
+            return (fill, true)
+        }
+    }
+
+    /// The fill is over (stored, released or failed): later requests look the store up again.
+    func endFill(_ fill: CacheFill) {
+        fills.withLock { fills in
+            if fills[fill.key] === fill { fills[fill.key] = nil }
+        }
+    }
+
+    // MARK: - Invalidation and purge
+
+    /// Removes every stored response for `url` (all variants and regions). Returns the count.
+    @discardableResult
+    func invalidate(url: String) -> Int {
+        let removed = store.purge(url: url)
+        if removed > 0 { recordSize() }
+        return removed
+    }
+
+    @discardableResult
+    func purge(prefix: String) -> Int {
+        let removed = store.purge(urlPrefix: prefix)
+        if removed > 0 { recordSize() }
+        return removed
+    }
+
+    @discardableResult
+    func purge(tag: String) -> Int {
+        let removed = store.purge(tag: tag)
+        if removed > 0 { recordSize() }
+        return removed
+    }
+
+    func removeAll() {
+        store.removeAll()
+        varyIndex.withLock { index in
+            varyCount.subtract(index.count, ordering: .relaxed)
+            index.removeAll()
+        }
+        recordSize()
+    }
+
+    // MARK: - Counts
+
+    func count(_ result: CacheResult) {
+        counts.withLock { $0[result.rawValue] += 1 }
+        metrics.cacheRequests[result.rawValue].increment()
+    }
+
+    /// Requests by result since start.
+    var results: [CacheResult: Int] {
+        let values = counts.withLock { $0 }
+        return Dictionary(uniqueKeysWithValues: CacheResult.allCases.map { ($0, values[$0.rawValue]) })
+    }
+
+    private func recordSize() {
+        let statistics = store.statistics
+        metrics.cacheBytes.record(statistics.bytes)
+        metrics.cacheEntries.record(statistics.entries)
+    }
+}

@@ -1,0 +1,123 @@
+import GeoFrontCore
+import NIOCore
+
+/// An upstream response head as the cache keeps it: the status line and the field lines a stored
+/// answer repeats, and what the caching rules read from the whole head. Built once per response
+/// that went through the cache (a miss, a revalidation), never per hit.
+///
+/// Kept out of the stored lines: hop-by-hop fields and those the upstream's `Connection` names,
+/// the framing (`Transfer-Encoding`, `Content-Length`: every answer from the cache states its
+/// own), `Age` (recomputed per answer, RFC 9111 §4.2.3), `Set-Cookie` (never repeated to other
+/// clients), the purge tags (`Surrogate-Key`, `Cache-Tag`), `X-GeoFront-Region`, and
+/// `proxy.strip_response_headers`.
+struct StoredHead: Sendable {
+    var status: Int
+    /// `HTTP/1.1 NNN reason CRLF` then the kept field lines, each with its CRLF.
+    var wire: ByteBuffer
+    /// Bytes of the status line at the start of ``wire``.
+    var statusLineLength: Int
+    /// The kept field lines as text (for 304 updates, conditional answers, `Vary`).
+    var fields: [CacheHeaderField]
+    /// What the rules read from the whole upstream head (including `Age` and `Set-Cookie`).
+    var headers: CacheHeaders
+    var etag: String?
+    var lastModified: String?
+    var tags: [String]
+    /// `Vary`'s field names, lower case, sorted, once each.
+    var varyNames: [String]
+
+    /// Every field line of a parsed upstream head, as text (the cache's slow paths only).
+    static func allFields(_ bytes: UnsafeRawBufferPointer, head: ResponseHead) -> [(name: String, value: String)] {
+        var fields: [(name: String, value: String)] = []
+        var index = head.fieldsStart
+        while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
+            fields.append(
+                (
+                    String(decoding: field.name.bytes(in: bytes), as: UTF8.self),
+                    String(decoding: field.value.bytes(in: bytes), as: UTF8.self)
+                ))
+        }
+        return fields
+    }
+
+    /// The stored form of the upstream head `head` in `bytes`; `strip` is the snapshot's lower-case
+    /// list of removed response fields.
+    init(_ bytes: UnsafeRawBufferPointer, head: ResponseHead, strip: [[UInt8]], allocator: ByteBufferAllocator) {
+        status = head.status
+        let all = Self.allFields(bytes, head: head)
+        headers = CacheHeaders(all)
+        tags = SurrogateKeys.tags(in: all)
+        var wire = allocator.buffer(capacity: head.length)
+        wire.writeStaticString("HTTP/1.1 ")
+        wire.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
+        statusLineLength = wire.readableBytes
+        var kept: [CacheHeaderField] = []
+        var index = head.fieldsStart
+        var vary: Set<String> = []
+        while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
+            let name = field.name
+            if HopByHop.contains(bytes, name) || HopByHop.isNamed(bytes, name, in: head.connectionNames) { continue }
+            if Self.isDropped(bytes, name) { continue }
+            if !strip.isEmpty, strip.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) { continue }
+            wire.writeBytes(field.line.bytes(in: bytes))
+            let text = CacheHeaderField(
+                name: String(decoding: name.bytes(in: bytes), as: UTF8.self),
+                value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
+            kept.append(text)
+        }
+        fields = kept
+        etag = nil
+        lastModified = nil
+        for field in kept {
+            switch field.name.lowercased() {
+            case "etag" where etag == nil: etag = field.value
+            case "last-modified" where lastModified == nil: lastModified = field.value
+            case "vary":
+                for name in field.value.split(separator: ",") {
+                    let trimmed = name.filter { $0 != " " && $0 != "\t" }.lowercased()
+                    if !trimmed.isEmpty { vary.insert(trimmed) }
+                }
+            default: break
+            }
+        }
+        varyNames = vary.sorted()
+        self.wire = wire
+    }
+
+    /// A stored head with its fields replaced (a 304's update, RFC 9111 §3.2): the wire form is
+    /// written again from `fields`.
+    init(updating stored: StoredHead, fields: [CacheHeaderField], allocator: ByteBufferAllocator) {
+        self = stored
+        self.fields = fields
+        var wire = allocator.buffer(capacity: stored.wire.readableBytes + 64)
+        wire.writeImmutableBuffer(stored.wire.getSlice(at: stored.wire.readerIndex, length: stored.statusLineLength)!)
+        for field in fields {
+            wire.writeString(field.name)
+            wire.writeStaticString(": ")
+            wire.writeString(field.value)
+            wire.writeStaticString("\r\n")
+        }
+        self.wire = wire
+        headers = CacheHeaders(fields.map { ($0.name, $0.value) })
+        etag = fields.first { $0.name.lowercased() == "etag" }?.value
+        lastModified = fields.first { $0.name.lowercased() == "last-modified" }?.value
+    }
+
+    /// Fields the stored lines never keep (see the type's comment); hop-by-hop ones are apart.
+    private static func isDropped(_ bytes: UnsafeRawBufferPointer, _ name: RequestHead.Span) -> Bool {
+        switch name.count {
+        case 3: return FieldLines.equals(bytes, name, "age")
+        case 9: return FieldLines.equals(bytes, name, "cache-tag")
+        case 10: return FieldLines.equals(bytes, name, "set-cookie")
+        case 13: return FieldLines.equals(bytes, name, "surrogate-key")
+        case 14: return FieldLines.equals(bytes, name, "content-length")
+        case 17: return FieldLines.equals(bytes, name, "x-geofront-region")
+        default: return false
+        }
+    }
+
+    /// The stored field lines without the status line.
+    var fieldLines: ByteBuffer {
+        wire.getSlice(at: wire.readerIndex + statusLineLength, length: wire.readableBytes - statusLineLength)!
+    }
+}

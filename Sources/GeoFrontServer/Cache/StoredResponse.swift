@@ -1,0 +1,36 @@
+import GeoFrontCore
+import NIOCore
+
+/// One response in the cache: its stored head, its whole body, and when it was fetched. Answers
+/// are written from it without parsing (``CachedAnswers``); the body is shared, never copied per
+/// answer above ``CachedAnswers/inlineBody`` bytes.
+struct StoredResponse: CacheStorable {
+    var head: StoredHead
+    var body: ByteBuffer
+    /// Freshness lifetime in seconds (RFC 9111 §4.2.1), fixed when stored or updated.
+    var lifetime: Int
+    /// The age calculation's inputs (§4.2.3): `Age`, `Date`, request and response times.
+    var age: Freshness.AgeInputs
+    /// The request's values of ``StoredHead/varyNames`` (the secondary key), for collapsed requests.
+    var secondaryKey: String
+
+    var bodyBytes: Int { body.readableBytes }
+    var tags: [String] { head.tags }
+
+    /// The fixed cost of an entry beyond its buffers and strings: the value, the store's node and
+    /// index slots, allocation headers. On the high side, so the bound holds for the real heap.
+    static let overheadBytes = 512
+
+    func accountedBytes(key: CacheKey) -> Int {
+        var total = Self.overheadBytes + key.bytes.count * 3 + body.capacity + head.wire.capacity
+        for field in head.fields { total += field.name.utf8.count + field.value.utf8.count + 32 }
+        for tag in head.tags { total += tag.utf8.count * 2 + 32 }
+        total += (head.etag?.utf8.count ?? 0) + (head.lastModified?.utf8.count ?? 0) + secondaryKey.utf8.count
+        return total
+    }
+
+    func currentAge(now: Int) -> Int { age.currentAge(now: now) }
+
+    /// Seconds of freshness left at `now` (negative when stale): `Cache-Status`'s `ttl`.
+    func ttl(now: Int) -> Int { lifetime - currentAge(now: now) }
+}
