@@ -102,7 +102,7 @@ import Testing
     @Test func unknownKeyWithoutACloseMatchListsTheAllowedOnes() {
         #expect(
             Self.with { $0["colour"] = "blue" } == [
-                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down, proxy, admin, access_log, rate_limit, proxy_protocol, tls, policies, affinity, services, routes, default_route"
+                "colour: unknown key; allowed here: listen, geoip, mode, redirect, trusted_proxies, default_region, regions, server, health_check, when_all_down, proxy, admin, access_log, rate_limit, proxy_protocol, tls, policies, affinity, cache, services, routes, default_route"
             ])
     }
 

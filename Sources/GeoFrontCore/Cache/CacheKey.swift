@@ -1,5 +1,5 @@
 /// How a cache key treats the request's query string (`key.query`).
-public enum CacheQueryPolicy: Sendable, Equatable {
+public enum CacheQueryPolicy: Sendable, Hashable {
     /// The query exactly as sent.
     case all
     /// The query is dropped.

@@ -17,7 +17,7 @@ public enum ConfigLoader {
         [
             "listen", "geoip", "mode", "redirect", "trusted_proxies", "default_region", "regions", "server",
             "health_check", "when_all_down", "proxy", "admin", "access_log", "rate_limit", "proxy_protocol", "tls",
-            "policies", "affinity",
+            "policies", "affinity", "cache",
         ] + RoutesConfig.configKeys
 
     /// Loads the file at `path`; relative paths inside resolve against the file's folder.
@@ -136,6 +136,11 @@ public enum ConfigLoader {
         let accessLog = AccessLogSettings.read(root["access_log"], reader: &reader)
         let rateLimit = RateLimitSettings.read(root["rate_limit"], reader: &reader)
         let affinity = root["affinity"].flatMap { $0 == .null ? nil : AffinitySettings.read($0, reader: &reader) }
+        let issuesBeforeCache = reader.issues.count
+        let cache = CacheSettings.read(root["cache"], reader: &reader)
+        if let routes, reader.issues.count == issuesBeforeCache {
+            CacheSettings.checkOverrides(routes, top: cache, reader: &reader)
+        }
         guard let listen, let geoip, let defaultRegion, reader.issues.isEmpty else { return nil }
         var config = GeoFrontConfig(
             listen: listen, geoip: geoip, mode: mode, redirect: redirect, trustedProxies: trusted,
@@ -146,6 +151,7 @@ public enum ConfigLoader {
         config.routes = routes
         config.policies = policies
         config.affinity = affinity
+        config.cache = cache
         if let value = root["tls"], value != .null {
             config.tls = TLSListenerSettings.read(value, plainListen: listen, reader: &reader)
             if config.tls == nil { return nil }

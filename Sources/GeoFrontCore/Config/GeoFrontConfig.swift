@@ -40,6 +40,9 @@ public struct GeoFrontConfig: Sendable {
     public var policies: [TrafficPolicy] = []
     /// `affinity`: the signed cookie that keeps a client in its region; nil: none.
     public var affinity: AffinitySettings?
+    /// `cache`: the response cache of proxy mode; nil: off. Routes and services may turn it off or
+    /// override its keys: ``cacheSettings(route:service:)``.
+    public var cache: CacheSettings?
 
     public init(
         listen: HostPort, geoip: GeoIPSettings, mode: RoutingMode, redirect: RedirectSettings,
