@@ -18,6 +18,7 @@ struct CheckConfigCommand: ParsableCommand {
         let certificates = try reportingErrors { try ListenerCertificates.validate(snapshot.config) }
         let config = snapshot.config
         if let routes = config.routes { Self.printRouteWarnings(routes) }
+        Self.printWarnings(Self.cacheWarnings(config))
         let metadata = snapshot.database.metadata
         print("\(options.config): OK")
         print("  listen          \(config.listen)")
@@ -38,6 +39,7 @@ struct CheckConfigCommand: ParsableCommand {
                     + "\(outlier.count5xx ? " (5xx count)" : ""), for \(outlier.baseEjectionMilliseconds) ms × ejections in a row "
                     + "(≤ \(outlier.maxEjectionMilliseconds) ms), at most \(outlier.maxEjectionPercent)% of a region")
         }
+        for line in Self.cacheLines(config) { print(line) }
         print("  database        \(config.geoip.database)")
         print(
             "                  \(metadata.databaseType), built \(metadata.buildDate), IPv\(metadata.ipVersion), \(metadata.nodeCount) nodes"

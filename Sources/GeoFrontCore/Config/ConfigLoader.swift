@@ -136,6 +136,11 @@ public enum ConfigLoader {
         let accessLog = AccessLogSettings.read(root["access_log"], reader: &reader)
         let rateLimit = RateLimitSettings.read(root["rate_limit"], reader: &reader)
         let affinity = root["affinity"].flatMap { $0 == .null ? nil : AffinitySettings.read($0, reader: &reader) }
+        let issuesBeforeCache = reader.issues.count
+        let cache = CacheSettings.read(root["cache"], reader: &reader)
+        if let routes, reader.issues.count == issuesBeforeCache {
+            CacheSettings.checkOverrides(routes, top: cache, reader: &reader)
+        }
         guard let listen, let geoip, let defaultRegion, reader.issues.isEmpty else { return nil }
         var config = GeoFrontConfig(
             listen: listen, geoip: geoip, mode: mode, redirect: redirect, trustedProxies: trusted,
@@ -146,18 +151,7 @@ public enum ConfigLoader {
         config.routes = routes
         config.policies = policies
         config.affinity = affinity
-        // TEMPORARY minimal reader (replaced by CacheSettings+Config).
-        if case .object(let fields)? = root["cache"] {
-            var cache = CacheSettings()
-            if case .number(let n)? = fields["memory_mb"] { cache.memoryMB = Int(n) }
-            if case .number(let n)? = fields["max_object_kb"] { cache.maxObjectKB = Int(n) }
-            if case .number(let n)? = fields["stale_if_error_s"] { cache.staleIfErrorSeconds = Int(n) }
-            if case .number(let n)? = fields["stale_while_revalidate_s"] { cache.staleWhileRevalidateSeconds = Int(n) }
-            if case .object(let key)? = fields["key"], case .bool(let b)? = key["include_region"] {
-                cache.includeRegion = b
-            }
-            config.cache = cache
-        }
+        config.cache = cache
         if let value = root["tls"], value != .null {
             config.tls = TLSListenerSettings.read(value, plainListen: listen, reader: &reader)
             if config.tls == nil { return nil }

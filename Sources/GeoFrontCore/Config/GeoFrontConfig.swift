@@ -40,7 +40,8 @@ public struct GeoFrontConfig: Sendable {
     public var policies: [TrafficPolicy] = []
     /// `affinity`: the signed cookie that keeps a client in its region; nil: none.
     public var affinity: AffinitySettings?
-    /// `cache`: the shared response cache of proxy mode; nil: off.
+    /// `cache`: the response cache of proxy mode; nil: off. Routes and services may turn it off or
+    /// override its keys: ``cacheSettings(route:service:)``.
     public var cache: CacheSettings?
 
     public init(

@@ -5,7 +5,7 @@ extension RouteConfig {
     /// The keys of a `routes` entry.
     static let configKeys = [
         "name", "match", "backends", "service", "sticky", "rewrite", "request_headers", "response_headers",
-        "rollback",
+        "rollback", "cache",
     ]
 
     /// Reads the `routes` array: the valid routes in file order, and the names of every route with
@@ -69,6 +69,9 @@ extension RouteConfig {
         }
         if let value = fields["rollback"], value != .null {
             route.rollback = RollbackSettings.read(value, at: key("rollback"), reader: &reader)
+        }
+        if let value = fields["cache"] {
+            route.cache = CacheOverride.read(value, at: key("cache"), reader: &reader)
         }
         guard name != nil, reader.issues.count == before else { return nil }
         return route

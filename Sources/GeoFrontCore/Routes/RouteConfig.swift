@@ -17,6 +17,9 @@ public struct RouteConfig: Sendable, Hashable {
     public var responseHeaders: HeaderEdits
     /// When a backend's weight is set to 0 automatically; nil: never.
     public var rollback: RollbackSettings?
+    /// `cache`: this route's requests turn the cache off or override its keys; nil: the backend
+    /// service's `cache`, else the top level's (``CacheSettings/resolve(top:service:route:)``).
+    public var cache: CacheOverride?
 
     public init(
         name: String, match: RouteMatch = RouteMatch(), backends: [RouteBackend], sticky: StickyKey? = nil,

@@ -18,6 +18,9 @@ public struct ServiceConfig: Sendable, Hashable {
     /// The regions this service runs in (named in `upstreams` or `redirect_urls`), in the order of
     /// `regions` in the file.
     public var regions: [String]
+    /// `cache`: this service's requests turn the cache off or override its keys; nil: the top-level
+    /// `cache` applies. A route's `cache` takes precedence (``CacheSettings/resolve(top:service:route:)``).
+    public var cache: CacheOverride?
 
     public init(
         name: String, upstreams: [String: [UpstreamConfig]] = [:], healthCheck: HealthCheckSettings? = nil,
@@ -52,7 +55,7 @@ extension ServiceConfig {
     }
 
     /// The keys of a `services` entry.
-    static let configKeys = ["upstreams", "health_check", "lb", "redirect_urls", "mode"]
+    static let configKeys = ["upstreams", "health_check", "lb", "redirect_urls", "mode", "cache"]
 
     /// Reads the `services` object (service name → entry): the valid services, sorted by name, and
     /// the names of every entry (so that a route naming a broken service is not reported a second
@@ -114,6 +117,9 @@ extension ServiceConfig {
         if let value = fields["redirect_urls"] {
             service.redirectURLs = readRedirectURLs(
                 value, at: key("redirect_urls"), regionNames: regionNames, reader: &reader)
+        }
+        if let value = fields["cache"] {
+            service.cache = CacheOverride.read(value, at: key("cache"), reader: &reader)
         }
         guard reader.issues.count == before else { return nil }
         service.regions = regionNames.filter { service.upstreams[$0] != nil || service.redirectURLs[$0] != nil }

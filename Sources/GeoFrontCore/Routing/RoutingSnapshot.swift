@@ -50,6 +50,8 @@ public final class RoutingSnapshot: Sendable {
     /// The routes' runtime state (weights set at run time, rollbacks, counts), shared by every
     /// snapshot of this configuration and carried over a reload; nil without routes.
     public let routeControl: RouteControl?
+    /// The response cache's settings per route and backend (``GeoFrontConfig/cachePlan``).
+    public let cachePlan: CachePlan
 
     /// - Parameter statuses: per entry of ``GeoFrontConfig/deployments``, in order; nil means
     ///   every entry at its initial status (healthy unless `drain` is set).
@@ -84,6 +86,7 @@ public final class RoutingSnapshot: Sendable {
         self.generation = generation
         self.routes = routes
         self.routeControl = routeControl
+        self.cachePlan = config.cachePlan
         self.regions = deployments.indices.map { index in
             let entry = deployments[index]
             var available = statuses[index].isAvailable

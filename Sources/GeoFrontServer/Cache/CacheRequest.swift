@@ -14,6 +14,12 @@ struct CacheRequest {
     }
 
     var method: Method
+    /// The target URI's parts as sent (`host` with its port), for invalidation.
+    var scheme: String
+    var host: String
+    var path: String
+    var query: String?
+    var queryPolicy: CacheQueryPolicy
     /// The normalised URL (`scheme://host[:port]path[?query]`, the query after `key.query`).
     var url: String
     /// The request's `Cache-Control` (with `Pragma: no-cache` as `no-cache` when it has none).
@@ -41,11 +47,12 @@ struct CacheRequest {
             self.method = .unsafe
         }
         hasBody = head.body != .none
-        let host = Self.hostValue(bytes, route: route)
-        let path = String(decoding: route.path.bytes(in: bytes), as: UTF8.self)
-        let queryText = route.query.map { String(decoding: $0.bytes(in: bytes), as: UTF8.self) }
-        url = CacheKey.normalisedURL(
-            scheme: secure ? "https" : "http", host: host, path: path, query: queryText, policy: query)
+        scheme = secure ? "https" : "http"
+        host = Self.hostValue(bytes, route: route)
+        path = String(decoding: route.path.bytes(in: bytes), as: UTF8.self)
+        self.query = route.query.map { String(decoding: $0.bytes(in: bytes), as: UTF8.self) }
+        queryPolicy = query
+        url = CacheKey.normalisedURL(scheme: scheme, host: host, path: path, query: self.query, policy: query)
         var cacheControl: [[UInt8]] = []
         var pragmaNoCache = false
         RouteRequest.forEachField(in: bytes, fields: route.fields) { name, value in

@@ -32,7 +32,7 @@ enum CacheRevalidation {
         _ stored: StoredResponse, with fields: [(name: String, value: String)], requestTime: Int, now: Int,
         allocator: ByteBufferAllocator
     ) -> StoredResponse {
-        let merged = StoredHeaderUpdate.apply(stored.head.fields.map { ($0.name, $0.value) }, update: fields)
+        let merged = StoredHeaderUpdate.updated(stored: stored.head.fields.map { ($0.name, $0.value) }, with: fields)
         var entry = stored
         entry.head = StoredHead(
             updating: stored.head, fields: merged.map { CacheHeaderField(name: $0.name, value: $0.value) },
@@ -48,51 +48,11 @@ enum CacheRevalidation {
 
     /// The normalised URLs an unsafe request's non-error answer invalidates: its own, and its
     /// `Location` and `Content-Location` when they are on the same origin (§4.4).
-    static func invalidated(_ url: String, response fields: [(name: String, value: String)]) -> [String] {
-        var urls = [url]
-        let origin = originPart(url)
-        for field in fields {
-            let name = field.name.lowercased()
-            guard name == "location" || name == "content-location" else { continue }
-            let value = field.value
-            if value.hasPrefix("/") && !value.hasPrefix("//") {
-                urls.append(origin + value)
-            } else if let scheme = value.split(separator: ":", maxSplits: 1).first,
-                scheme == "http" || scheme == "https"
-            {
-                let candidate = originPart(value)
-                let parts = value.dropFirst(candidate.count)
-                let normalised = CacheKey.normalisedURL(
-                    scheme: String(scheme), host: String(candidate.dropFirst(scheme.count + 3)),
-                    path: String(parts.prefix { $0 != "?" }),
-                    query: parts.firstIndex(of: "?").map { String(parts[parts.index(after: $0)...]) }, policy: .all)
-                if originPart(normalised) == origin { urls.append(normalised) }
-            }
-        }
-        return urls
-    }
-
-    /// `scheme://host[:port]` of a URL.
-    private static func originPart(_ url: String) -> String {
-        guard let range = url.range(of: "://") else { return url }
-        let rest = url[range.upperBound...]
-        let end = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-        return String(url[..<end])
-    }
-}
-
-/// RFC 9111 §3.2 (temporary, replaced by the Core rule).
-enum StoredHeaderUpdate {
-    static let kept: Set<String> = [
-        "content-length", "transfer-encoding", "connection", "keep-alive", "age", "set-cookie",
-    ]
-
-    static func apply(_ stored: [(name: String, value: String)], update: [(name: String, value: String)]) -> [(
-        name: String, value: String
-    )] {
-        let replaced = Set(update.map { $0.name.lowercased() }).subtracting(kept)
-        var result = stored.filter { !replaced.contains($0.name.lowercased()) }
-        result += update.filter { replaced.contains($0.name.lowercased()) }
-        return result
+    static func invalidated(_ request: CacheRequest, response fields: [(name: String, value: String)]) -> [String] {
+        let location = fields.first { $0.name.lowercased() == "location" }?.value
+        let contentLocation = fields.first { $0.name.lowercased() == "content-location" }?.value
+        return CacheInvalidation.urls(
+            scheme: request.scheme, host: request.host, path: request.path, query: request.query,
+            location: location, contentLocation: contentLocation, policy: request.queryPolicy)
     }
 }

@@ -34,11 +34,6 @@ enum CachedAnswers {
         var cookies: [UInt8]?
     }
 
-    /// The fields a 304 from a cache repeats of the stored response (RFC 9110 §15.4.5), lower case.
-    static let notModifiedFields: Set<String> = [
-        "cache-control", "content-location", "date", "etag", "expires", "vary", "last-modified",
-    ]
-
     /// The answer's head (with the body behind it when short) and, for a long body, the body.
     static func write(
         _ entry: StoredResponse, _ kind: Kind, _ extras: Extras, allocator: ByteBufferAllocator
@@ -79,7 +74,7 @@ enum CachedAnswers {
             out.writeStaticString("\r\n")
         case .notModified:
             out.writeStaticString("HTTP/1.1 304 Not Modified\r\n")
-            for field in entry.head.fields where notModifiedFields.contains(field.name.lowercased()) {
+            for field in ConditionalRequest.notModifiedFields(entry.head.fields.map { ($0.name, $0.value) }) {
                 out.writeString(field.name)
                 out.writeStaticString(": ")
                 out.writeString(field.value)

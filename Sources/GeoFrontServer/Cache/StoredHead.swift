@@ -52,12 +52,17 @@ struct StoredHead: Sendable {
         wire.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
         statusLineLength = wire.readableBytes
         var kept: [CacheHeaderField] = []
+        // §3.1: fields only for the proxy, and those a `private="…"` names, are never stored.
+        let privateNames = headers.cacheControl.privateFields.map { Array($0.lowercased().utf8) }
         var index = head.fieldsStart
         var vary: Set<String> = []
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
             let name = field.name
             if HopByHop.contains(bytes, name) || HopByHop.isNamed(bytes, name, in: head.connectionNames) { continue }
             if Self.isDropped(bytes, name) { continue }
+            if !privateNames.isEmpty, privateNames.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) {
+                continue
+            }
             if !strip.isEmpty, strip.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) { continue }
             wire.writeBytes(field.line.bytes(in: bytes))
             let text = CacheHeaderField(
@@ -112,6 +117,9 @@ struct StoredHead: Sendable {
         case 13: return FieldLines.equals(bytes, name, "surrogate-key")
         case 14: return FieldLines.equals(bytes, name, "content-length")
         case 17: return FieldLines.equals(bytes, name, "x-geofront-region")
+        case 18: return FieldLines.equals(bytes, name, "proxy-authenticate")
+        case 19: return FieldLines.equals(bytes, name, "proxy-authorization")
+        case 25: return FieldLines.equals(bytes, name, "proxy-authentication-info")
         default: return false
         }
     }

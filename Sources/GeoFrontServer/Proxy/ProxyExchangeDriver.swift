@@ -578,7 +578,7 @@ extension ProxyExchangeDriver {
         cacheStatus.forwardStatus = status
         if forward.request.method == .unsafe, status < 400 {
             let fields = StoredHead.allFields(bytes, head: responseHead)
-            for url in CacheRevalidation.invalidated(forward.request.url, response: fields) {
+            for url in CacheRevalidation.invalidated(forward.request, response: fields) {
                 cache.invalidate(url: url)
             }
         }
