@@ -113,7 +113,8 @@ public final class RawHTTPClient {
     /// connection before a whole response arrived.
     /// - Parameter toHead: the request was `HEAD`, so the response has no body whatever its
     ///   Content-Length says.
-    public func readResponse(toHead: Bool = false) throws -> RawHTTPResponse {
+    /// - Parameter decodeChunked: a chunked body is read and decoded (else it is left unread).
+    public func readResponse(toHead: Bool = false, decodeChunked: Bool = false) throws -> RawHTTPResponse {
         let headEnd = try readUntilHeadEnd()
         let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
         buffer.removeFirst(headEnd + 4)
@@ -130,6 +131,10 @@ public final class RawHTTPClient {
             headers.append(
                 (line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
+        let chunked = headers.contains { $0.0 == "transfer-encoding" && $0.1.lowercased() == "chunked" }
+        if decodeChunked, chunked, !toHead, status >= 200, status != 204, status != 304 {
+            return RawHTTPResponse(status: status, headers: headers, body: try readChunkedBody())
+        }
         let length = toHead || status < 200 ? 0 : Int(headers.first { $0.0 == "content-length" }?.1 ?? "0") ?? 0
         while buffer.count < length {
             guard try fill() else { throw RawHTTPError("connection closed inside a body") }
@@ -137,6 +142,44 @@ public final class RawHTTPClient {
         let body = Array(buffer[..<length])
         buffer.removeFirst(length)
         return RawHTTPResponse(status: status, headers: headers, body: body)
+    }
+
+    /// A chunked body's data (RFC 9112 §7.1), its trailer section skipped.
+    private func readChunkedBody() throws -> [UInt8] {
+        var body: [UInt8] = []
+        while true {
+            let lineEnd = try readUntil([13, 10])
+            let sizeText = String(decoding: buffer[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+                throw RawHTTPError("bad chunk size line")
+            }
+            buffer.removeFirst(lineEnd + 2)
+            if size == 0 {
+                while true {
+                    let end = try readUntil([13, 10])
+                    buffer.removeFirst(end + 2)
+                    if end == 0 { return body }
+                }
+            }
+            while buffer.count < size + 2 {
+                guard try fill() else { throw RawHTTPError("connection closed inside a chunk") }
+            }
+            body += buffer[..<size]
+            buffer.removeFirst(size + 2)
+        }
+    }
+
+    /// The offset of `marker` in the buffer, reading until it is there.
+    private func readUntil(_ marker: [UInt8]) throws -> Int {
+        while true {
+            if buffer.count >= marker.count {
+                for start in 0...(buffer.count - marker.count)
+                where Array(buffer[start..<(start + marker.count)]) == marker {
+                    return start
+                }
+            }
+            guard try fill() else { throw RawHTTPError("connection closed before a line ended") }
+        }
     }
 
     /// Reads one response head and then counts its Content-Length body without keeping it

@@ -144,7 +144,8 @@ public enum Freshness {
     ) -> Verdict {
         if request.requiresRevalidation { return .revalidate(.requestNoCache) }
         if response.requiresRevalidation { return .revalidate(.responseNoCache) }
-        if let maxAge = request.maxAge, currentAge > maxAge { return .revalidate(.requestMaxAge) }
+        // `max-age=0` asks for revalidation even within the first second (ages are whole seconds).
+        if let maxAge = request.maxAge, currentAge > maxAge || maxAge == 0 { return .revalidate(.requestMaxAge) }
         if let minFresh = request.minFresh, lifetime - currentAge < minFresh { return .revalidate(.requestMinFresh) }
         if isFresh(lifetime: lifetime, currentAge: currentAge) { return .fresh }
         if forbidsStale(response) { return .revalidate(.staleForbidden) }

@@ -364,7 +364,8 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
             }
             var forward: CacheForward?
             if let cache = loop.responseCache(for: snapshot),
-                let settings = snapshot.cachePlan.settings(route: decision.route, backend: decision.backend?.backend ?? 0)
+                let settings = snapshot.cachePlan.settings(
+                    route: decision.route, backend: decision.backend?.backend ?? 0)
             {
                 let context = cacheContext(snapshot, decision, affinityCookie, close: close, allocator)
                 switch CacheLookup.plan(cache, settings: settings, bytes: bytes, head: head, context: context) {

@@ -50,7 +50,8 @@ final class CacheRig {
                 _ = client.send(text)
                 return try client.readResponse(toHead: true)
             }
-            return try client.exchange(text)
+            _ = client.send(text)
+            return try client.readResponse(decodeChunked: true)
         }
     }
 
