@@ -20,6 +20,8 @@ import ServiceLifecycle
 /// | `POST /preview` (body: a candidate `regions.json`) | who would move (`geofront diff` JSON); applies nothing |
 /// | `GET /routes` | routes with their weights, counts and rollbacks (JSON) |
 /// | `PUT /routes/{name}/weights` | set a route's weights at run time (`{"service": weight}`) |
+/// | `GET /cache`, `DELETE /cache` | the response cache's size and counts; empty it |
+/// | `POST /cache/purge` (body: one of `{"url": …}`, `{"prefix": …}`, `{"tag": …}`) | purge from the cache |
 /// | `GET /` | the HTML status page |
 ///
 /// With a token configured, every request needs `Authorization: Bearer <token>` (or, for
@@ -32,7 +34,7 @@ public final class AdminServer: Service, Sendable {
     /// Where answers run (the admin's own thread, not Swift's cooperative pool).
     let executor = AdminExecutor()
     private let channel: any Channel
-    private let logger: Logger
+    let logger: Logger
 
     public var localAddress: SocketAddress? { channel.localAddress }
 
@@ -145,6 +147,9 @@ public final class AdminServer: Service, Sendable {
             return .json(routesJSON())
         case (.PUT, "routes", 3) where parts[2] == "weights":
             return setRouteWeights(route: parts[1], body: body)
+        case (_, "cache", 1),
+            (_, "cache", 2) where parts[1] == "purge":
+            return cacheAnswer(method: method, parts: parts, body: body)
         case (_, "", 0), (_, "metrics", 1), (_, "status", 1), (_, "route", 1), (_, "reload", 1), (_, "regions", 3),
             (_, "routes", 1), (_, "routes", 3), (_, "preview", 1):
             return .error(.methodNotAllowed, "\(method.rawValue) is not allowed here")

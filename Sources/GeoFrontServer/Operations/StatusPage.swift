@@ -6,7 +6,8 @@ extension AdminServer {
     /// refreshing itself every five seconds. Regions are dots on a world map (Natural Earth's
     /// coastlines, about 16 KB of the page), green when
     /// available, red when not, grey when drained, sized by their share of the last minute's
-    /// traffic; below are the regions and the health check targets.
+    /// traffic; below are the response cache's size and hit ratio (with a cache), the regions and
+    /// the health check targets.
     func statusPage(token: String?) async -> String {
         let snapshot = server.publisher.current
         let traffic = await server.trafficLastMinute()
@@ -73,6 +74,7 @@ extension AdminServer {
             </style></head><body>
             <h1>GeoFront</h1>
             <p class="meta">configuration generation \(snapshot.generation) · database \(html(metadata.databaseType)), built \(metadata.buildDate) · \(total == 1 && traffic.isEmpty ? 0 : traffic.values.reduce(0, +)) requests in the last minute · when all regions are down: \(snapshot.config.whenAllDown.rawValue)</p>
+            \(cacheLine())
             \(map)
             <h2>Regions</h2>
             <table><tr><th>region</th><th>mode</th><th>state</th><th>reason</th><th>requests (1 min)</th><th>share</th></tr>
