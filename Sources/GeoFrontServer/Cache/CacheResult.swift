@@ -3,13 +3,14 @@
 enum CacheResult: Int, CaseIterable, Sendable {
     /// Answered from a stored response that was fresh (or acceptable to the request).
     case hit
-    /// Went upstream: nothing usable was stored.
+    /// Went upstream for a GET or HEAD: nothing usable was stored, or a stale response was
+    /// replaced by a new one (collapsed requests count here too).
     case miss
     /// Answered from a stale stored response (`stale-while-revalidate`, `stale-if-error`).
     case stale
     /// A stale stored response was revalidated upstream (304) and answered from.
     case revalidated
-    /// The cache did not take part (method, conditional or ranged miss, `no-store` request).
+    /// The cache did not take part: another method than GET and HEAD, or a request with `no-store`.
     case bypass
 
     var label: String {

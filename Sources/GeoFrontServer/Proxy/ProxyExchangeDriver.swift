@@ -97,7 +97,13 @@ final class ProxyExchangeDriver {
     ) {
         cacheForward = cache
         filling = false
-        cacheResult = cache == nil ? nil : (cache!.stored == nil ? .miss : .revalidated)
+        // A 304 that revalidates, or a stale answer on error, sets its own result later.
+        if let cache {
+            let bypass = cache.status.forward == .method || cache.request.cacheControl.noStore
+            cacheResult = bypass ? .bypass : .miss
+        } else {
+            cacheResult = nil
+        }
         let method = head.method.bytes(in: bytes)
         isHEAD = RequestMethod.isHEAD(method)
         http10 = head.version == .http10
@@ -606,7 +612,6 @@ extension ProxyExchangeDriver {
         }
         guard forward.mayStore, status != 206 else {
             forward.fill?.release()
-            cacheResult = forward.request.method == .get || forward.request.method == .head ? cacheResult : .bypass
             return .pass(Self.line(cacheStatus))
         }
         let fields = StoredHead.allFields(bytes, head: responseHead)
