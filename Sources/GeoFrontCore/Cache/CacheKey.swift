@@ -74,6 +74,20 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         self.hash = hash
     }
 
+    /// No region and no secondary key: the URL alone.
+    public var isPlain: Bool { bytes.count == primaryLength + 1 && primaryLength == url.utf8.count + 1 }
+
+    /// FNV-1a 64 of `bytes`, as ``hash`` is computed (for keys written straight into a buffer).
+    @inline(__always)
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
     /// The primary key's bytes (URL and region, without the secondary key).
     public var primary: ArraySlice<UInt8> { bytes[..<primaryLength] }
 

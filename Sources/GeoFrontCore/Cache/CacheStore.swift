@@ -53,6 +53,13 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
         state.withLock { $0.lookup(key) }
     }
 
+    /// The entry whose key has exactly these `bytes` (``CacheKey/bytes``) and `hash` (their FNV-1a 64),
+    /// counting a hit; nil without counting a miss (the caller then looks up by ``CacheKey``, which
+    /// also finds a key whose hash another key's took). For the hit path: no key is built.
+    public func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Entry? {
+        state.withLock { $0.lookup(hash: hash, bytes: bytes) }
+    }
+
     /// Whether `key` is stored, without counting a hit or a miss.
     public func contains(_ key: CacheKey) -> Bool {
         state.withLock { $0.slots[key] != nil }
@@ -79,8 +86,9 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
     @discardableResult
     public func purge(url: String) -> Int {
         state.withLock { state in
-            guard let keys = state.byURL[url] else { return 0 }
-            return keys.reduce(0) { $0 + (state.remove($1) ? 1 : 0) }
+            let plain = state.remove(CacheKey(url: url)) ? 1 : 0
+            guard let keys = state.byURL[url] else { return plain }
+            return keys.reduce(plain) { $0 + (state.remove($1) ? 1 : 0) }
         }
     }
 
@@ -88,7 +96,7 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
     @discardableResult
     public func purge(urlPrefix prefix: String) -> Int {
         state.withLock { state in
-            let keys = state.byURL.filter { $0.key.hasPrefix(prefix) }.flatMap(\.value)
+            let keys = state.slots.keys.filter { $0.url.hasPrefix(prefix) }
             return keys.reduce(0) { $0 + (state.remove($1) ? 1 : 0) }
         }
     }
@@ -143,6 +151,9 @@ private struct State<Entry: CacheStorable>: ~Copyable {
     var nodes: [Node?] = []
     var free: [Int] = []
     var slots: [CacheKey: Int] = [:]
+    /// The slot of the last key stored with each hash (``CacheStore/lookup(hash:bytes:)``).
+    var byHash: [UInt64: Int] = [:]
+    /// Keys with a region or a `Vary` secondary key, by URL (a plain key is found from its URL).
     var byURL: [String: Set<CacheKey>] = [:]
     var byTag: [String: Set<CacheKey>] = [:]
     var small = List()
@@ -169,6 +180,15 @@ private struct State<Entry: CacheStorable>: ~Copyable {
         return nodes[index]!.entry
     }
 
+    mutating func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Entry? {
+        guard let index = byHash[hash],
+            nodes[index]!.key.bytes.withUnsafeBytes({ $0.elementsEqual(bytes) })
+        else { return nil }
+        hits += 1
+        nodes[index]!.frequency = min(nodes[index]!.frequency + 1, 3)
+        return nodes[index]!.entry
+    }
+
     /// Returns the number of entries evicted to make room.
     mutating func insert(_ key: CacheKey, _ entry: Entry, size: Int) -> Int {
         remove(key)
@@ -189,7 +209,8 @@ private struct State<Entry: CacheStorable>: ~Copyable {
         }
         pushHead(index)
         slots[key] = index
-        byURL[key.url, default: []].insert(key)
+        byHash[key.hash] = index
+        if !key.isPlain { byURL[key.url, default: []].insert(key) }
         for tag in entry.tags { byTag[tag, default: []].insert(key) }
         bytes += size
         ghost.limit = max(64, slots.count)
@@ -236,6 +257,7 @@ private struct State<Entry: CacheStorable>: ~Copyable {
         nodes = []
         free = []
         slots = [:]
+        byHash = [:]
         byURL = [:]
         byTag = [:]
         small = List()
@@ -248,7 +270,10 @@ private struct State<Entry: CacheStorable>: ~Copyable {
     private mutating func drop(_ index: Int) {
         let node = nodes[index]!
         slots[node.key] = nil
-        if byURL[node.key.url]?.remove(node.key) != nil, byURL[node.key.url]!.isEmpty { byURL[node.key.url] = nil }
+        if byHash[node.key.hash] == index { byHash[node.key.hash] = nil }
+        if !node.key.isPlain, byURL[node.key.url]?.remove(node.key) != nil, byURL[node.key.url]!.isEmpty {
+            byURL[node.key.url] = nil
+        }
         for tag in node.entry.tags where byTag[tag]?.remove(node.key) != nil {
             if byTag[tag]!.isEmpty { byTag[tag] = nil }
         }

@@ -36,9 +36,12 @@ enum CacheLookup {
 
     static func plan(
         _ cache: ResponseCache, settings: CacheSettings, bytes: UnsafeRawBufferPointer, head: RequestHead,
-        context: Context
+        context: Context, scratch: inout [UInt8]
     ) -> Plan {
         let route = RouteRequest(head: head, bytes: bytes)
+        if let hit = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch) {
+            return .answer(hit)
+        }
         let request = CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
         let primary = CacheKey(url: request.url, region: settings.includeRegion ? context.region : nil)
         let now = cache.clock.now
@@ -109,6 +112,49 @@ enum CacheLookup {
             return .forward(forward)
         }
         return .follow(fill, forward)
+    }
+
+    /// The hit path: a plain GET or HEAD (no `Cache-Control`, `Pragma`, conditions or range) whose
+    /// stored response is fresh is answered from the key's bytes, with no string made. Anything
+    /// else is nil: ``plan`` decides it by the rules in full.
+    private static func freshHit(
+        _ cache: ResponseCache, settings: CacheSettings, _ bytes: UnsafeRawBufferPointer, head: RequestHead,
+        route: RouteRequest, _ context: Context, _ scratch: inout [UInt8]
+    ) -> Answer? {
+        let method = head.method.bytes(in: bytes)
+        let isHEAD = RequestMethod.isHEAD(method)
+        guard isHEAD || (method.count == 3 && method[0] == UInt8(ascii: "G")), head.body == .none else { return nil }
+        var host: RequestHead.Span?
+        var plain = true
+        RouteRequest.forEachField(in: bytes, fields: route.fields) { name, value in
+            switch name.count {
+            case 4 where FieldLines.equals(bytes, name, "host"):
+                if host == nil { host = value }
+            case 5: plain = !FieldLines.equals(bytes, name, "range")
+            case 6: plain = !FieldLines.equals(bytes, name, "pragma")
+            case 8: plain = !FieldLines.equals(bytes, name, "if-range")
+            case 13:
+                plain = !FieldLines.equals(bytes, name, "cache-control") && !FieldLines.equals(bytes, name, "if-none-match")
+            case 17: plain = !FieldLines.equals(bytes, name, "if-modified-since")
+            default: break
+            }
+            return plain
+        }
+        guard plain, let host = host ?? route.host,
+            CacheKeyBytes.write(
+                into: &scratch, secure: context.secure, host: host.bytes(in: bytes), path: route.path.bytes(in: bytes),
+                query: route.query?.bytes(in: bytes), policy: settings.query,
+                region: settings.includeRegion ? context.regionName : nil)
+        else { return nil }
+        let found = scratch.withUnsafeBytes { key in cache.store.lookup(hash: CacheKey.hash(key), bytes: key) }
+        guard let entry = found, entry.plainlyReusable else { return nil }
+        let age = entry.currentAge(now: cache.clock.now)
+        guard entry.lifetime > age else { return nil }
+        let extras = CachedAnswers.Extras(
+            age: age, status: CacheStatus(hit: true, ttl: entry.lifetime - age), region: context.regionName,
+            close: context.close, http10: context.http10, edits: context.edits, cookies: context.cookies)
+        let out = CachedAnswers.write(entry, .full(headOnly: isHEAD), extras, allocator: context.allocator)
+        return Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit)
     }
 
     /// An answer from `entry` for `request`: 304 to a conditional request it satisfies, 206 or 416

@@ -33,17 +33,17 @@ enum CacheRevalidation {
         allocator: ByteBufferAllocator
     ) -> StoredResponse {
         let merged = StoredHeaderUpdate.updated(stored: stored.head.fields.map { ($0.name, $0.value) }, with: fields)
-        var entry = stored
-        entry.head = StoredHead(
+        let head = StoredHead(
             updating: stored.head, fields: merged.map { CacheHeaderField(name: $0.name, value: $0.value) },
             allocator: allocator)
         let headers = CacheHeaders(fields)
-        entry.age = Freshness.AgeInputs(
-            ageValue: headers.age ?? 0, dateValue: headers.date ?? entry.head.headers.date ?? now,
-            requestTime: requestTime, responseTime: now)
-        entry.lifetime =
-            Freshness.lifetime(response: entry.head.headers, status: entry.head.status, responseTime: now).seconds
-        return entry
+        let age = Freshness.AgeInputs(
+            ageValue: headers.age ?? 0, dateValue: headers.date ?? head.headers.date ?? now, requestTime: requestTime,
+            responseTime: now)
+        return StoredResponse(
+            head: head, body: stored.body,
+            lifetime: Freshness.lifetime(response: head.headers, status: head.status, responseTime: now).seconds,
+            age: age, secondaryKey: stored.secondaryKey)
     }
 
     /// The normalised URLs an unsafe request's non-error answer invalidates: its own, and its

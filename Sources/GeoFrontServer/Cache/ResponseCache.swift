@@ -16,7 +16,11 @@ final class ResponseCache: Sendable {
     private let varyIndex = Mutex<[CacheKey: [String]]>([:])
     private let varyCount = Atomic<Int>(0)
     private let fills = Mutex<[CacheKey: CacheFill]>([:])
-    private let counts = Mutex<[Int]>(Array(repeating: 0, count: CacheResult.allCases.count))
+    private let hits = Atomic<Int>(0)
+    private let misses = Atomic<Int>(0)
+    private let stale = Atomic<Int>(0)
+    private let revalidated = Atomic<Int>(0)
+    private let bypassed = Atomic<Int>(0)
 
     init(settings: CacheSettings, metrics: GeoFrontMetrics, clock: CacheClock = CacheClock()) {
         self.settings = settings
@@ -57,6 +61,9 @@ final class ResponseCache: Sendable {
                 if index.updateValue(names, forKey: primary) == nil { varyCount.add(1, ordering: .relaxed) }
             }
         }
+        // A response without `Vary` is stored under the primary key itself, which the hit path
+        // looks up directly: when the URL's response now varies, that copy must go.
+        if !names.isEmpty { store.remove(primary) }
         let key = names.isEmpty ? primary : primary.variant(entry.secondaryKey)
         if case .stored(let evicted) = store.insert(key, entry), evicted > 0 {
             metrics.cacheEvictions.increment(by: Int64(evicted))
@@ -125,14 +132,23 @@ final class ResponseCache: Sendable {
     // MARK: - Counts
 
     func count(_ result: CacheResult) {
-        counts.withLock { $0[result.rawValue] += 1 }
+        switch result {
+        case .hit: hits.add(1, ordering: .relaxed)
+        case .miss: misses.add(1, ordering: .relaxed)
+        case .stale: stale.add(1, ordering: .relaxed)
+        case .revalidated: revalidated.add(1, ordering: .relaxed)
+        case .bypass: bypassed.add(1, ordering: .relaxed)
+        }
         metrics.cacheRequests[result.rawValue].increment()
     }
 
     /// Requests by result since start.
     var results: [CacheResult: Int] {
-        let values = counts.withLock { $0 }
-        return Dictionary(uniqueKeysWithValues: CacheResult.allCases.map { ($0, values[$0.rawValue]) })
+        [
+            .hit: hits.load(ordering: .relaxed), .miss: misses.load(ordering: .relaxed),
+            .stale: stale.load(ordering: .relaxed), .revalidated: revalidated.load(ordering: .relaxed),
+            .bypass: bypassed.load(ordering: .relaxed),
+        ]
     }
 
     private func recordSize() {

@@ -4,15 +4,28 @@ import NIOCore
 /// One response in the cache: its stored head, its whole body, and when it was fetched. Answers
 /// are written from it without parsing (``CachedAnswers``); the body is shared, never copied per
 /// answer above ``CachedAnswers/inlineBody`` bytes.
-struct StoredResponse: CacheStorable {
-    var head: StoredHead
-    var body: ByteBuffer
+/// Immutable and shared: a lookup hands out a reference, a 304's update makes a new one.
+final class StoredResponse: CacheStorable {
+    let head: StoredHead
+    let body: ByteBuffer
     /// Freshness lifetime in seconds (RFC 9111 §4.2.1), fixed when stored or updated.
-    var lifetime: Int
+    let lifetime: Int
     /// The age calculation's inputs (§4.2.3): `Age`, `Date`, request and response times.
-    var age: Freshness.AgeInputs
+    let age: Freshness.AgeInputs
     /// The request's values of ``StoredHead/varyNames`` (the secondary key), for collapsed requests.
-    var secondaryKey: String
+    let secondaryKey: String
+    /// `max-age`-style freshness can be judged without the request's directives: the response
+    /// has no `no-cache` (the hit path's shortcut).
+    let plainlyReusable: Bool
+
+    init(head: StoredHead, body: ByteBuffer, lifetime: Int, age: Freshness.AgeInputs, secondaryKey: String) {
+        self.head = head
+        self.body = body
+        self.lifetime = lifetime
+        self.age = age
+        self.secondaryKey = secondaryKey
+        plainlyReusable = !head.headers.cacheControl.requiresRevalidation
+    }
 
     var bodyBytes: Int { body.readableBytes }
     var tags: [String] { head.tags }

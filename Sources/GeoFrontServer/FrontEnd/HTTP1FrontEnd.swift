@@ -368,7 +368,9 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
                     route: decision.route, backend: decision.backend?.backend ?? 0)
             {
                 let context = cacheContext(snapshot, decision, affinityCookie, close: close, allocator)
-                switch CacheLookup.plan(cache, settings: settings, bytes: bytes, head: head, context: context) {
+                switch CacheLookup.plan(
+                    cache, settings: settings, bytes: bytes, head: head, context: context, scratch: &loop.cacheKey)
+                {
                 case .answer(let cached):
                     cache.count(cached.result)
                     loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)

@@ -46,6 +46,8 @@ final class LoopState {
     private var randomState = UInt64.random(in: .min ... .max)
     /// A rewritten path and query, reused between requests.
     var rewrittenPath: [UInt8] = []
+    /// A request's cache key bytes (``CacheKeyBytes``), reused between requests.
+    var cacheKey: [UInt8] = []
     /// The process's response cache (nil in tests that build a loop alone).
     var caches: CacheRegistry?
     private var cacheOfSnapshot: (snapshot: RoutingSnapshot, cache: ResponseCache?)?
