@@ -16,8 +16,31 @@ enum CacheKeyBytes {
         } else {
             key.append(contentsOf: "http://".utf8)
         }
-        for byte in host {
-            if byte >= 0x80 || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "[") { return false }
+        // Lower case; the port dropped when it is the scheme's default, as ``CacheKey/normalisedHost``
+        // does. IPv6 literals, non-ASCII names and ports with leading zeros are left to it.
+        var colon: Int?
+        for index in 0..<host.count {
+            let byte = host[index]
+            if byte >= 0x80 || byte == UInt8(ascii: "[") { return false }
+            if byte == UInt8(ascii: ":") {
+                if colon != nil { return false }
+                colon = index
+            }
+        }
+        var nameEnd = host.count
+        if let colon {
+            let port = UnsafeRawBufferPointer(rebasing: host[(colon + 1)...])
+            if port.first == UInt8(ascii: "0") { return false }
+            let defaultPort: StaticString = secure ? "443" : "80"
+            if port.isEmpty
+                || (port.count == defaultPort.utf8CodeUnitCount
+                    && port.elementsEqual(UnsafeRawBufferPointer(start: defaultPort.utf8Start, count: port.count)))
+            {
+                nameEnd = colon
+            }
+        }
+        for index in 0..<nameEnd {
+            let byte = host[index]
             key.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte)
         }
         if path.isEmpty {
