@@ -35,6 +35,11 @@ public final class CacheRegistry: Sendable {
     /// The cache now, if there is one (admin).
     var active: ResponseCache? { current.withLock { $0 } }
 
+    /// Requests collapsed into the fill in progress for `url` (tests).
+    public func activeFollowers(of url: String) -> Int {
+        active?.followers(of: url) ?? 0
+    }
+
     /// Moves the cache's clock ahead (tests: responses age without waiting).
     public func advanceClock(by seconds: Int) {
         clock.advance(by: seconds)

@@ -89,6 +89,11 @@ final class ResponseCache: Sendable {
         }
     }
 
+    /// Requests waiting on the fill for `url` (no region) now (tests).
+    func followers(of url: String) -> Int {
+        fills.withLock { $0[CacheKey(url: url)]?.followers ?? 0 }
+    }
+
     /// The fill is over (stored, released or failed): later requests look the store up again.
     func endFill(_ fill: CacheFill) {
         fills.withLock { fills in
