@@ -24,6 +24,9 @@ struct CacheForward {
     var requestFields: [(name: String, value: String)] = []
     /// When the request went upstream (seconds, the cache's clock): `request_time` of §4.2.3.
     var requestTime: Int
+    /// The cache's own refresh of a stale response (`stale-while-revalidate`), after the client
+    /// was answered: not counted or logged as a request.
+    var background = false
     /// The answer may be stored (false for a request with `no-store`, a HEAD, a conditional or
     /// ranged miss, other methods).
     var mayStore: Bool

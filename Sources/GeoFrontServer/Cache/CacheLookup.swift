@@ -20,6 +20,9 @@ enum CacheLookup {
         case forward(CacheForward)
         /// Wait for `fill`; if it is released, go upstream with `forward`.
         case follow(CacheFill, CacheForward)
+        /// Answered from a stale response (`stale-while-revalidate`); refresh it in the background
+        /// with `forward` when it is given (once per URL: another refresh may be under way).
+        case answerAndRefresh(Answer, CacheForward?)
     }
 
     /// What the answer needs beyond the stored response (``CachedAnswers/Extras`` less the status).
@@ -70,7 +73,26 @@ enum CacheLookup {
                     answer(
                         entry, request: request, status: status, age: age, result: verdict == .fresh ? .hit : .stale,
                         context: context))
-            case .staleWhileRevalidate, .revalidate:
+            case .staleWhileRevalidate:
+                // RFC 5861 §3: answer now, revalidate in the background (one refresh per URL).
+                let status = CacheStatus(hit: true, ttl: entry.lifetime - age, detail: "stale-while-revalidate")
+                let stale = answer(entry, request: request, status: status, age: age, result: .stale, context: context)
+                let (fill, leader) = cache.fill(for: primary)
+                guard leader else { return .answerAndRefresh(stale, nil) }
+                forward.status = CacheStatus(forward: .stale)
+                forward.stored = (entry, found.key)
+                forward.conditional = entry.head.etag != nil || entry.head.lastModified != nil
+                forward.mayStore = true
+                forward.background = true
+                forward.fill = fill
+                forward.requestFields = fields(bytes, route: route)
+                // The refresh asks for the whole response, whatever this request's own conditions.
+                forward.request.ifNoneMatch = nil
+                forward.request.ifModifiedSince = nil
+                forward.request.range = nil
+                forward.request.ifRange = nil
+                return .answerAndRefresh(stale, forward)
+            case .revalidate:
                 let reason: CacheStatus.Forward
                 if case .revalidate(let why) = verdict,
                     why == .requestNoCache || why == .requestMaxAge || why == .requestMinFresh
@@ -134,7 +156,8 @@ enum CacheLookup {
             case 6: plain = !FieldLines.equals(bytes, name, "pragma")
             case 8: plain = !FieldLines.equals(bytes, name, "if-range")
             case 13:
-                plain = !FieldLines.equals(bytes, name, "cache-control") && !FieldLines.equals(bytes, name, "if-none-match")
+                plain =
+                    !FieldLines.equals(bytes, name, "cache-control") && !FieldLines.equals(bytes, name, "if-none-match")
             case 17: plain = !FieldLines.equals(bytes, name, "if-modified-since")
             default: break
             }

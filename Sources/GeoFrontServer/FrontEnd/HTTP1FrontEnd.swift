@@ -17,7 +17,7 @@ import NIOCore
 /// deadline its state machine names. One ``DeadlineTimer`` per connection, re-armed lazily.
 ///
 /// Nothing here depends on how the bytes arrive (TCP, TLS, or a faster transport later).
-final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
+final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, ExchangeClient {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -384,6 +384,26 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
                         answer(cached.head, close: close)
                     }
                     return
+                case .answerAndRefresh(let cached, let refresh):
+                    cache.count(cached.result)
+                    loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)
+                    log(
+                        logged, client: decision.client, region: region.name, mode: .proxy, status: cached.status,
+                        start: start, policy: decision.policy, cache: cached.result)
+                    if let refresh, let allocator = self.allocator {
+                        let copy = allocator.buffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<head.length]))
+                        let routedPath = withRoutedPath(path, decision, snapshot) { Array($0) }
+                        CacheRefresh.start(
+                            from: self, forward: refresh, head: head, bytes: copy, path: routedPath, decision: decision,
+                            snapshot: snapshot)
+                    }
+                    if let body = cached.body {
+                        write(cached.head)
+                        answer(body, close: close)
+                    } else {
+                        answer(cached.head, close: close)
+                    }
+                    return
                 case .forward(let plan):
                     forward = plan
                 case .follow(let fill, let plan):
@@ -570,9 +590,18 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
-    /// `101 Switching Protocols` went out: from now on the connection is a tunnel to `upstream`.
-    /// Bytes that followed the upgrade request go there first; the caller replaces this handler.
-    func becomeTunnel(to upstream: any Channel) {
+    var allocator: ByteBufferAllocator? { context?.channel.allocator }
+    var eventLoop: (any EventLoop)? { context?.eventLoop }
+
+    /// `101 Switching Protocols` went out: the connection becomes a tunnel to `upstream`.
+    func startTunnel(to upstream: any Channel, idleTimeout: TimeAmount) {
+        becomeTunnel(to: upstream)
+        TunnelHandler.join(self, upstream: upstream, idleTimeout: idleTimeout)
+    }
+
+    /// From now on the connection is a tunnel to `upstream`. Bytes that followed the upgrade
+    /// request go there first; the caller replaces this handler.
+    private func becomeTunnel(to upstream: any Channel) {
         timer.cancel()
         phase = .tunnel(upstream)
         if let pending = buffer, pending.readableBytes > 0 { upstream.writeAndFlush(pending, promise: nil) }

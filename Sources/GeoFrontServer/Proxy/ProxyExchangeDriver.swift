@@ -17,9 +17,10 @@ final class ProxyExchangeDriver {
     /// Bytes of an upstream's response head at most (a larger one is a broken upstream: 502).
     static let maxResponseHeadBytes = 64 * 1024
 
-    /// Owns this driver; every entry from elsewhere (a connect completing, the upstream
-    /// connection's events) checks ``attached`` first, so this is never read after it is gone.
-    unowned let frontEnd: HTTP1FrontEnd
+    /// Owns this driver (a client connection's front end, or the cache's background refresh);
+    /// every entry from elsewhere (a connect completing, the upstream connection's events) checks
+    /// ``attached`` first, so this is never read after it is gone.
+    unowned let frontEnd: any ExchangeClient
     var attached = true
     private let loop: LoopState
     var machine = ExchangeStateMachine(responseTimeoutMilliseconds: 0)
@@ -69,7 +70,7 @@ final class ProxyExchangeDriver {
     /// The request's head and the answer's status for the access log's `cache` field.
     var cacheResult: CacheResult?
 
-    init(frontEnd: HTTP1FrontEnd) {
+    init(frontEnd: any ExchangeClient) {
         self.frontEnd = frontEnd
         self.loop = frontEnd.loop
         self.writer = UpstreamRequestHead(secure: frontEnd.secure)
@@ -226,10 +227,9 @@ final class ProxyExchangeDriver {
             }
             abandonFill()
             answered(status: status)
-            if let context = frontEnd.context {
+            if let allocator = frontEnd.allocator {
                 frontEnd.write(
-                    LocalResponses.plain(
-                        context.channel.allocator, status: status, keepAlive: !closeClient, region: regionName))
+                    LocalResponses.plain(allocator, status: status, keepAlive: !closeClient, region: regionName))
             }
             finished(closeClient: closeClient)
         case .finish(let reuseUpstream, let closeClient):
@@ -248,7 +248,7 @@ final class ProxyExchangeDriver {
     }
 
     private func attempt() {
-        guard let snapshot, let context = frontEnd.context else { return }
+        guard let snapshot, let eventLoop = frontEnd.eventLoop else { return }
         guard let next = attempts.next(snapshot: snapshot, loop: loop, coordinate: coordinate) else {
             perform(machine.noUpstreamLeft())
             return
@@ -263,7 +263,7 @@ final class ProxyExchangeDriver {
             connected(connection)
             return
         }
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
         loop.bytePool.connect(upstream, settings: snapshot.config.proxy).whenComplete { result in
             let driver = bound.value
             switch result {
@@ -311,6 +311,8 @@ final class ProxyExchangeDriver {
     /// The request's answer is known: counted, and logged when there is an access log.
     private func answered(status: Int) {
         guard let snapshot else { return }
+        // The cache's own background refresh is nobody's request: not counted, not logged.
+        if cacheForward?.background == true { return }
         loop.countProxied(snapshot: snapshot, index: attempts.regionIndex, status: status)
         if let logged {
             loop.logAccess(
@@ -395,7 +397,7 @@ final class ProxyExchangeDriver {
 
     /// Parses the response head (with whatever followed it in the same read) once it is whole.
     func parseResponse() {
-        guard let context = frontEnd.context, let snapshot else { return }
+        guard let allocator = frontEnd.allocator, let snapshot else { return }
         while machine.state == .awaitingResponse, var current = response {
             response = nil
             var cachedAnswer: CacheLookup.Answer?
@@ -425,7 +427,7 @@ final class ProxyExchangeDriver {
                 var cacheStatusLine: [UInt8]?
                 if cacheForward != nil, responseHead.status >= 200, case .forwardResponseHead = action {
                     switch cacheResponseHead(
-                        bytes, strip: strip, closeClient: closeClient, allocator: context.channel.allocator)
+                        bytes, strip: strip, closeClient: closeClient, allocator: allocator)
                     {
                     case .pass(let line):
                         cacheStatusLine = line
@@ -441,7 +443,7 @@ final class ProxyExchangeDriver {
                     bytes, head: responseHead, region: regionName, strip: strip, closeClient: closeClient,
                     http10: http10, dechunk: dechunk, edits: actions?.responseHeaders,
                     setCookie: newCookie.flatMap { actions?.setCookieLine($0) }, affinityCookie: affinityCookie,
-                    cacheStatus: cacheStatusLine, extraCapacity: extra, allocator: context.channel.allocator)
+                    cacheStatus: cacheStatusLine, extraCapacity: extra, allocator: allocator)
                 return (action, out)
             }
             guard let (action, out) = parsed else {
@@ -550,10 +552,9 @@ final class ProxyExchangeDriver {
         self.connection = nil
         frontEnd.write(head)
         if leftover.readableBytes > 0 { frontEnd.write(leftover) }
-        frontEnd.becomeTunnel(to: connection.channel)
         clear()
-        TunnelHandler.join(
-            frontEnd, upstream: connection.channel,
+        frontEnd.startTunnel(
+            to: connection.channel,
             idleTimeout: .milliseconds(Int64(snapshot.config.proxy.tunnelIdleTimeoutMilliseconds)))
     }
 }
@@ -711,7 +712,7 @@ extension ProxyExchangeDriver {
                 request: forward.request.cacheControl, response: entry.head.headers.cacheControl,
                 lifetime: entry.lifetime, currentAge: age, defaultWindow: forward.settings.staleIfErrorSeconds)
         else { return nil }
-        guard let allocator = frontEnd.context?.channel.allocator else { return nil }
+        guard let allocator = frontEnd.allocator else { return nil }
         var status = forward.status
         status.forwardStatus = upstreamStatus
         status.ttl = entry.lifetime - age

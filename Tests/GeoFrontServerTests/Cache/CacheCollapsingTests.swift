@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Request collapsing: concurrent misses for one URL make one upstream request, and the waiting
 /// requests get the body as it arrives (not once it is complete).

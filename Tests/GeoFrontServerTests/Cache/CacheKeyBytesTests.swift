@@ -6,8 +6,10 @@ import Testing
 /// The hit path's key bytes are exactly ``CacheKey``'s for every request they cover.
 @Suite struct CacheKeyBytesTests {
     @Test(arguments: [
-        ("Shop.Example", false, "/a", "x=1"), ("shop.example:80", false, "/", nil), ("shop.example:8080", false, "", "q"),
-        ("shop.example:443", true, "/p", nil), ("shop.example:", false, "/p", nil), ("SHOP.example:443", false, "/p", ""),
+        ("Shop.Example", false, "/a", "x=1"), ("shop.example:80", false, "/", nil),
+        ("shop.example:8080", false, "", "q"),
+        ("shop.example:443", true, "/p", nil), ("shop.example:", false, "/p", nil),
+        ("SHOP.example:443", false, "/p", ""),
     ])
     func theBytesAreCacheKeysBytes(host: String, secure: Bool, path: String, query: String?) {
         for policy in [CacheQueryPolicy.all, .none] {

@@ -54,3 +54,55 @@ import Testing
         try await rig.stop()
     }
 }
+
+/// `stale-while-revalidate` (RFC 5861 §3): a stale response is answered at once and refreshed in
+/// the background, once per URL.
+@Suite struct CacheStaleWhileRevalidateTests {
+    @Test func aStaleResponseIsAnsweredAtOnceAndRefreshedInTheBackground() async throws {
+        let rig = try await CacheRig()
+        rig.origin.set(
+            "/swr",
+            .init(
+                headers: [("Cache-Control", "max-age=10, stale-while-revalidate=60"), ("ETag", "\"1\"")],
+                body: "first"))
+        _ = try await rig.get("/swr")
+        rig.advance(20)
+        // The origin now holds its answers: the stale answer cannot have waited for it.
+        rig.origin.hold()
+        rig.origin.set(
+            "/swr", .init(headers: [("Cache-Control", "max-age=100"), ("ETag", "\"2\"")], body: "second"))
+        let stale = try await rig.get("/swr")
+        #expect(stale.status == 200)
+        #expect(stale.text == "first")
+        #expect(stale.cacheStatus.contains("detail=stale-while-revalidate"))
+        // One refresh went upstream, whatever the number of stale answers meanwhile.
+        try await waitUntil("the refresh reached the origin") { rig.origin.count("/swr") == 2 }
+        _ = try await rig.get("/swr")
+        _ = try await rig.get("/swr")
+        #expect(rig.origin.count("/swr") == 2)
+        #expect(rig.origin.requests.last?.header("if-none-match") == "\"1\"")
+        rig.origin.release()
+        try await waitUntil("the refreshed response is stored") { try await rig.get("/swr").text == "second" }
+        let fresh = try await rig.get("/swr")
+        #expect(fresh.cacheStatus.contains("hit"))
+        #expect(rig.origin.count("/swr") == 2)
+        try await rig.stop()
+    }
+
+    @Test func theConfiguredWindowAppliesAndA304RefreshesTheStoredResponse() async throws {
+        let rig = try await CacheRig(cache: ["stale_while_revalidate_s": 30])
+        rig.origin.set("/w", .init(headers: [("Cache-Control", "max-age=10"), ("ETag", "\"w\"")], body: "same"))
+        _ = try await rig.get("/w")
+        rig.advance(15)
+        let stale = try await rig.get("/w")
+        #expect(stale.text == "same")
+        #expect(stale.cacheStatus.contains("stale-while-revalidate"))
+        // The origin answers 304 (same ETag): the stored response is fresh again.
+        try await waitUntil("the refreshed response is fresh") {
+            let status = try await rig.get("/w").cacheStatus
+            return status.hasPrefix("GeoFront; hit; ttl=") && !status.contains("stale")
+        }
+        #expect(rig.origin.count("/w") == 2)
+        try await rig.stop()
+    }
+}
