@@ -62,6 +62,14 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         return CacheKey(bytes: bytes, url: url, primaryLength: primaryLength)
     }
 
+    /// A key from its bytes (`url` NUL `region` NUL `secondary`), as ``bytes`` has them.
+    public init(keyBytes bytes: [UInt8]) {
+        let urlEnd = bytes.firstIndex(of: 0) ?? bytes.count
+        let regionEnd = bytes[min(urlEnd + 1, bytes.count)...].firstIndex(of: 0) ?? bytes.count
+        self.init(
+            bytes: bytes, url: String(decoding: bytes[..<urlEnd], as: UTF8.self), primaryLength: regionEnd)
+    }
+
     private init(bytes: [UInt8], url: String, primaryLength: Int) {
         self.bytes = bytes
         self.url = url

@@ -135,6 +135,7 @@ final class CacheFill: Sendable {
     private func update(_ change: (inout State) -> Void) {
         let wakes: [@Sendable () -> Void] = state.withLock { state in
             change(&state)
+            if state.waiters.isEmpty { return [] }
             var wakes: [@Sendable () -> Void] = []
             for (id, waiter) in state.waiters where !waiter.pending {
                 state.waiters[id]!.pending = true

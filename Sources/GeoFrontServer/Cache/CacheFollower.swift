@@ -8,7 +8,7 @@ import NIOCore
 final class CacheFollower {
     private unowned let frontEnd: HTTP1FrontEnd
     let fill: CacheFill
-    private(set) var forward: CacheForward
+    let forward: CacheForward
     private let extras: CachedAnswers.Extras
     /// Goes upstream with ``forward`` (the fill was released, or is not for this request).
     private let goUpstream: (CacheForward) -> Void
@@ -62,8 +62,7 @@ final class CacheFollower {
                 return
             case .streaming, .finished:
                 guard let head = progress.head,
-                    CacheKey.secondaryKey(varyNames: head.stored.varyNames, requestHeaders: forward.requestFields)
-                        == head.secondaryKey
+                    forward.secondaryKey(varyNames: head.stored.varyNames) == head.secondaryKey
                 else {
                     forward.status = CacheStatus(forward: .varyMiss)
                     release()

@@ -1,9 +1,11 @@
 import GeoFrontCore
+import NIOCore
 
 /// The cache's part in a request that goes upstream: why it went (``status``), what to do with
 /// the answer (store it, revalidate a stored one with it, fall back on a stale one, invalidate),
 /// and the fill that followers wait on when this request leads one.
-struct CacheForward {
+/// A reference: the lookup, the driver and a follower share one per request, never copied.
+final class CacheForward {
     let cache: ResponseCache
     /// The cache settings that apply to this request (its route's or service's, else `cache`).
     let settings: CacheSettings
@@ -19,9 +21,9 @@ struct CacheForward {
     var status: CacheStatus
     /// The fill this request leads (collapsed followers wait on it).
     var fill: CacheFill?
-    /// The request's field lines as text when a response may be stored (its `Vary` key is made
-    /// from them once the response says which fields it varies by).
-    var requestFields: [(name: String, value: String)] = []
+    /// The request's field lines (bytes, each with its CRLF) when a response may be stored: its
+    /// `Vary` key is made from them once a response says which fields it varies by.
+    var requestFields = ByteBuffer()
     /// When the request went upstream (seconds, the cache's clock): `request_time` of §4.2.3.
     var requestTime: Int
     /// The cache's own refresh of a stale response (`stale-while-revalidate`), after the client
@@ -30,4 +32,26 @@ struct CacheForward {
     /// The answer may be stored (false for a request with `no-store`, a HEAD, a conditional or
     /// ranged miss, other methods).
     var mayStore: Bool
+
+    init(
+        cache: ResponseCache, settings: CacheSettings, request: CacheRequest, primary: CacheKey, status: CacheStatus,
+        requestTime: Int, mayStore: Bool
+    ) {
+        self.cache = cache
+        self.settings = settings
+        self.request = request
+        self.primary = primary
+        self.status = status
+        self.requestTime = requestTime
+        self.mayStore = mayStore
+    }
+
+    /// The request's secondary key for a response that varies by `names` (RFC 9111 §4.1).
+    func secondaryKey(varyNames names: [String]) -> String {
+        guard !names.isEmpty else { return "" }
+        return requestFields.withUnsafeReadableBytes { bytes in
+            CacheRequest.secondaryKey(
+                bytes, fields: RequestHead.Span(start: 0, count: bytes.count), varyNames: names)
+        }
+    }
 }

@@ -42,13 +42,17 @@ enum CacheLookup {
         context: Context, scratch: inout [UInt8]
     ) -> Plan {
         let route = RouteRequest(head: head, bytes: bytes)
-        if let hit = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch) {
-            return .answer(hit)
-        }
+        let (hit, keyWritten) = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch)
+        if let hit { return .answer(hit) }
         let request = CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
-        let primary = CacheKey(url: request.url, region: settings.includeRegion ? context.region : nil)
+        let primary =
+            keyWritten
+            ? CacheKey(keyBytes: scratch)
+            : CacheKey(
+                url: CacheRequest.normalisedURL(bytes, route: route, secure: context.secure, policy: settings.query),
+                region: settings.includeRegion ? context.region : nil)
         let now = cache.clock.now
-        var forward = CacheForward(
+        let forward = CacheForward(
             cache: cache, settings: settings, request: request, primary: primary,
             status: CacheStatus(forward: .uriMiss),
             requestTime: now, mayStore: false)
@@ -85,7 +89,7 @@ enum CacheLookup {
                 forward.mayStore = true
                 forward.background = true
                 forward.fill = fill
-                forward.requestFields = fields(bytes, route: route)
+                forward.requestFields = fields(bytes, route: route, allocator: context.allocator)
                 // The refresh asks for the whole response, whatever this request's own conditions.
                 forward.request.ifNoneMatch = nil
                 forward.request.ifModifiedSince = nil
@@ -105,7 +109,7 @@ enum CacheLookup {
                 forward.stored = (entry, found.key)
                 forward.conditional = entry.head.etag != nil || entry.head.lastModified != nil
                 forward.mayStore = request.method == .get && !request.cacheControl.noStore
-                if forward.mayStore { forward.requestFields = fields(bytes, route: route) }
+                if forward.mayStore { forward.requestFields = fields(bytes, route: route, allocator: context.allocator) }
                 return .forward(forward)
             case .unsatisfiable:
                 return .answer(
@@ -127,7 +131,7 @@ enum CacheLookup {
             request.method == .get && !request.cacheControl.noStore && !request.isConditionalOrPartial
             && !request.hasBody
         guard forward.mayStore else { return .forward(forward) }
-        forward.requestFields = fields(bytes, route: route)
+        forward.requestFields = fields(bytes, route: route, allocator: context.allocator)
         let (fill, leader) = cache.fill(for: primary)
         if leader {
             forward.fill = fill
@@ -142,10 +146,10 @@ enum CacheLookup {
     private static func freshHit(
         _ cache: ResponseCache, settings: CacheSettings, _ bytes: UnsafeRawBufferPointer, head: RequestHead,
         route: RouteRequest, _ context: Context, _ scratch: inout [UInt8]
-    ) -> Answer? {
+    ) -> (answer: Answer?, keyWritten: Bool) {
         let method = head.method.bytes(in: bytes)
         let isHEAD = RequestMethod.isHEAD(method)
-        guard isHEAD || (method.count == 3 && method[0] == UInt8(ascii: "G")), head.body == .none else { return nil }
+        let methodMayHit = isHEAD || (method.count == 3 && method[0] == UInt8(ascii: "G"))
         var host: RequestHead.Span?
         var plain = true
         RouteRequest.forEachField(in: bytes, fields: route.fields) { name, value in
@@ -163,21 +167,22 @@ enum CacheLookup {
             }
             return plain
         }
-        guard plain, let host = host ?? route.host,
+        guard let host = host ?? route.host,
             CacheKeyBytes.write(
                 into: &scratch, secure: context.secure, host: host.bytes(in: bytes), path: route.path.bytes(in: bytes),
                 query: route.query?.bytes(in: bytes), policy: settings.query,
                 region: settings.includeRegion ? context.regionName : nil)
-        else { return nil }
+        else { return (nil, false) }
+        guard plain, methodMayHit, head.body == .none else { return (nil, true) }
         let found = scratch.withUnsafeBytes { key in cache.store.lookup(hash: CacheKey.hash(key), bytes: key) }
-        guard let entry = found, entry.plainlyReusable else { return nil }
+        guard let entry = found, entry.plainlyReusable else { return (nil, true) }
         let age = entry.currentAge(now: cache.clock.now)
-        guard entry.lifetime > age else { return nil }
+        guard entry.lifetime > age else { return (nil, true) }
         let extras = CachedAnswers.Extras(
             age: age, status: CacheStatus(hit: true, ttl: entry.lifetime - age), region: context.regionName,
             close: context.close, http10: context.http10, edits: context.edits, cookies: context.cookies)
         let out = CachedAnswers.write(entry, .full(headOnly: isHEAD), extras, allocator: context.allocator)
-        return Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit)
+        return (Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit), true)
     }
 
     /// An answer from `entry` for `request`: 304 to a conditional request it satisfies, 206 or 416
@@ -201,13 +206,10 @@ enum CacheLookup {
         return Answer(head: out.head, body: out.body, status: code, result: result)
     }
 
-    /// The request's field lines as text.
-    static func fields(_ bytes: UnsafeRawBufferPointer, route: RouteRequest) -> [(name: String, value: String)] {
-        var lines: [(name: String, value: String)] = []
-        RouteRequest.forEachField(in: bytes, fields: route.fields) { name, value in
-            lines.append((CacheRequest.text(bytes, name), CacheRequest.text(bytes, value)))
-            return true
-        }
-        return lines
+    /// The request's field lines, copied (their `Vary` key is made later, if a response varies).
+    static func fields(_ bytes: UnsafeRawBufferPointer, route: RouteRequest, allocator: ByteBufferAllocator)
+        -> ByteBuffer
+    {
+        allocator.buffer(bytes: route.fields.bytes(in: bytes))
     }
 }

@@ -12,6 +12,7 @@ public final class CacheRegistry: Sendable {
 
     init(metrics: GeoFrontMetrics) {
         self.metrics = metrics
+        metrics.addCollector { [weak self] in self?.active?.recordSize() }
     }
 
     /// The cache for `settings` (nil: off).

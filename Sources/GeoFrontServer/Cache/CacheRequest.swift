@@ -14,14 +14,13 @@ struct CacheRequest {
     }
 
     var method: Method
-    /// The target URI's parts as sent (`host` with its port), for invalidation.
+    /// The target URI's parts as sent (`host` with its port), for invalidation: made for unsafe
+    /// methods only (empty otherwise; ``normalisedURL`` makes the key's URL).
     var scheme: String
-    var host: String
-    var path: String
+    var host = ""
+    var path = ""
     var query: String?
     var queryPolicy: CacheQueryPolicy
-    /// The normalised URL (`scheme://host[:port]path[?query]`, the query after `key.query`).
-    var url: String
     /// The request's `Cache-Control` (with `Pragma: no-cache` as `no-cache` when it has none).
     var cacheControl = CacheControl()
     var ifNoneMatch: String?
@@ -48,11 +47,8 @@ struct CacheRequest {
         }
         hasBody = head.body != .none
         scheme = secure ? "https" : "http"
-        host = Self.hostValue(bytes, route: route)
-        path = String(decoding: route.path.bytes(in: bytes), as: UTF8.self)
-        self.query = route.query.map { String(decoding: $0.bytes(in: bytes), as: UTF8.self) }
         queryPolicy = query
-        url = CacheKey.normalisedURL(scheme: scheme, host: host, path: path, query: self.query, policy: query)
+        if self.method == .unsafe { setTarget(bytes, route: route) }
         var cacheControl: [[UInt8]] = []
         var pragmaNoCache = false
         RouteRequest.forEachField(in: bytes, fields: route.fields) { name, value in
@@ -83,6 +79,24 @@ struct CacheRequest {
         }
     }
 
+    /// Fills ``host``, ``path`` and ``query`` from the request.
+    mutating func setTarget(_ bytes: UnsafeRawBufferPointer, route: RouteRequest) {
+        host = Self.hostValue(bytes, route: route)
+        path = String(decoding: route.path.bytes(in: bytes), as: UTF8.self)
+        query = route.query.map { String(decoding: $0.bytes(in: bytes), as: UTF8.self) }
+    }
+
+    /// The key's URL (`scheme://host[:port]path[?query]`, the query after `key.query`), made from
+    /// the request when its key bytes could not be written directly (``CacheKeyBytes``).
+    static func normalisedURL(
+        _ bytes: UnsafeRawBufferPointer, route: RouteRequest, secure: Bool, policy: CacheQueryPolicy
+    ) -> String {
+        CacheKey.normalisedURL(
+            scheme: secure ? "https" : "http", host: hostValue(bytes, route: route),
+            path: String(decoding: route.path.bytes(in: bytes), as: UTF8.self),
+            query: route.query.map { String(decoding: $0.bytes(in: bytes), as: UTF8.self) }, policy: policy)
+    }
+
     /// The request as the storing rules see it (method, `Cache-Control`, `Authorization`).
     var rulesHeaders: CacheHeaders {
         var headers = CacheHeaders()
@@ -97,9 +111,14 @@ struct CacheRequest {
 
     /// The secondary key of this request under `varyNames` (RFC 9111 §4.1).
     static func secondaryKey(_ bytes: UnsafeRawBufferPointer, route: RouteRequest, varyNames: [String]) -> String {
+        secondaryKey(bytes, fields: route.fields, varyNames: varyNames)
+    }
+
+    /// The secondary key from the field lines at `fields` of `bytes`.
+    static func secondaryKey(_ bytes: UnsafeRawBufferPointer, fields: RequestHead.Span, varyNames: [String]) -> String {
         guard !varyNames.isEmpty else { return "" }
         var lines: [(name: String, value: String)] = []
-        RouteRequest.forEachField(in: bytes, fields: route.fields) { name, value in
+        RouteRequest.forEachField(in: bytes, fields: fields) { name, value in
             let text = String(decoding: name.bytes(in: bytes), as: UTF8.self).lowercased()
             if varyNames.contains(text) { lines.append((text, Self.text(bytes, value))) }
             return true

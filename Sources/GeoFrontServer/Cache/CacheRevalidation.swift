@@ -48,10 +48,8 @@ enum CacheRevalidation {
 
     /// The normalised URLs an unsafe request's non-error answer invalidates: its own, and its
     /// `Location` and `Content-Location` when they are on the same origin (§4.4).
-    static func invalidated(_ request: CacheRequest, response fields: [(name: String, value: String)]) -> [String] {
-        let location = fields.first { $0.name.lowercased() == "location" }?.value
-        let contentLocation = fields.first { $0.name.lowercased() == "content-location" }?.value
-        return CacheInvalidation.urls(
+    static func invalidated(_ request: CacheRequest, location: String?, contentLocation: String?) -> [String] {
+        CacheInvalidation.urls(
             scheme: request.scheme, host: request.host, path: request.path, query: request.query,
             location: location, contentLocation: contentLocation, policy: request.queryPolicy)
     }

@@ -162,19 +162,35 @@ enum CachedAnswers {
         }
     }
 
-    /// `Cache-Status`'s value: a plain hit without text, anything else through ``CacheStatus``.
+    /// `Cache-Status`'s value (RFC 9211), written as bytes: the same text as
+    /// ``CacheStatus/fieldValue`` without making a string.
     static func writeStatus(_ status: CacheStatus, into out: inout ByteBuffer) {
-        if status.hit && status.forward == nil && status.detail == nil && !status.stored && !status.collapsed
-            && status.forwardStatus == nil
-        {
-            out.writeStaticString("GeoFront; hit")
-            if let ttl = status.ttl {
-                out.writeStaticString("; ttl=")
-                writeDecimal(ttl, into: &out)
-            }
-            return
+        out.writeStaticString("GeoFront")
+        if status.hit { out.writeStaticString("; hit") }
+        if let forward = status.forward {
+            out.writeStaticString("; fwd=")
+            out.writeString(forward.rawValue)
         }
-        out.writeString(status.fieldValue)
+        if let forwardStatus = status.forwardStatus {
+            out.writeStaticString("; fwd-status=")
+            writeDecimal(forwardStatus, into: &out)
+        }
+        if let ttl = status.ttl {
+            out.writeStaticString("; ttl=")
+            writeDecimal(ttl, into: &out)
+        }
+        if status.stored { out.writeStaticString("; stored") }
+        if status.collapsed { out.writeStaticString("; collapsed") }
+        if let detail = status.detail, !detail.isEmpty, detail.utf8.allSatisfy(isTokenByte) {
+            out.writeStaticString("; detail=")
+            out.writeString(detail)
+        }
+    }
+
+    /// A structured-field token's characters (RFC 8941 §3.3.4), as ``CacheStatus`` checks them.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || "!#$%&'*+-.^_`|~:/".utf8.contains(byte)
     }
 
     /// `value` in decimal, without making a string.

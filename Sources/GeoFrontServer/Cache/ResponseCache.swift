@@ -68,13 +68,11 @@ final class ResponseCache: Sendable {
         if case .stored(let evicted) = store.insert(key, entry), evicted > 0 {
             metrics.cacheEvictions.increment(by: Int64(evicted))
         }
-        recordSize()
     }
 
     /// Replaces a stored entry (a 304's update) under its full key.
     func replace(_ entry: StoredResponse, key: CacheKey) {
         store.insert(key, entry)
-        recordSize()
     }
 
     // MARK: - Collapsing
@@ -106,23 +104,17 @@ final class ResponseCache: Sendable {
     /// Removes every stored response for `url` (all variants and regions). Returns the count.
     @discardableResult
     func invalidate(url: String) -> Int {
-        let removed = store.purge(url: url)
-        if removed > 0 { recordSize() }
-        return removed
+        store.purge(url: url)
     }
 
     @discardableResult
     func purge(prefix: String) -> Int {
-        let removed = store.purge(urlPrefix: prefix)
-        if removed > 0 { recordSize() }
-        return removed
+        store.purge(urlPrefix: prefix)
     }
 
     @discardableResult
     func purge(tag: String) -> Int {
-        let removed = store.purge(tag: tag)
-        if removed > 0 { recordSize() }
-        return removed
+        store.purge(tag: tag)
     }
 
     func removeAll() {
@@ -131,7 +123,6 @@ final class ResponseCache: Sendable {
             varyCount.subtract(index.count, ordering: .relaxed)
             index.removeAll()
         }
-        recordSize()
     }
 
     // MARK: - Counts
@@ -156,7 +147,8 @@ final class ResponseCache: Sendable {
         ]
     }
 
-    private func recordSize() {
+    /// `geofront_cache_bytes` and `geofront_cache_entries` now (at scrape time).
+    func recordSize() {
         let statistics = store.statistics
         metrics.cacheBytes.record(statistics.bytes)
         metrics.cacheEntries.record(statistics.entries)

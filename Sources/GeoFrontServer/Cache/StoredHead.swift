@@ -16,8 +16,6 @@ struct StoredHead: Sendable {
     var wire: ByteBuffer
     /// Bytes of the status line at the start of ``wire``.
     var statusLineLength: Int
-    /// The kept field lines as text (for 304 updates, conditional answers, `Vary`).
-    var fields: [CacheHeaderField]
     /// What the rules read from the whole upstream head (including `Age` and `Set-Cookie`).
     var headers: CacheHeaders
     var etag: String?
@@ -40,22 +38,25 @@ struct StoredHead: Sendable {
         return fields
     }
 
-    /// The stored form of the upstream head `head` in `bytes`; `strip` is the snapshot's lower-case
-    /// list of removed response fields.
-    init(_ bytes: UnsafeRawBufferPointer, head: ResponseHead, strip: [[UInt8]], allocator: ByteBufferAllocator) {
+    /// The stored form of the upstream head `head` in `bytes`, whose cache fields are `read`;
+    /// `strip` is the snapshot's lower-case list of removed response fields.
+    init(
+        _ bytes: UnsafeRawBufferPointer, head: ResponseHead, read: ResponseCacheFields, strip: [[UInt8]],
+        allocator: ByteBufferAllocator
+    ) {
         status = head.status
-        let all = Self.allFields(bytes, head: head)
-        headers = CacheHeaders(all)
-        tags = SurrogateKeys.tags(in: all)
+        headers = read.headers
+        tags = read.tags
+        etag = read.etag
+        lastModified = read.lastModified
+        varyNames = read.varyNames
         var wire = allocator.buffer(capacity: head.length)
         wire.writeStaticString("HTTP/1.1 ")
         wire.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
         statusLineLength = wire.readableBytes
-        var kept: [CacheHeaderField] = []
         // §3.1: fields only for the proxy, and those a `private="…"` names, are never stored.
         let privateNames = headers.cacheControl.privateFields.map { Array($0.lowercased().utf8) }
         var index = head.fieldsStart
-        var vary: Set<String> = []
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
             let name = field.name
             if HopByHop.contains(bytes, name) || HopByHop.isNamed(bytes, name, in: head.connectionNames) { continue }
@@ -65,35 +66,30 @@ struct StoredHead: Sendable {
             }
             if !strip.isEmpty, strip.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) { continue }
             wire.writeBytes(field.line.bytes(in: bytes))
-            let text = CacheHeaderField(
-                name: String(decoding: name.bytes(in: bytes), as: UTF8.self),
-                value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
-            kept.append(text)
         }
-        fields = kept
-        etag = nil
-        lastModified = nil
-        for field in kept {
-            switch field.name.lowercased() {
-            case "etag" where etag == nil: etag = field.value
-            case "last-modified" where lastModified == nil: lastModified = field.value
-            case "vary":
-                for name in field.value.split(separator: ",") {
-                    let trimmed = name.filter { $0 != " " && $0 != "\t" }.lowercased()
-                    if !trimmed.isEmpty { vary.insert(trimmed) }
-                }
-            default: break
+        self.wire = wire
+    }
+
+    /// The kept field lines as text (for 304 updates and 304 answers: slow paths).
+    var fields: [CacheHeaderField] {
+        var result: [CacheHeaderField] = []
+        fieldLines.withUnsafeReadableBytes { bytes in
+            RouteRequest.forEachField(in: bytes, fields: RequestHead.Span(start: 0, count: bytes.count)) {
+                name, value in
+                result.append(
+                    CacheHeaderField(
+                        name: String(decoding: name.bytes(in: bytes), as: UTF8.self),
+                        value: String(decoding: value.bytes(in: bytes), as: UTF8.self)))
+                return true
             }
         }
-        varyNames = vary.sorted()
-        self.wire = wire
+        return result
     }
 
     /// A stored head with its fields replaced (a 304's update, RFC 9111 §3.2): the wire form is
     /// written again from `fields`.
     init(updating stored: StoredHead, fields: [CacheHeaderField], allocator: ByteBufferAllocator) {
         self = stored
-        self.fields = fields
         var wire = allocator.buffer(capacity: stored.wire.readableBytes + 64)
         wire.writeImmutableBuffer(stored.wire.getSlice(at: stored.wire.readerIndex, length: stored.statusLineLength)!)
         for field in fields {

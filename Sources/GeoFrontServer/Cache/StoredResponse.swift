@@ -36,9 +36,9 @@ final class StoredResponse: CacheStorable {
 
     func accountedBytes(key: CacheKey) -> Int {
         var total = Self.overheadBytes + key.bytes.count * 3 + body.capacity + head.wire.capacity
-        for field in head.fields { total += field.name.utf8.count + field.value.utf8.count + 32 }
         for tag in head.tags { total += tag.utf8.count * 2 + 32 }
         total += (head.etag?.utf8.count ?? 0) + (head.lastModified?.utf8.count ?? 0) + secondaryKey.utf8.count
+        for name in head.varyNames { total += name.utf8.count + 32 }
         return total
     }
 

@@ -1,6 +1,7 @@
 import GeoFrontCore
 import Metrics
 import Prometheus
+import Synchronization
 
 /// GeoFront's metrics, through swift-metrics with a Prometheus registry behind them (served at
 /// the admin listener's `/metrics`). Made with an explicit factory, so several servers in one
@@ -127,8 +128,16 @@ public final class GeoFrontMetrics: Sendable {
         configGeneration.record(Double(snapshot.generation))
     }
 
+    /// Gauges read at scrape time rather than kept up to date on the request path (the cache's size).
+    private let collectors = Mutex<[@Sendable () -> Void]>([])
+
+    func addCollector(_ collect: @escaping @Sendable () -> Void) {
+        collectors.withLock { $0.append(collect) }
+    }
+
     /// The Prometheus text exposition.
     public func exposition() -> String {
-        registry.emitToString()
+        for collect in collectors.withLock({ $0 }) { collect() }
+        return registry.emitToString()
     }
 }

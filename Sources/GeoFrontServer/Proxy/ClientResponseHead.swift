@@ -15,13 +15,13 @@ enum ClientResponseHead {
     static func write(
         _ bytes: UnsafeRawBufferPointer, head: ResponseHead, region: [UInt8], strip: [[UInt8]], closeClient: Bool,
         http10: Bool, dechunk: Bool, edits: HeaderEditBytes? = nil, setCookie: [UInt8]? = nil,
-        affinityCookie: [UInt8]? = nil, cacheStatus: [UInt8]? = nil, extraCapacity: Int,
+        affinityCookie: [UInt8]? = nil, cacheStatus: CacheStatus? = nil, extraCapacity: Int,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let final = head.status >= 200
         let edited =
             (edits?.lines.count ?? 0) + (setCookie?.count ?? 0) + (affinityCookie?.count ?? 0)
-            + (cacheStatus?.count ?? 0)
+            + (cacheStatus == nil ? 0 : 96)
         var out = allocator.buffer(capacity: head.length + region.count + 48 + edited + extraCapacity)
         out.writeStaticString("HTTP/1.1 ")
         out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
@@ -51,7 +51,11 @@ enum ClientResponseHead {
         if final, let edits { out.writeBytes(edits.lines) }
         if final, let setCookie { out.writeBytes(setCookie) }
         if final, let affinityCookie { out.writeBytes(affinityCookie) }
-        if final, let cacheStatus { out.writeBytes(cacheStatus) }
+        if final, let cacheStatus {
+            out.writeStaticString("Cache-Status: ")
+            CachedAnswers.writeStatus(cacheStatus, into: &out)
+            out.writeStaticString("\r\n")
+        }
         guard final || head.status == 101 else {
             out.writeStaticString("\r\n")
             return out

@@ -424,7 +424,7 @@ final class ProxyExchangeDriver {
                 default:
                     return (action, nil)
                 }
-                var cacheStatusLine: [UInt8]?
+                var cacheStatusLine: CacheStatus?
                 if cacheForward != nil, responseHead.status >= 200, case .forwardResponseHead = action {
                     switch cacheResponseHead(
                         bytes, strip: strip, closeClient: closeClient, allocator: allocator)
@@ -563,8 +563,8 @@ final class ProxyExchangeDriver {
 
 extension ProxyExchangeDriver {
     enum CacheHeadOutcome {
-        /// The upstream's response goes on, with this `Cache-Status` line.
-        case pass([UInt8])
+        /// The upstream's response goes on, with this `Cache-Status`.
+        case pass(CacheStatus?)
         /// The cache answers instead.
         case answer(CacheLookup.Answer)
     }
@@ -576,16 +576,17 @@ extension ProxyExchangeDriver {
     fileprivate func cacheResponseHead(
         _ bytes: UnsafeRawBufferPointer, strip: [[UInt8]], closeClient: Bool, allocator: ByteBufferAllocator
     ) -> CacheHeadOutcome {
-        guard var forward = cacheForward else { return .pass([]) }
-        defer { cacheForward = forward }
+        guard let forward = cacheForward else { return .pass(nil) }
         let cache = forward.cache
         let status = responseHead.status
         let now = cache.clock.now
         var cacheStatus = forward.status
         cacheStatus.forwardStatus = status
         if forward.request.method == .unsafe, status < 400 {
-            let fields = StoredHead.allFields(bytes, head: responseHead)
-            for url in CacheRevalidation.invalidated(forward.request, response: fields) {
+            let read = ResponseCacheFields(bytes, head: responseHead)
+            for url in CacheRevalidation.invalidated(
+                forward.request, location: read.location, contentLocation: read.contentLocation)
+            {
                 cache.invalidate(url: url)
             }
         }
@@ -613,10 +614,10 @@ extension ProxyExchangeDriver {
         }
         guard forward.mayStore, status != 206 else {
             forward.fill?.release()
-            return .pass(Self.line(cacheStatus))
+            return .pass(cacheStatus)
         }
-        let fields = StoredHead.allFields(bytes, head: responseHead)
-        let headers = CacheHeaders(fields)
+        let read = ResponseCacheFields(bytes, head: responseHead)
+        let headers = read.headers
         let verdict = CacheStorability.verdict(
             method: "GET", request: forward.request.rulesHeaders, status: status, response: headers)
         let length = responseHead.framing(requestWasHEAD: false)
@@ -629,9 +630,9 @@ extension ProxyExchangeDriver {
             if case .notStorable(let reason) = verdict { cacheStatus.detail = reason.rawValue }
             if tooLarge { cacheStatus.detail = "too-large" }
             forward.fill?.release()
-            return .pass(Self.line(cacheStatus))
+            return .pass(cacheStatus)
         }
-        let head = StoredHead(bytes, head: responseHead, strip: strip, allocator: allocator)
+        let head = StoredHead(bytes, head: responseHead, read: read, strip: strip, allocator: allocator)
         let fill = forward.fill ?? CacheFill(key: forward.primary)
         forward.fill = fill
         let contentLength: Int?
@@ -643,11 +644,11 @@ extension ProxyExchangeDriver {
         fill.publish(
             CacheFill.Head(
                 stored: head, contentLength: contentLength,
-                secondaryKey: CacheKey.secondaryKey(varyNames: head.varyNames, requestHeaders: forward.requestFields),
+                secondaryKey: forward.secondaryKey(varyNames: head.varyNames),
                 age: Freshness.AgeInputs(response: headers, requestTime: forward.requestTime, responseTime: now)))
         filling = true
         cacheStatus.stored = true
-        return .pass(Self.line(cacheStatus))
+        return .pass(cacheStatus)
     }
 
     /// Body content passing to the client, kept for the store (and the followers).
@@ -665,7 +666,7 @@ extension ProxyExchangeDriver {
     /// The response is whole: stored, and the followers finish.
     fileprivate func completeFill() {
         filling = false
-        guard var forward = cacheForward, let fill = forward.fill, let head = fill.head
+        guard let forward = cacheForward, let fill = forward.fill, let head = fill.head
         else { return }
         let cache = forward.cache
         let parts = fill.body
@@ -681,7 +682,6 @@ extension ProxyExchangeDriver {
         fill.finish()
         cache.endFill(fill)
         forward.fill = nil
-        cacheForward = forward
     }
 
     /// The exchange ends without a whole response: the fill's followers are released (before the
@@ -741,9 +741,5 @@ extension ProxyExchangeDriver {
         return CacheLookup.Context(
             secure: frontEnd.secure, region: nil, regionName: regionName, close: close, http10: http10,
             edits: actions?.responseHeaders, cookies: cookies, allocator: allocator)
-    }
-
-    private static func line(_ status: CacheStatus) -> [UInt8] {
-        Array("Cache-Status: \(status.fieldValue)\r\n".utf8)
     }
 }

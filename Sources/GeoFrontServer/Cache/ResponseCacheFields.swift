@@ -1,0 +1,84 @@
+import GeoFrontCore
+
+/// What the cache reads from an upstream response head, found in one pass over its field lines
+/// in place: text is made only for the fields the rules use (`Cache-Control`, `Date`, `Expires`,
+/// `Last-Modified`, `Age`, `ETag`, `Vary`, the purge tags, `Location`, `Content-Location`).
+struct ResponseCacheFields {
+    var headers = CacheHeaders()
+    var etag: String?
+    var lastModified: String?
+    /// `Vary`'s names, lower case, sorted, once each.
+    var varyNames: [String] = []
+    var tags: [String] = []
+    var location: String?
+    var contentLocation: String?
+
+    init(_ bytes: UnsafeRawBufferPointer, head: ResponseHead) {
+        var cacheControl: [[UInt8]] = []
+        var tagFields: [(name: String, value: String)] = []
+        var vary: Set<String> = []
+        var index = head.fieldsStart
+        while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
+            let name = field.name
+            let value = field.value
+            switch name.count {
+            case 3 where FieldLines.equals(bytes, name, "age"):
+                if headers.age == nil { headers.age = Self.deltaSeconds(value.bytes(in: bytes)) }
+            case 4 where FieldLines.equals(bytes, name, "date"):
+                if headers.date == nil { headers.date = HTTPDate.parse(Self.text(bytes, value)) }
+            case 4 where FieldLines.equals(bytes, name, "etag"):
+                headers.hasETag = true
+                if etag == nil { etag = Self.text(bytes, value) }
+            case 4 where FieldLines.equals(bytes, name, "vary"):
+                for part in Self.text(bytes, value).split(separator: ",") {
+                    let token = part.filter { $0 != " " && $0 != "\t" }.lowercased()
+                    if token == "*" { headers.varyStar = true }
+                    if !token.isEmpty { vary.insert(token) }
+                }
+            case 6 where FieldLines.equals(bytes, name, "pragma"):
+                if Self.text(bytes, value).lowercased().contains("no-cache") { headers.pragmaNoCache = true }
+            case 7 where FieldLines.equals(bytes, name, "expires"):
+                if headers.expires == .absent {
+                    headers.expires = HTTPDate.parse(Self.text(bytes, value)).map { .at($0) } ?? .invalid
+                }
+            case 8 where FieldLines.equals(bytes, name, "location"):
+                if location == nil { location = Self.text(bytes, value) }
+            case 9 where FieldLines.equals(bytes, name, "cache-tag"):
+                tagFields.append(("cache-tag", Self.text(bytes, value)))
+            case 10 where FieldLines.equals(bytes, name, "set-cookie"):
+                headers.hasSetCookie = true
+            case 13 where FieldLines.equals(bytes, name, "cache-control"):
+                cacheControl.append(Array(value.bytes(in: bytes)))
+            case 13 where FieldLines.equals(bytes, name, "last-modified"):
+                if lastModified == nil {
+                    lastModified = Self.text(bytes, value)
+                    headers.lastModified = HTTPDate.parse(lastModified!)
+                }
+            case 13 where FieldLines.equals(bytes, name, "surrogate-key"):
+                tagFields.append(("surrogate-key", Self.text(bytes, value)))
+            case 16 where FieldLines.equals(bytes, name, "content-location"):
+                if contentLocation == nil { contentLocation = Self.text(bytes, value) }
+            default:
+                break
+            }
+        }
+        if !cacheControl.isEmpty { headers.cacheControl = CacheControl(fieldValues: cacheControl) }
+        varyNames = vary.sorted()
+        if !tagFields.isEmpty { tags = SurrogateKeys.tags(in: tagFields) }
+    }
+
+    private static func text(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> String {
+        String(decoding: span.bytes(in: bytes), as: UTF8.self)
+    }
+
+    /// delta-seconds (RFC 9111 §1.2.2), saturated; nil when not plain digits.
+    private static func deltaSeconds(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard !bytes.isEmpty else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            value = min(value * 10 + Int(byte - UInt8(ascii: "0")), CacheControl.maxDeltaSeconds)
+        }
+        return value
+    }
+}
