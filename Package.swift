@@ -5,6 +5,10 @@ import PackageDescription
 // and global storage (`swift_beginAccess`: 2-3 % of a proxied request's CPU in `perf`). Debug
 // builds, which the tests run, keep every check, so an access conflict still fails the suite.
 let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+// The routing core's generic types (the cache's store) specialised in the server module that
+// uses them, instead of looked up at run time per call (`swift_getGenericMetadata` on the cache's paths).
+let coreSettings: [SwiftSetting] =
+    hotPathSettings + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(
     name: "GeoFront",
@@ -41,7 +45,7 @@ let package = Package(
         // Layer 1: IP addresses and the GeoIP reader (no NIO).
         .target(name: "GeoIP", dependencies: ["CMaxMindDB"]),
         // Layer 2: configuration, validation, routing snapshot, region selection, client IP (no NIO).
-        .target(name: "GeoFrontCore", dependencies: ["GeoIP", "COpenSSLCrypto"], swiftSettings: hotPathSettings),
+        .target(name: "GeoFrontCore", dependencies: ["GeoIP", "COpenSSLCrypto"], swiftSettings: coreSettings),
         // Layer 3: the SwiftNIO front door.
         .target(
             name: "GeoFrontServer",

@@ -81,8 +81,7 @@ enum CacheLookup {
                 // RFC 5861 §3: answer now, revalidate in the background (one refresh per URL).
                 let status = CacheStatus(hit: true, ttl: entry.lifetime - age, detail: "stale-while-revalidate")
                 let stale = answer(entry, request: request, status: status, age: age, result: .stale, context: context)
-                let (fill, leader) = cache.fill(for: primary)
-                guard leader else { return .answerAndRefresh(stale, nil) }
+                guard case .leader(let fill) = cache.fill(for: primary) else { return .answerAndRefresh(stale, nil) }
                 forward.status = CacheStatus(forward: .stale)
                 forward.stored = (entry, found.key)
                 forward.conditional = entry.head.etag != nil || entry.head.lastModified != nil
@@ -109,7 +108,9 @@ enum CacheLookup {
                 forward.stored = (entry, found.key)
                 forward.conditional = entry.head.etag != nil || entry.head.lastModified != nil
                 forward.mayStore = request.method == .get && !request.cacheControl.noStore
-                if forward.mayStore { forward.requestFields = fields(bytes, route: route, allocator: context.allocator) }
+                if forward.mayStore {
+                    forward.requestFields = fields(bytes, route: route, allocator: context.allocator)
+                }
                 return .forward(forward)
             case .unsatisfiable:
                 return .answer(
@@ -132,12 +133,15 @@ enum CacheLookup {
             && !request.hasBody
         guard forward.mayStore else { return .forward(forward) }
         forward.requestFields = fields(bytes, route: route, allocator: context.allocator)
-        let (fill, leader) = cache.fill(for: primary)
-        if leader {
+        switch cache.fill(for: primary) {
+        case .leader(let fill):
             forward.fill = fill
             return .forward(forward)
+        case .follower(let fill):
+            return .follow(fill, forward)
+        case .alone:
+            return .forward(forward)
         }
-        return .follow(fill, forward)
     }
 
     /// The hit path: a plain GET or HEAD (no `Cache-Control`, `Pragma`, conditions or range) whose

@@ -15,7 +15,21 @@ final class ResponseCache: Sendable {
     /// Per primary key whose stored response has `Vary`: the field names it varies by.
     private let varyIndex = Mutex<[CacheKey: [String]]>([:])
     private let varyCount = Atomic<Int>(0)
-    private let fills = Mutex<[CacheKey: CacheFill]>([:])
+    /// Per primary key: the fill in progress, or until when its responses are known not to be
+    /// storable (then requests are not collapsed: each would wait for the one before it only to
+    /// go upstream itself; Varnish calls this "hit-for-miss").
+    private let fills = Mutex<[CacheKey: FillSlot]>([:])
+
+    private enum FillSlot {
+        case filling(CacheFill)
+        case uncacheable(until: Int)
+    }
+
+    /// How long a URL whose response was not storable is not collapsed (seconds; Varnish's
+    /// built-in hit-for-miss lasts as long).
+    static let uncacheableSeconds = 120
+    /// At most this many URLs are remembered as not storable.
+    static let uncacheableLimit = 65_536
     private let hits = Atomic<Int>(0)
     private let misses = Atomic<Int>(0)
     private let stale = Atomic<Int>(0)
@@ -77,25 +91,63 @@ final class ResponseCache: Sendable {
 
     // MARK: - Collapsing
 
-    /// The fill in progress for `primary`, joined as a follower, or a new one this request leads.
-    func fill(for primary: CacheKey) -> (fill: CacheFill, leader: Bool) {
+    /// How a miss for `primary` goes upstream.
+    enum FillRole {
+        /// It leads a new fill; later misses wait on it.
+        case leader(CacheFill)
+        /// It waits on the fill in progress.
+        case follower(CacheFill)
+        /// On its own: the URL's response was not storable lately.
+        case alone
+    }
+
+    /// The fill in progress for `primary`, joined as a follower, or a new one this request leads,
+    /// or neither when the URL's response was not storable lately.
+    func fill(for primary: CacheKey) -> FillRole {
+        let now = clock.now
+        return fills.withLock { fills in
+            switch fills[primary] {
+            case .filling(let existing):
+                return .follower(existing)
+            case .uncacheable(let until) where until > now:
+                return .alone
+            case .uncacheable, .none:
+                let fill = CacheFill(key: primary)
+                fills[primary] = .filling(fill)
+                return .leader(fill)
+            }
+        }
+    }
+
+    /// The fill's response was not storable: the URL's misses go upstream on their own for a while.
+    func fillNotStorable(_ fill: CacheFill) {
+        let until = clock.now + Self.uncacheableSeconds
+        let now = clock.now
         fills.withLock { fills in
-            if let existing = fills[primary] { return (existing, false) }
-            let fill = CacheFill(key: primary)
-            fills[primary] = fill
-            return (fill, true)
+            guard case .filling(let current) = fills[fill.key], current === fill else { return }
+            if fills.count >= Self.uncacheableLimit {
+                fills = fills.filter { entry in
+                    if case .uncacheable(let until) = entry.value { return until > now }
+                    return true
+                }
+                if fills.count >= Self.uncacheableLimit { return }  // full of fills in progress: not remembered
+            }
+            fills[fill.key] = .uncacheable(until: until)
         }
     }
 
     /// Requests waiting on the fill for `url` (no region) now (tests).
     func followers(of url: String) -> Int {
-        fills.withLock { $0[CacheKey(url: url)]?.followers ?? 0 }
+        fills.withLock { fills in
+            if case .filling(let fill) = fills[CacheKey(url: url)] { return fill.followers }
+            return 0
+        }
     }
 
     /// The fill is over (stored, released or failed): later requests look the store up again.
     func endFill(_ fill: CacheFill) {
         fills.withLock { fills in
-            if fills[fill.key] === fill { fills[fill.key] = nil }
+            if case .filling(let current) = fills[fill.key], current === fill { fills[fill.key] = nil }
         }
     }
 

@@ -629,7 +629,10 @@ extension ProxyExchangeDriver {
         guard case .storable = verdict, !tooLarge else {
             if case .notStorable(let reason) = verdict { cacheStatus.detail = reason.rawValue }
             if tooLarge { cacheStatus.detail = "too-large" }
-            forward.fill?.release()
+            if let fill = forward.fill {
+                cache.fillNotStorable(fill)
+                fill.release()
+            }
             return .pass(cacheStatus)
         }
         let head = StoredHead(bytes, head: responseHead, read: read, strip: strip, allocator: allocator)
@@ -654,8 +657,12 @@ extension ProxyExchangeDriver {
     /// Body content passing to the client, kept for the store (and the followers).
     fileprivate func fillBody(_ bytes: ByteBuffer, _ ranges: [Range<Int>]) {
         guard let fill = cacheForward?.fill, let cache = cacheForward?.cache else { return }
+        // Copied: a slice would pin the connection's whole read buffer for as long as the entry
+        // lives, and the allocator would have to make a new one for every read.
         for range in ranges where !range.isEmpty {
-            fill.append(bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!)
+            var part = ByteBufferAllocator().buffer(capacity: range.count)
+            part.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!)
+            fill.append(part)
         }
         if fill.receivedBytes > cache.store.maxObjectBytes {
             // Longer than max_object_kb after all (no length was given): not stored.
@@ -670,8 +677,13 @@ extension ProxyExchangeDriver {
         else { return }
         let cache = forward.cache
         let parts = fill.body
-        var body = ByteBufferAllocator().buffer(capacity: parts.reduce(0) { $0 + $1.readableBytes })
-        for part in parts { body.writeImmutableBuffer(part) }
+        var body: ByteBuffer
+        if parts.count == 1 {
+            body = parts[0]  // one read: already its own exact buffer
+        } else {
+            body = ByteBufferAllocator().buffer(capacity: parts.reduce(0) { $0 + $1.readableBytes })
+            for part in parts { body.writeImmutableBuffer(part) }
+        }
         let lifetime = Freshness.lifetime(
             response: head.stored.headers, status: head.stored.status, responseTime: head.age.responseTime)
         cache.insert(

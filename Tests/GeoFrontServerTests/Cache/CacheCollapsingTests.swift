@@ -81,6 +81,22 @@ import Testing
             }
         }
         #expect(rig.origin.count("/private") == clients)
+        // Now known not to be storable, the URL's misses are not collapsed any more: ten held
+        // requests all reach the origin at once (none waits for another's answer).
+        rig.origin.hold()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<10 {
+                group.addTask {
+                    try await offThePool {
+                        let client = try RawHTTPClient(port: port, timeoutSeconds: 60)
+                        return try client.exchange("GET /private HTTP/1.1\r\nHost: cache.example\r\n\r\n").status
+                    }
+                }
+            }
+            try await waitUntil("all ten reached the origin") { rig.origin.count("/private") == clients + 10 }
+            rig.origin.release()
+            for try await status in group { #expect(status == 200) }
+        }
         try await rig.stop()
     }
 }
