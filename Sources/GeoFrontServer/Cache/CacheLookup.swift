@@ -144,6 +144,40 @@ enum CacheLookup {
         }
     }
 
+    /// An answer from the cache when no region can take the request (all down): the stored
+    /// response if it is fresh, or stale within `stale-if-error` (RFC 5861 §4: the origin is
+    /// unreachable); nil otherwise (the client gets the 503).
+    static func whenUnavailable(
+        _ cache: ResponseCache, settings: CacheSettings, bytes: UnsafeRawBufferPointer, head: RequestHead,
+        context: Context, scratch: inout [UInt8]
+    ) -> Answer? {
+        let route = RouteRequest(head: head, bytes: bytes)
+        let request = CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
+        guard request.method == .get || request.method == .head else { return nil }
+        let (_, keyWritten) = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch)
+        let primary =
+            keyWritten
+            ? CacheKey(keyBytes: scratch)
+            : CacheKey(
+                url: CacheRequest.normalisedURL(bytes, route: route, secure: context.secure, policy: settings.query),
+                region: settings.includeRegion ? context.region : nil)
+        let found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
+        guard let entry = found.entry else { return nil }
+        let age = entry.currentAge(now: cache.clock.now)
+        if entry.plainlyReusable && entry.lifetime > age && !request.cacheControl.requiresRevalidation {
+            return answer(
+                entry, request: request, status: CacheStatus(hit: true, ttl: entry.lifetime - age), age: age,
+                result: .hit, context: context)
+        }
+        guard
+            Freshness.mayServeStaleOnError(
+                request: request.cacheControl, response: entry.head.headers.cacheControl, lifetime: entry.lifetime,
+                currentAge: age, defaultWindow: settings.staleIfErrorSeconds)
+        else { return nil }
+        let status = CacheStatus(hit: true, ttl: entry.lifetime - age, detail: "stale-if-error")
+        return answer(entry, request: request, status: status, age: age, result: .stale, context: context)
+    }
+
     /// The hit path: a plain GET or HEAD (no `Cache-Control`, `Pragma`, conditions or range) whose
     /// stored response is fresh is answered from the key's bytes, with no string made. Anything
     /// else is nil: ``plan`` decides it by the rules in full.

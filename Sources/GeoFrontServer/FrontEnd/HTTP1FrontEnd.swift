@@ -334,6 +334,26 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 start: start)
             answer(LocalResponses.plain(allocator, status: 404, keepAlive: !close), close: close)
         case .unavailable:
+            // Every region down: a stored response may still answer (fresh, or stale within
+            // `stale-if-error`), unless a traffic policy refused the client.
+            if decision.policy == nil, region.config.mode == .proxy, let cache = loop.responseCache(for: snapshot),
+                let settings = snapshot.cachePlan.settings(
+                    route: decision.route, backend: decision.backend?.backend ?? 0)
+            {
+                let context = cacheContext(snapshot, decision, affinityCookie, close: close, allocator)
+                if let cached = CacheLookup.whenUnavailable(
+                    cache, settings: settings, bytes: bytes, head: head, context: context, scratch: &loop.cacheKey)
+                {
+                    cache.count(cached.result)
+                    loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)
+                    log(
+                        logged, client: decision.client, region: region.name, mode: .proxy, status: cached.status,
+                        start: start, policy: decision.policy, cache: cached.result)
+                    if cached.body != nil { write(cached.head) }
+                    answer(cached.body ?? cached.head, close: close)
+                    return
+                }
+            }
             loop.countRequest(region: region.name, mode: .redirect, status: 503)
             log(
                 logged, client: decision.client, region: region.name, mode: .redirect, status: 503, start: start,

@@ -106,3 +106,33 @@ import Testing
         try await rig.stop()
     }
 }
+
+/// When no region can take a request (every one down, `when_all_down: unavailable`), a stored
+/// response still answers: fresh, or stale within `stale-if-error` (RFC 5861 §4).
+@Suite struct CacheAllDownTests {
+    private func drainEverything(_ rig: CacheRig) async throws {
+        #expect(rig.server.healthMonitor.setDrained("local", true))
+        let statuses = rig.server.healthMonitor.statuses()
+        rig.server.publisher.update { $0.with(statuses: statuses) }
+        for loop in rig.server.eventLoopGroup.makeIterator() { try await loop.submit {}.get() }
+    }
+
+    @Test func storedResponsesAnswerWhenEveryRegionIsDown() async throws {
+        let rig = try await CacheRig(extra: ["when_all_down": "unavailable"])
+        rig.origin.set("/fresh", .init(headers: [("Cache-Control", "max-age=100")], body: "fresh"))
+        rig.origin.set("/sie", .init(headers: [("Cache-Control", "max-age=1, stale-if-error=600")], body: "old"))
+        rig.origin.set("/gone", .init(headers: [("Cache-Control", "max-age=1")], body: "gone"))
+        for path in ["/fresh", "/sie", "/gone"] { _ = try await rig.get(path) }
+        rig.advance(10)
+        try await drainEverything(rig)
+        let fresh = try await rig.get("/fresh")
+        #expect(fresh.status == 200)
+        #expect(fresh.text == "fresh")
+        let stale = try await rig.get("/sie")
+        #expect(stale.status == 200)
+        #expect(stale.cacheStatus.contains("detail=stale-if-error"))
+        #expect(try await rig.get("/gone").status == 503)
+        #expect(try await rig.get("/never-stored").status == 503)
+        try await rig.stop()
+    }
+}
