@@ -40,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
             "database loaded",
             metadata: [
                 "path": "\(config.geoip.database)", "type": "\(metadata.databaseType)",
-                "built": "\(metadata.buildDate)",
+                "built": "\(metadata.buildDate)", "allocator": "\(Allocator.description)",
             ])
         let server: FrontDoorServer
         do {

@@ -1,0 +1,12 @@
+import CJemalloc
+
+/// The process's allocator: jemalloc, linked in (see Package.swift). Its version, for
+/// `geofront --version`-style reports and to keep the link from being dropped.
+enum Allocator {
+    static var description: String {
+        var version: UnsafePointer<CChar>?
+        var size = MemoryLayout<UnsafePointer<CChar>?>.size
+        guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "jemalloc" }
+        return "jemalloc " + String(cString: version)
+    }
+}
