@@ -12,7 +12,7 @@ import Testing
         rig.advance(20)
         rig.origin.set(
             "/e",
-            .init(headers: [("Cache-Control", "max-age=100"), ("ETag", "\"v1\""), ("X-Fresh", "yes")], body: "one"))
+            .init(headers: [("Cache-Control", "max-age=1000"), ("ETag", "\"v1\""), ("X-Fresh", "yes")], body: "one"))
         let revalidated = try await rig.get("/e")
         #expect(revalidated.status == 200)
         #expect(revalidated.text == "one")

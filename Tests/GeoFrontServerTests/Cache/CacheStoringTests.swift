@@ -104,10 +104,10 @@ import Testing
         let (_, hit, count) = try await twice(rig, "/h")
         #expect(count == 1)
         let ttl = Int(hit.cacheStatus.components(separatedBy: "ttl=").last ?? "") ?? 0
-        #expect((1790...1800).contains(ttl))  // 10 % of 5 hours
+        #expect((1700...1800).contains(ttl))  // 10 % of 5 hours, less the seconds this test took
         let (_, oldHit, _) = try await twice(rig, "/old")
         let capped = Int(oldHit.cacheStatus.components(separatedBy: "ttl=").last ?? "") ?? 0
-        #expect((86_390...86_400).contains(capped))  // capped at one day
+        #expect((86_300...86_400).contains(capped))  // capped at one day
         // Without a validator or freshness information nothing is stored.
         rig.origin.set("/bare", .init(headers: []))
         let (bare, _, bareCount) = try await twice(rig, "/bare")
