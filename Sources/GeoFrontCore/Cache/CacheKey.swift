@@ -46,12 +46,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         bytes.append(contentsOf: secondary.utf8)
         self.bytes = bytes
         self.url = url
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        self.hash = hash
+        self.hash = bytes.withUnsafeBytes { Self.hash($0) }
     }
 
     /// The key of a `Vary` variant: this key's URL and region (its own secondary key replaced) with
@@ -74,12 +69,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         self.bytes = bytes
         self.url = url
         self.primaryLength = primaryLength
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        self.hash = hash
+        self.hash = bytes.withUnsafeBytes { Self.hash($0) }
     }
 
     /// No region and no secondary key: the URL alone.

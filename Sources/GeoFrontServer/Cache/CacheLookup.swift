@@ -45,12 +45,8 @@ enum CacheLookup {
         let (hit, keyWritten) = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch)
         if let hit { return .answer(hit) }
         let request = CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
-        let primary =
-            keyWritten
-            ? CacheKey(keyBytes: scratch)
-            : CacheKey(
-                url: CacheRequest.normalisedURL(bytes, route: route, secure: context.secure, policy: settings.query),
-                region: settings.includeRegion ? context.region : nil)
+        let primary = primaryKey(
+            bytes, route: route, settings: settings, context: context, written: keyWritten, scratch)
         let now = cache.clock.now
         let forward = CacheForward(
             cache: cache, settings: settings, request: request, primary: primary,
@@ -155,12 +151,8 @@ enum CacheLookup {
         let request = CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
         guard request.method == .get || request.method == .head else { return nil }
         let (_, keyWritten) = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch)
-        let primary =
-            keyWritten
-            ? CacheKey(keyBytes: scratch)
-            : CacheKey(
-                url: CacheRequest.normalisedURL(bytes, route: route, secure: context.secure, policy: settings.query),
-                region: settings.includeRegion ? context.region : nil)
+        let primary = primaryKey(
+            bytes, route: route, settings: settings, context: context, written: keyWritten, scratch)
         let found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
         guard let entry = found.entry else { return nil }
         let age = entry.currentAge(now: cache.clock.now)
@@ -176,6 +168,18 @@ enum CacheLookup {
         else { return nil }
         let status = CacheStatus(hit: true, ttl: entry.lifetime - age, detail: "stale-if-error")
         return answer(entry, request: request, status: status, age: age, result: .stale, context: context)
+    }
+
+    /// The request's primary key: from the bytes the hit path wrote into `scratch` when it could,
+    /// else from the request's text (``CacheKey/normalisedURL(scheme:host:path:query:policy:)``).
+    private static func primaryKey(
+        _ bytes: UnsafeRawBufferPointer, route: RouteRequest, settings: CacheSettings, context: Context,
+        written: Bool, _ scratch: [UInt8]
+    ) -> CacheKey {
+        if written { return CacheKey(keyBytes: scratch) }
+        return CacheKey(
+            url: CacheRequest.normalisedURL(bytes, route: route, secure: context.secure, policy: settings.query),
+            region: settings.includeRegion ? context.region : nil)
     }
 
     /// The hit path: a plain GET or HEAD (no `Cache-Control`, `Pragma`, conditions or range) whose

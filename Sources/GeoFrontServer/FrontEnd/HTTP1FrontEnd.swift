@@ -344,13 +344,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 if let cached = CacheLookup.whenUnavailable(
                     cache, settings: settings, bytes: bytes, head: head, context: context, scratch: &loop.cacheKey)
                 {
-                    cache.count(cached.result)
-                    loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)
-                    log(
-                        logged, client: decision.client, region: region.name, mode: .proxy, status: cached.status,
-                        start: start, policy: decision.policy, cache: cached.result)
-                    if cached.body != nil { write(cached.head) }
-                    answer(cached.body ?? cached.head, close: close)
+                    answer(cached, cache, snapshot, decision, logged: logged, start: start, close: close)
                     return
                 }
             }
@@ -392,24 +386,9 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                     cache, settings: settings, bytes: bytes, head: head, context: context, scratch: &loop.cacheKey)
                 {
                 case .answer(let cached):
-                    cache.count(cached.result)
-                    loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)
-                    log(
-                        logged, client: decision.client, region: region.name, mode: .proxy, status: cached.status,
-                        start: start, policy: decision.policy, cache: cached.result)
-                    if let body = cached.body {
-                        write(cached.head)
-                        answer(body, close: close)
-                    } else {
-                        answer(cached.head, close: close)
-                    }
+                    answer(cached, cache, snapshot, decision, logged: logged, start: start, close: close)
                     return
                 case .answerAndRefresh(let cached, let refresh):
-                    cache.count(cached.result)
-                    loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)
-                    log(
-                        logged, client: decision.client, region: region.name, mode: .proxy, status: cached.status,
-                        start: start, policy: decision.policy, cache: cached.result)
                     if let refresh, let allocator = self.allocator {
                         let copy = allocator.buffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<head.length]))
                         let routedPath = withRoutedPath(path, decision, snapshot) { Array($0) }
@@ -417,12 +396,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                             from: self, forward: refresh, head: head, bytes: copy, path: routedPath, decision: decision,
                             snapshot: snapshot)
                     }
-                    if let body = cached.body {
-                        write(cached.head)
-                        answer(body, close: close)
-                    } else {
-                        answer(cached.head, close: close)
-                    }
+                    answer(cached, cache, snapshot, decision, logged: logged, start: start, close: close)
                     return
                 case .forward(let plan):
                     forward = plan
@@ -443,6 +417,24 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                     logged: logged.map { (start, $0.method, $0.target) }, affinityCookie: affinityCookie,
                     cache: forward, allocator: allocator)
             }
+        }
+    }
+
+    /// An answer the cache made here (a hit, a stale answer, a 304, 504…): counted, logged, written.
+    private func answer(
+        _ cached: CacheLookup.Answer, _ cache: ResponseCache, _ snapshot: RoutingSnapshot, _ decision: RoutingDecision,
+        logged: (method: String, target: String)?, start: NIODeadline, close: Bool
+    ) {
+        cache.count(cached.result)
+        loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)
+        log(
+            logged, client: decision.client, region: snapshot.regions[decision.regionIndex].name, mode: .proxy,
+            status: cached.status, start: start, policy: decision.policy, cache: cached.result)
+        if let body = cached.body {
+            write(cached.head)
+            answer(body, close: close)
+        } else {
+            answer(cached.head, close: close)
         }
     }
 
