@@ -28,7 +28,12 @@ enum CacheLookup {
     /// What the answer needs beyond the stored response (``CachedAnswers/Extras`` less the status).
     struct Context {
         var secure: Bool
-        var region: String?
+        /// What the key is scoped to besides the URL (its "region" part): the route's backend
+        /// service when a route took the request (a canary's two versions are never mixed), and
+        /// the region with `key.include_region`; nil: the URL alone.
+        var keyScope: String?
+        /// ``keyScope`` as bytes, for the hit path.
+        var keyScopeBytes: [UInt8]?
         var regionName: [UInt8]
         var close: Bool
         var http10: Bool
@@ -179,7 +184,7 @@ enum CacheLookup {
         if written { return CacheKey(keyBytes: scratch) }
         return CacheKey(
             url: CacheRequest.normalisedURL(bytes, route: route, secure: context.secure, policy: settings.query),
-            region: settings.includeRegion ? context.region : nil)
+            region: context.keyScope)
     }
 
     /// The hit path: a plain GET or HEAD (no `Cache-Control`, `Pragma`, conditions or range) whose
@@ -213,7 +218,7 @@ enum CacheLookup {
             CacheKeyBytes.write(
                 into: &scratch, secure: context.secure, host: host.bytes(in: bytes), path: route.path.bytes(in: bytes),
                 query: route.query?.bytes(in: bytes), policy: settings.query,
-                region: settings.includeRegion ? context.regionName : nil)
+                region: context.keyScopeBytes)
         else { return (nil, false) }
         guard plain, methodMayHit, head.body == .none else { return (nil, true) }
         let found = scratch.withUnsafeBytes { key in cache.store.lookup(hash: CacheKey.hash(key), bytes: key) }

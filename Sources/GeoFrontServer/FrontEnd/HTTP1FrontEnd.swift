@@ -340,7 +340,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 let settings = snapshot.cachePlan.settings(
                     route: decision.route, backend: decision.backend?.backend ?? 0)
             {
-                let context = cacheContext(snapshot, decision, affinityCookie, close: close, allocator)
+                let context = cacheContext(snapshot, decision, settings, affinityCookie, close: close, allocator)
                 if let cached = CacheLookup.whenUnavailable(
                     cache, settings: settings, bytes: bytes, head: head, context: context, scratch: &loop.cacheKey)
                 {
@@ -381,7 +381,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 let settings = snapshot.cachePlan.settings(
                     route: decision.route, backend: decision.backend?.backend ?? 0)
             {
-                let context = cacheContext(snapshot, decision, affinityCookie, close: close, allocator)
+                let context = cacheContext(snapshot, decision, settings, affinityCookie, close: close, allocator)
                 switch CacheLookup.plan(
                     cache, settings: settings, bytes: bytes, head: head, context: context, scratch: &loop.cacheKey)
                 {
@@ -438,19 +438,30 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         }
     }
 
-    /// What an answer from the cache carries for this request: its region, its connection's
-    /// `Connection`, its route's response edits and cookies.
+    /// What an answer from the cache carries for this request: its key's scope, its region, its
+    /// connection's `Connection`, its route's response edits and cookies.
     private func cacheContext(
-        _ snapshot: RoutingSnapshot, _ decision: RoutingDecision, _ affinityCookie: [UInt8]?, close: Bool,
-        _ allocator: ByteBufferAllocator
+        _ snapshot: RoutingSnapshot, _ decision: RoutingDecision, _ settings: CacheSettings,
+        _ affinityCookie: [UInt8]?, close: Bool, _ allocator: ByteBufferAllocator
     ) -> CacheLookup.Context {
         let actions = decision.route.map { snapshot.routeActions[$0] }
         var cookies: [UInt8]?
         if let line = decision.backend?.newCookie.flatMap({ actions?.setCookieLine($0) }) { cookies = line }
         if let affinityCookie { cookies = (cookies ?? []) + affinityCookie }
+        let regionName = loop.proxyNames(for: snapshot).regionNames[decision.regionIndex]
+        // The key's scope: the backend service a route chose, the region with include_region.
+        var scope: String?
+        var scopeBytes: [UInt8]?
+        let service = decision.route == nil ? nil : snapshot.services[decision.service].name
+        if let service {
+            scope = settings.includeRegion ? service + "/" + snapshot.regions[decision.regionIndex].name : service
+            scopeBytes = Array(scope!.utf8)
+        } else if settings.includeRegion {
+            scope = snapshot.regions[decision.regionIndex].name
+            scopeBytes = regionName
+        }
         return CacheLookup.Context(
-            secure: secure, region: snapshot.regions[decision.regionIndex].name,
-            regionName: loop.proxyNames(for: snapshot).regionNames[decision.regionIndex], close: close,
+            secure: secure, keyScope: scope, keyScopeBytes: scopeBytes, regionName: regionName, close: close,
             http10: head.version == .http10, edits: actions?.responseHeaders, cookies: cookies, allocator: allocator)
     }
 

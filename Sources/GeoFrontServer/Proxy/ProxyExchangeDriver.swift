@@ -751,7 +751,8 @@ extension ProxyExchangeDriver {
         if let line = newCookie.flatMap({ actions?.setCookieLine($0) }) { cookies = line }
         if let affinityCookie { cookies = (cookies ?? []) + affinityCookie }
         return CacheLookup.Context(
-            secure: frontEnd.secure, region: nil, regionName: regionName, close: close, http10: http10,
+            secure: frontEnd.secure, keyScope: nil, keyScopeBytes: nil, regionName: regionName, close: close,
+            http10: http10,
             edits: actions?.responseHeaders, cookies: cookies, allocator: allocator)
     }
 }

@@ -45,4 +45,34 @@ import Testing
         try await rig.stop()
         origin.shutdown()
     }
+
+    /// Two services behind one URL (a canary, or a header-matched route) never share a stored
+    /// response: the backend service is part of the key.
+    @Test func eachBackendServiceHasItsOwnStoredResponses() async throws {
+        let stable = try CacheOrigin()
+        let canary = try CacheOrigin()
+        let rig = try await CacheRig(extra: [
+            "services": [
+                "stable": ["upstreams": ["local": [stable.address]], "mode": "proxy"],
+                "canary": ["upstreams": ["local": [canary.address]], "mode": "proxy"],
+            ],
+            "routes": [
+                ["name": "beta", "match": ["headers": ["X-Beta": "1"]], "service": "canary"],
+                ["name": "site", "service": "stable"],
+            ],
+            "default_route": "site",
+        ])
+        stable.set("/page", .init(headers: [("Cache-Control", "max-age=600")], body: "stable"))
+        canary.set("/page", .init(headers: [("Cache-Control", "max-age=600")], body: "canary"))
+        #expect(try await rig.get("/page").text == "stable")
+        #expect(try await rig.get("/page", [("X-Beta", "1")]).text == "canary")
+        let stableHit = try await rig.get("/page")
+        let canaryHit = try await rig.get("/page", [("X-Beta", "1")])
+        #expect(stableHit.text == "stable" && stableHit.cacheStatus.contains("hit"))
+        #expect(canaryHit.text == "canary" && canaryHit.cacheStatus.contains("hit"))
+        #expect(stable.count("/page") == 1 && canary.count("/page") == 1)
+        try await rig.stop()
+        stable.shutdown()
+        canary.shutdown()
+    }
 }
