@@ -629,6 +629,8 @@ extension ProxyExchangeDriver {
         guard case .storable = verdict, !tooLarge else {
             if case .notStorable(let reason) = verdict { cacheStatus.detail = reason.rawValue }
             if tooLarge { cacheStatus.detail = "too-large" }
+            // The origin's answer now is not to be stored: the stale copy it replaces goes too.
+            if let stored = forward.stored { cache.store.remove(stored.key) }
             if let fill = forward.fill {
                 cache.fillNotStorable(fill)
                 fill.release()
