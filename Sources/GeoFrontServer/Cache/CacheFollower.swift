@@ -100,7 +100,7 @@ final class CacheFollower {
         chunked = head.contentLength == nil && !extras.http10
         if head.contentLength == nil && extras.http10 { extras.close = true }
         var out = ByteBufferAllocator().buffer(capacity: head.stored.wire.readableBytes + 200)
-        out.writeImmutableBuffer(head.stored.wire)
+        CachedAnswers.writeLines(head.stored, into: &out, edits: extras.edits, statusLine: true)
         if let length = head.contentLength {
             out.writeStaticString("Content-Length: ")
             CachedAnswers.writeDecimal(length, into: &out)

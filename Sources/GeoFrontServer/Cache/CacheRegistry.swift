@@ -36,9 +36,10 @@ public final class CacheRegistry: Sendable {
     /// The cache now, if there is one (admin).
     var active: ResponseCache? { current.withLock { $0 } }
 
-    /// Requests collapsed into the fill in progress for `url` (tests).
-    public func activeFollowers(of url: String) -> Int {
-        active?.followers(of: url) ?? 0
+    /// Requests collapsed into the fill in progress for `url` (tests); `scope` is the key's service
+    /// (and region) part when routes or `key.include_region` put one there.
+    public func activeFollowers(of url: String, scope: String? = nil) -> Int {
+        active?.followers(of: url, scope: scope) ?? 0
     }
 
     /// Moves the cache's clock ahead (tests: responses age without waiting).

@@ -56,13 +56,13 @@ enum CachedAnswers {
                 + (extras.cookies?.count ?? 0) + (inline ? body?.readableBytes ?? 0 : 0))
         switch kind {
         case .full:
-            writeLines(entry, into: &out, edits: extras.edits, statusLine: true)
+            writeLines(entry.head, into: &out, edits: extras.edits, statusLine: true)
             out.writeStaticString("Content-Length: ")
             writeDecimal(bodyLength, into: &out)
             out.writeStaticString("\r\n")
         case .partial(let range, _):
             out.writeStaticString("HTTP/1.1 206 Partial Content\r\n")
-            writeLines(entry, into: &out, edits: extras.edits, statusLine: false)
+            writeLines(entry.head, into: &out, edits: extras.edits, statusLine: false)
             out.writeStaticString("Content-Range: bytes ")
             writeDecimal(range.lowerBound, into: &out)
             out.writeStaticString("-")
@@ -132,21 +132,21 @@ enum CachedAnswers {
     }
 
     /// The stored lines (with the status line when asked), less those the route's edits drop.
-    private static func writeLines(
-        _ entry: StoredResponse, into out: inout ByteBuffer, edits: HeaderEditBytes?, statusLine: Bool
+    static func writeLines(
+        _ head: StoredHead, into out: inout ByteBuffer, edits: HeaderEditBytes?, statusLine: Bool
     ) {
-        let wire = entry.head.wire
+        let wire = head.wire
         guard let edits, !edits.dropped.isEmpty else {
             if statusLine {
                 out.writeImmutableBuffer(wire)
             } else {
-                out.writeImmutableBuffer(entry.head.fieldLines)
+                out.writeImmutableBuffer(head.fieldLines)
             }
             return
         }
         wire.withUnsafeReadableBytes { bytes in
-            if statusLine { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[..<entry.head.statusLineLength])) }
-            var index = entry.head.statusLineLength
+            if statusLine { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[..<head.statusLineLength])) }
+            var index = head.statusLineLength
             // The stored lines end without the head's empty line: walk them by hand.
             while index < bytes.count {
                 var end = index

@@ -136,10 +136,10 @@ final class ResponseCache: Sendable {
         }
     }
 
-    /// Requests waiting on the fill for `url` (no region) now (tests).
-    func followers(of url: String) -> Int {
+    /// Requests waiting on the fill for `url` (in `scope`: the key's service and region part) now.
+    func followers(of url: String, scope: String? = nil) -> Int {
         fills.withLock { fills in
-            if case .filling(let fill) = fills[CacheKey(url: url)] { return fill.followers }
+            if case .filling(let fill) = fills[CacheKey(url: url, region: scope)] { return fill.followers }
             return 0
         }
     }

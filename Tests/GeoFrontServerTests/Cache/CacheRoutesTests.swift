@@ -75,4 +75,50 @@ import Testing
         stable.shutdown()
         canary.shutdown()
     }
+
+    /// A route's `response_headers` apply to every answer of the cached path: the one that
+    /// fetched, the collapsed ones, and hits.
+    @Test func aRoutesResponseHeaderEditsApplyToCollapsedAnswersAndHits() async throws {
+        let origin = try CacheOrigin()
+        let rig = try await CacheRig(extra: [
+            "services": ["web": ["upstreams": ["local": [origin.address]], "mode": "proxy"]],
+            "routes": [
+                [
+                    "name": "site", "service": "web",
+                    "response_headers": ["set": ["x-served-by": "geofront"], "remove": ["x-internal"]],
+                ]
+            ],
+            "default_route": "site",
+        ])
+        origin.set("/e", .init(headers: [("Cache-Control", "max-age=600"), ("X-Internal", "secret")], body: "e"))
+        origin.hold()
+        let port = rig.port
+        let answers = try await withThrowingTaskGroup(of: RawHTTPResponse.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    try await offThePool {
+                        try RawHTTPClient(port: port, timeoutSeconds: 60).exchange(
+                            "GET /e HTTP/1.1\r\nHost: cache.example\r\n\r\n")
+                    }
+                }
+            }
+            try await waitUntil("two requests wait on the first") {
+                rig.server.caches.activeFollowers(of: "http://cache.example/e", scope: "web") == 2
+            }
+            origin.release()
+            var all: [RawHTTPResponse] = []
+            for try await answer in group { all.append(answer) }
+            return all
+        }
+        let hit = try await rig.get("/e")
+        for answer in answers + [hit] {
+            #expect(answer.text == "e")
+            #expect(answer.header("x-internal") == nil)
+            #expect(answer.header("x-served-by") == "geofront")
+        }
+        #expect(answers.filter { $0.cacheStatus.contains("collapsed") }.count == 2)
+        #expect(hit.cacheStatus.contains("hit"))
+        try await rig.stop()
+        origin.shutdown()
+    }
 }
