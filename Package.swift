@@ -50,6 +50,8 @@ let package = Package(
             pkgConfig: "jemalloc",
             providers: [.apt(["libjemalloc-dev"])]
         ),
+        // jemalloc's settings (`malloc_conf`), linked into the executable.
+        .target(name: "CJemallocConfig"),
         // Layer 1: IP addresses and the GeoIP reader (no NIO).
         .target(name: "GeoIP", dependencies: ["CMaxMindDB"]),
         // Layer 2: configuration, validation, routing snapshot, region selection, client IP (no NIO).
@@ -80,6 +82,7 @@ let package = Package(
             name: "GeoFrontCLI",
             dependencies: [
                 "CJemalloc",
+                "CJemallocConfig",
                 "GeoFrontServer",
                 "GeoFrontCore",
                 "GeoIP",

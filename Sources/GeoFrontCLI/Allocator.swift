@@ -7,6 +7,9 @@ enum Allocator {
         var version: UnsafePointer<CChar>?
         var size = MemoryLayout<UnsafePointer<CChar>?>.size
         guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "jemalloc" }
-        return "jemalloc " + String(cString: version)
+        var arenas: UInt32 = 0
+        var arenasSize = MemoryLayout<UInt32>.size
+        let narenas = mallctl("opt.narenas", &arenas, &arenasSize, nil, 0) == 0 ? " narenas=\(arenas)" : ""
+        return "jemalloc " + String(cString: version) + narenas
     }
 }
