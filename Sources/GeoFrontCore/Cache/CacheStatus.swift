@@ -65,7 +65,7 @@ public struct CacheStatus: Sendable, Hashable {
     }
 
     /// A structured-field token's characters (RFC 8941 §3.3.4), for `detail`.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
+    public static func isTokenByte(_ byte: UInt8) -> Bool {
         (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
             || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || "!#$%&'*+-.^_`|~:/".utf8.contains(byte)

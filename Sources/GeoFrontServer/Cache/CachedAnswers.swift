@@ -181,17 +181,10 @@ enum CachedAnswers {
         }
         if status.stored { out.writeStaticString("; stored") }
         if status.collapsed { out.writeStaticString("; collapsed") }
-        if let detail = status.detail, !detail.isEmpty, detail.utf8.allSatisfy(isTokenByte) {
+        if let detail = status.detail, !detail.isEmpty, detail.utf8.allSatisfy(CacheStatus.isTokenByte) {
             out.writeStaticString("; detail=")
             out.writeString(detail)
         }
-    }
-
-    /// A structured-field token's characters (RFC 8941 §3.3.4), as ``CacheStatus`` checks them.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || "!#$%&'*+-.^_`|~:/".utf8.contains(byte)
     }
 
     /// `value` in decimal, without making a string.
