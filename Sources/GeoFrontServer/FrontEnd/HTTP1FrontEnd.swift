@@ -23,7 +23,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum Phase {
+    enum Phase {
         case awaitingHead
         /// A request answered here: its body is read past.
         case skippingBody(MessageBodyReader)
@@ -45,13 +45,13 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     /// The TLS listener's port, on a plain listener that sends everyone there (`redirect_http`).
     private let httpsPort: Int?
     let limits: ClientConnectionLimits
-    private let timer: DeadlineTimer
+    let timer: DeadlineTimer
 
     private(set) var context: ChannelHandlerContext?
     private(set) var peer = IPAddress(v4: 0)
     private var buffer: ByteBuffer?
-    private var head = RequestHead()
-    private var phase = Phase.awaitingHead
+    private(set) var head = RequestHead()
+    var phase = Phase.awaitingHead
     private var headStarted = false
     private var requests = 0
     private var quiescing = false
@@ -62,7 +62,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     /// Client writes since the last flush.
     private var unflushed = false
     /// Made at the first proxied request, reused by the next ones.
-    private var driver: ProxyExchangeDriver?
+    var driver: ProxyExchangeDriver?
 
     init(
         snapshots: NIOLoopBoundBox<RoutingSnapshot>, loop: LoopState, health: ProxyHealthReporter?,
@@ -334,19 +334,13 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 start: start)
             answer(LocalResponses.plain(allocator, status: 404, keepAlive: !close), close: close)
         case .unavailable:
-            // Every region down: a stored response may still answer (fresh, or stale within
-            // `stale-if-error`), unless a traffic policy refused the client.
-            if decision.policy == nil, region.config.mode == .proxy, let cache = loop.responseCache(for: snapshot),
-                let settings = snapshot.cachePlan.settings(
-                    route: decision.route, backend: decision.backend?.backend ?? 0)
+            // Every region down: a stored response may still answer, unless a traffic policy refused the client.
+            if decision.policy == nil, region.config.mode == .proxy,
+                answeredFromCacheWhenUnavailable(
+                    bytes, decision, snapshot, affinityCookie, close: close, logged: logged, start: start,
+                    allocator)
             {
-                let context = cacheContext(snapshot, decision, settings, affinityCookie, close: close, allocator)
-                if let cached = CacheLookup.whenUnavailable(
-                    cache, settings: settings, bytes: bytes, head: head, context: context, scratch: &loop.cacheKey)
-                {
-                    answer(cached, cache, snapshot, decision, logged: logged, start: start, close: close)
-                    return
-                }
+                return
             }
             loop.countRequest(region: region.name, mode: .redirect, status: 503)
             log(
@@ -376,37 +370,10 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 refuse(400, keepAlive: !close)
                 return
             }
-            var forward: CacheForward?
-            if let cache = loop.responseCache(for: snapshot),
-                let settings = snapshot.cachePlan.settings(
-                    route: decision.route, backend: decision.backend?.backend ?? 0)
-            {
-                let context = cacheContext(snapshot, decision, settings, affinityCookie, close: close, allocator)
-                switch CacheLookup.plan(
-                    cache, settings: settings, bytes: bytes, head: head, context: context, scratch: &loop.cacheKey)
-                {
-                case .answer(let cached):
-                    answer(cached, cache, snapshot, decision, logged: logged, start: start, close: close)
-                    return
-                case .answerAndRefresh(let cached, let refresh):
-                    if let refresh, let allocator = self.allocator {
-                        let copy = allocator.buffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<head.length]))
-                        let routedPath = withRoutedPath(path, decision, snapshot) { Array($0) }
-                        CacheRefresh.start(
-                            from: self, forward: refresh, head: head, bytes: copy, path: routedPath, decision: decision,
-                            snapshot: snapshot)
-                    }
-                    answer(cached, cache, snapshot, decision, logged: logged, start: start, close: close)
-                    return
-                case .forward(let plan):
-                    forward = plan
-                case .follow(let fill, let plan):
-                    follow(
-                        fill, plan, context: context, bytes, path: path, decision: decision, snapshot: snapshot,
-                        close: close, logged: logged, start: start, affinityCookie: affinityCookie)
-                    return
-                }
-            }
+            let (answered, forward) = cacheTurn(
+                bytes, path: path, decision, snapshot, affinityCookie, close: close, logged: logged, start: start,
+                allocator)
+            if answered { return }
             if driver == nil { driver = ProxyExchangeDriver(frontEnd: self) }
             phase = .exchange
             timer.disarm()
@@ -420,111 +387,9 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         }
     }
 
-    /// An answer the cache made here (a hit, a stale answer, a 304, 504…): counted, logged, written.
-    private func answer(
-        _ cached: CacheLookup.Answer, _ cache: ResponseCache, _ snapshot: RoutingSnapshot, _ decision: RoutingDecision,
-        logged: (method: String, target: String)?, start: NIODeadline, close: Bool
-    ) {
-        cache.count(cached.result)
-        loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: cached.status)
-        log(
-            logged, client: decision.client, region: snapshot.regions[decision.regionIndex].name, mode: .proxy,
-            status: cached.status, start: start, policy: decision.policy, cache: cached.result)
-        if let body = cached.body {
-            write(cached.head)
-            answer(body, close: close)
-        } else {
-            answer(cached.head, close: close)
-        }
-    }
-
-    /// What an answer from the cache carries for this request: its key's scope, its region, its
-    /// connection's `Connection`, its route's response edits and cookies.
-    private func cacheContext(
-        _ snapshot: RoutingSnapshot, _ decision: RoutingDecision, _ settings: CacheSettings,
-        _ affinityCookie: [UInt8]?, close: Bool, _ allocator: ByteBufferAllocator
-    ) -> CacheLookup.Context {
-        let actions = decision.route.map { snapshot.routeActions[$0] }
-        var cookies: [UInt8]?
-        if let line = decision.backend?.newCookie.flatMap({ actions?.setCookieLine($0) }) { cookies = line }
-        if let affinityCookie { cookies = (cookies ?? []) + affinityCookie }
-        let regionName = loop.proxyNames(for: snapshot).regionNames[decision.regionIndex]
-        // The key's scope: the backend service a route chose, the region with include_region.
-        var scope: String?
-        var scopeBytes: [UInt8]?
-        let service = decision.route == nil ? nil : snapshot.services[decision.service].name
-        if let service {
-            scope = settings.includeRegion ? service + "/" + snapshot.regions[decision.regionIndex].name : service
-            scopeBytes = Array(scope!.utf8)
-        } else if settings.includeRegion {
-            scope = snapshot.regions[decision.regionIndex].name
-            scopeBytes = regionName
-        }
-        return CacheLookup.Context(
-            secure: secure, keyScope: scope, keyScopeBytes: scopeBytes, regionName: regionName, close: close,
-            http10: head.version == .http10, edits: actions?.responseHeaders, cookies: cookies, allocator: allocator)
-    }
-
-    /// Waits on another request's fill of the cache for the same URL (collapsing). The request is
-    /// copied (it has no body) so that it can still go upstream itself if the fill is released.
-    private func follow(
-        _ fill: CacheFill, _ forward: CacheForward, context: CacheLookup.Context, _ bytes: UnsafeRawBufferPointer,
-        path: UnsafeRawBufferPointer, decision: RoutingDecision, snapshot: RoutingSnapshot, close: Bool,
-        logged: (method: String, target: String)?, start: NIODeadline, affinityCookie: [UInt8]?
-    ) {
-        guard let channelContext = self.context else { return }
-        let savedHead = head
-        let savedBytes = channelContext.channel.allocator.buffer(
-            bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<head.length]))
-        let savedPath = withRoutedPath(path, decision, snapshot) { Array($0) }
-        let extras = CachedAnswers.Extras(
-            age: 0, status: forward.status, region: context.regionName, close: close, http10: context.http10,
-            edits: context.edits, cookies: context.cookies)
-        let region = snapshot.regions[decision.regionIndex].name
-        let follower = CacheFollower(
-            frontEnd: self, fill: fill, forward: forward, extras: extras,
-            goUpstream: { [unowned self] forward in
-                self.goUpstream(
-                    forward, head: savedHead, bytes: savedBytes, path: savedPath, decision: decision,
-                    snapshot: snapshot, close: close, logged: logged.map { (start, $0.method, $0.target) },
-                    affinityCookie: affinityCookie)
-            },
-            answered: { [unowned self] status in
-                forward.cache.count(.miss)
-                self.loop.countProxied(snapshot: snapshot, index: decision.regionIndex, status: status)
-                self.log(
-                    logged, client: decision.client, region: region, mode: .proxy, status: status, start: start,
-                    policy: decision.policy, cache: .miss)
-            })
-        phase = .following(follower)
-        timer.disarm()
-        follower.begin(on: channelContext.eventLoop)
-    }
-
-    /// A collapsed request goes upstream after all (the fill it waited on was released).
-    private func goUpstream(
-        _ forward: CacheForward, head: RequestHead, bytes: ByteBuffer, path: [UInt8], decision: RoutingDecision,
-        snapshot: RoutingSnapshot, close: Bool, logged: (start: NIODeadline, method: String, target: String)?,
-        affinityCookie: [UInt8]?
-    ) {
-        guard case .following = phase, let context else { return }
-        if driver == nil { driver = ProxyExchangeDriver(frontEnd: self) }
-        phase = .exchange
-        let driver = driver!
-        bytes.withUnsafeReadableBytes { raw in
-            path.withUnsafeBytes { path in
-                driver.start(
-                    head: head, raw, path: path, decision: decision, snapshot: snapshot, close: close, logged: logged,
-                    affinityCookie: affinityCookie, cache: forward, allocator: context.channel.allocator)
-            }
-        }
-        driver.clientReadComplete()
-        flushIfNeeded()
-    }
-
     /// Calls `body` with the path and query the answer uses: the request's, or its route's
     /// rewrite of it (made in the loop's scratch buffer).
-    private func withRoutedPath<Result>(
+    func withRoutedPath<Result>(
         _ path: UnsafeRawBufferPointer, _ decision: RoutingDecision, _ snapshot: RoutingSnapshot,
         _ body: (UnsafeRawBufferPointer) -> Result
     ) -> Result {
@@ -533,7 +398,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         return loop.rewrittenPath.withUnsafeBytes(body)
     }
 
-    private func log(
+    func log(
         _ logged: (method: String, target: String)?, client: IPAddress, region: String, mode: RoutingMode, status: Int,
         start: NIODeadline, policy: Int? = nil, cache: CacheResult? = nil
     ) {
@@ -546,7 +411,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     }
 
     /// Queues an answer made here; the request's body (if any) is read past before the next one.
-    private func answer(_ out: ByteBuffer, close: Bool) {
+    func answer(_ out: ByteBuffer, close: Bool) {
         write(out)
         if close {
             closeAfterWrites()
