@@ -18,6 +18,19 @@ import Testing
         }
     }
 
+    /// RFC 9110 §5.6.2: tchar is ALPHA, DIGIT and "!#$%&'*+-.^_`|~", nothing else of the 256 bytes.
+    @Test func tokenBytesAreExactlyTchar() {
+        for value in 0...255 {
+            let byte = UInt8(value)
+            let alphaOrDigit =
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            let expected = alphaOrDigit || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            #expect(RequestHeadParser.isTokenByte(byte) == expected, "byte \(value)")
+        }
+    }
+
     @Test func parsesWhatRoutingNeeds() throws {
         let request =
             "GET /v?x=1 HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4, 5.6.7.8 \r\nforwarded: for=9.9.9.9\r\n"

@@ -14,15 +14,23 @@ public enum CacheQueryPolicy: Sendable, Hashable {
 /// field names). The method is not part of the key: only GET (and HEAD answered from GET) is cached.
 ///
 /// The key is its exact bytes (`url`, NUL, region, NUL, secondary) with a 64-bit FNV-1a hash of them;
-/// equality compares the hash and then the bytes.
+/// equality compares the hash and then the bytes. One allocation (the bytes): the URL is made from
+/// them only when asked for (purges, tools), never on the request path.
 public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// The key's bytes: `url` NUL `region` NUL `secondary`.
     public let bytes: [UInt8]
     /// FNV-1a 64 of `bytes`.
     public let hash: UInt64
-    /// The normalised URL (`scheme://host[:port]path[?query]`), the purge-by-URL and prefix unit.
-    public let url: String
+    private let urlLength: Int
     private let primaryLength: Int
+
+    /// The normalised URL (`scheme://host[:port]path[?query]`), the purge-by-URL and prefix unit.
+    public var url: String { String(decoding: bytes[..<urlLength], as: UTF8.self) }
+
+    /// Whether the URL starts with `prefix` (a purge by prefix), without making the URL.
+    public func urlHasPrefix(_ prefix: [UInt8]) -> Bool {
+        prefix.count <= urlLength && bytes[..<prefix.count].elementsEqual(prefix)
+    }
 
     /// A key for a request. `varyNames` are the stored response's `Vary` field names (empty when the
     /// response has no `Vary`); `requestHeaders` are the request's header field lines.
@@ -45,7 +53,7 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         bytes.append(0)
         bytes.append(contentsOf: secondary.utf8)
         self.bytes = bytes
-        self.url = url
+        self.urlLength = url.utf8.count
         self.hash = bytes.withUnsafeBytes { Self.hash($0) }
     }
 
@@ -54,26 +62,25 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     public func variant(_ secondary: String) -> CacheKey {
         var bytes = Array(self.bytes[...primaryLength])
         bytes.append(contentsOf: secondary.utf8)
-        return CacheKey(bytes: bytes, url: url, primaryLength: primaryLength)
+        return CacheKey(bytes: bytes, urlLength: urlLength, primaryLength: primaryLength)
     }
 
     /// A key from its bytes (`url` NUL `region` NUL `secondary`), as ``bytes`` has them.
     public init(keyBytes bytes: [UInt8]) {
         let urlEnd = bytes.firstIndex(of: 0) ?? bytes.count
         let regionEnd = bytes[min(urlEnd + 1, bytes.count)...].firstIndex(of: 0) ?? bytes.count
-        self.init(
-            bytes: bytes, url: String(decoding: bytes[..<urlEnd], as: UTF8.self), primaryLength: regionEnd)
+        self.init(bytes: bytes, urlLength: urlEnd, primaryLength: regionEnd)
     }
 
-    private init(bytes: [UInt8], url: String, primaryLength: Int) {
+    private init(bytes: [UInt8], urlLength: Int, primaryLength: Int) {
         self.bytes = bytes
-        self.url = url
+        self.urlLength = urlLength
         self.primaryLength = primaryLength
         self.hash = bytes.withUnsafeBytes { Self.hash($0) }
     }
 
     /// No region and no secondary key: the URL alone.
-    public var isPlain: Bool { bytes.count == primaryLength + 1 && primaryLength == url.utf8.count + 1 }
+    public var isPlain: Bool { bytes.count == primaryLength + 1 && primaryLength == urlLength + 1 }
 
     /// FNV-1a 64 of `bytes`, as ``hash`` is computed (for keys written straight into a buffer).
     @inline(__always)

@@ -54,15 +54,14 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
     }
 
     /// The entry whose key has exactly these `bytes` (``CacheKey/bytes``) and `hash` (their FNV-1a 64),
-    /// counting a hit; nil without counting a miss (the caller then looks up by ``CacheKey``, which
-    /// also finds a key whose hash another key's took). For the hit path: no key is built.
+    /// counting a hit or a miss, as ``lookup(_:)`` does. For the hit path: no key is built.
     public func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Entry? {
         state.withLock { $0.lookup(hash: hash, bytes: bytes) }
     }
 
     /// Whether `key` is stored, without counting a hit or a miss.
     public func contains(_ key: CacheKey) -> Bool {
-        state.withLock { $0.slots[key] != nil }
+        state.withLock { $0.find(key) != nil }
     }
 
     /// Stores `entry` under `key`, replacing what was there, evicting until it fits.
@@ -96,7 +95,8 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
     @discardableResult
     public func purge(urlPrefix prefix: String) -> Int {
         state.withLock { state in
-            let keys = state.slots.keys.filter { $0.url.hasPrefix(prefix) }
+            let prefix = Array(prefix.utf8)
+            let keys = state.keys.filter { $0.urlHasPrefix(prefix) }
             return keys.reduce(0) { $0 + (state.remove($1) ? 1 : 0) }
         }
     }
@@ -115,10 +115,14 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
         state.withLock { $0.removeAll() }
     }
 
+    /// Tokens in the two queues, stale ones included (tests: they stay within a small multiple
+    /// of the entries).
+    var queuedTokens: Int { state.withLock { $0.small.count + $0.main.count } }
+
     public var statistics: Statistics {
         state.withLock {
             Statistics(
-                bytes: $0.bytes, entries: $0.slots.count, hits: $0.hits, misses: $0.misses,
+                bytes: $0.bytes, entries: $0.entries, hits: $0.hits, misses: $0.misses,
                 evictions: $0.evictions, capacityBytes: memoryBytes)
         }
     }
@@ -126,39 +130,37 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
 
 // MARK: - State
 
-/// The two FIFOs are intrusive doubly linked lists over `nodes` (indices, a free list for reuse), so
-/// an entry leaves either queue in O(1) on remove or purge. Head = newest, tail = oldest.
+/// Nodes live in one array (a free list reuses them); one open-addressed index finds them by key
+/// hash (``CacheIndex``); the two FIFOs are rings of node tokens (``CacheQueue``), so a hit only
+/// bumps a counter and an insert or eviction touches a handful of cache lines, not linked-list
+/// neighbours and three hash tables.
 private struct State<Entry: CacheStorable>: ~Copyable {
     enum Queue { case small, main }
 
     struct Node {
-        var key: CacheKey
-        var entry: Entry
-        var size: Int
-        var frequency: UInt8  // 0...3
-        var queue: Queue
-        var previous: Int  // towards the head; -1 at the head
-        var next: Int  // towards the tail; -1 at the tail
-    }
-
-    struct List {
-        var head = -1
-        var tail = -1
-        var bytes = 0
+        /// Nil while the node is free.
+        var key: CacheKey?
+        var entry: Entry?
+        var size = 0
+        /// Moves on each time the node is freed: older tokens for it in a queue are stale.
+        var generation: UInt32 = 0
+        var frequency: UInt8 = 0  // 0...3
+        var queue = Queue.small
     }
 
     let capacity: Int
-    var nodes: [Node?] = []
+    var nodes: [Node] = []
     var free: [Int] = []
-    var slots: [CacheKey: Int] = [:]
-    /// The slot of the last key stored with each hash (``CacheStore/lookup(hash:bytes:)``).
-    var byHash: [UInt64: Int] = [:]
+    var index = CacheIndex()
     /// Keys with a region or a `Vary` secondary key, by URL (a plain key is found from its URL).
     var byURL: [String: Set<CacheKey>] = [:]
     var byTag: [String: Set<CacheKey>] = [:]
-    var small = List()
-    var main = List()
-    var ghost = Ghost()
+    var small = CacheQueue()
+    var main = CacheQueue()
+    var smallBytes = 0
+    var smallEntries = 0
+    var ghost = CacheGhost()
+    var entries = 0
     var bytes = 0
     var hits = 0
     var misses = 0
@@ -170,171 +172,171 @@ private struct State<Entry: CacheStorable>: ~Copyable {
 
     var smallTarget: Int { capacity / 10 }
 
+    func find(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Int? {
+        index.find(hash) { node in
+            guard let key = nodes[node].key, key.hash == hash else { return false }
+            return key.bytes.withUnsafeBytes { $0.elementsEqual(bytes) }
+        }
+    }
+
+    func find(_ key: CacheKey) -> Int? {
+        key.bytes.withUnsafeBytes { find(hash: key.hash, bytes: $0) }
+    }
+
     mutating func lookup(_ key: CacheKey) -> Entry? {
-        guard let index = slots[key] else {
+        key.bytes.withUnsafeBytes { lookup(hash: key.hash, bytes: $0) }
+    }
+
+    mutating func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Entry? {
+        guard let node = find(hash: hash, bytes: bytes) else {
             misses += 1
             return nil
         }
         hits += 1
-        nodes[index]!.frequency = min(nodes[index]!.frequency + 1, 3)
-        return nodes[index]!.entry
-    }
-
-    mutating func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Entry? {
-        guard let index = byHash[hash],
-            nodes[index]!.key.bytes.withUnsafeBytes({ $0.elementsEqual(bytes) })
-        else { return nil }
-        hits += 1
-        nodes[index]!.frequency = min(nodes[index]!.frequency + 1, 3)
-        return nodes[index]!.entry
+        if nodes[node].frequency < 3 { nodes[node].frequency += 1 }
+        return nodes[node].entry
     }
 
     /// Returns the number of entries evicted to make room.
     mutating func insert(_ key: CacheKey, _ entry: Entry, size: Int) -> Int {
         remove(key)
         var evicted = 0
-        while bytes + size > capacity, !slots.isEmpty {
+        while bytes + size > capacity, entries > 0 {
             if evictOne() { evicted += 1 }
         }
         evictions += evicted
         let queue: Queue = ghost.remove(key.hash) ? .main : .small
-        let node = Node(key: key, entry: entry, size: size, frequency: 0, queue: queue, previous: -1, next: -1)
-        let index: Int
+        let node: Int
         if let reused = free.popLast() {
-            index = reused
-            nodes[index] = node
+            node = reused
         } else {
-            index = nodes.count
-            nodes.append(node)
+            node = nodes.count
+            nodes.append(Node())
         }
-        pushHead(index)
-        slots[key] = index
-        byHash[key.hash] = index
+        nodes[node].key = key
+        nodes[node].entry = entry
+        nodes[node].size = size
+        nodes[node].frequency = 0
+        push(node, to: queue)
+        index.insert(key.hash, node: node)
         if !key.isPlain { byURL[key.url, default: []].insert(key) }
         for tag in entry.tags { byTag[tag, default: []].insert(key) }
+        entries += 1
         bytes += size
-        ghost.limit = max(64, slots.count)
+        ghost.limit = max(64, entries)
         return evicted
     }
 
     /// One S3-FIFO step: evicts from small when it is over its share (or main is empty), else from
     /// main. Returns whether an entry left the store (a step may only move or re-queue one).
     mutating func evictOne() -> Bool {
-        if small.bytes > smallTarget || main.tail < 0 {
-            let index = small.tail
-            let node = nodes[index]!
-            unlink(index)
-            if node.frequency > 0 {
-                nodes[index]!.queue = .main
-                nodes[index]!.frequency = 0
-                pushHead(index)
+        if smallEntries > 0 && (smallBytes > smallTarget || smallEntries == entries) {
+            let node = popLive(.small)
+            smallBytes -= nodes[node].size
+            smallEntries -= 1
+            if nodes[node].frequency > 0 {
+                nodes[node].frequency = 0
+                push(node, to: .main)
                 return false
             }
-            ghost.insert(node.key.hash)
-            drop(index)
+            ghost.insert(nodes[node].key!.hash)
+            drop(node)
             return true
         }
-        let index = main.tail
-        unlink(index)
-        if nodes[index]!.frequency > 0 {
-            nodes[index]!.frequency -= 1
-            pushHead(index)
+        let node = popLive(.main)
+        if nodes[node].frequency > 0 {
+            nodes[node].frequency -= 1
+            main.push(CacheQueue.token(node: node, generation: nodes[node].generation))
             return false
         }
-        drop(index)
+        drop(node)
         return true
     }
 
     @discardableResult
     mutating func remove(_ key: CacheKey) -> Bool {
-        guard let index = slots[key] else { return false }
-        unlink(index)
-        drop(index)
+        guard let node = find(key) else { return false }
+        if nodes[node].queue == .small {
+            smallBytes -= nodes[node].size
+            smallEntries -= 1
+        }
+        drop(node)
+        compactIfStale()
         return true
     }
 
     mutating func removeAll() {
         nodes = []
         free = []
-        slots = [:]
-        byHash = [:]
+        index.removeAll()
         byURL = [:]
         byTag = [:]
-        small = List()
-        main = List()
-        ghost = Ghost()
+        small.removeAll()
+        main.removeAll()
+        smallBytes = 0
+        smallEntries = 0
+        ghost.removeAll()
+        entries = 0
         bytes = 0
     }
 
-    /// Forgets an unlinked node: the indexes, the bytes, the slot.
-    private mutating func drop(_ index: Int) {
-        let node = nodes[index]!
-        slots[node.key] = nil
-        if byHash[node.key.hash] == index { byHash[node.key.hash] = nil }
-        if !node.key.isPlain, byURL[node.key.url]?.remove(node.key) != nil, byURL[node.key.url]!.isEmpty {
-            byURL[node.key.url] = nil
-        }
-        for tag in node.entry.tags where byTag[tag]?.remove(node.key) != nil {
-            if byTag[tag]!.isEmpty { byTag[tag] = nil }
-        }
-        bytes -= node.size
-        nodes[index] = nil
-        free.append(index)
-    }
+    /// The live keys (purges by prefix).
+    var keys: [CacheKey] { nodes.compactMap(\.key) }
 
-    private mutating func pushHead(_ index: Int) {
-        let queue = nodes[index]!.queue
-        var list = queue == .small ? small : main
-        nodes[index]!.previous = -1
-        nodes[index]!.next = list.head
-        if list.head >= 0 { nodes[list.head]!.previous = index }
-        list.head = index
-        if list.tail < 0 { list.tail = index }
-        list.bytes += nodes[index]!.size
-        if queue == .small { small = list } else { main = list }
-    }
-
-    private mutating func unlink(_ index: Int) {
-        let node = nodes[index]!
-        var list = node.queue == .small ? small : main
-        if node.previous >= 0 { nodes[node.previous]!.next = node.next } else { list.head = node.next }
-        if node.next >= 0 { nodes[node.next]!.previous = node.previous } else { list.tail = node.previous }
-        list.bytes -= node.size
-        nodes[index]!.previous = -1
-        nodes[index]!.next = -1
-        if node.queue == .small { small = list } else { main = list }
-    }
-}
-
-/// The ghost FIFO: hashes of entries evicted from the small queue, at most `limit` of them.
-private struct Ghost {
-    var order: [UInt64] = []
-    var start = 0
-    var counts: [UInt64: Int] = [:]
-    var limit = 64
-
-    mutating func insert(_ hash: UInt64) {
-        order.append(hash)
-        counts[hash, default: 0] += 1
-        while order.count - start > limit { popOldest() }
-        if start > 1024, start * 2 > order.count {  // compact the consumed prefix
-            order.removeFirst(start)
-            start = 0
+    private mutating func push(_ node: Int, to queue: Queue) {
+        nodes[node].queue = queue
+        let token = CacheQueue.token(node: node, generation: nodes[node].generation)
+        if queue == .small {
+            small.push(token)
+            smallBytes += nodes[node].size
+            smallEntries += 1
+        } else {
+            main.push(token)
         }
     }
 
-    /// Whether `hash` was in the ghost; it leaves it either way. Its stale copies stay in `order`: if
-    /// the hash comes back to the ghost, the oldest stale copy may age it out early, which only costs
-    /// that entry a trip through the small queue.
-    mutating func remove(_ hash: UInt64) -> Bool {
-        counts.removeValue(forKey: hash) != nil
+    /// The oldest node still in `queue` (stale tokens skipped); the caller knows there is one.
+    private mutating func popLive(_ queue: Queue) -> Int {
+        while true {
+            let token = (queue == .small ? small.pop() : main.pop())!
+            let node = CacheQueue.node(token)
+            if nodes[node].key != nil, nodes[node].generation == CacheQueue.generation(token),
+                nodes[node].queue == queue
+            {
+                return node
+            }
+        }
     }
 
-    private mutating func popOldest() {
-        let hash = order[start]
-        start += 1
-        if let count = counts[hash] {
-            counts[hash] = count > 1 ? count - 1 : nil
+    /// Forgets a node that left its queue's accounting: the index entries, the bytes, the slot.
+    private mutating func drop(_ node: Int) {
+        let key = nodes[node].key!
+        index.remove(key.hash, node: node)
+        if !key.isPlain, byURL[key.url]?.remove(key) != nil, byURL[key.url]!.isEmpty {
+            byURL[key.url] = nil
         }
+        if let tags = nodes[node].entry?.tags {
+            for tag in tags where byTag[tag]?.remove(key) != nil {
+                if byTag[tag]!.isEmpty { byTag[tag] = nil }
+            }
+        }
+        entries -= 1
+        bytes -= nodes[node].size
+        nodes[node].key = nil
+        nodes[node].entry = nil
+        nodes[node].generation &+= 1
+        free.append(node)
+    }
+
+    /// Stale tokens (entries removed other than by eviction) are dropped from the queues once
+    /// they outnumber the live ones, so the rings stay within a small multiple of the entries.
+    private mutating func compactIfStale() {
+        let live = { [nodes] (queue: Queue, token: UInt64) -> Bool in
+            let node = CacheQueue.node(token)
+            return nodes[node].key != nil && nodes[node].generation == CacheQueue.generation(token)
+                && nodes[node].queue == queue
+        }
+        if small.count > 2 * smallEntries + 1024 { small.compact { live(.small, $0) } }
+        if main.count > 2 * (entries - smallEntries) + 1024 { main.compact { live(.main, $0) } }
     }
 }

@@ -70,12 +70,15 @@ public enum HTTPDate {
     private static let shortDays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let longDays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    /// The same names run together, for parsing (a static string needs no lazy initialisation).
+    private static let shortDayNames: StaticString = "SunMonTueWedThuFriSat"
+    private static let monthNames: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
     /// `Sun, 06 Nov 1994 08:49:37 GMT`
     private static func imfFixdate(_ t: UnsafeRawBufferPointer) -> Int? {
-        guard matchName(t, 0, shortDays) != nil, t[3] == UInt8(ascii: ","), t[4] == 0x20,
+        guard matchName(t, 0, shortDayNames) != nil, t[3] == UInt8(ascii: ","), t[4] == 0x20,
             let day = digits(t, 5, 2), t[7] == 0x20,
-            let month = matchName(t, 8, months), t[11] == 0x20,
+            let month = matchName(t, 8, monthNames), t[11] == 0x20,
             let year = digits(t, 12, 4), t[16] == 0x20,
             let time = timeOfDay(t, 17), t[25] == 0x20, literal(t, 26, "GMT")
         else { return nil }
@@ -91,7 +94,7 @@ public enum HTTPDate {
         let i = weekdayLength
         guard i > 0, t[i] == UInt8(ascii: ","), t[i + 1] == 0x20,
             let day = digits(t, i + 2, 2), t[i + 4] == UInt8(ascii: "-"),
-            let month = matchName(t, i + 5, months), t[i + 8] == UInt8(ascii: "-"),
+            let month = matchName(t, i + 5, monthNames), t[i + 8] == UInt8(ascii: "-"),
             let shortYear = digits(t, i + 9, 2), t[i + 11] == 0x20,
             let time = timeOfDay(t, i + 12), t[i + 20] == 0x20, literal(t, i + 21, "GMT")
         else { return nil }
@@ -110,8 +113,8 @@ public enum HTTPDate {
 
     /// `Sun Nov  6 08:49:37 1994`
     private static func asctime(_ t: UnsafeRawBufferPointer) -> Int? {
-        guard matchName(t, 0, shortDays) != nil, t[3] == 0x20,
-            let month = matchName(t, 4, months), t[7] == 0x20
+        guard matchName(t, 0, shortDayNames) != nil, t[3] == 0x20,
+            let month = matchName(t, 4, monthNames), t[7] == 0x20
         else { return nil }
         let day: Int
         if t[8] == 0x20, let single = digits(t, 9, 1) {
@@ -163,10 +166,20 @@ public enum HTTPDate {
         return true
     }
 
-    /// Index in `names` (all three bytes long) of the name at `at`.
-    private static func matchName(_ t: UnsafeRawBufferPointer, _ at: Int, _ names: [String]) -> Int? {
+    private static func literal(_ t: UnsafeRawBufferPointer, _ at: Int, _ text: StaticString) -> Bool {
+        guard at + text.utf8CodeUnitCount <= t.count else { return false }
+        for index in 0..<text.utf8CodeUnitCount where t[at + index] != text.utf8Start[index] { return false }
+        return true
+    }
+
+    /// Index in `names` (three-byte names run together) of the name at `at`.
+    private static func matchName(_ t: UnsafeRawBufferPointer, _ at: Int, _ names: StaticString) -> Int? {
         guard at + 3 <= t.count else { return nil }
-        for (index, name) in names.enumerated() where literal(t, at, name) { return index }
+        let p = names.utf8Start
+        for index in 0..<(names.utf8CodeUnitCount / 3)
+        where t[at] == p[3 * index] && t[at + 1] == p[3 * index + 1] && t[at + 2] == p[3 * index + 2] {
+            return index
+        }
         return nil
     }
 

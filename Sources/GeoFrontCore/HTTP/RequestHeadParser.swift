@@ -145,21 +145,13 @@ public enum RequestHeadParser {
         return true
     }
 
-    /// RFC 9110 tchar.
+    /// RFC 9110 tchar: ALPHA, DIGIT and "!#$%&'*+-.^_`|~". Two 64-bit masks (bytes 0–63, 64–127)
+    /// rather than a table: a static array costs a lazy-initialisation check on every byte.
     @inline(__always)
     static func isTokenByte(_ byte: UInt8) -> Bool {
-        tokenTable[Int(byte)]
-    }
-
-    private static let tokenTable: [Bool] = (0..<256).map { value in
-        let byte = UInt8(value)
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
+        if byte < 64 { return (0x03ff_6cfa_0000_0000 as UInt64) >> UInt64(byte) & 1 == 1 }
+        if byte < 128 { return (0x57ff_ffff_c7ff_fffe as UInt64) >> UInt64(byte - 64) & 1 == 1 }
+        return false
     }
 
     static let cr = UInt8(ascii: "\r")

@@ -47,7 +47,8 @@ enum CacheLookup {
         context: Context, scratch: inout [UInt8]
     ) -> Plan {
         let route = RouteRequest(head: head, bytes: bytes)
-        let (hit, keyWritten) = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch)
+        let (hit, keyWritten, probe) = freshHit(
+            cache, settings: settings, bytes, head: head, route: route, context, &scratch)
         if let hit { return .answer(hit) }
         let request = CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
         let primary = primaryKey(
@@ -64,7 +65,14 @@ enum CacheLookup {
         case .get, .head:
             break
         }
-        let found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
+        // The hit path's probe already looked the primary key up: it is the answer unless some URL's
+        // responses vary (then the primary key may lead to a variant).
+        let found: ResponseCache.Found
+        if case .probed(let entry) = probe, !cache.hasVaryingURLs {
+            found = ResponseCache.Found(key: primary, entry: entry, varyMiss: false)
+        } else {
+            found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
+        }
         if let entry = found.entry {
             let age = entry.currentAge(now: now)
             let verdict = Freshness.verdict(
@@ -155,7 +163,7 @@ enum CacheLookup {
         let route = RouteRequest(head: head, bytes: bytes)
         let request = CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
         guard request.method == .get || request.method == .head else { return nil }
-        let (_, keyWritten) = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch)
+        let (_, keyWritten, _) = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch)
         let primary = primaryKey(
             bytes, route: route, settings: settings, context: context, written: keyWritten, scratch)
         let found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
@@ -187,13 +195,20 @@ enum CacheLookup {
             region: context.keyScope)
     }
 
+    /// What the hit path's store lookup found, for ``plan`` to reuse.
+    private enum Probe {
+        case none
+        /// The primary key was looked up: its entry, if any.
+        case probed(StoredResponse?)
+    }
+
     /// The hit path: a plain GET or HEAD (no `Cache-Control`, `Pragma`, conditions or range) whose
     /// stored response is fresh is answered from the key's bytes, with no string made. Anything
     /// else is nil: ``plan`` decides it by the rules in full.
     private static func freshHit(
         _ cache: ResponseCache, settings: CacheSettings, _ bytes: UnsafeRawBufferPointer, head: RequestHead,
         route: RouteRequest, _ context: Context, _ scratch: inout [UInt8]
-    ) -> (answer: Answer?, keyWritten: Bool) {
+    ) -> (answer: Answer?, keyWritten: Bool, probe: Probe) {
         let method = head.method.bytes(in: bytes)
         let isHEAD = RequestMethod.isHEAD(method)
         let methodMayHit = isHEAD || (method.count == 3 && method[0] == UInt8(ascii: "G"))
@@ -219,17 +234,17 @@ enum CacheLookup {
                 into: &scratch, secure: context.secure, host: host.bytes(in: bytes), path: route.path.bytes(in: bytes),
                 query: route.query?.bytes(in: bytes), policy: settings.query,
                 region: context.keyScopeBytes)
-        else { return (nil, false) }
-        guard plain, methodMayHit, head.body == .none else { return (nil, true) }
+        else { return (nil, false, .none) }
+        guard plain, methodMayHit, head.body == .none else { return (nil, true, .none) }
         let found = scratch.withUnsafeBytes { key in cache.store.lookup(hash: CacheKey.hash(key), bytes: key) }
-        guard let entry = found, entry.plainlyReusable else { return (nil, true) }
+        guard let entry = found, entry.plainlyReusable else { return (nil, true, .probed(found)) }
         let age = entry.currentAge(now: cache.clock.now)
-        guard entry.lifetime > age else { return (nil, true) }
+        guard entry.lifetime > age else { return (nil, true, .probed(found)) }
         let extras = CachedAnswers.Extras(
             age: age, status: CacheStatus(hit: true, ttl: entry.lifetime - age), region: context.regionName,
             close: context.close, http10: context.http10, edits: context.edits, cookies: context.cookies)
         let out = CachedAnswers.write(entry, .full(headOnly: isHEAD), extras, allocator: context.allocator)
-        return (Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit), true)
+        return (Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit), true, .probed(found))
     }
 
     /// An answer from `entry` for `request`: 304 to a conditional request it satisfies, 206 or 416

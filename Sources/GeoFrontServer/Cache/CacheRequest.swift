@@ -49,7 +49,7 @@ struct CacheRequest {
         scheme = secure ? "https" : "http"
         queryPolicy = query
         if self.method == .unsafe { setTarget(bytes, route: route) }
-        var cacheControl: [[UInt8]] = []
+        var hasCacheControl = false
         var pragmaNoCache = false
         RouteRequest.forEachField(in: bytes, fields: route.fields) { name, value in
             switch name.count {
@@ -60,7 +60,8 @@ struct CacheRequest {
             case 8 where FieldLines.equals(bytes, name, "if-range"):
                 ifRange = Self.text(bytes, value)
             case 13 where FieldLines.equals(bytes, name, "cache-control"):
-                cacheControl.append(Array(value.bytes(in: bytes)))
+                self.cacheControl.parse(value.bytes(in: bytes))  // each line adds to the last
+                hasCacheControl = true
             case 13 where FieldLines.equals(bytes, name, "if-none-match"):
                 ifNoneMatch = ifNoneMatch.map { $0 + ", " + Self.text(bytes, value) } ?? Self.text(bytes, value)
             case 13 where FieldLines.equals(bytes, name, "authorization"):
@@ -72,9 +73,7 @@ struct CacheRequest {
             }
             return true
         }
-        if !cacheControl.isEmpty {
-            self.cacheControl = CacheControl(fieldValues: cacheControl)
-        } else if pragmaNoCache {
+        if !hasCacheControl && pragmaNoCache {
             self.cacheControl.noCache = true  // RFC 9111 §5.4
         }
     }

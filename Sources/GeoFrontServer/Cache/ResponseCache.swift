@@ -52,6 +52,9 @@ final class ResponseCache: Sendable {
         var varyMiss: Bool
     }
 
+    /// Whether some URL's stored response has `Vary` (its lookups go through its variant).
+    var hasVaryingURLs: Bool { varyCount.load(ordering: .relaxed) > 0 }
+
     /// The stored response for the primary key `primary`; `secondary` gives the request's secondary
     /// key for a list of `Vary` names (asked only when the URL's stored response has `Vary`).
     func lookup(_ primary: CacheKey, secondary: ([String]) -> String) -> Found {
@@ -68,12 +71,9 @@ final class ResponseCache: Sendable {
     /// Stores `entry` for `primary` (its variant for the entry's `Vary`).
     func insert(_ entry: StoredResponse, primary: CacheKey) {
         let names = entry.head.varyNames
-        varyIndex.withLock { index in
-            if names.isEmpty {
-                if index.removeValue(forKey: primary) != nil { varyCount.subtract(1, ordering: .relaxed) }
-            } else {
-                if index.updateValue(names, forKey: primary) == nil { varyCount.add(1, ordering: .relaxed) }
-            }
+        // No URL varies and this response does not: nothing to record (no lock).
+        if !names.isEmpty || hasVaryingURLs {
+            recordVary(names, primary: primary)
         }
         // A response without `Vary` is stored under the primary key itself, which the hit path
         // looks up directly: when the URL's response now varies, that copy must go.
@@ -81,6 +81,17 @@ final class ResponseCache: Sendable {
         let key = names.isEmpty ? primary : primary.variant(entry.secondaryKey)
         if case .stored(let evicted) = store.insert(key, entry), evicted > 0 {
             metrics.cacheEvictions.increment(by: Int64(evicted))
+        }
+    }
+
+    /// Records that `primary`'s response varies by `names` (none: it no longer varies).
+    private func recordVary(_ names: [String], primary: CacheKey) {
+        varyIndex.withLock { index in
+            if names.isEmpty {
+                if index.removeValue(forKey: primary) != nil { varyCount.subtract(1, ordering: .relaxed) }
+            } else {
+                if index.updateValue(names, forKey: primary) == nil { varyCount.add(1, ordering: .relaxed) }
+            }
         }
     }
 

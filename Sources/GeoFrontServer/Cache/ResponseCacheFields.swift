@@ -14,7 +14,6 @@ struct ResponseCacheFields {
     var contentLocation: String?
 
     init(_ bytes: UnsafeRawBufferPointer, head: ResponseHead) {
-        var cacheControl: [[UInt8]] = []
         var tagFields: [(name: String, value: String)] = []
         var vary: Set<String> = []
         var index = head.fieldsStart
@@ -25,7 +24,7 @@ struct ResponseCacheFields {
             case 3 where FieldLines.equals(bytes, name, "age"):
                 if headers.age == nil { headers.age = Self.deltaSeconds(value.bytes(in: bytes)) }
             case 4 where FieldLines.equals(bytes, name, "date"):
-                if headers.date == nil { headers.date = HTTPDate.parse(Self.text(bytes, value)) }
+                if headers.date == nil { headers.date = HTTPDate.parse(value.bytes(in: bytes)) }
             case 4 where FieldLines.equals(bytes, name, "etag"):
                 headers.hasETag = true
                 if etag == nil { etag = Self.text(bytes, value) }
@@ -39,7 +38,7 @@ struct ResponseCacheFields {
                 if Self.text(bytes, value).lowercased().contains("no-cache") { headers.pragmaNoCache = true }
             case 7 where FieldLines.equals(bytes, name, "expires"):
                 if headers.expires == .absent {
-                    headers.expires = HTTPDate.parse(Self.text(bytes, value)).map { .at($0) } ?? .invalid
+                    headers.expires = HTTPDate.parse(value.bytes(in: bytes)).map { .at($0) } ?? .invalid
                 }
             case 8 where FieldLines.equals(bytes, name, "location"):
                 if location == nil { location = Self.text(bytes, value) }
@@ -48,11 +47,11 @@ struct ResponseCacheFields {
             case 10 where FieldLines.equals(bytes, name, "set-cookie"):
                 headers.hasSetCookie = true
             case 13 where FieldLines.equals(bytes, name, "cache-control"):
-                cacheControl.append(Array(value.bytes(in: bytes)))
+                headers.cacheControl.parse(value.bytes(in: bytes))  // each line adds to the last
             case 13 where FieldLines.equals(bytes, name, "last-modified"):
                 if lastModified == nil {
                     lastModified = Self.text(bytes, value)
-                    headers.lastModified = HTTPDate.parse(lastModified!)
+                    headers.lastModified = HTTPDate.parse(value.bytes(in: bytes))
                 }
             case 13 where FieldLines.equals(bytes, name, "surrogate-key"):
                 tagFields.append(("surrogate-key", Self.text(bytes, value)))
@@ -62,7 +61,6 @@ struct ResponseCacheFields {
                 break
             }
         }
-        if !cacheControl.isEmpty { headers.cacheControl = CacheControl(fieldValues: cacheControl) }
         varyNames = vary.sorted()
         if !tagFields.isEmpty { tags = SurrogateKeys.tags(in: tagFields) }
     }

@@ -98,20 +98,27 @@ extension ProxyExchangeDriver {
         return .pass(cacheStatus)
     }
 
-    /// Body content passing to the client, kept for the store (and the followers).
-    func fillBody(_ bytes: ByteBuffer, _ ranges: [Range<Int>]) {
-        guard let fill = cacheForward?.fill, let cache = cacheForward?.cache else { return }
+    /// Body content passing to the client (`range` of `bytes`), kept for the store (and the followers).
+    func fillBody(_ bytes: ByteBuffer, _ range: Range<Int>) {
+        guard !range.isEmpty, let fill = cacheForward?.fill else { return }
         // Copied: a slice would pin the connection's whole read buffer for as long as the entry
         // lives, and the allocator would have to make a new one for every read.
-        for range in ranges where !range.isEmpty {
-            var part = ByteBufferAllocator().buffer(capacity: range.count)
-            part.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!)
-            fill.append(part)
-        }
-        if fill.receivedBytes > cache.store.maxObjectBytes {
-            // Longer than max_object_kb after all (no length was given): not stored.
-            abandonFill()
-        }
+        var part = ByteBufferAllocator().buffer(capacity: range.count)
+        part.writeImmutableBuffer(bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!)
+        fill.append(part)
+    }
+
+    /// After body content was kept: longer than `max_object_kb` after all (no length was given)
+    /// means not stored.
+    func fillChecked() {
+        guard let fill = cacheForward?.fill, let cache = cacheForward?.cache else { return }
+        if fill.receivedBytes > cache.store.maxObjectBytes { abandonFill() }
+    }
+
+    /// Whether the upstream's response body is chunked.
+    var responseIsChunked: Bool {
+        if case .chunked = responseHead.framing(requestWasHEAD: false) { return true }
+        return false
     }
 
     /// The response is whole: stored, and the followers finish.

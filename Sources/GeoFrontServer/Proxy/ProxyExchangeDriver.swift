@@ -446,10 +446,14 @@ final class ProxyExchangeDriver {
                     cacheStatus: cacheStatusLine, extraCapacity: extra, allocator: allocator)
                 return (action, out)
             }
-            guard let (action, out) = parsed else {
+            guard var parsed else {
                 response = current
                 return
             }
+            let action = parsed.0
+            // Moved out, not copied: the head buffer must stay unique for a small body to be
+            // written behind it without a copy of the whole buffer.
+            var head = parsed.1.take()
             if let answer = cachedAnswer {
                 // The cache answers instead of the upstream's response (a 304 that revalidated,
                 // a 5xx that stale-if-error covers).
@@ -466,7 +470,7 @@ final class ProxyExchangeDriver {
                 answerFromCache(answer, closeClient: closeClient)
                 return
             }
-            guard let out else {
+            guard head != nil else {
                 // Malformed, or an informational head an HTTP/1.0 client does not get.
                 if case .none = action, responseHead.length > 0 {
                     current.moveReaderIndex(forwardBy: responseHead.length)
@@ -480,10 +484,10 @@ final class ProxyExchangeDriver {
             switch action {
             case .forwardInformational:
                 // 100 Continue or 103 Early Hints: passed on; the final head follows.
-                frontEnd.write(out)
+                frontEnd.write(head!)
                 if current.readableBytes > 0 { response = current }
             case .startTunnel:
-                startTunnel(head: out, leftover: current)
+                startTunnel(head: head!, leftover: current)
                 return
             case .forwardResponseHead(let closeClient, _, let complete, let reuseUpstream):
                 let status = responseHead.status
@@ -491,16 +495,16 @@ final class ProxyExchangeDriver {
                 recordOutcome(failed ? .status(status) : nil, status: status)
                 answered(status: status)
                 if complete {
-                    frontEnd.write(out)
+                    frontEnd.write(head!)
                     perform(
                         .finish(reuseUpstream: reuseUpstream && current.readableBytes == 0, closeClient: closeClient))
                     return
                 }
                 if current.readableBytes > 0 && current.readableBytes <= Self.smallBody {
                     // A small body that came with its head goes out in the same write.
-                    forward(current, behind: out)
+                    forward(current, behind: head.take())
                 } else {
-                    frontEnd.write(out)
+                    frontEnd.write(head!)
                     armDeadline()
                     if current.readableBytes > 0 { forward(current) }
                 }
@@ -514,13 +518,23 @@ final class ProxyExchangeDriver {
 
     /// Response body bytes, passed on (de-chunked for an HTTP/1.0 client), behind `head` when it
     /// is given (one write); the response's end is found by the machine from the body's framing.
-    func forward(_ bytes: ByteBuffer, behind head: ByteBuffer? = nil) {
+    func forward(_ bytes: ByteBuffer, behind head: consuming ByteBuffer? = nil) {
         var ranges: [Range<Int>] = []
+        // The content ranges are needed to de-chunk, and to keep a chunked body for the cache;
+        // otherwise the content is the consumed bytes as they are (no array made).
+        let wantRanges = dechunk || (filling && responseIsChunked)
         let step = bytes.withUnsafeReadableBytes { raw in
-            dechunk || filling ? machine.responseBodyBytes(raw) { ranges.append($0) } : machine.responseBodyBytes(raw)
+            wantRanges ? machine.responseBodyBytes(raw) { ranges.append($0) } : machine.responseBodyBytes(raw)
         }
-        if filling { fillBody(bytes, ranges) }
-        if var head {
+        if filling {
+            if wantRanges {
+                for range in ranges { fillBody(bytes, range) }
+            } else {
+                fillBody(bytes, 0..<step.consumed)
+            }
+            fillChecked()
+        }
+        if var head = head.take() {
             if dechunk {
                 for range in ranges { head.writeImmutableBuffer(slice(bytes, range)) }
             } else {
