@@ -1,8 +1,11 @@
 import GeoFrontCore
+import NIOCore
 
 /// What the cache reads from an upstream response head, found in one pass over its field lines
 /// in place: text is made only for the fields the rules use (`Cache-Control`, `Date`, `Expires`,
 /// `Last-Modified`, `Age`, `ETag`, `Vary`, the purge tags, `Location`, `Content-Location`).
+/// When asked (`keeping`), the same pass also writes the field lines a stored head keeps
+/// (``StoredHead``), so that a response that is stored is walked once.
 struct ResponseCacheFields {
     var headers = CacheHeaders()
     var etag: String?
@@ -12,14 +15,28 @@ struct ResponseCacheFields {
     var tags: [String] = []
     var location: String?
     var contentLocation: String?
+    /// The stored head's wire form (status line and kept field lines), when asked for.
+    var wire: ByteBuffer?
 
-    init(_ bytes: UnsafeRawBufferPointer, head: ResponseHead) {
+    /// `keeping`: write ``wire`` too, without the snapshot's `strip` fields.
+    init(
+        _ bytes: UnsafeRawBufferPointer, head: ResponseHead,
+        keeping: (strip: [[UInt8]], allocator: ByteBufferAllocator)? = nil
+    ) {
+        if let keeping {
+            var wire = keeping.allocator.buffer(capacity: head.length)
+            StoredHead.writeStatusLine(bytes, head: head, into: &wire)
+            self.wire = wire
+        }
         var tagFields: [(name: String, value: String)] = []
         var vary: Set<String> = []
         var index = head.fieldsStart
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
             let name = field.name
             let value = field.value
+            if let strip = keeping?.strip, StoredHead.keeps(bytes, name, head: head, strip: strip) {
+                wire!.writeBytes(field.line.bytes(in: bytes))
+            }
             switch name.count {
             case 3 where FieldLines.equals(bytes, name, "age"):
                 if headers.age == nil { headers.age = Self.deltaSeconds(value.bytes(in: bytes)) }

@@ -50,24 +50,48 @@ struct StoredHead: Sendable {
         etag = read.etag
         lastModified = read.lastModified
         varyNames = read.varyNames
-        var wire = allocator.buffer(capacity: head.length)
-        wire.writeStaticString("HTTP/1.1 ")
-        wire.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
-        statusLineLength = wire.readableBytes
         // §3.1: fields only for the proxy, and those a `private="…"` names, are never stored.
         let privateNames = headers.cacheControl.privateFields.map { Array($0.lowercased().utf8) }
+        if privateNames.isEmpty, let wire = read.wire {  // written in the fields' pass
+            statusLineLength = Self.statusLineLength(bytes, head: head)
+            self.wire = wire
+            return
+        }
+        var wire = allocator.buffer(capacity: head.length)
+        Self.writeStatusLine(bytes, head: head, into: &wire)
+        statusLineLength = wire.readableBytes
         var index = head.fieldsStart
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
             let name = field.name
-            if HopByHop.contains(bytes, name) || HopByHop.isNamed(bytes, name, in: head.connectionNames) { continue }
-            if Self.isDropped(bytes, name) { continue }
+            if !Self.keeps(bytes, name, head: head, strip: strip) { continue }
             if !privateNames.isEmpty, privateNames.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) {
                 continue
             }
-            if !strip.isEmpty, strip.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) { continue }
             wire.writeBytes(field.line.bytes(in: bytes))
         }
         self.wire = wire
+    }
+
+    /// `HTTP/1.1 NNN reason CRLF` for the upstream head `head`.
+    static func writeStatusLine(_ bytes: UnsafeRawBufferPointer, head: ResponseHead, into wire: inout ByteBuffer) {
+        wire.writeStaticString("HTTP/1.1 ")
+        wire.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
+    }
+
+    static func statusLineLength(_ bytes: UnsafeRawBufferPointer, head: ResponseHead) -> Int {
+        9 + head.fieldsStart - head.statusStart
+    }
+
+    /// Whether a stored head keeps the field `name` (see the type's comment; `private="…"` names
+    /// apart): not hop-by-hop, not named by the upstream's `Connection`, not one the cache drops,
+    /// not in `strip`.
+    static func keeps(
+        _ bytes: UnsafeRawBufferPointer, _ name: RequestHead.Span, head: ResponseHead, strip: [[UInt8]]
+    ) -> Bool {
+        if HopByHop.contains(bytes, name) || HopByHop.isNamed(bytes, name, in: head.connectionNames) { return false }
+        if isDropped(bytes, name) { return false }
+        if !strip.isEmpty, strip.contains(where: { FieldLines.equals(bytes, name, lowercased: $0) }) { return false }
+        return true
     }
 
     /// The kept field lines as text (for 304 updates and 304 answers: slow paths).

@@ -58,7 +58,10 @@ extension ProxyExchangeDriver {
             forward.fill?.release()
             return .pass(cacheStatus)
         }
-        let read = ResponseCacheFields(bytes, head: responseHead)
+        // The stored head's lines are written in the same pass, unless the URL's responses were
+        // not storable lately (a pass-through: no fill).
+        let read = ResponseCacheFields(
+            bytes, head: responseHead, keeping: forward.fill == nil ? nil : (strip, allocator))
         let headers = read.headers
         let verdict = CacheStorability.verdict(
             method: "GET", request: forward.request.rulesHeaders, status: status, response: headers)
