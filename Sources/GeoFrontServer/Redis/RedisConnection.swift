@@ -27,7 +27,8 @@ final class RedisConnection {
     private let onReady: (Bool) -> Void
     private(set) var state = State.connecting
     private var channel: (any Channel)?
-    private var attempt = 0
+    /// Failed attempts since the connection was last ready.
+    private(set) var attempt = 0
     private var retry: Scheduled<Void>?
 
     static let connectTimeout = TimeAmount.seconds(1)
