@@ -143,6 +143,44 @@ struct FleetRateLimitTests {
         }
     }
 
+    @Test func proxiedRequestsWithBodiesWaitForRedisInOrder() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let limit: [String: Any] = [
+            "requests_per_second": 1, "burst": 2, "store": ["redis": redis.url, "timeout_ms": 2000],
+        ]
+        let rig = try await ProxyRig(upstreams: ["eu-west": [("london-1", .echo)]], extra: ["rate_limit": limit])
+        do {
+            let port = rig.port
+            _ = try await offThePool {
+                try RawHTTPClient(port: port, source: "127.0.0.2").exchange(
+                    "GET /warm HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 192.0.2.201\r\n\r\n")
+            }
+            try await waitUntil("the connection to Redis") {
+                rig.server.metrics.exposition().contains("\(Self.connections) 1")
+            }
+            // A POST whose body comes with its head, a GET, then one over the limit: in order.
+            let answers = try await offThePool { () -> [String] in
+                let client = try RawHTTPClient(port: port, source: "127.0.0.2")
+                let batch =
+                    "POST /p HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 81.2.69.142\r\nContent-Length: 11\r\n\r\nhello world"
+                    + "GET /g HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n"
+                    + "GET /h HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 81.2.69.142\r\n\r\n"
+                guard client.send(batch) else { throw RawHTTPError("the batch was not sent") }
+                return try (0..<3).map { _ in
+                    let response = try client.readResponse()
+                    let echo = response.echo
+                    return "\(response.status) \(echo?["method"] ?? "-") \(echo?["uri"] ?? "-") \(echo?["body_bytes"] ?? "-")"
+                }
+            }
+            #expect(answers == ["200 POST /p 11", "200 GET /g 0", "429 - - -"])
+        } catch {
+            try? await rig.stop()
+            throw error
+        }
+        try await rig.stop()
+    }
+
     @Test func redisStoppedUnderLoadFailsNoRequestAndIsUsedAgainWhenBack() async throws {
         let redis = try RedisServer()
         defer { redis.stop() }
