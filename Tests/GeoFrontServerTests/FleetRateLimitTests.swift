@@ -107,8 +107,11 @@ struct FleetRateLimitTests {
                 #expect(Set(statuses).isSubset(of: [302, 429]))
                 #expect(statuses.contains(302) && statuses.contains(429), "\(perServer)")
             }
-            // Every decision was Redis's.
+            // Every decision was Redis's, in one round trip each: one EVALSHA per request.
             #expect(Self.storeDecisions(servers) == 300)
+            let stats = try redis.command(["INFO", "commandstats"])
+            #expect(stats.contains("cmdstat_evalsha:calls=300,"), "\(stats)")
+            #expect(!stats.contains("cmdstat_eval:"))
             #expect(Self.total(servers, Self.timeouts) == 0)
             // The warm-up requests, made before the connections were up.
             #expect(Self.total(servers, Self.errors) <= 3)
@@ -170,7 +173,8 @@ struct FleetRateLimitTests {
                 return try (0..<3).map { _ in
                     let response = try client.readResponse()
                     let echo = response.echo
-                    return "\(response.status) \(echo?["method"] ?? "-") \(echo?["uri"] ?? "-") \(echo?["body_bytes"] ?? "-")"
+                    return
+                        "\(response.status) \(echo?["method"] ?? "-") \(echo?["uri"] ?? "-") \(echo?["body_bytes"] ?? "-")"
                 }
             }
             #expect(answers == ["200 POST /p 11", "200 GET /g 0", "429 - - -"])
