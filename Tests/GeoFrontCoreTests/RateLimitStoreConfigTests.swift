@@ -54,6 +54,14 @@ import Testing
             environment: ["GF_REDIS": "from-env"])
         #expect(reader.issues.isEmpty)
         #expect(settings?.endpoint.password == "from-env")
+        // An ACL user in the URL, its password from the environment.
+        var user = ConfigReader(baseDirectory: "/")
+        let withUser = RateLimitStoreSettings.read(
+            .object(["redis": .string("redis://geofront@127.0.0.1"), "password_env": .string("GF_REDIS")]),
+            reader: &user, environment: ["GF_REDIS": "from-env"])
+        #expect(user.issues.isEmpty)
+        #expect(withUser?.endpoint.username == "geofront")
+        #expect(withUser?.endpoint.password == "from-env")
 
         var unset = ConfigReader(baseDirectory: "/")
         _ = RateLimitStoreSettings.read(
@@ -96,8 +104,12 @@ import Testing
                 "rate_limit.store.redis: is not a Redis URL such as redis://127.0.0.1:6379: the database after \"/\" must be a number in 0…10000"
             ])
         #expect(
-            Self.with(store: ["redis": "redis://user@127.0.0.1"]) == [
-                "rate_limit.store.redis: is not a Redis URL such as redis://127.0.0.1:6379: the part before \"@\" must be :password or user:password"
+            Self.with(store: ["redis": "redis://@127.0.0.1"]) == [
+                "rate_limit.store.redis: is not a Redis URL such as redis://127.0.0.1:6379: nothing before \"@\": give user, :password or user:password"
+            ])
+        #expect(
+            Self.with(store: ["redis": "redis://geofront@127.0.0.1"]) == [
+                "rate_limit.store.redis: the user geofront needs a password: in the URL or from password_env"
             ])
         #expect(
             Self.with(store: ["redis": "redis://::1:6379"]) == [

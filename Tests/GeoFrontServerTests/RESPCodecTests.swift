@@ -136,10 +136,11 @@ import Testing
         var replies: [Int: RESPValue] = [:]
         var order: [Int] = []
         for index in 0..<3 {
-            handler.send(.command(["ECHO", String(index)]), timeout: .seconds(60)) { result in
+            let sent = handler.send(.command(["ECHO", String(index)]), timeout: .seconds(60)) { result in
                 order.append(index)
                 replies[index] = try? result.get()
             }
+            #expect(sent)
         }
         #expect(handler.inFlight == 3)
         channel.embeddedEventLoop.run()  // the flush, once for the three
@@ -157,10 +158,13 @@ import Testing
         #expect(handler.inFlight == 0)
         // Closing fails what is still waiting.
         var lost: RedisFailure?
-        handler.send(.command(["PING"]), timeout: .seconds(60)) { result in
-            if case .failure(let failure) = result { lost = failure }
-        }
+        #expect(
+            handler.send(.command(["PING"]), timeout: .seconds(60)) { result in
+                if case .failure(let failure) = result { lost = failure }
+            })
         try channel.close().wait()
         #expect(lost == .connectionLost)
+        // Closed: refused at once, with no callback.
+        #expect(!handler.send(.command(["PING"]), timeout: .seconds(60)) { _ in Issue.record("called") })
     }
 }

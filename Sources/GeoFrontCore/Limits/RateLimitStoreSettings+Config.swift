@@ -38,6 +38,11 @@ extension RateLimitStoreSettings {
                 valid = false
             }
         }
+        if valid, endpoint.username != nil, endpoint.password == nil {
+            reader.fail(
+                "\(path).redis", "the user \(endpoint.username!) needs a password: in the URL or from password_env")
+            valid = false
+        }
         var settings = RateLimitStoreSettings(endpoint: endpoint)
         if let value = fields["timeout_ms"] {
             if let number = reader.integer(value, at: "\(path).timeout_ms", in: 1...10_000) {

@@ -10,7 +10,7 @@ public struct RateLimitStoreSettings: Sendable, Hashable {
         case deny
     }
 
-    /// `redis://[[user]:password@]host[:port][/db]`, parsed.
+    /// `redis://[user[:password]@]host[:port][/db]`, parsed.
     public var endpoint: RedisEndpoint
     /// The longest wait for a decision, in milliseconds.
     public var timeoutMilliseconds = 5

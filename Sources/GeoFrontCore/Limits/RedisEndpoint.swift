@@ -1,7 +1,8 @@
 import GeoIP
 
-/// Where a Redis server is and how to log in: `redis://[[user]:password@]host[:port][/db]`
-/// (port 6379 and database 0 by default; `%XX` escapes in the user and password).
+/// Where a Redis server is and how to log in: `redis://[user[:password]@]host[:port][/db]`
+/// (port 6379 and database 0 by default; `%XX` escapes in the user and password). A user
+/// without a password takes it from `password_env`.
 public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// An IP literal (without brackets) or a DNS name.
     public var host: String
@@ -40,15 +41,18 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
-            guard let colon = userInfo.firstIndex(of: ":") else {
-                return .failure(.init("the part before \"@\" must be :password or user:password"))
-            }
+            // user, :password or user:password
+            let colon = userInfo.firstIndex(of: ":") ?? userInfo.endIndex
             guard let user = percentDecoded(userInfo[..<colon]),
-                let secret = percentDecoded(userInfo[userInfo.index(after: colon)...])
+                let secret = percentDecoded(userInfo[colon...].dropFirst())
             else { return .failure(.init("the user or password has a bad %-escape")) }
-            guard !secret.isEmpty else { return .failure(.init("the password after \":\" is empty")) }
+            if colon != userInfo.endIndex {
+                guard !secret.isEmpty else { return .failure(.init("the password after \":\" is empty")) }
+                password = secret
+            } else if user.isEmpty {
+                return .failure(.init("nothing before \"@\": give user, :password or user:password"))
+            }
             username = user.isEmpty ? nil : user
-            password = secret
         }
         var database = 0
         if let slash = rest.firstIndex(of: "/") {

@@ -21,6 +21,15 @@ final class RedisRateLimitStore {
     let connection: RedisConnection
     private let timeout: TimeAmount
     private let prefix: ByteBuffer
+    /// The script's arguments for the limit last asked about (the same one, but for reloads).
+    private var arguments: (rate: Double, burst: Double, values: [RESPValue]) = (0, 0, [])
+
+    private static let evalsha: [RESPValue] = ["EVALSHA", RateLimitScript.sha1, "1"].map {
+        .bulkString(ByteBuffer(string: $0))
+    }
+    private static let eval: [RESPValue] = ["EVAL", RateLimitScript.source, "1"].map {
+        .bulkString(ByteBuffer(string: $0))
+    }
 
     /// Bucket keys: `geofront:rl:` then the bucket's address (`1.2.3.4`, or `1.2.3.0` with
     /// `key: prefix`).
@@ -46,27 +55,15 @@ final class RedisRateLimitStore {
     func decide(bucket: IPAddress, limit: RateLimitSettings, _ done: @escaping (Answer) -> Void) -> Bool {
         var key = prefix
         key.writeString(bucket.description)
-        let arguments: [RESPValue] = [
-            .bulkString(ByteBuffer(string: String(limit.requestsPerSecond))),
-            .bulkString(ByteBuffer(string: String(limit.burst))),
-            .bulkString(
-                ByteBuffer(
-                    string: String(
-                        RateLimitScript.ttlMilliseconds(rate: limit.requestsPerSecond, burst: limit.burst)))),
-        ]
-        let evalsha: RESPValue = .array(
-            [
-                .bulkString(ByteBuffer(string: "EVALSHA")), .bulkString(ByteBuffer(string: RateLimitScript.sha1)),
-                .bulkString(ByteBuffer(string: "1")), .bulkString(key),
-            ] + arguments)
-        return connection.send(evalsha, timeout: timeout) { [self] result in
+        if arguments.rate != limit.requestsPerSecond || arguments.burst != limit.burst {
+            let ttl = RateLimitScript.ttlMilliseconds(rate: limit.requestsPerSecond, burst: limit.burst)
+            let words = [String(limit.requestsPerSecond), String(limit.burst), String(ttl)]
+            arguments = (limit.requestsPerSecond, limit.burst, words.map { .bulkString(ByteBuffer(string: $0)) })
+        }
+        let values = arguments.values
+        return connection.send(Self.command(Self.evalsha, key, values), timeout: timeout) { [self] result in
             if case .success(.error(let message)) = result, message.hasPrefix("NOSCRIPT") {
-                let eval: RESPValue = .array(
-                    [
-                        .bulkString(ByteBuffer(string: "EVAL")),
-                        .bulkString(ByteBuffer(string: RateLimitScript.source)),
-                        .bulkString(ByteBuffer(string: "1")), .bulkString(key),
-                    ] + arguments)
+                let eval = Self.command(Self.eval, key, values)
                 if !connection.send(eval, timeout: timeout, { done(Self.answer($0)) }) {
                     done(.failed(.connectionLost))
                 }
@@ -74,6 +71,16 @@ final class RedisRateLimitStore {
             }
             done(Self.answer(result))
         }
+    }
+
+    /// `EVALSHA sha 1 KEY rate burst ttl` (or `EVAL source …`) as one array.
+    private static func command(_ head: [RESPValue], _ key: ByteBuffer, _ arguments: [RESPValue]) -> RESPValue {
+        var words: [RESPValue] = []
+        words.reserveCapacity(head.count + 1 + arguments.count)
+        words.append(contentsOf: head)
+        words.append(.bulkString(key))
+        words.append(contentsOf: arguments)
+        return .array(words)
     }
 
     /// The script's reply `{allowed, seconds}` as an ``Answer``; anything else is a failure.

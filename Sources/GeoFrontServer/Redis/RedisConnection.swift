@@ -62,11 +62,8 @@ final class RedisConnection {
     /// Sends `command` when the connection is ready and not overloaded, and returns true;
     /// otherwise returns false at once and `callback` is never called.
     func send(_ command: RESPValue, timeout: TimeAmount, _ callback: @escaping RedisPipelineHandler.Callback) -> Bool {
-        guard case .ready(let handler) = state, handler.isActive, handler.inFlight < Self.maxInFlight else {
-            return false
-        }
-        handler.send(command, timeout: timeout, callback)
-        return true
+        guard case .ready(let handler) = state, handler.inFlight < Self.maxInFlight else { return false }
+        return handler.send(command, timeout: timeout, callback)
     }
 
     /// Closes the connection for good (a new configuration replaced it).
@@ -131,14 +128,17 @@ final class RedisConnection {
             return
         }
         for (command, name) in commands {
-            handler.send(command, timeout: Self.connectTimeout) { [self] result in
+            let sent = handler.send(command, timeout: Self.connectTimeout) { [self] result in
                 guard !failed, self.channel === channel else { return }
                 switch result {
                 case .success(.error(let message)):
                     failed = true
-                    logger.error(
-                        "Redis refused \(name)",
-                        metadata: ["redis": "\(endpoint)", "reply": "\(message.prefix(200))"])
+                    // Logged as `down` is: at the first attempt and at each doubling of them.
+                    if attempt & (attempt &- 1) == 0 {
+                        logger.error(
+                            "Redis refused \(name)",
+                            metadata: ["redis": "\(endpoint)", "reply": "\(message.prefix(200))"])
+                    }
                     channel.close(promise: nil)
                 case .failure:
                     failed = true
@@ -147,6 +147,10 @@ final class RedisConnection {
                     left -= 1
                     if left == 0 { becomeReady(handler) }
                 }
+            }
+            if !sent {
+                channel.close(promise: nil)
+                return
             }
         }
     }

@@ -36,12 +36,10 @@ final class RedisPipelineHandler: ChannelInboundHandler {
     /// Whether the connection can take requests.
     var isActive: Bool { context?.channel.isActive ?? false }
 
-    /// Sends `command`; `callback` is called exactly once, on the event loop (not from inside this call).
-    func send(_ command: RESPValue, timeout: TimeAmount, _ callback: @escaping Callback) {
-        guard let context, context.channel.isActive else {
-            context?.eventLoop.assumeIsolated().execute { callback(.failure(.connectionLost)) }
-            return
-        }
+    /// Sends `command` and returns true: `callback` is then called exactly once, on the event loop,
+    /// never from inside this call. False (and no callback) when the connection is not active.
+    func send(_ command: RESPValue, timeout: TimeAmount, _ callback: @escaping Callback) -> Bool {
+        guard let context, context.channel.isActive else { return false }
         let now = NIODeadline.now()
         waiting.append(Waiting(callback: callback, deadline: now + timeout, sent: now))
         context.write(wrapOutboundOut(command), promise: nil)
@@ -53,6 +51,7 @@ final class RedisPipelineHandler: ChannelInboundHandler {
             }
         }
         if timer == nil { arm(at: now + timeout) }
+        return true
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
