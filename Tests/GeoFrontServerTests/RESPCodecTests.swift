@@ -167,4 +167,48 @@ import Testing
         // Closed: refused at once, with no callback.
         #expect(!handler.send(.command(["PING"]), timeout: .seconds(60)) { _ in Issue.record("called") })
     }
+
+    /// A handler on an embedded channel, connected (so that it sends).
+    static func pipeline(staleAfter: TimeAmount) throws -> (EmbeddedChannel, RedisPipelineHandler) {
+        let channel = EmbeddedChannel()
+        let handler = RedisPipelineHandler(staleAfter: staleAfter)
+        try channel.pipeline.syncOperations.addHandlers([
+            MessageToByteHandler(RESPEncoder()), ByteToMessageHandler(RESPDecoder()), handler,
+        ])
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 6379)).wait()
+        return (channel, handler)
+    }
+
+    @Test func aTimedOutRequestsLateReplyIsDropped() throws {
+        let (channel, handler) = try Self.pipeline(staleAfter: .seconds(3600))
+        var first: [Result<RESPValue, RedisFailure>] = []
+        var second: [Result<RESPValue, RedisFailure>] = []
+        // The first request's deadline has passed by the time its timer runs; the second's has not.
+        #expect(handler.send(.command(["GET", "a"]), timeout: .nanoseconds(1)) { first.append($0) })
+        #expect(handler.send(.command(["GET", "b"]), timeout: .seconds(3600)) { second.append($0) })
+        channel.embeddedEventLoop.advanceTime(to: .now() + .seconds(1))
+        #expect(first == [.failure(.timeout)])
+        #expect(second.isEmpty)
+        #expect(handler.inFlight == 2)
+        // The late reply to the first is matched to it and dropped; the second gets its own.
+        try channel.writeInbound(ByteBuffer(string: "$1\r\na\r\n$1\r\nb\r\n"))
+        #expect(first == [.failure(.timeout)])
+        #expect(second == [.success(Self.bulk("b"))])
+        #expect(handler.inFlight == 0)
+        // A reply nobody asked for: the stream is out of step, the connection closes.
+        try channel.writeInbound(ByteBuffer(string: "+OK\r\n"))
+        #expect(!channel.isActive)
+    }
+
+    @Test func aConnectionWithoutRepliesForTooLongIsClosed() throws {
+        let (channel, handler) = try Self.pipeline(staleAfter: .nanoseconds(1))
+        var results: [Result<RESPValue, RedisFailure>] = []
+        #expect(handler.send(.command(["GET", "a"]), timeout: .nanoseconds(1)) { results.append($0) })
+        #expect(handler.send(.command(["GET", "b"]), timeout: .seconds(3600)) { results.append($0) })
+        channel.embeddedEventLoop.advanceTime(to: .now() + .seconds(1))
+        // The first timed out; the oldest request has waited past `staleAfter`: closed, and the
+        // second fails with the connection.
+        #expect(results == [.failure(.timeout), .failure(.connectionLost)])
+        #expect(!channel.isActive)
+    }
 }
