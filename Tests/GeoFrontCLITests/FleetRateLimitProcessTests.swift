@@ -47,11 +47,7 @@ struct FleetRateLimitProcessTests {
             () -> (passed: [Int], seconds: Double, failures: [String], statuses: Set<Int>) in
             let fleet = try (0..<3).map { _ in try ServeProcess(configPath: path, admin: true) }
             defer { for serve in fleet { serve.stop() } }
-            // Each process connects at its first limited request (a client of its own here).
-            for serve in fleet {
-                _ = try serve.connect().exchange(
-                    "GET /warm HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.200\r\n\r\n")
-            }
+            // Each process connects at start.
             try waitUntilBlocking("three processes connected to Redis") {
                 try fleet.allSatisfy { try Self.metric($0, Self.connections) == 1 }
             }

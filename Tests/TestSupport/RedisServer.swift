@@ -97,7 +97,7 @@ public final class RedisServer: @unchecked Sendable {
     }
 
     /// A TCP port nothing listens on now (the system's pick for port 0).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawHTTPError("socket() failed") }
         defer { close(fd) }

@@ -58,8 +58,9 @@ extension LoopState {
         }
     }
 
-    /// The loop's store for `settings`, made (and connected) at first use or when they change.
-    private func redisStore(for settings: RateLimitStoreSettings) -> RedisRateLimitStore {
+    /// The loop's store for `settings`, made (and connected) at start, or at first use after a
+    /// reload changed them.
+    func redisStore(for settings: RateLimitStoreSettings) -> RedisRateLimitStore {
         if let store = rateLimitStore, store.settings == settings { return store }
         rateLimitStore?.shutdown()
         let connections = metrics.storeConnections
