@@ -88,6 +88,8 @@ public final class FrontDoorServer: Service, Sendable {
                 state.routeEvents = routeEvents
                 state.caches = caches
                 state.bytePool.tlsContext = tlsContext
+                // Connected before the first request, which would otherwise be `on_error`'s.
+                if let store = snapshot.config.rateLimit?.store { _ = state.redisStore(for: store) }
                 return NIOLoopBound(state, eventLoop: loop)
             }.get()
         }

@@ -23,10 +23,11 @@ final class ProxyRig {
     ///   - proxy: the `proxy` section.
     ///   - regionExtras: extra keys per region (mode, lb, weights…).
     ///   - server: extra keys of the `server` section.
+    ///   - extra: other top-level keys (`rate_limit`…).
     init(
         upstreams layout: [String: [(String, TestUpstream.Behaviour)]],
         proxy: [String: Any] = [:], regionExtras: [String: [String: Any]] = [:], weights: [String: [Int]] = [:],
-        server serverExtras: [String: Any] = [:]
+        server serverExtras: [String: Any] = [:], extra: [String: Any] = [:]
     ) async throws {
         var upstreams: [String: [TestUpstream]] = [:]
         for (region, list) in layout {
@@ -51,11 +52,12 @@ final class ProxyRig {
         }
         var serverSection: [String: Any] = ["threads": 1]
         for (key, value) in serverExtras { serverSection[key] = value }
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "listen": "127.0.0.1:0", "geoip": ["database": Fixtures.maxmind("GeoLite2-City-Test.mmdb")],
             "mode": "proxy", "trusted_proxies": ["127.0.0.2/32"], "default_region": "eu-central",
             "server": serverSection, "proxy": proxy, "regions": regions,
         ]
+        for (key, value) in extra { object[key] = value }
         let config = try ConfigLoader.parse(try JSONSerialization.data(withJSONObject: object), baseDirectory: "/")
         var logger = Logger(label: "geofront-proxy-test")
         logger.logLevel = .critical

@@ -1,6 +1,6 @@
 extension RateLimitSettings {
     /// The keys of the `rate_limit` object.
-    static let configKeys = ["requests_per_second", "burst", "key", "allow", "max_tracked_clients"]
+    static let configKeys = ["requests_per_second", "burst", "key", "allow", "max_tracked_clients", "store"]
 
     /// Reads `rate_limit`: nil (off) when absent, `null` or `false`, and when `requests_per_second`
     /// is missing or wrong.
@@ -34,6 +34,7 @@ extension RateLimitSettings {
         }
         reader.integer(
             fields, "max_tracked_clients", at: "rate_limit", in: 100...10_000_000, into: &settings.maxTrackedClients)
+        if let value = fields["store"] { settings.store = RateLimitStoreSettings.read(value, reader: &reader) }
         return settings
     }
 }

@@ -17,10 +17,26 @@ public struct RateLimitSettings: Sendable, Hashable {
     /// Buckets kept at most (least recently seen evicted): memory stays bounded under a flood of
     /// distinct addresses.
     public var maxTrackedClients = 100_000
+    /// `store`: the buckets kept in Redis for the whole fleet; nil keeps them in each event loop.
+    public var store: RateLimitStoreSettings?
 
     public init(requestsPerSecond: Double, burst: Double) {
         self.requestsPerSecond = requestsPerSecond
         self.burst = burst
+    }
+
+    /// Whether `client` is in `allow` (never limited).
+    @inline(__always)
+    public func isExempt(_ client: IPAddress) -> Bool {
+        for network in allow where network.contains(client) { return true }
+        return false
+    }
+
+    /// The address whose bucket `client` draws from: its own, or its /24 or /64 with `key: prefix`.
+    public func bucketKey(_ client: IPAddress) -> IPAddress {
+        let client = client.unmapped
+        guard key == .prefix else { return client }
+        return IPNetwork(address: client, prefixLength: client.family == .v4 ? 24 : 64)!.address
     }
 }
 
@@ -50,8 +66,8 @@ public struct RateLimiter {
     /// Whether a request from `client` at `now` (nanoseconds, monotonic) may pass; when not,
     /// the seconds until a token is back (for `Retry-After`).
     public mutating func allow(_ client: IPAddress, now: UInt64) -> (allowed: Bool, retryAfterSeconds: Int) {
-        for network in settings.allow where network.contains(client) { return (true, 0) }
-        let key = bucketKey(client)
+        if settings.isExempt(client) { return (true, 0) }
+        let key = settings.bucketKey(client)
         let slot: Int
         if let existing = index[key] {
             slot = Int(existing)
@@ -66,12 +82,6 @@ public struct RateLimiter {
         }
         let wait = (1 - tokens[slot]) / settings.requestsPerSecond
         return (false, max(1, Int(wait.rounded(.up))))
-    }
-
-    private func bucketKey(_ client: IPAddress) -> IPAddress {
-        let client = client.unmapped
-        guard settings.key == .prefix else { return client }
-        return IPNetwork(address: client, prefixLength: client.family == .v4 ? 24 : 64)!.address
     }
 
     private mutating func refill(_ slot: Int, now: UInt64) {

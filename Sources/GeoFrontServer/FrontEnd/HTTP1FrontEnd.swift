@@ -36,6 +36,8 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         /// Collapsed into another request's fill of the cache: its response is written here as it
         /// arrives (or the request goes upstream after all); the next request waits.
         case following(CacheFollower)
+        /// Waiting for `rate_limit.store`'s answer (``HTTP1FrontEnd+RateLimit``); the next request waits.
+        case limiting
     }
 
     let snapshots: NIOLoopBoundBox<RoutingSnapshot>
@@ -49,13 +51,13 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
 
     private(set) var context: ChannelHandlerContext?
     private(set) var peer = IPAddress(v4: 0)
-    private var buffer: ByteBuffer?
+    var buffer: ByteBuffer?
     private(set) var head = RequestHead()
     var phase = Phase.awaitingHead
     private var headStarted = false
     private var requests = 0
     private var quiescing = false
-    private var readPending = false
+    var readPending = false
     private(set) var clientWritable = true
     /// Inside `process`: a request finishing there does not start the next one itself.
     private var processing = false
@@ -108,7 +110,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         case .exchange: driver?.clientClosed()
         case .tunnel(let upstream): upstream.close(promise: nil)  // closed before the tunnel joined
         case .following(let follower): follower.cancel()
-        case .awaitingHead, .skippingBody, .closing: break
+        case .awaitingHead, .skippingBody, .closing, .limiting: break
         }
         phase = .closing
         context.fireChannelInactive()
@@ -151,7 +153,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 driver.requestBody(&incoming)
                 if incoming.readableBytes == 0 { return }
             }
-        case .awaitingHead, .skippingBody, .following:
+        case .awaitingHead, .skippingBody, .following, .limiting:
             break
         }
         if buffer == nil {
@@ -170,9 +172,14 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     }
 
     func read(context: ChannelHandlerContext) {
-        if case .following = phase, (buffer?.readableBytes ?? 0) >= limits.maxHeadBytes {
-            readPending = true
-            return
+        switch phase {
+        case .following, .limiting:
+            if (buffer?.readableBytes ?? 0) >= limits.maxHeadBytes {
+                readPending = true
+                return
+            }
+        default:
+            break
         }
         if case .exchange = phase {
             // A body waits for its connection and for room upstream; a pipelined backlog is capped.
@@ -194,7 +201,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     // MARK: - Requests
 
     /// Works through the buffered bytes while nothing else has the connection.
-    private func process() {
+    func process() {
         guard !processing, let context else { return }
         processing = true
         defer {
@@ -214,7 +221,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 }
             }
             switch phase {
-            case .exchange, .tunnel, .following:
+            case .exchange, .tunnel, .following, .limiting:
                 return
             case .closing:
                 current.moveReaderIndex(to: current.writerIndex)
@@ -301,13 +308,21 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         // Strings only when an access log wants them.
         let logged: (method: String, target: String)? =
             loop.accessLog == nil ? nil : (Self.text(bytes, head.method), Self.text(bytes, head.target))
-        if let retryAfter = loop.rateLimited(client.address, settings: snapshot.config.rateLimit) {
-            loop.countTooManyRequests(
-                client: client.address, mode: snapshot.uniformMode ?? .proxy, logged: logged, start: start,
-                database: snapshot.database)
-            answer(LocalResponses.tooManyRequests(allocator, retryAfter: retryAfter, close: close), close: close)
+        if let limit = snapshot.config.rateLimit,
+            limited(bytes, client: client, limit, snapshot, close: close, logged: logged, start: start, allocator)
+        {
             return
         }
+        decide(
+            bytes, client: client, snapshot: snapshot, close: close, logged: logged, start: start, sampled: sampled,
+            allocator)
+    }
+
+    /// Routes a request `rate_limit` let through, and answers it or starts its exchange.
+    func decide(
+        _ bytes: UnsafeRawBufferPointer, client: ClientIP, snapshot: RoutingSnapshot, close: Bool,
+        logged: (method: String, target: String)?, start: NIODeadline, sampled: Bool, _ allocator: ByteBufferAllocator
+    ) {
         var decision =
             snapshot.routes == nil
             ? snapshot.decide(client: client, cache: &loop.lookupCache)
@@ -554,7 +569,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             refuse(408)
         case .exchange:
             driver?.timedOut()
-        case .awaitingHead, .skippingBody, .closing, .tunnel, .following:
+        case .awaitingHead, .skippingBody, .closing, .tunnel, .following, .limiting:
             close()
         }
     }

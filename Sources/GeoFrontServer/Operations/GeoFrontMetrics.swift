@@ -28,6 +28,15 @@ public final class GeoFrontMetrics: Sendable {
     let cacheBytes: Metrics.Gauge
     let cacheEntries: Metrics.Gauge
     let cacheEvictions: Metrics.Counter
+    /// `geofront_rate_limit_store_decisions_total{result}`: decisions Redis made (`rate_limit.store`).
+    let storeAllowed: Metrics.Counter
+    let storeLimited: Metrics.Counter
+    /// `geofront_rate_limit_store_fallback_total{reason}`: decisions `on_error` made instead, after
+    /// no reply within `timeout_ms` (`timeout`) or with Redis unreachable or answering an error (`error`).
+    let storeFallbackTimeout: Metrics.Counter
+    let storeFallbackError: Metrics.Counter
+    /// `geofront_rate_limit_store_connections`: connections to Redis up (one per event loop).
+    let storeConnections: Metrics.Meter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -69,6 +78,15 @@ public final class GeoFrontMetrics: Sendable {
         cacheBytes = Metrics.Gauge(label: "geofront_cache_bytes", factory: factory)
         cacheEntries = Metrics.Gauge(label: "geofront_cache_entries", factory: factory)
         cacheEvictions = Metrics.Counter(label: "geofront_cache_evictions_total", factory: factory)
+        storeAllowed = Metrics.Counter(
+            label: "geofront_rate_limit_store_decisions_total", dimensions: [("result", "allowed")], factory: factory)
+        storeLimited = Metrics.Counter(
+            label: "geofront_rate_limit_store_decisions_total", dimensions: [("result", "limited")], factory: factory)
+        storeFallbackTimeout = Metrics.Counter(
+            label: "geofront_rate_limit_store_fallback_total", dimensions: [("reason", "timeout")], factory: factory)
+        storeFallbackError = Metrics.Counter(
+            label: "geofront_rate_limit_store_fallback_total", dimensions: [("reason", "error")], factory: factory)
+        storeConnections = Metrics.Meter(label: "geofront_rate_limit_store_connections", factory: factory)
     }
 
     /// `geofront_requests_total{region, mode, status}`; callers cache it (see ``LoopMetrics``).

@@ -53,13 +53,18 @@ final class LoopState {
     private var cacheOfSnapshot: (snapshot: RoutingSnapshot, cache: ResponseCache?)?
     /// This loop's token buckets, rebuilt when the configuration's `rate_limit` changes.
     private var rateLimiter: RateLimiter?
+    /// The connection to Redis of `rate_limit.store` (``LoopState+RateLimitStore``).
+    var rateLimitStore: RedisRateLimitStore?
 
     /// `rate_limit` for a request from `client`: nil when it may pass, else the `Retry-After`
     /// seconds of its 429. Buckets are kept per event loop (no lock); a client whose connections
     /// land on several loops gets the rate on each.
     func rateLimited(_ client: IPAddress, settings: RateLimitSettings?) -> Int? {
         guard let settings else { return nil }
-        if rateLimiter?.settings != settings { rateLimiter = RateLimiter(settings: settings) }
+        if rateLimiter?.settings != settings {
+            rateLimiter = RateLimiter(settings: settings)
+            if settings.store == nil { closeRateLimitStore() }
+        }
         let verdict = rateLimiter!.allow(client, now: NIODeadline.now().uptimeNanoseconds)
         if verdict.allowed { return nil }
         metrics.rateLimited.increment()
