@@ -23,7 +23,7 @@ final class CacheForward {
     var fill: CacheFill?
     /// The request's field lines (bytes, each with its CRLF) when a response may be stored: its
     /// `Vary` key is made from them once a response says which fields it varies by.
-    var requestFields = ByteBuffer()
+    var requestFields: [UInt8] = []
     /// When the request went upstream (seconds, the cache's clock): `request_time` of §4.2.3.
     var requestTime: Int
     /// The cache's own refresh of a stale response (`stale-while-revalidate`), after the client
@@ -49,7 +49,7 @@ final class CacheForward {
     /// The request's secondary key for a response that varies by `names` (RFC 9111 §4.1).
     func secondaryKey(varyNames names: [String]) -> String {
         guard !names.isEmpty else { return "" }
-        return requestFields.withUnsafeReadableBytes { bytes in
+        return requestFields.withUnsafeBytes { bytes in
             CacheRequest.secondaryKey(
                 bytes, fields: RequestHead.Span(start: 0, count: bytes.count), varyNames: names)
         }

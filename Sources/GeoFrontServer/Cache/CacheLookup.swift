@@ -50,7 +50,10 @@ enum CacheLookup {
         let (hit, keyWritten, probe) = freshHit(
             cache, settings: settings, bytes, head: head, route: route, context, &scratch)
         if let hit { return .answer(hit) }
-        let request = CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
+        // The hit path's scan found none of the fields the rules read: no second scan.
+        let request =
+            (probe.plain ? CacheRequest(plain: bytes, head: head, secure: context.secure, query: settings.query) : nil)
+            ?? CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
         let primary = primaryKey(
             bytes, route: route, settings: settings, context: context, written: keyWritten, scratch)
         let now = cache.clock.now
@@ -68,7 +71,7 @@ enum CacheLookup {
         // The hit path's probe already looked the primary key up: it is the answer unless some URL's
         // responses vary (then the primary key may lead to a variant).
         let found: ResponseCache.Found
-        if case .probed(let entry) = probe, !cache.hasVaryingURLs {
+        if case .probed(let entry, _) = probe, !cache.hasVaryingURLs {
             found = ResponseCache.Found(key: primary, entry: entry, varyMiss: false)
         } else {
             found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
@@ -97,7 +100,7 @@ enum CacheLookup {
                 forward.mayStore = true
                 forward.background = true
                 forward.fill = fill
-                forward.requestFields = fields(bytes, route: route, allocator: context.allocator)
+                forward.requestFields = fields(bytes, route: route)
                 // The refresh asks for the whole response, whatever this request's own conditions.
                 forward.request.ifNoneMatch = nil
                 forward.request.ifModifiedSince = nil
@@ -118,7 +121,7 @@ enum CacheLookup {
                 forward.conditional = entry.head.etag != nil || entry.head.lastModified != nil
                 forward.mayStore = request.method == .get && !request.cacheControl.noStore
                 if forward.mayStore {
-                    forward.requestFields = fields(bytes, route: route, allocator: context.allocator)
+                    forward.requestFields = fields(bytes, route: route)
                 }
                 return .forward(forward)
             case .unsatisfiable:
@@ -141,7 +144,7 @@ enum CacheLookup {
             request.method == .get && !request.cacheControl.noStore && !request.isConditionalOrPartial
             && !request.hasBody
         guard forward.mayStore else { return .forward(forward) }
-        forward.requestFields = fields(bytes, route: route, allocator: context.allocator)
+        forward.requestFields = fields(bytes, route: route)
         switch cache.fill(for: primary) {
         case .leader(let fill):
             forward.fill = fill
@@ -198,8 +201,14 @@ enum CacheLookup {
     /// What the hit path's store lookup found, for ``plan`` to reuse.
     private enum Probe {
         case none
-        /// The primary key was looked up: its entry, if any.
-        case probed(StoredResponse?)
+        /// The primary key was looked up: its entry, if any; `plain`: the request has none of the
+        /// fields the rules read (``CacheRequest/init(plain:head:secure:query:)``).
+        case probed(StoredResponse?, plain: Bool)
+
+        var plain: Bool {
+            if case .probed(_, let plain) = self { return plain }
+            return false
+        }
     }
 
     /// The hit path: a plain GET or HEAD (no `Cache-Control`, `Pragma`, conditions or range) whose
@@ -224,6 +233,7 @@ enum CacheLookup {
             case 13:
                 plain =
                     !FieldLines.equals(bytes, name, "cache-control") && !FieldLines.equals(bytes, name, "if-none-match")
+                    && !FieldLines.equals(bytes, name, "authorization")
             case 17: plain = !FieldLines.equals(bytes, name, "if-modified-since")
             default: break
             }
@@ -237,14 +247,17 @@ enum CacheLookup {
         else { return (nil, false, .none) }
         guard plain, methodMayHit, head.body == .none else { return (nil, true, .none) }
         let found = scratch.withUnsafeBytes { key in cache.store.lookup(hash: CacheKey.hash(key), bytes: key) }
-        guard let entry = found, entry.plainlyReusable else { return (nil, true, .probed(found)) }
+        guard let entry = found, entry.plainlyReusable else { return (nil, true, .probed(found, plain: true)) }
         let age = entry.currentAge(now: cache.clock.now)
-        guard entry.lifetime > age else { return (nil, true, .probed(found)) }
+        guard entry.lifetime > age else { return (nil, true, .probed(found, plain: true)) }
         let extras = CachedAnswers.Extras(
             age: age, status: CacheStatus(hit: true, ttl: entry.lifetime - age), region: context.regionName,
             close: context.close, http10: context.http10, edits: context.edits, cookies: context.cookies)
         let out = CachedAnswers.write(entry, .full(headOnly: isHEAD), extras, allocator: context.allocator)
-        return (Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit), true, .probed(found))
+        return (
+            Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit), true,
+            .probed(found, plain: true)
+        )
     }
 
     /// An answer from `entry` for `request`: 304 to a conditional request it satisfies, 206 or 416
@@ -269,9 +282,7 @@ enum CacheLookup {
     }
 
     /// The request's field lines, copied (their `Vary` key is made later, if a response varies).
-    static func fields(_ bytes: UnsafeRawBufferPointer, route: RouteRequest, allocator: ByteBufferAllocator)
-        -> ByteBuffer
-    {
-        allocator.buffer(bytes: route.fields.bytes(in: bytes))
+    static func fields(_ bytes: UnsafeRawBufferPointer, route: RouteRequest) -> [UInt8] {
+        Array(route.fields.bytes(in: bytes))
     }
 }

@@ -78,6 +78,23 @@ struct CacheRequest {
         }
     }
 
+    /// A GET or HEAD without a body whose fields include none of those read here (`Cache-Control`,
+    /// `Pragma`, conditions, `Range`, `Authorization`), as the hit path's scan found: no scan.
+    /// Nil for any other method.
+    init?(plain bytes: UnsafeRawBufferPointer, head: RequestHead, secure: Bool, query: CacheQueryPolicy) {
+        let name = head.method.bytes(in: bytes)
+        if RequestMethod.isHEAD(name) {
+            method = .head
+        } else if Self.equals(name, "GET") {
+            method = .get
+        } else {
+            return nil
+        }
+        hasBody = false
+        scheme = secure ? "https" : "http"
+        queryPolicy = query
+    }
+
     /// Fills ``host``, ``path`` and ``query`` from the request.
     mutating func setTarget(_ bytes: UnsafeRawBufferPointer, route: RouteRequest) {
         host = Self.hostValue(bytes, route: route)
