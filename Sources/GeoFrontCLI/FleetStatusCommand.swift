@@ -43,7 +43,12 @@ struct FleetStatusCommand: AsyncParsableCommand {
             }
             let behind =
                 current.map { status.revision < $0.modRevision && status.refused?.revision != $0.modRevision } ?? false
-            let refused = status.refused.map { "revision \($0.revision): \($0.error)" } ?? "-"
+            let refused =
+                status.refused.map {
+                    "revision \($0.revision): "
+                        + $0.error.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                        .joined(separator: "; ")
+                } ?? "-"
             print(
                 "  \(status.id.padding(28)) \(String(status.revision).padding(9)) \(status.started.padding(21)) \(refused)"
                     + (behind ? "  (behind)" : ""))

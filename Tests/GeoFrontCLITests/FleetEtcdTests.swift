@@ -14,7 +14,7 @@ import Testing
     static func config(_ target: String, extra: String = "") -> String {
         """
         {"listen": "127.0.0.1:0", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
-         "server": {"threads": 1}\(extra),
+         "server": {"threads": 1}, "admin": {"listen": "127.0.0.1:0"}\(extra),
          "regions": [{"name": "only", "location": {"latitude": 0, "longitude": 0}, "redirect_url": "https://\(target).example.test"}]}
         """
     }
@@ -22,7 +22,7 @@ import Testing
     /// Refused by the loader: `default_region` names no region.
     static let badConfig = """
         {"listen": "127.0.0.1:0", "geoip": {"database": "\(Fixtures.maxmind("GeoLite2-City-Test.mmdb"))"},
-         "default_region": "nowhere",
+         "default_region": "nowhere", "admin": {"listen": "127.0.0.1:0"},
          "regions": [{"name": "only", "location": {"latitude": 0, "longitude": 0}, "redirect_url": "https://bad.example.test"}]}
         """
 
@@ -139,7 +139,7 @@ import Testing
         defer { folder.remove() }
         let etcd = try await offThePool { try EtcdServer(folder: folder.path) }
         defer { etcd.stop() }
-        try await offThePool { try etcd.put("config", Self.config("v1")) }
+        _ = try await offThePool { try etcd.put("config", Self.config("v1")) }
         let fleet = try await offThePool { try Self.startFleet(etcd, names: ["out-a", "out-b", "out-c"]) }
         defer { for serve in fleet { serve.stop() } }
 

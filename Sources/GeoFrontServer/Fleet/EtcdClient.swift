@@ -200,7 +200,9 @@ public final class EtcdClient: Sendable {
                 .connect(host: endpoint.host, port: endpoint.port).get()
         } catch {
             continuation.finish(throwing: error)
-            throw EtcdError("cannot reach etcd at \(endpoint.address): \(error)")
+            // NIO's connection error lists every address tried; one reason reads better.
+            let reason = (error as? NIOConnectionError)?.connectionErrors.first.map { "\($0.error)" } ?? "\(error)"
+            throw EtcdError("cannot reach etcd at \(endpoint.address): \(reason)")
         }
         continuation.onTermination = { _ in channel.close(promise: nil) }
         if let timeout {
