@@ -16,6 +16,8 @@ final class EtcdServer: @unchecked Sendable {
     let folder: String
     let prefix = "/geofront-test"
     private var process: Process?
+    /// Sent with every call once `enableAuthentication` has run.
+    private var token: String?
 
     /// Starts etcd in `folder` and waits until it answers.
     init(folder: String) throws {
@@ -82,6 +84,15 @@ final class EtcdServer: @unchecked Sendable {
         return (Self.unbase64(kv["value"]), Int64(kv["mod_revision"] as? String ?? "") ?? 0)
     }
 
+    /// Adds `root` with `password`, turns authentication on and logs in as root.
+    func enableAuthentication(password: String) throws {
+        _ = try call("/v3/auth/user/add", ["name": "root", "password": password])
+        _ = try call("/v3/auth/role/add", ["name": "root"])
+        _ = try call("/v3/auth/user/grant", ["user": "root", "role": "root"])
+        _ = try call("/v3/auth/enable", [:])
+        token = try call("/v3/auth/authenticate", ["name": "root", "password": password])["token"] as? String
+    }
+
     /// One instance's record, as the tests read it.
     struct Record: Sendable, Equatable {
         let revision: Int64?
@@ -111,9 +122,10 @@ final class EtcdServer: @unchecked Sendable {
     private func call(_ path: String, _ body: [String: String]) throws -> [String: Any] {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
         let client = try RawHTTPClient(port: clientPort, timeoutSeconds: 5)
+        let authorization = token.map { "Authorization: \($0)\r\n" } ?? ""
         guard
             client.send(
-                "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\nConnection: close\r\n\r\n\(json)"
+                "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\(authorization)Connection: close\r\n\r\n\(json)"
             )
         else { throw RawHTTPError("etcd closed the connection") }
         let response = try client.readResponse(decodeChunked: true)

@@ -205,6 +205,34 @@ import Testing
         #expect(refused.stderr.contains("etcd at 127.0.0.1:\(etcd.clientPort) is unreachable"), "\(refused.stderr)")
         #expect(refused.stderr.contains("--config-cache"), "\(refused.stderr)")
     }
+
+    @Test func authenticatesWithAUserAndPassword() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let etcd = try await offThePool { try EtcdServer(folder: folder.path) }
+        defer { etcd.stop() }
+        try await offThePool { try etcd.enableAuthentication(password: "s3cret") }
+        let url = etcd.url.replacingOccurrences(of: "etcd://", with: "etcd://root:s3cret@")
+        let v1 = try folder.write("v1.json", Self.config("v1"))
+        let anonymous = try await offThePool { try CLITests.run(["config", "push", v1, "--etcd", etcd.url]) }
+        #expect(anonymous.status != 0)
+        #expect(anonymous.stderr.contains("user name is empty"), "\(anonymous.stderr)")
+        let push = try await offThePool { try CLITests.run(["config", "push", v1, "--etcd", url]) }
+        #expect(push.status == 0, "\(push.stderr)")
+
+        let serve = try await offThePool { try ServeProcess(configPath: url, arguments: ["--instance-id", "auth-a"]) }
+        defer { serve.stop() }
+        #expect(try await offThePool { try Self.target(serve) } == "v1.example.test")
+        let v2 = try folder.write("v2.json", Self.config("v2"))
+        #expect(try await offThePool { try CLITests.run(["config", "push", v2, "--etcd", url]) }.status == 0)
+        try await waitUntil("the instance to apply v2 through an authenticated watch") {
+            try await offThePool { try Self.target(serve) } == "v2.example.test"
+        }
+        try await waitUntil("the instance's record") {
+            try await offThePool { try CLITests.run(["fleet", "status", "--etcd", url]) }.stdout.contains("auth-a")
+        }
+        #expect(!serve.log.contains("password"), "the password must not be logged")
+    }
 }
 
 /// Requests to each instance in turn, on fresh connections, until stopped; counts the answers and

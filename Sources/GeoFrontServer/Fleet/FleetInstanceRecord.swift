@@ -30,7 +30,10 @@ public final class FleetInstanceRecord: Service, Sendable {
 
     /// `hostname-pid`.
     public static func defaultID() -> String {
-        "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        // gethostname, not ProcessInfo.hostName, which may wait on a DNS lookup.
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "geofront"
+        return "\(host)-\(getpid())"
     }
 
     var key: String { client.endpoint.instancesPrefix + id }
