@@ -31,8 +31,11 @@ public final class FleetInstanceRecord: Service, Sendable {
     /// `hostname-pid`.
     public static func defaultID() -> String {
         // gethostname, not ProcessInfo.hostName, which may wait on a DNS lookup.
-        var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "geofront"
+        var name = [UInt8](repeating: 0, count: 256)
+        let found = name.withUnsafeMutableBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { gethostname($0.baseAddress!, $0.count - 1) == 0 }
+        }
+        let host = found ? String(decoding: name.prefix { $0 != 0 }, as: UTF8.self) : "geofront"
         return "\(host)-\(getpid())"
     }
 
