@@ -77,6 +77,11 @@ final class EtcdServer: @unchecked Sendable {
         return Int64(header?["revision"] as? String ?? "") ?? 0
     }
 
+    /// Deletes `PREFIX/name`.
+    func delete(_ name: String) throws {
+        _ = try call("/v3/kv/deleterange", ["key": Self.base64(prefix + "/" + name)])
+    }
+
     /// The value and mod revision at `PREFIX/name`.
     func get(_ name: String) throws -> (value: String, revision: Int64)? {
         let answer = try call("/v3/kv/range", ["key": Self.base64(prefix + "/" + name)])

@@ -127,6 +127,17 @@ import Testing
         let afterBad = try await offThePool { try CLITests.run(["fleet", "status", "--etcd", etcd.url]) }
         #expect(afterBad.stdout.contains("revision \(badRevision): "), "\(afterBad.stdout)")
 
+        // A deleted key changes nothing either; the next put applies.
+        try await offThePool { try etcd.delete("config") }
+        try await waitUntil("every instance to log the deletion") {
+            fleet.allSatisfy { $0.log.contains("the configuration key was deleted from etcd") }
+        }
+        for serve in fleet { #expect(try await offThePool { try Self.target(serve) } == "v2.example.test") }
+        _ = try await offThePool { try etcd.put("config", Self.config("v3")) }
+        try await waitUntil("every instance to apply the put after the deletion") {
+            try await offThePool { try fleet.allSatisfy { try Self.target($0) == "v3.example.test" } }
+        }
+
         // A stopped instance's record goes with its lease (revoked on a graceful stop).
         try await offThePool { fleet[2].stop() }
         try await waitUntil("fleet-c's record to go") {
