@@ -1,10 +1,15 @@
 import ArgumentParser
 import GeoFrontCore
+import GeoFrontServer
 import GeoIP
 
 /// `--config` and `--db`, shared by every subcommand.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "Path of the configuration file.")
+    @Option(
+        name: .long,
+        help:
+            "Path of the configuration file (`serve` also takes etcd://HOST:PORT/PREFIX: the document at PREFIX/config)."
+    )
     var config: String = "regions.json"
 
     @Option(name: .long, help: "Use this .mmdb file instead of the configuration's geoip.database.")
@@ -12,6 +17,11 @@ struct ConfigOptions: ParsableArguments {
 
     /// The validated configuration with `--db` applied.
     func loadConfig() throws -> GeoFrontConfig {
+        if EtcdEndpoint.isEtcdAddress(config) {
+            throw ValidationError(
+                "only `serve` reads its configuration from etcd; give this command a file (`geofront config push` validates one)"
+            )
+        }
         var loaded = try ConfigLoader.load(path: config)
         if let db { loaded.geoip.database = db }
         return loaded

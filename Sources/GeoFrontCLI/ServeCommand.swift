@@ -22,8 +22,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --config etcd://…: keep the last applied configuration in this file, and start from it when etcd is unreachable.",
+            valueName: "path"))
+    var configCache: String?
+
+    @Option(
+        name: .long,
+        help: "With --config etcd://…: this instance's name under PREFIX/instances/ (default: hostname-pid).")
+    var instanceId: String?
+
     func run() async throws {
-        var config = try reportingErrors { try options.loadConfig() }
+        let fleet = try await loadFromEtcd()
+        var config = try fleet?.loaded.config ?? reportingErrors { try options.loadConfig() }
+        if fleet != nil, let database = options.db { config.geoip.database = database }
         if let listen {
             config.listen = try reportingErrors { try HostPort.parse(listen, allowZeroPort: true).get() }
         }
@@ -35,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "geofront")
+        fleet?.logStart(logger)
         let metadata = snapshot.database.metadata
         logger.info(
             "database loaded",
@@ -53,16 +68,26 @@ struct ServeCommand: AsyncParsableCommand {
             registry: server.health, prober: HealthProber(group: server.eventLoopGroup),
             publisher: server.publisher, logger: logger, metrics: server.metrics)
         let overrides = (database: options.db, listen: config.listen)
-        let reloader = ConfigReloader(configPath: options.config, server: server, logger: logger) { loaded in
+        let prepare: @Sendable (GeoFrontConfig) -> GeoFrontConfig = { loaded in
             var loaded = loaded
             if let database = overrides.database { loaded.geoip.database = database }
             loaded.listen = overrides.listen
             return loaded
         }
+        let reloader =
+            fleet.map { fleet in
+                let store = fleet.store
+                return ConfigReloader(
+                    source: store.endpoint.description, baseDirectory: store.baseDirectory, server: server,
+                    logger: logger, load: { try store.loadCurrent() }, prepare: prepare)
+            } ?? ConfigReloader(configPath: options.config, server: server, logger: logger, prepare: prepare)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: server), .init(service: checker), .init(service: SignalReloadService(reloader: reloader)),
             .init(service: WatchedFilesReloader(reloader: reloader, publisher: server.publisher)),
         ]
+        if let fleet {
+            services += fleet.services(reloader: reloader, logger: logger).map { .init(service: $0) }
+        }
         if let adminListen = config.admin.listen {
             let token =
                 config.admin.token

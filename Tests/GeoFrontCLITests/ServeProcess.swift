@@ -15,11 +15,11 @@ final class ServeProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var logText = ""
 
-    /// Starts `geofront serve --config path` and waits (at most 30 s) until the front door and,
-    /// when `admin`, the admin listener are up.
-    init(configPath: String, admin: Bool = false) throws {
+    /// Starts `geofront serve --config path` (then `arguments`) and waits (at most 30 s) until the
+    /// front door and, when `admin`, the admin listener are up.
+    init(configPath: String, admin: Bool = false, arguments: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: CLITests.binary)
-        process.arguments = ["serve", "--config", configPath, "--log-level", "info"]
+        process.arguments = ["serve", "--config", configPath, "--log-level", "info"] + arguments
         let errors = Pipe()
         process.standardError = errors
         try process.run()

@@ -41,7 +41,7 @@ extension AdminServer {
             return .error(.badRequest, "send the candidate configuration (a whole regions.json) as the body")
         }
         let folder =
-            reloader.map { URL(fileURLWithPath: $0.configPath).deletingLastPathComponent().path }
+            reloader.map(\.baseDirectory)
             ?? FileManager.default.currentDirectoryPath
         let current = server.publisher.current
         let candidate: RoutingSnapshot

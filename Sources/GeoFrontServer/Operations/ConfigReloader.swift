@@ -1,3 +1,4 @@
+import Foundation
 import GeoFrontCore
 import GeoIP
 import Logging
@@ -21,18 +22,38 @@ public final class ConfigReloader: Sendable {
         public let description: String
     }
 
+    /// Where the configuration comes from: a file's path, or an `etcd://` address.
     let configPath: String
+    /// The folder relative paths in a candidate configuration resolve against.
+    let baseDirectory: String
     let prepare: @Sendable (GeoFrontConfig) -> GeoFrontConfig
+    private let load: @Sendable () throws -> GeoFrontConfig
     private let server: FrontDoorServer
     private let logger: Logger
 
+    /// Reloads from the file at `configPath`.
     /// - Parameter prepare: applied to every loaded configuration (command-line overrides such as
     ///   `--db` and `--listen`).
-    public init(
+    public convenience init(
         configPath: String, server: FrontDoorServer, logger: Logger,
         prepare: @escaping @Sendable (GeoFrontConfig) -> GeoFrontConfig = { $0 }
     ) {
-        self.configPath = configPath
+        self.init(
+            source: configPath, baseDirectory: URL(fileURLWithPath: configPath).deletingLastPathComponent().path,
+            server: server, logger: logger, load: { try ConfigLoader.load(path: configPath) }, prepare: prepare)
+    }
+
+    /// Reloads whatever `load` reads (the latest document from etcd, say), through the same
+    /// validation and swap as a file.
+    /// - Parameter source: named in logs and used by `POST /preview`.
+    public init(
+        source: String, baseDirectory: String, server: FrontDoorServer, logger: Logger,
+        load: @escaping @Sendable () throws -> GeoFrontConfig,
+        prepare: @escaping @Sendable (GeoFrontConfig) -> GeoFrontConfig = { $0 }
+    ) {
+        self.configPath = source
+        self.baseDirectory = baseDirectory
+        self.load = load
         self.server = server
         self.logger = logger
         self.prepare = prepare
@@ -62,7 +83,7 @@ public final class ConfigReloader: Sendable {
         let config: GeoFrontConfig
         let snapshot: RoutingSnapshot
         do {
-            config = prepare(try ConfigLoader.load(path: configPath))
+            config = prepare(try load())
             snapshot = try RoutingSnapshot.open(
                 config: config, generation: current.generation + 1, carryingOver: current.routeControl)
         } catch {

@@ -1,0 +1,95 @@
+import Foundation
+
+/// An `etcd://[USER:PASSWORD@]HOST:PORT/PREFIX` address (`etcds://` for HTTPS): where the fleet's
+/// configuration lives (`PREFIX/config`) and where each instance records itself
+/// (`PREFIX/instances/ID`).
+public struct EtcdEndpoint: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    /// Starts with `/` and has no trailing `/`: `/geofront`.
+    public var prefix: String
+    public var tls: Bool
+    public var user: String?
+    public var password: String?
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// True when `text` names etcd rather than a file.
+    public static func isEtcdAddress(_ text: String) -> Bool {
+        text.hasPrefix("etcd://") || text.hasPrefix("etcds://")
+    }
+
+    public static func parse(_ text: String) throws(Invalid) -> EtcdEndpoint {
+        let tls: Bool
+        let rest: Substring
+        if text.hasPrefix("etcd://") {
+            tls = false
+            rest = text.dropFirst("etcd://".count)
+        } else if text.hasPrefix("etcds://") {
+            tls = true
+            rest = text.dropFirst("etcds://".count)
+        } else {
+            throw Invalid(description: "\(text): not an etcd address (etcd://HOST:PORT/PREFIX)")
+        }
+        guard let slash = rest.firstIndex(of: "/") else {
+            throw Invalid(description: "\(text): needs a key prefix (etcd://HOST:PORT/PREFIX)")
+        }
+        var authority = rest[..<slash]
+        var prefix = String(rest[slash...])
+        while prefix.count > 1 && prefix.hasSuffix("/") { prefix.removeLast() }
+        guard prefix.count > 1 else {
+            throw Invalid(description: "\(text): needs a key prefix (etcd://HOST:PORT/PREFIX)")
+        }
+        var user: String?
+        var password: String?
+        if let at = authority.lastIndex(of: "@") {
+            let credentials = authority[..<at]
+            authority = authority[authority.index(after: at)...]
+            let parts = credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            user = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            password = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+        }
+        let host: String
+        let portText: Substring
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            portText = authority[authority.index(after: close)...].drop { $0 == ":" }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            portText = authority[authority.index(after: colon)...]
+        } else {
+            host = String(authority)
+            portText = ""
+        }
+        guard !host.isEmpty else { throw Invalid(description: "\(text): needs a host") }
+        var port = 2379
+        if !portText.isEmpty {
+            guard let parsed = Int(portText), (1...65535).contains(parsed) else {
+                throw Invalid(description: "\(text): \(portText) is not a port")
+            }
+            port = parsed
+        }
+        return EtcdEndpoint(host: host, port: port, prefix: prefix, tls: tls, user: user, password: password)
+    }
+
+    /// The key of the configuration document.
+    public var configKey: String { prefix + "/config" }
+
+    /// The keys of the instance records start with this.
+    public var instancesPrefix: String { prefix + "/instances/" }
+
+    /// The address without the password.
+    public var description: String {
+        let scheme = tls ? "etcds" : "etcd"
+        let who = user.map { "\($0)@" } ?? ""
+        let hostText = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme)://\(who)\(hostText):\(port)\(prefix)"
+    }
+
+    /// `HOST:PORT`, for messages.
+    public var address: String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}

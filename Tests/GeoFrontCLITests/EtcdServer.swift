@@ -1,0 +1,167 @@
+import Foundation
+import TestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real etcd (Debian's `etcd-server`, `/usr/bin/etcd`) on free loopback ports with a data
+/// folder of its own, for the fleet tests; plus the few calls of its JSON gateway they make
+/// directly (puts that `geofront config push` would refuse, reading instance records).
+/// `stop()` and `start()` again keep the ports and the data, as an outage does.
+final class EtcdServer: @unchecked Sendable {
+    static let binary = "/usr/bin/etcd"
+    let clientPort: Int
+    let peerPort: Int
+    let folder: String
+    let prefix = "/geofront-test"
+    private var process: Process?
+    /// Sent with every call once `enableAuthentication` has run.
+    private var token: String?
+
+    /// Starts etcd in `folder` and waits until it answers.
+    init(folder: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
+            throw RawHTTPError("\(Self.binary) is missing: install Debian's etcd-server (scripts/test does)")
+        }
+        self.folder = folder
+        clientPort = try Self.freePort()
+        peerPort = try Self.freePort()
+        try start()
+    }
+
+    /// `etcd://127.0.0.1:PORT/geofront-test`.
+    var url: String { "etcd://127.0.0.1:\(clientPort)\(prefix)" }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        let client = "http://127.0.0.1:\(clientPort)"
+        let peer = "http://127.0.0.1:\(peerPort)"
+        process.arguments = [
+            "--name", "test", "--data-dir", "\(folder)/etcd-data", "--listen-client-urls", client,
+            "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", "test=\(peer)",
+        ]
+        let logPath = "\(folder)/etcd.log"
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        self.process = process
+        try waitUntilBlocking("etcd to answer on port \(clientPort)") {
+            guard process.isRunning else {
+                throw RawHTTPError("etcd exited: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
+            }
+            return (try? call("/v3/kv/range", ["key": Self.base64("/")])) != nil
+        }
+    }
+
+    /// SIGTERM, then waits for the exit.
+    func stop() {
+        guard let process else { return }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// Puts `value` at `PREFIX/name`; the new revision.
+    @discardableResult
+    func put(_ name: String, _ value: String) throws -> Int64 {
+        let answer = try call("/v3/kv/put", ["key": Self.base64(prefix + "/" + name), "value": Self.base64(value)])
+        let header = answer["header"] as? [String: Any]
+        return Int64(header?["revision"] as? String ?? "") ?? 0
+    }
+
+    /// Deletes `PREFIX/name`.
+    func delete(_ name: String) throws {
+        _ = try call("/v3/kv/deleterange", ["key": Self.base64(prefix + "/" + name)])
+    }
+
+    /// The value and mod revision at `PREFIX/name`.
+    func get(_ name: String) throws -> (value: String, revision: Int64)? {
+        let answer = try call("/v3/kv/range", ["key": Self.base64(prefix + "/" + name)])
+        guard let kv = (answer["kvs"] as? [[String: Any]])?.first else { return nil }
+        return (Self.unbase64(kv["value"]), Int64(kv["mod_revision"] as? String ?? "") ?? 0)
+    }
+
+    /// Adds `root` with `password`, turns authentication on and logs in as root.
+    func enableAuthentication(password: String) throws {
+        _ = try call("/v3/auth/user/add", ["name": "root", "password": password])
+        _ = try call("/v3/auth/role/add", ["name": "root"])
+        _ = try call("/v3/auth/user/grant", ["user": "root", "role": "root"])
+        _ = try call("/v3/auth/enable", [:])
+        token = try call("/v3/auth/authenticate", ["name": "root", "password": password])["token"] as? String
+    }
+
+    /// One instance's record, as the tests read it.
+    struct Record: Sendable, Equatable {
+        let revision: Int64?
+        let refusedRevision: Int64?
+        let refusedError: String?
+    }
+
+    /// The instance records under `PREFIX/instances/`, by instance id.
+    func instances() throws -> [String: Record] {
+        let start = prefix + "/instances/"
+        let end = prefix + "/instances0"  // "/" + 1
+        let answer = try call("/v3/kv/range", ["key": Self.base64(start), "range_end": Self.base64(end)])
+        var records: [String: Record] = [:]
+        for kv in answer["kvs"] as? [[String: Any]] ?? [] {
+            let key = Self.unbase64(kv["key"])
+            let object = try JSONSerialization.jsonObject(with: Data(Self.unbase64(kv["value"]).utf8))
+            let record = object as? [String: Any] ?? [:]
+            let refused = record["refused"] as? [String: Any]
+            records[String(key.dropFirst(start.count))] = Record(
+                revision: (record["revision"] as? NSNumber)?.int64Value,
+                refusedRevision: (refused?["revision"] as? NSNumber)?.int64Value,
+                refusedError: refused?["error"] as? String)
+        }
+        return records
+    }
+
+    private func call(_ path: String, _ body: [String: String]) throws -> [String: Any] {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        let client = try RawHTTPClient(port: clientPort, timeoutSeconds: 5)
+        let authorization = token.map { "Authorization: \($0)\r\n" } ?? ""
+        guard
+            client.send(
+                "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\(authorization)Connection: close\r\n\r\n\(json)"
+            )
+        else { throw RawHTTPError("etcd closed the connection") }
+        let response = try client.readResponse(decodeChunked: true)
+        guard response.status == 200 else {
+            throw RawHTTPError("etcd answered \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+    }
+
+    private static func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+
+    private static func unbase64(_ value: Any?) -> String {
+        String(decoding: Data(base64Encoded: value as? String ?? "") ?? Data(), as: UTF8.self)
+    }
+
+    /// A loopback port nobody listens on now (the kernel's pick for a socket bound to port 0).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RawHTTPError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw RawHTTPError("bind() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
