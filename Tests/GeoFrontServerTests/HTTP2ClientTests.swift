@@ -1,0 +1,201 @@
+import Foundation
+import GeoFrontCore
+import TestSupport
+import Testing
+
+@testable import GeoFrontServer
+
+/// HTTP/2 from clients: h2 through ALPN on the TLS listener, h2c with prior knowledge on the plain
+/// one, HTTP/1.1 beside both, every stream through the same engine. Real clients: `curl`,
+/// `nghttp`, and `h2probe.py` for hand-made frame sequences (RFC 9113 §10's attacks, stream
+/// and connection errors). Each attack ends with the connection closed as RFC 9113 says, and the
+/// server still answers another client afterwards.
+///
+/// The rig: eu-central (where 127.0.0.1, which GeoIP does not know, goes) proxies to an echo
+/// upstream; eu-west (London, by `X-Forwarded-For` from the trusted 127.0.0.2) to one that never
+/// answers; us-east (Seattle) redirects.
+@Suite(.serialized) struct HTTP2ClientTests {
+    struct Rig {
+        let folder: TemporaryDirectory
+        let proxy: ProxyRig
+        var port: Int { proxy.port }
+        var securePort: Int { proxy.server.secureAddress!.port! }
+        var metrics: String { proxy.server.metrics.exposition() }
+
+        func stop() async throws {
+            try await proxy.stop()
+            folder.remove()
+        }
+    }
+
+    static func start(server: [String: Any] = [:], held: Bool = false) async throws -> Rig {
+        let folder = try TemporaryDirectory()
+        let certificates = try TestCertificates(in: folder)
+        var serverSection: [String: Any] = ["h2c": true]
+        for (key, value) in server { serverSection[key] = value }
+        let proxy = try await ProxyRig(
+            upstreams: ["eu-central": [("a", held ? .held : .echo)], "eu-west": [("w", .hang)]],
+            server: serverSection,
+            extra: [
+                "tls": [
+                    "listen": "127.0.0.1:0",
+                    "certificates": [
+                        ["certificate": certificates.serverCertificate, "private_key": certificates.serverKey]
+                    ],
+                ]
+            ])
+        return Rig(folder: folder, proxy: proxy)
+    }
+
+    /// A plain request over h2c answered by the echo upstream: the server still serves.
+    static func stillServes(_ rig: Rig) async throws -> Bool {
+        let port = rig.port
+        let answer = try await offThePool {
+            try H2Clients.curl("http://127.0.0.1:\(port)/after", ["--http2-prior-knowledge"])
+        }
+        return answer.status == 200 && answer.version == "2" && answer.echo?["uri"] as? String == "/after"
+    }
+
+    @Test func curlGetsTheSameAnswersOverH2AndHTTP1() async throws {
+        let rig = try await Self.start()
+        let plain = "http://127.0.0.1:\(rig.port)"
+        let secure = "https://127.0.0.1:\(rig.securePort)"
+        let ways: [(url: String, options: [String], version: String)] = [
+            (plain, ["--http1.1"], "1.1"), (plain, ["--http2-prior-knowledge"], "2"),
+            (secure, ["--http1.1"], "1.1"), (secure, ["--http2"], "2"),
+        ]
+        let seattle = ["--interface", "127.0.0.2", "-H", "X-Forwarded-For: \(ProxyRig.seattle)"]
+        var redirects: [H2Clients.Curl] = []
+        var proxied: [H2Clients.Curl] = []
+        var posted: [H2Clients.Curl] = []
+        for way in ways {
+            let redirect = try await offThePool { try H2Clients.curl(way.url + "/p?q=1", way.options + seattle) }
+            let get = try await offThePool { try H2Clients.curl(way.url + "/x?y=1", way.options) }
+            let post = try await offThePool {
+                try H2Clients.curl(way.url + "/upload", way.options + ["--data-binary", "hello world"])
+            }
+            #expect(redirect.version == way.version && get.version == way.version && post.version == way.version)
+            redirects.append(redirect)
+            proxied.append(get)
+            posted.append(post)
+        }
+        for redirect in redirects {
+            #expect(redirect.status == redirects[0].status)
+            #expect(redirect.location == "https://us-east.example.test/p?q=1")
+        }
+        #expect((300..<400).contains(redirects[0].status))
+        for (get, post) in zip(proxied, posted) {
+            #expect(get.status == 200)
+            #expect(get.echo?["uri"] as? String == "/x?y=1")
+            #expect(get.echo?["name"] as? String == "a")
+            #expect(post.status == 200)
+        }
+        let seen = rig.proxy.upstreams["eu-central"]![0].seen
+        let uploads = seen.filter { $0.uri == "/upload" }
+        #expect(uploads.count == 4)
+        #expect(uploads.allSatisfy { $0.method == "POST" && $0.bodyBytes == 11 })
+        // Host comes from :authority.
+        #expect(seen.allSatisfy { head in head.headers.contains { $0.0.lowercased() == "host" } })
+        #expect(rig.metrics.contains("geofront_h2_connections_total 6"))
+        try await rig.stop()
+    }
+
+    @Test func aBodyWithoutLengthReachesTheUpstreamChunked() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("post", port: port) }
+        #expect(report.statuses["1"] == 200)
+        let upload = try #require(rig.proxy.upstreams["eu-central"]![0].seen.last)
+        #expect(upload.method == "POST" && upload.bodyBytes == 11)
+        try await rig.stop()
+    }
+
+    @Test func nghttpRunsConcurrentStreamsOnOneConnection() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let statuses = try await offThePool { try H2Clients.nghttp("http://127.0.0.1:\(port)/n", count: 20) }
+        #expect(statuses == Array(repeating: 200, count: 20))
+        #expect(rig.metrics.contains("geofront_h2_connections_total 1"))
+        #expect(rig.metrics.contains("geofront_h2_streams_total 20"))
+        try await rig.stop()
+    }
+
+    @Test func aBadPrefaceGetsGoAwayProtocolError() async throws {
+        let rig = try await Self.start()
+        let securePort = rig.securePort
+        let report = try await offThePool { try H2Clients.probe("bad-preface", port: securePort, tls: true) }
+        #expect(report.goaway == 1)
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="bad_preface"} 1"#))
+        // On the plain listener, bytes that stop matching the preface are HTTP/1.1's: a 400.
+        let client = try RawHTTPClient(port: rig.port)
+        let refused = try client.exchange("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
+        #expect(refused.status == 400)
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func aStreamErrorResetsOnlyThatStream() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("stream-error", port: port) }
+        #expect(report.resets["1"] == 1)  // PROTOCOL_ERROR
+        #expect(report.statuses["3"] == 200)
+        #expect(report.goaway == nil)
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func aFlowControlViolationEndsTheConnection() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("flow-control", port: port) }
+        #expect(report.goaway == 3)  // FLOW_CONTROL_ERROR
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="flow_control_error"} 1"#))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func rapidResetGetsGoAwayEnhanceYourCalm() async throws {
+        let rig = try await Self.start(server: ["h2_max_resets": 20, "h2_flood_window_ms": 3_600_000])
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("rapid-reset", port: port, count: 100) }
+        #expect(report.goaway == 11)  // ENHANCE_YOUR_CALM
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="rapid_reset"} 1"#))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func aContinuationFloodEndsTheConnection() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("continuation", port: port, count: 100) }
+        #expect(report.closed)
+        #expect(report.goaway == 11)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="continuation_flood"} 1"#))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func streamsBeyondTheLimitAreRefused() async throws {
+        let rig = try await Self.start(server: ["h2_max_concurrent_streams": 2])
+        let port = rig.port
+        let report = try await offThePool {
+            try H2Clients.probe("max-streams", port: port, source: "127.0.0.2", xff: ProxyRig.london, count: 2)
+        }
+        #expect(report.resets["5"] == 7)  // REFUSED_STREAM
+        #expect(report.resets["1"] == nil && report.resets["3"] == nil)
+        #expect(report.goaway == nil)
+        // Once the client has acknowledged the limit, ignoring it ends the connection.
+        let ignored = try await offThePool {
+            try H2Clients.probe(
+                "max-streams-after-ack", port: port, source: "127.0.0.2", xff: ProxyRig.london, count: 2)
+        }
+        #expect(ignored.goaway == 1)
+        #expect(ignored.closed)
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+}
