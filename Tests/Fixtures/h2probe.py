@@ -208,6 +208,20 @@ def main():
         )
         probe.until(lambda: 1 in probe.statuses or probe.closed)
         probe.sock.close()
+    elif scenario == "ping-flood":
+        probe.handshake()
+        probe.send(*[PingFrame(0, opaque_data=index.to_bytes(8, "big")) for index in range(count)])
+        probe.until_closed()
+    elif scenario == "settings-flood":
+        probe.handshake()
+        probe.send(*[SettingsFrame(0, settings={SettingsFrame.ENABLE_PUSH: 0}) for _ in range(count)])
+        probe.until_closed()
+    elif scenario == "empty-frames":
+        # DATA frames with nothing in them and no END_STREAM: work for the server, nothing for the request.
+        probe.handshake()
+        fields = [(":method", "POST"), (":scheme", "http"), (":authority", "shop.example"), (":path", "/upload")]
+        probe.send(probe.headers(1, fields, end_stream=False), *[DataFrame(1, b"") for _ in range(count)])
+        probe.until_closed()
     elif scenario == "drain":
         # Stream 1 waits on its upstream while the server drains: GOAWAY (NO_ERROR, last stream
         # 2^31-1), PING, then GOAWAY naming stream 1; a new stream after that is not served;

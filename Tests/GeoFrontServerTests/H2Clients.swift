@@ -63,6 +63,44 @@ enum H2Clients {
             body: String(output[..<range.lowerBound]))
     }
 
+    /// A probe that prints progress lines (`h2probe.py drain`), read one at a time while the
+    /// test acts between them.
+    final class Running: Sendable {
+        private let process: Process
+        private let output: FileHandle
+        private let scenario: String
+
+        init(_ scenario: String, port: Int) throws {
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", Fixtures.fixture("h2probe.py"), scenario, String(port)]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            output = pipe.fileHandleForReading
+            self.scenario = scenario
+            try process.run()
+        }
+
+        /// The next line (blocks); nil at the end of the output.
+        func readLine() -> String? {
+            var line: [UInt8] = []
+            while true {
+                let byte = output.readData(ofLength: 1)
+                guard let first = byte.first else { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
+                if first == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
+                line.append(first)
+            }
+        }
+
+        /// The rest of the output, to the probe's end: its report.
+        func finish() throws -> Probe {
+            let rest = String(decoding: output.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return try report(rest, code: process.terminationStatus, scenario: scenario)
+        }
+    }
+
     /// `h2probe.py scenario`: its final report.
     static func probe(
         _ scenario: String, port: Int, tls: Bool = false, source: String = "127.0.0.1", xff: String? = nil,

@@ -168,6 +168,22 @@ import Testing
         try await rig.stop()
     }
 
+    /// PING, SETTINGS and empty DATA floods (RFC 9113 §10.5): GOAWAY ENHANCE_YOUR_CALM.
+    @Test(arguments: [
+        ("ping-flood", "control_frame_flood"), ("settings-flood", "control_frame_flood"),
+        ("empty-frames", "empty_frame_flood"),
+    ])
+    func floodsGetGoAwayEnhanceYourCalm(scenario: String, reason: String) async throws {
+        let rig = try await Self.start(server: ["h2_max_control_frames": 50, "h2_flood_window_ms": 3_600_000])
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe(scenario, port: port, count: 200) }
+        #expect(report.goaway == 11)
+        #expect(report.closed)
+        #expect(rig.metrics.contains("geofront_h2_goaway_total{reason=\"\(reason)\"} 1"))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
     @Test func aContinuationFloodEndsTheConnection() async throws {
         let rig = try await Self.start()
         let port = rig.port
@@ -197,5 +213,30 @@ import Testing
         #expect(ignored.closed)
         #expect(try await Self.stillServes(rig))
         try await rig.stop()
+    }
+
+    /// A graceful stop: GOAWAY (RFC 9113 §6.8's two-step, NO_ERROR), the open stream finishes, a
+    /// stream opened after the final GOAWAY is not served, then the connection closes.
+    @Test func drainSendsGoAwayAndLetsOpenStreamsFinish() async throws {
+        let rig = try await Self.start(server: ["shutdown_grace_ms": 600_000], held: true)
+        let upstream = rig.proxy.upstreams["eu-central"]![0]
+        let probe = try H2Clients.Running("drain", port: rig.port)
+        #expect(try await offThePool { probe.readLine() } == "open")
+        try await waitUntil("the upstream has stream 1's request") { upstream.seen.count == 1 }
+        let server = rig.proxy.server
+        let stopping = Task { try await server.stop() }
+        #expect(try await offThePool { probe.readLine() } == "goaway 0 2147483647")
+        #expect(try await offThePool { probe.readLine() } == "goaway 0 1")
+        #expect(try await offThePool { probe.readLine() } == "sent 3")
+        upstream.release()
+        let report = try await offThePool { try probe.finish() }
+        #expect(report.statuses["1"] == 200)
+        #expect(report.statuses["3"] == nil)
+        #expect(report.closed)
+        try await stopping.value
+        #expect(upstream.seen.count == 1)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="shutdown"} 1"#))
+        for list in rig.proxy.upstreams.values { for upstream in list { upstream.shutdown() } }
+        rig.folder.remove()
     }
 }
