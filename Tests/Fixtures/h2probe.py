@@ -144,13 +144,26 @@ def main():
         probe.send(raw=b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         probe.until_closed()
     elif scenario == "stream-error":
-        # An upper-case field name (RFC 9113 §8.2.1) resets that stream only; the next one is
-        # answered on the same connection.
+        # Malformed requests (RFC 9113 §8.1.1, §8.2, §8.3) reset their own stream only, with
+        # PROTOCOL_ERROR: an upper-case name, a connection-specific field, a missing :path, a
+        # pseudo-header after a regular field, a content-length the DATA does not add up to.
+        # The last stream is answered on the same connection.
         probe.handshake()
-        probe.send(probe.request(1, extra=[("X-Upper", "1")]))
-        probe.until(lambda: 1 in probe.resets or probe.closed)
-        probe.send(probe.request(3))
-        probe.until(lambda: 3 in probe.statuses or probe.closed)
+        base = [(":method", "GET"), (":scheme", "http"), (":authority", "shop.example")]
+        post = [(":method", "POST"), (":scheme", "http"), (":authority", "shop.example"), (":path", "/u")]
+        bad = [
+            [probe.request(1, extra=[("X-Upper", "1")])],
+            [probe.request(3, extra=[("connection", "close")])],
+            [probe.headers(5, base)],
+            [probe.headers(7, base + [("x-a", "1"), (":path", "/x")])],
+            [probe.headers(9, post + [("content-length", "10")], end_stream=False), DataFrame(9, b"12345", flags=["END_STREAM"])],
+        ]
+        for frames in bad:
+            stream = frames[0].stream_id
+            probe.send(*frames)
+            probe.until(lambda: stream in probe.resets or probe.closed)
+        probe.send(probe.request(11))
+        probe.until(lambda: 11 in probe.statuses or probe.closed)
         probe.send(GoAwayFrame(0, last_stream_id=0))
         probe.sock.close()
     elif scenario == "flow-control":
