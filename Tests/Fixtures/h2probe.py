@@ -235,6 +235,19 @@ def main():
         fields = [(":method", "POST"), (":scheme", "http"), (":authority", "shop.example"), (":path", "/upload")]
         probe.send(probe.headers(1, fields, end_stream=False), *[DataFrame(1, b"") for _ in range(count)])
         probe.until_closed()
+    elif scenario == "big-header":
+        # A header block of `count` bytes, over SETTINGS_MAX_HEADER_LIST_SIZE.
+        probe.handshake()
+        block = probe.encoder.encode(
+            [(":method", "GET"), (":scheme", "http"), (":authority", "shop.example"), (":path", "/x")]
+            + [("x-big", "v" * count)]
+        )
+        pieces = [block[offset : offset + 16384] for offset in range(0, len(block), 16384)]
+        frames = [HeadersFrame(1, pieces[0], flags=["END_STREAM"] + (["END_HEADERS"] if len(pieces) == 1 else []))]
+        for index, piece in enumerate(pieces[1:]):
+            frames.append(ContinuationFrame(1, piece, flags=["END_HEADERS"] if index == len(pieces) - 2 else []))
+        probe.send(*frames)
+        probe.until_closed()
     elif scenario == "drain":
         # Stream 1 waits on its upstream while the server drains: GOAWAY (NO_ERROR, last stream
         # 2^31-1), PING, then GOAWAY naming stream 1; a new stream after that is not served;

@@ -186,6 +186,17 @@ import Testing
         try await rig.stop()
     }
 
+    @Test func aHeaderListOverTheHeadLimitEndsTheConnection() async throws {
+        let rig = try await Self.start(server: ["max_request_head_bytes": 8192])
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("big-header", port: port, count: 20_000) }
+        #expect(report.goaway == 1)
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="header_block_too_large"} 1"#))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
     @Test func aContinuationFloodEndsTheConnection() async throws {
         let rig = try await Self.start()
         let port = rig.port
