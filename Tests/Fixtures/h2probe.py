@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hand-made HTTP/2 frame sequences against GeoFront, for GeoFrontServerTests' HTTP2 suites.
 
-Usage: h2probe.py SCENARIO PORT [--tls] [--source IP] [--xff IP] [--count N]
+Usage: h2probe.py SCENARIO PORT [--tls] [--source IP] [--xff IP] [--count N] [--proxy-header IP]
 
 Frames are built with hyperframe and hpack (the `h2` package's own layers), so the script can
 send what a well-behaved client library refuses to: upper-case names, floods, window overflows.
@@ -35,9 +35,11 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 class Probe:
-    def __init__(self, port, tls, source, xff):
+    def __init__(self, port, tls, source, xff, proxy_header):
         self.xff = xff
         raw = socket.create_connection(("127.0.0.1", port), timeout=20, source_address=(source, 0))
+        if proxy_header:
+            raw.sendall(("PROXY TCP4 %s 127.0.0.1 40000 80\r\n" % proxy_header).encode())
         if tls:
             context = ssl.create_default_context()
             context.check_hostname = False
@@ -137,7 +139,8 @@ def main():
     source = args[args.index("--source") + 1] if "--source" in args else "127.0.0.1"
     count = int(args[args.index("--count") + 1]) if "--count" in args else 100
     xff = args[args.index("--xff") + 1] if "--xff" in args else None
-    probe = Probe(port, tls, source, xff)
+    proxy_header = args[args.index("--proxy-header") + 1] if "--proxy-header" in args else None
+    probe = Probe(port, tls, source, xff, proxy_header)
 
     if scenario == "bad-preface":
         # Not the client preface: GOAWAY PROTOCOL_ERROR, then the server closes.
@@ -146,7 +149,8 @@ def main():
     elif scenario == "stream-error":
         # Malformed requests (RFC 9113 §8.1.1, §8.2, §8.3) reset their own stream only, with
         # PROTOCOL_ERROR: an upper-case name, a connection-specific field, a missing :path, a
-        # pseudo-header after a regular field, a content-length the DATA does not add up to.
+        # pseudo-header after a regular field, a content-length the DATA does not add up to, a
+        # :path that is not origin-form, a :path with a space.
         # The last stream is answered on the same connection.
         probe.handshake()
         base = [(":method", "GET"), (":scheme", "http"), (":authority", "shop.example")]
@@ -157,13 +161,15 @@ def main():
             [probe.headers(5, base)],
             [probe.headers(7, base + [("x-a", "1"), (":path", "/x")])],
             [probe.headers(9, post + [("content-length", "10")], end_stream=False), DataFrame(9, b"12345", flags=["END_STREAM"])],
+            [probe.request(11, path="http://elsewhere.example/x")],
+            [probe.request(13, path="/x y")],
         ]
         for frames in bad:
             stream = frames[0].stream_id
             probe.send(*frames)
             probe.until(lambda: stream in probe.resets or probe.closed)
-        probe.send(probe.request(11))
-        probe.until(lambda: 11 in probe.statuses or probe.closed)
+        probe.send(probe.request(15))
+        probe.until(lambda: 15 in probe.statuses or probe.closed)
         probe.send(GoAwayFrame(0, last_stream_id=0))
         probe.sock.close()
     elif scenario == "flow-control":
@@ -248,6 +254,11 @@ def main():
             frames.append(ContinuationFrame(1, piece, flags=["END_HEADERS"] if index == len(pieces) - 2 else []))
         probe.send(*frames)
         probe.until_closed()
+    elif scenario == "get":
+        probe.handshake()
+        probe.send(probe.request(1, path="/p?q=1"))
+        probe.until(lambda: 1 in probe.statuses or probe.closed)
+        probe.sock.close()
     elif scenario == "drain":
         # Stream 1 waits on its upstream while the server drains: GOAWAY (NO_ERROR, last stream
         # 2^31-1), PING, then GOAWAY naming stream 1; a new stream after that is not served;

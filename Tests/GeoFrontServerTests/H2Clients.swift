@@ -104,12 +104,13 @@ enum H2Clients {
     /// `h2probe.py scenario`: its final report.
     static func probe(
         _ scenario: String, port: Int, tls: Bool = false, source: String = "127.0.0.1", xff: String? = nil,
-        count: Int? = nil
+        count: Int? = nil, proxyHeader: String? = nil
     ) throws -> Probe {
         var arguments = ["python3", Fixtures.fixture("h2probe.py"), scenario, String(port), "--source", source]
         if tls { arguments.append("--tls") }
         if let xff { arguments += ["--xff", xff] }
         if let count { arguments += ["--count", String(count)] }
+        if let proxyHeader { arguments += ["--proxy-header", proxyHeader] }
         let (code, output) = try run(arguments)
         return try report(output, code: code, scenario: scenario)
     }

@@ -28,7 +28,9 @@ import Testing
         }
     }
 
-    static func start(server: [String: Any] = [:], held: Bool = false) async throws -> Rig {
+    static func start(server: [String: Any] = [:], held: Bool = false, extra: [String: Any] = [:]) async throws
+        -> Rig
+    {
         let folder = try TemporaryDirectory()
         let certificates = try TestCertificates(in: folder)
         var serverSection: [String: Any] = ["h2c": true]
@@ -36,14 +38,14 @@ import Testing
         let proxy = try await ProxyRig(
             upstreams: ["eu-central": [("a", held ? .held : .echo)], "eu-west": [("w", .hang)]],
             server: serverSection,
-            extra: [
+            extra: extra.merging([
                 "tls": [
                     "listen": "127.0.0.1:0",
                     "certificates": [
                         ["certificate": certificates.serverCertificate, "private_key": certificates.serverKey]
                     ],
                 ]
-            ])
+            ]) { old, _ in old })
         return Rig(folder: folder, proxy: proxy)
     }
 
@@ -110,6 +112,18 @@ import Testing
         try await rig.stop()
     }
 
+    /// The client address of a PROXY header reaches every stream's decision.
+    @Test func aProxyHeaderAddressRoutesTheStreams() async throws {
+        let rig = try await Self.start(extra: ["proxy_protocol": true])
+        let port = rig.port
+        let report = try await offThePool {
+            try H2Clients.probe("get", port: port, source: "127.0.0.2", proxyHeader: ProxyRig.seattle)
+        }
+        // Seattle: us-east, which redirects (127.0.0.2's own address would go to eu-central).
+        #expect(report.statuses["1"].map { (300..<400).contains($0) } == true)
+        try await rig.stop()
+    }
+
     @Test func nghttpRunsConcurrentStreamsOnOneConnection() async throws {
         let rig = try await Self.start()
         let port = rig.port
@@ -140,9 +154,9 @@ import Testing
         let port = rig.port
         let report = try await offThePool { try H2Clients.probe("stream-error", port: port) }
         // PROTOCOL_ERROR for each malformed request, none answered.
-        #expect(report.resets == ["1": 1, "3": 1, "5": 1, "7": 1, "9": 1])
-        #expect(report.statuses.keys.sorted() == ["11"])
-        #expect(report.statuses["11"] == 200)
+        #expect(report.resets == ["1": 1, "3": 1, "5": 1, "7": 1, "9": 1, "11": 1, "13": 1])
+        #expect(report.statuses.keys.sorted() == ["15"])
+        #expect(report.statuses["15"] == 200)
         #expect(report.goaway == nil)
         #expect(try await Self.stillServes(rig))
         try await rig.stop()

@@ -11,8 +11,8 @@ import NIOHPACK
 /// malformed: missing, repeated, unknown or misplaced pseudo-header fields, upper-case or
 /// invalid names, CR, LF or NUL in values, connection-specific fields, `te` other than
 /// `trailers`, a `content-length` the DATA frames do not add up to. What HTTP/1.1 syntax needs
-/// on top (a method that is a token, a target and authority without spaces or controls) is
-/// checked here.
+/// on top (a method that is a token, an origin-form target, an authority without userinfo, and
+/// no spaces or controls in either) is checked here.
 struct H2RequestHead {
     enum Body: Equatable {
         /// END_STREAM came with the header block.
@@ -55,8 +55,15 @@ struct H2RequestHead {
         // CONNECT has no :path; the front end refuses it (400) like an HTTP/1.1 CONNECT.
         let target = method == "CONNECT" ? (authority ?? "") : (path ?? "")
         guard Self.isVisible(target) else { throw Malformed() }
+        // Origin form, or `*` (§8.3.1): an absolute URI here would name a host of its own.
+        if method != "CONNECT" {
+            guard target.utf8.first == UInt8(ascii: "/") || target == "*" else { throw Malformed() }
+        }
         let hostValue = authority ?? host
-        if let hostValue { guard Self.isVisible(hostValue) else { throw Malformed() } }
+        if let hostValue {
+            // No userinfo in `:authority` (§8.3.1).
+            guard Self.isVisible(hostValue), !hostValue.utf8.contains(UInt8(ascii: "@")) else { throw Malformed() }
+        }
 
         var out = allocator.buffer(capacity: size)
         out.writeString(method)
