@@ -86,4 +86,32 @@ import Testing
         try await server.stop()
         echo.shutdown()
     }
+
+    /// The access log says which requests came over HTTP/2, proxied and answered here alike.
+    @Test func theAccessLogNamesTheProtocol() async throws {
+        let echo = try TestUpstream(name: "echo", .echo)
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let logPath = "\(folder.path)/access.log"
+        let server = try await ProxyFrontEndTests.start(
+            upstream: echo.address,
+            extra: [
+                "server": ["threads": 1, "h2c": true], "access_log": ["path": logPath, "format": "json"],
+                // Two requests, then 429 (a token every 1000 s).
+                "rate_limit": ["requests_per_second": 0.001, "burst": 2],
+            ])
+        let base = "http://127.0.0.1:\(server.localAddress!.port!)"
+        _ = try await Self.fetch(base + "/proxied")
+        _ = try await offThePool { try H2Clients.curl(base + "/one", ["--http1.1"]) }
+        // A request answered by the front end itself: 429.
+        let refused = try await Self.fetch(base + "/third")
+        try await server.stop()  // flushes the log
+        let lines = try String(contentsOfFile: logPath, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+        }
+        #expect(lines.map { $0["target"] as? String } == ["/proxied", "/one", "/third"], "\(refused)")
+        #expect(lines.map { $0["protocol"] as? String } == ["h2", "http/1.1", "h2"])
+        #expect(lines.map { $0["status"] as? Int } == [200, 200, 429], "\(lines)")
+        echo.shutdown()
+    }
 }

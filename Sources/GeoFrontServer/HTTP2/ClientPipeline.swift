@@ -79,7 +79,9 @@ struct ClientPipeline: Sendable {
                 streamChannel.closeFuture.whenComplete { _ in open.value -= 1 }
                 streams.increment()
                 try pipeline.addHandler(H2StreamAdapter(peer: peer))
-                try pipeline.addHandler(frontEnd())
+                let frontEnd = frontEnd()
+                frontEnd.http2 = true
+                try pipeline.addHandler(frontEnd)
             }
         }
         let pipeline = channel.pipeline.syncOperations
