@@ -57,6 +57,7 @@ class Probe:
         self.statuses = {}
         self.settings_acked = False
         self.goaways = []
+        self.pong = False
 
     def send(self, *frames, raw=b""):
         self.sock.sendall(raw + b"".join(frame.serialize() for frame in frames))
@@ -105,7 +106,9 @@ class Probe:
                     self.send(SettingsFrame(0, flags=["ACK"]))
                     self.settings_acked = True
             elif isinstance(frame, PingFrame):
-                if "ACK" not in frame.flags:
+                if "ACK" in frame.flags:
+                    self.pong = True
+                else:
                     self.send(PingFrame(0, opaque_data=frame.opaque_data, flags=["ACK"]))
             elif isinstance(frame, GoAwayFrame):
                 self.goaways.append(frame.last_stream_id)
@@ -258,6 +261,18 @@ def main():
         probe.handshake()
         probe.send(probe.request(1, path="/p?q=1"))
         probe.until(lambda: 1 in probe.statuses or probe.closed)
+        probe.sock.close()
+    elif scenario == "reset":
+        # Stream 1 waits on its upstream; on a line on stdin the client resets it (CANCEL), makes
+        # sure the server has read that (a PING answered), and says so.
+        probe.handshake()
+        probe.send(probe.request(1))
+        say("open")
+        sys.stdin.readline()
+        probe.send(RstStreamFrame(1, error_code=8), PingFrame(0, opaque_data=b"resetpng"))
+        probe.until(lambda: probe.pong or probe.closed)
+        say("reset")
+        sys.stdin.readline()
         probe.sock.close()
     elif scenario == "drain":
         # Stream 1 waits on its upstream while the server drains: GOAWAY (NO_ERROR, last stream

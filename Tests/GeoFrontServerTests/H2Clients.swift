@@ -68,16 +68,20 @@ enum H2Clients {
     final class Running: Sendable {
         private let process: Process
         private let output: FileHandle
+        private let input: FileHandle
         private let scenario: String
 
-        init(_ scenario: String, port: Int) throws {
+        init(_ scenario: String, port: Int, options: [String] = []) throws {
             process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", Fixtures.fixture("h2probe.py"), scenario, String(port)]
+            process.arguments = ["python3", Fixtures.fixture("h2probe.py"), scenario, String(port)] + options
             let pipe = Pipe()
+            let inputPipe = Pipe()
             process.standardOutput = pipe
+            process.standardInput = inputPipe
             process.standardError = FileHandle.nullDevice
             output = pipe.fileHandleForReading
+            input = inputPipe.fileHandleForWriting
             self.scenario = scenario
             try process.run()
         }
@@ -91,6 +95,11 @@ enum H2Clients {
                 if first == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
                 line.append(first)
             }
+        }
+
+        /// Tells the probe to go on (a line on its standard input).
+        func proceed() {
+            input.write(Data("go\n".utf8))
         }
 
         /// The rest of the output, to the probe's end: its report.

@@ -211,6 +211,23 @@ import Testing
         try await rig.stop()
     }
 
+    /// A stream the client resets cancels the upstream request it started.
+    @Test func aResetStreamCancelsItsUpstreamRequest() async throws {
+        let rig = try await Self.start()
+        let hanging = rig.proxy.upstreams["eu-west"]![0]
+        let probe = try H2Clients.Running(
+            "reset", port: rig.port, options: ["--source", "127.0.0.2", "--xff", ProxyRig.london])
+        #expect(try await offThePool { probe.readLine() } == "open")
+        try await waitUntil("the upstream has the request") { hanging.seen.count == 1 && hanging.openConnections == 1 }
+        probe.proceed()
+        #expect(try await offThePool { probe.readLine() } == "reset")
+        try await waitUntil("the upstream connection is closed") { hanging.openConnections == 0 }
+        probe.proceed()
+        _ = try await offThePool { try probe.finish() }
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
     @Test func aContinuationFloodEndsTheConnection() async throws {
         let rig = try await Self.start()
         let port = rig.port
