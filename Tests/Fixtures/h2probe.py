@@ -62,9 +62,9 @@ class Probe:
     def send(self, *frames, raw=b""):
         self.sock.sendall(raw + b"".join(frame.serialize() for frame in frames))
 
-    def handshake(self):
+    def handshake(self, settings=None):
         """Preface and SETTINGS; waits for the server's SETTINGS and acknowledges them."""
-        self.send(SettingsFrame(0), raw=PREFACE)
+        self.send(SettingsFrame(0, settings=settings or {}), raw=PREFACE)
         self.until(lambda: self.settings_acked)
 
     def headers(self, stream, fields, end_stream=True):
@@ -273,6 +273,13 @@ def main():
         probe.until(lambda: probe.pong or probe.closed)
         say("reset")
         sys.stdin.readline()
+        probe.sock.close()
+    elif scenario == "stalled":
+        # A client that never opens its stream window (SETTINGS_INITIAL_WINDOW_SIZE 0): the
+        # response body cannot move, and the stream is reset after server.send_timeout_ms.
+        probe.handshake({SettingsFrame.INITIAL_WINDOW_SIZE: 0})
+        probe.send(probe.request(1))
+        probe.until(lambda: 1 in probe.resets or probe.closed)
         probe.sock.close()
     elif scenario == "drain":
         # Stream 1 waits on its upstream while the server drains: GOAWAY (NO_ERROR, last stream

@@ -228,6 +228,24 @@ import Testing
         try await rig.stop()
     }
 
+    /// `server.send_timeout_ms` per stream: a stream whose window the client keeps shut is
+    /// reset, its upstream request cancelled, and the connection goes on.
+    @Test func aStalledStreamIsResetAfterTheSendTimeout() async throws {
+        let rig = try await Self.start(server: ["send_timeout_ms": 300])
+        let upstream = rig.proxy.upstreams["eu-central"]![0]
+        upstream.behaviour = .download(bytes: 10_000_000)
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("stalled", port: port) }
+        #expect(report.resets["1"] != nil)
+        #expect(report.statuses["1"] == 200)
+        #expect(report.goaway == nil)
+        #expect(rig.metrics.contains("geofront_send_timeouts_total 1"))
+        try await waitUntil("the upstream download is cancelled") { upstream.openConnections == 0 }
+        upstream.behaviour = .echo
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
     @Test func aContinuationFloodEndsTheConnection() async throws {
         let rig = try await Self.start()
         let port = rig.port
