@@ -27,6 +27,8 @@ final class H2GoAwayWatch: ChannelDuplexHandler {
     /// Why, as far as the handlers above know (``note(reason:)``).
     private var reason: String?
     private var counted = false
+    /// An error GOAWAY went out: the connection is ending.
+    private var closing = false
     private var backstop: Scheduled<Void>?
 
     init(metrics: GeoFrontMetrics, grace: TimeAmount) {
@@ -44,11 +46,12 @@ final class H2GoAwayWatch: ChannelDuplexHandler {
             context.write(data, promise: promise)
             return
         }
-        guard goAwayCode == nil else {
+        // Later GOAWAYs matter only when an error follows a graceful one (a flood while draining).
+        guard goAwayCode == nil || (goAwayCode == .noError && code != .noError) else {
             context.write(data, promise: promise)
             return
         }
-        goAwayCode = code
+        if goAwayCode == nil { goAwayCode = code }
         if code == .noError {
             context.write(data, promise: promise)
             backstop = context.eventLoop.assumeIsolated().scheduleTask(in: grace) {
@@ -56,6 +59,7 @@ final class H2GoAwayWatch: ChannelDuplexHandler {
             }
             return
         }
+        closing = true
         // An error: the connection ends once the GOAWAY is out, a loop turn later, so that the
         // error NIOHTTP2 reports right after writing it is noted first.
         let written = context.eventLoop.makePromise(of: Void.self)
@@ -68,7 +72,7 @@ final class H2GoAwayWatch: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // After an error GOAWAY nothing more the client sends is looked at (the connection ends).
-        if let goAwayCode, goAwayCode != .noError { return }
+        if closing { return }
         context.fireChannelRead(data)
     }
 
