@@ -13,7 +13,10 @@ import ServiceLifecycle
 /// Pipeline per connection: ``SendTimeoutHandler`` → ``ProxyProtocolHandler`` (with
 /// `proxy_protocol`) → on the TLS listener ``PlainHTTPOnTLSPortHandler`` and NIOSSL's server
 /// handler → ``HTTP1FrontEnd`` (every request: answered there, or proxied by its
-/// ``ProxyExchangeDriver`` through the event loop's ``UpstreamPool``).
+/// ``ProxyExchangeDriver`` through the event loop's ``UpstreamPool``). Where HTTP/2 is on (ALPN
+/// `h2` in `tls.alpn`, `server.h2c`), a ``ProtocolSelector`` comes first and builds either that
+/// or the HTTP/2 connection (``ClientPipeline/addHTTP2(to:peer:)``), whose every stream gets its
+/// own ``HTTP1FrontEnd`` behind an ``H2StreamAdapter``.
 ///
 /// Under a `ServiceGroup`, graceful shutdown stops accepting, lets requests in flight finish
 /// (keep-alive connections close after their current response), and cuts whatever is left
@@ -98,9 +101,10 @@ public final class FrontDoorServer: Service, Sendable {
         let limiter = ConnectionLimiter()
 
         /// A listener's bootstrap; `tls` set for the HTTPS listener.
-        @Sendable func bootstrap(quiescing: ServerQuiescingHelper, tls: NIOSSLContext?, httpsPort: Int?)
-            -> ServerBootstrap
-        {
+        /// `h2OverTLS`: the TLS listener offers `h2` in ALPN.
+        @Sendable func bootstrap(
+            quiescing: ServerQuiescingHelper, tls: NIOSSLContext?, h2OverTLS: Bool = false, httpsPort: Int?
+        ) -> ServerBootstrap {
             return ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -151,11 +155,16 @@ public final class FrontDoorServer: Service, Sendable {
                             try pipeline.addHandler(PlainHTTPOnTLSPortHandler())
                             try pipeline.addHandler(NIOSSLServerHandler(context: tls))
                         }
-                        let state = loopStates[ObjectIdentifier(channel.eventLoop)]!.value
-                        try pipeline.addHandler(
-                            HTTP1FrontEnd(
-                                snapshots: snapshots, loop: state, health: proxyHealth,
-                                settings: current.config.server, secure: tls != nil, httpsPort: httpsPort))
+                        let clients = ClientPipeline(
+                            snapshots: snapshots, loop: loopStates[ObjectIdentifier(channel.eventLoop)]!,
+                            health: proxyHealth, settings: current.config.server, secure: tls != nil,
+                            httpsPort: httpsPort, metrics: metrics)
+                        if tls != nil ? h2OverTLS : current.config.server.h2c {
+                            try pipeline.addHandler(
+                                ProtocolSelector(mode: tls != nil ? .alpn : .preface, clients: clients))
+                        } else {
+                            try clients.addHTTP1(to: channel)
+                        }
                     }
                 }
         }
@@ -166,7 +175,8 @@ public final class FrontDoorServer: Service, Sendable {
             let certificates = ListenerCertificates(try ListenerCertificates.load(tls))
             let secureQuiescing = ServerQuiescingHelper(group: group)
             let secureChannel = try await bootstrap(
-                quiescing: secureQuiescing, tls: try certificates.context(), httpsPort: nil
+                quiescing: secureQuiescing, tls: try certificates.context(alpn: tls.alpn),
+                h2OverTLS: tls.alpn.contains("h2"), httpsPort: nil
             )
             .bind(host: tls.listen.host, port: tls.listen.port).get()
             secureListener = (secureChannel, secureQuiescing, certificates)

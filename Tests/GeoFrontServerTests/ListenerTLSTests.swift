@@ -149,19 +149,28 @@ import Testing
         try await ecRig.server.stop()
     }
 
-    @Test func tls12And13WithHTTP11ALPN() async throws {
+    @Test func tls12And13WithALPN() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let alpha = try TestCertificates(in: folder, prefix: "alpha", serverName: "alpha.test")
         let rig = try await Self.start(folder, certificates: [alpha])
         let tls13 = try #require(try Self.handshake(port: rig.securePort, ca: alpha.caCertificate, version: "-tls1_3"))
         #expect(tls13.contains("TLSv1.3"), "\(tls13)")
-        #expect(tls13.hasSuffix("ALPN protocol: http/1.1"), "\(tls13)")  // not h2
+        #expect(tls13.hasSuffix("ALPN protocol: h2"), "\(tls13)")  // `tls.alpn`'s default prefers h2
         let tls12 = try #require(try Self.handshake(port: rig.securePort, ca: alpha.caCertificate, version: "-tls1_2"))
         #expect(tls12.contains("TLSv1.2"), "\(tls12)")
         // TLS 1.0/1.1 refusal (minimumTLSVersion) is not asserted: this machine's OpenSSL client
         // cannot complete those handshakes with any server, so such a check could not fail.
         try await rig.server.stop()
+
+        // `tls.alpn: ["http/1.1"]`: no h2 offered.
+        let config = Self.config(certificates: [alpha]).replacingOccurrences(
+            of: #""redirect_http":"#, with: #""alpn": ["http/1.1"], "redirect_http":"#)
+        let http1 = try await Self.start(folder, config: config)
+        let only = try #require(try Self.handshake(port: http1.securePort, ca: alpha.caCertificate, version: "-tls1_3"))
+        #expect(only.hasSuffix("ALPN protocol: http/1.1"), "\(only)")
+        #expect(try Self.get("alpha.test", port: http1.securePort, ca: alpha.caCertificate)?.0 == 302)
+        try await http1.server.stop()
     }
 
     @Test func plainListenerRedirectsToHTTPS() async throws {

@@ -22,6 +22,23 @@ public struct ServerSettings: Sendable, Hashable {
     /// full) is disconnected: a reader that stopped cannot hold a connection, an upstream
     /// exchange or its buffers forever.
     public var sendTimeoutMilliseconds = 60_000
+    /// HTTP/2 with prior knowledge (h2c) on the plain listener, beside HTTP/1.1 (told apart by
+    /// the connection's first bytes).
+    public var h2c = false
+    /// Streams one HTTP/2 connection may have open at once (`SETTINGS_MAX_CONCURRENT_STREAMS`);
+    /// more are refused with `REFUSED_STREAM`.
+    public var h2MaxConcurrentStreams = 100
+    /// RST_STREAM frames an HTTP/2 client may send within ``h2FloodWindowMilliseconds`` (rapid
+    /// reset, CVE-2023-44487); more end the connection with GOAWAY `ENHANCE_YOUR_CALM`.
+    public var h2MaxResets = 200
+    /// PING, SETTINGS and PRIORITY frames an HTTP/2 client may send within the window; more end
+    /// the connection with GOAWAY `ENHANCE_YOUR_CALM`.
+    public var h2MaxControlFrames = 200
+    /// The window the two limits above count in.
+    public var h2FloodWindowMilliseconds = 30_000
+    /// CONTINUATION frames one header block may use; more end the connection (the 2024
+    /// CONTINUATION flood).
+    public var h2MaxContinuationFrames = 5
 
     public init(
         idleTimeoutMilliseconds: Int = 60_000, requestTimeoutMilliseconds: Int = 10_000,
@@ -39,7 +56,8 @@ extension ServerSettings {
     static let configKeys = [
         "idle_timeout_ms", "request_timeout_ms", "max_request_head_bytes", "threads", "shutdown_grace_ms",
         "fast_path", "max_connections", "max_connections_per_ip", "max_requests_per_connection",
-        "send_timeout_ms",
+        "send_timeout_ms", "h2c", "h2_max_concurrent_streams", "h2_max_resets", "h2_max_control_frames",
+        "h2_flood_window_ms", "h2_max_continuation_frames",
     ]
 
     /// Reads the `server` object; the defaults when it is absent, and for each key it leaves out.
@@ -66,6 +84,16 @@ extension ServerSettings {
             fields, "shutdown_grace_ms", at: "server", in: 0...3_600_000, into: &server.shutdownGraceMilliseconds)
         reader.integer(
             fields, "send_timeout_ms", at: "server", in: 1...3_600_000, into: &server.sendTimeoutMilliseconds)
+        if let value = fields["h2c"], let flag = reader.bool(value, at: "server.h2c") { server.h2c = flag }
+        reader.integer(
+            fields, "h2_max_concurrent_streams", at: "server", in: 1...100_000, into: &server.h2MaxConcurrentStreams)
+        reader.integer(fields, "h2_max_resets", at: "server", in: 1...1_000_000, into: &server.h2MaxResets)
+        reader.integer(
+            fields, "h2_max_control_frames", at: "server", in: 1...1_000_000, into: &server.h2MaxControlFrames)
+        reader.integer(
+            fields, "h2_flood_window_ms", at: "server", in: 1...3_600_000, into: &server.h2FloodWindowMilliseconds)
+        reader.integer(
+            fields, "h2_max_continuation_frames", at: "server", in: 1...1_000, into: &server.h2MaxContinuationFrames)
         return server
     }
 }

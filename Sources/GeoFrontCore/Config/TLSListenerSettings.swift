@@ -18,6 +18,11 @@ public struct TLSListenerSettings: Sendable, Hashable {
     public var certificates: [Certificate]
     /// The plain listener answers every request with 308 to the same URL on `https://`.
     public var redirectHTTP = false
+    /// The protocols offered in ALPN, most preferred first: `h2`, `http/1.1` or both. A client
+    /// that offers none of them (or no ALPN) speaks HTTP/1.1.
+    public var alpn = TLSListenerSettings.protocols
+    /// The protocols `alpn` may name.
+    public static let protocols = ["h2", "http/1.1"]
 
     public init(listen: HostPort, certificates: [Certificate]) {
         self.listen = listen
@@ -30,7 +35,8 @@ extension TLSListenerSettings {
     /// listener (`listen`), whose address `tls.listen` may not share; when they clash, nothing
     /// else in `tls` is reported.
     static func read(_ value: JSONValue, plainListen: HostPort?, reader: inout ConfigReader) -> TLSListenerSettings? {
-        guard let fields = reader.object(value, at: "tls", allowed: ["listen", "certificates", "redirect_http"]),
+        guard
+            let fields = reader.object(value, at: "tls", allowed: ["listen", "certificates", "redirect_http", "alpn"]),
             let listenValue = reader.required(fields, "listen", at: "tls"),
             let address = reader.listenAddress(listenValue, at: "tls.listen")
         else { return nil }
@@ -60,6 +66,31 @@ extension TLSListenerSettings {
         if let value = fields["redirect_http"], let flag = reader.bool(value, at: "tls.redirect_http") {
             settings.redirectHTTP = flag
         }
+        if let value = fields["alpn"], let alpn = readALPN(value, reader: &reader) { settings.alpn = alpn }
         return certificates.isEmpty ? nil : settings
+    }
+
+    /// `tls.alpn`: a non-empty list of known protocols, each once.
+    private static func readALPN(_ value: JSONValue, reader: inout ConfigReader) -> [String]? {
+        guard let items = reader.array(value, at: "tls.alpn") else { return nil }
+        if items.isEmpty {
+            reader.fail("tls.alpn", "needs at least one protocol (\"h2\", \"http/1.1\")")
+            return nil
+        }
+        var names: [String] = []
+        for (index, item) in items.enumerated() {
+            let path = ConfigReader.join("tls.alpn", index)
+            guard let name = reader.string(item, at: path) else { return nil }
+            guard protocols.contains(name) else {
+                reader.fail(path, "\(item.brief) is not a protocol GeoFront speaks (\"h2\", \"http/1.1\")")
+                return nil
+            }
+            guard !names.contains(name) else {
+                reader.fail(path, "\(item.brief) is listed twice")
+                return nil
+            }
+            names.append(name)
+        }
+        return names
     }
 }

@@ -11,6 +11,7 @@ final class CacheRefresh: ExchangeClient {
     let loop: LoopState
     let health: ProxyHealthReporter?
     let secure: Bool
+    let http2 = false
     let peer: IPAddress
     let limits: ClientConnectionLimits
     var clientWritable: Bool { true }

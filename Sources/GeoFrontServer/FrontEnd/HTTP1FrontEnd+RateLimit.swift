@@ -76,7 +76,7 @@ extension HTTP1FrontEnd {
         guard let allocator else { return }
         loop.countTooManyRequests(
             client: client, mode: snapshot.uniformMode ?? .proxy, logged: logged, start: start,
-            database: snapshot.database)
+            database: snapshot.database, http2: http2)
         answer(LocalResponses.tooManyRequests(allocator, retryAfter: retryAfter, close: close), close: close)
     }
 

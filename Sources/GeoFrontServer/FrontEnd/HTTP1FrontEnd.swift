@@ -44,6 +44,8 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     let loop: LoopState
     let health: ProxyHealthReporter?
     let secure: Bool
+    /// Behind an ``H2StreamAdapter``: this front end serves one HTTP/2 stream.
+    var http2 = false
     /// The TLS listener's port, on a plain listener that sends everyone there (`redirect_http`).
     private let httpsPort: Int?
     let limits: ClientConnectionLimits
@@ -422,7 +424,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         loop.logAccess(
             client: client, region: region, mode: mode, method: logged.method, target: logged.target, status: status,
             start: start, database: snapshot.database, policy: policy.map { snapshot.policies.policies[$0].name },
-            cache: cache?.label)
+            cache: cache?.label, http2: http2)
     }
 
     /// Queues an answer made here; the request's body (if any) is read past before the next one.

@@ -24,6 +24,8 @@ final class AccessLog: Sendable {
         var policy: String? = nil
         /// How the cache took part (`hit`, `miss`, `stale`, `revalidated`, `bypass`), when it did.
         var cache: String? = nil
+        /// The request came as an HTTP/2 stream (else HTTP/1.x).
+        var http2 = false
     }
 
     struct OpenError: Error, CustomStringConvertible {
@@ -107,7 +109,7 @@ final class AccessLog: Sendable {
             + (entry.country.map { "\"\($0)\"" } ?? "null")
             + ",\"region\":\"\(entry.region)\",\"mode\":\"\(entry.mode)\","
             + "\"method\":\(JSONText.string(entry.method, asciiOnly: true)),\"target\":\(JSONText.string(entry.target, asciiOnly: true)),\"status\":\(entry.status),"
-            + "\"duration_ms\":\(duration)"
+            + "\"duration_ms\":\(duration),\"protocol\":\(entry.http2 ? "\"h2\"" : "\"http/1.1\"")"
             + (entry.policy.map { ",\"policy\":\(JSONText.string($0, asciiOnly: true))" } ?? "")
             + (entry.cache.map { ",\"cache\":\"\($0)\"}" } ?? "}")
     }
@@ -117,6 +119,7 @@ final class AccessLog: Sendable {
         return "\(timestamp()) \(entry.client) \(entry.country?.description ?? "-") \(entry.region) \(entry.mode) "
             + "\(JSONText.string(entry.method + " " + entry.target, asciiOnly: true)) \(entry.status) \(duration)ms"
             + (entry.policy.map { " policy=\($0)" } ?? "") + (entry.cache.map { " cache=\($0)" } ?? "")
+            + (entry.http2 ? " h2" : "")
     }
 
 }

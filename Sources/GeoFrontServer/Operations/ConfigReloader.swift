@@ -10,8 +10,9 @@ import NIOSSL
 /// started with; health state carries over for targets that did not change. A failed reload
 /// changes nothing and says why.
 ///
-/// What cannot change without a restart: the listen addresses and the number of event loops
-/// (a reload that changes them is applied otherwise and logs a warning).
+/// What cannot change without a restart: the listen addresses, the number of event loops and
+/// `tls.alpn` (a reload that changes them is applied otherwise and logs a warning). The
+/// `server.h2*` keys apply to connections accepted after the reload.
 public final class ConfigReloader: Sendable {
     public struct Outcome: Sendable {
         public let generation: UInt64
@@ -104,6 +105,9 @@ public final class ConfigReloader: Sendable {
         var warnings: [String] = []
         if config.tls?.listen != current.config.tls?.listen || (config.tls == nil) != (current.config.tls == nil) {
             warnings.append("tls.listen changed: takes effect after a restart")
+        }
+        if let alpn = config.tls?.alpn, let before = current.config.tls?.alpn, alpn != before {
+            warnings.append("tls.alpn changed: takes effect after a restart")
         }
         if config.listen != current.config.listen {
             warnings.append("listen changed to \(config.listen): takes effect after a restart")

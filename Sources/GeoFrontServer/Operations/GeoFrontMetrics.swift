@@ -37,6 +37,10 @@ public final class GeoFrontMetrics: Sendable {
     let storeFallbackError: Metrics.Counter
     /// `geofront_rate_limit_store_connections`: connections to Redis up (one per event loop).
     let storeConnections: Metrics.Meter
+    /// `geofront_h2_connections_total`: client connections that chose HTTP/2 (ALPN `h2` or h2c).
+    let h2Connections: Metrics.Counter
+    /// `geofront_h2_streams_total`: HTTP/2 streams opened by clients (each one request).
+    let h2Streams: Metrics.Counter
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -87,6 +91,13 @@ public final class GeoFrontMetrics: Sendable {
         storeFallbackError = Metrics.Counter(
             label: "geofront_rate_limit_store_fallback_total", dimensions: [("reason", "error")], factory: factory)
         storeConnections = Metrics.Meter(label: "geofront_rate_limit_store_connections", factory: factory)
+        h2Connections = Metrics.Counter(label: "geofront_h2_connections_total", factory: factory)
+        h2Streams = Metrics.Counter(label: "geofront_h2_streams_total", factory: factory)
+    }
+
+    /// `geofront_h2_goaway_total{reason}`: HTTP/2 connections ended with GOAWAY (``H2GoAwayWatch``).
+    func h2GoAway(reason: String) -> Metrics.Counter {
+        Metrics.Counter(label: "geofront_h2_goaway_total", dimensions: [("reason", reason)], factory: factory)
     }
 
     /// `geofront_requests_total{region, mode, status}`; callers cache it (see ``LoopMetrics``).

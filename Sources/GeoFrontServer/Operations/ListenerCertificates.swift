@@ -107,13 +107,13 @@ public final class ListenerCertificates: Sendable {
         }
     }
 
-    /// The server context: TLS 1.2 or newer, ALPN `http/1.1`, certificate chosen per handshake.
-    func context() throws -> NIOSSLContext {
+    /// The server context: TLS 1.2 or newer, ALPN `alpn` (`tls.alpn`), certificate chosen per handshake.
+    func context(alpn: [String] = ["http/1.1"]) throws -> NIOSSLContext {
         guard let first = select(nil) else { throw LoadError(description: "tls.certificates: none loaded") }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: first.chain.map { .certificate($0) }, privateKey: .privateKey(first.key))
         configuration.minimumTLSVersion = .tlsv12
-        configuration.applicationProtocols = ["http/1.1"]
+        configuration.applicationProtocols = alpn
         configuration.sslContextCallback = { [self] values, promise in
             guard let chosen = select(values.serverHostname) else {
                 promise.succeed(.noChanges)

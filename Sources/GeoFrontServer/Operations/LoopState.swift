@@ -141,7 +141,7 @@ final class LoopState {
     /// decision's path, only when a line is written.
     func logAccess(
         client: IPAddress, region: String, mode: RoutingMode, method: String, target: String, status: Int,
-        start: NIODeadline, database: GeoIPDatabase, policy: String? = nil, cache: String? = nil
+        start: NIODeadline, database: GeoIPDatabase, policy: String? = nil, cache: String? = nil, http2: Bool = false
     ) {
         guard let accessLog else { return }
         accessLog.log(
@@ -149,20 +149,20 @@ final class LoopState {
                 client: client, country: database.lookup(client)?.country, region: region, mode: mode.rawValue,
                 method: method, target: target, status: status,
                 durationMicroseconds: Int((NIODeadline.now() - start).nanoseconds / 1000), policy: policy,
-                cache: cache))
+                cache: cache, http2: http2))
     }
 
     /// A 429 for a client over `rate_limit` (it has no region): counted under `region="-"`, and
     /// logged when there is an access log (`logged` is nil without one). Every front end's 429.
     func countTooManyRequests(
         client: IPAddress, mode: RoutingMode, logged: (method: String, target: String)?, start: NIODeadline,
-        database: GeoIPDatabase
+        database: GeoIPDatabase, http2: Bool = false
     ) {
         countRequest(region: "-", mode: mode, status: 429)
         if let logged {
             logAccess(
                 client: client, region: "-", mode: mode, method: logged.method, target: logged.target, status: 429,
-                start: start, database: database)
+                start: start, database: database, http2: http2)
         }
     }
 

@@ -10,6 +10,8 @@ protocol ExchangeClient: AnyObject {
     var health: ProxyHealthReporter? { get }
     /// The request came over TLS (`X-Forwarded-Proto`, the cache key's scheme).
     var secure: Bool { get }
+    /// The request is an HTTP/2 stream's (the access log says so).
+    var http2: Bool { get }
     /// The connection's peer (`X-Forwarded-For`).
     var peer: IPAddress { get }
     var limits: ClientConnectionLimits { get }

@@ -319,7 +319,8 @@ final class ProxyExchangeDriver {
                 client: client, region: snapshot.regions[attempts.regionIndex].name, mode: .proxy,
                 method: logged.method, target: logged.target,
                 status: status, start: logged.start, database: snapshot.database,
-                policy: policy.map { snapshot.policies.policies[$0].name }, cache: cacheResult?.label)
+                policy: policy.map { snapshot.policies.policies[$0].name }, cache: cacheResult?.label,
+                http2: frontEnd.http2)
         }
         if let cacheResult, let cache = cacheForward?.cache { cache.count(cacheResult) }
     }

@@ -1,0 +1,99 @@
+import GeoFrontCore
+import GeoIP
+import NIOCore
+import NIOHTTP2
+
+/// What a client connection's request path is built from, once its HTTP version is known:
+/// ``HTTP1FrontEnd`` on the connection itself (HTTP/1.1), or NIOHTTP2's handler with one
+/// ``H2StreamAdapter``, ``SendTimeoutHandler`` and ``HTTP1FrontEnd`` per stream (HTTP/2). Made per connection on its
+/// event loop; the stream initializer runs there too.
+struct ClientPipeline: Sendable {
+    let snapshots: NIOLoopBoundBox<RoutingSnapshot>
+    let loop: NIOLoopBound<LoopState>
+    let health: ProxyHealthReporter
+    /// `server` of the configuration the connection was accepted under.
+    let settings: ServerSettings
+    let secure: Bool
+    let httpsPort: Int?
+    let metrics: GeoFrontMetrics
+
+    /// The one HTTP/1 front end, for a connection or for one HTTP/2 stream.
+    func frontEnd() -> HTTP1FrontEnd {
+        HTTP1FrontEnd(
+            snapshots: snapshots, loop: loop.value, health: health, settings: settings, secure: secure,
+            httpsPort: httpsPort)
+    }
+
+    /// HTTP/1.1: the front end, last in `channel`'s pipeline.
+    func addHTTP1(to channel: any Channel) throws {
+        try channel.pipeline.syncOperations.addHandler(frontEnd())
+    }
+
+    /// HTTP/2, last in `channel`'s pipeline: ``H2GoAwayWatch`` (on the bytes), NIOHTTP2's handler
+    /// (framing, HPACK, flow control, the limits of RFC 9113 §10), its connection manager
+    /// (graceful GOAWAY on shutdown and when idle) and ``H2ConnectionHandler`` (errors). `peer` is
+    /// the client address of a PROXY header, handed to each stream's front end.
+    /// Returns the connection manager, whose timers start with `channelActive`.
+    @discardableResult
+    func addHTTP2(to channel: any Channel, peer: IPAddress?) throws -> NIOHTTP2ServerConnectionManagementHandler {
+        let settings = self.settings
+        let window = TimeAmount.milliseconds(Int64(settings.h2FloodWindowMilliseconds))
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: settings.h2MaxConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: settings.maxRequestHeadBytes),
+            // The HPACK table the client may make us keep: RFC 9113's default, said out loud.
+            HTTP2Setting(parameter: .headerTableSize, value: 4096),
+        ]
+        connection.maximumSequentialContinuationFrames = settings.h2MaxContinuationFrames
+        connection.controlFrameRateLimit.maximumCount = settings.h2MaxControlFrames
+        connection.controlFrameRateLimit.windowLength = window
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.streamResetFrameRateLimit.maximumCount = settings.h2MaxResets
+        stream.streamResetFrameRateLimit.windowLength = window
+        stream.streamErrorRateLimit.windowLength = window
+        let grace = TimeAmount.milliseconds(Int64(settings.shutdownGraceMilliseconds))
+        let manager = NIOHTTP2ServerConnectionManagementHandler(
+            eventLoop: channel.eventLoop,
+            configuration: .init(
+                maxIdleTime: .milliseconds(Int64(settings.idleTimeoutMilliseconds)), maxAge: nil, maxGraceTime: grace,
+                keepalive: nil))
+        let watch = H2GoAwayWatch(metrics: metrics, grace: grace)
+        let streams = metrics.h2Streams
+        // NIOHTTP2 enforces the limit once the client has acknowledged the SETTINGS that announce
+        // it (a stream beyond it is then a connection error); streams beyond it sent before
+        // that are refused here, one by one (RFC 9113 §5.1.2).
+        let open = NIOLoopBoundBox(0, eventLoop: channel.eventLoop)
+        let limit = settings.h2MaxConcurrentStreams
+        let sendTimeout = TimeAmount.milliseconds(Int64(settings.sendTimeoutMilliseconds))
+        let h2 = NIOHTTP2Handler(
+            mode: .server, eventLoop: channel.eventLoop, connectionConfiguration: connection,
+            streamConfiguration: stream, streamDelegate: manager.http2StreamDelegate
+        ) { streamChannel in
+            streamChannel.eventLoop.makeCompletedFuture {
+                let pipeline = streamChannel.pipeline.syncOperations
+                guard open.value < limit else {
+                    try pipeline.addHandler(H2StreamAdapter(refusing: ()))
+                    return
+                }
+                open.value += 1
+                streamChannel.closeFuture.whenComplete { _ in open.value -= 1 }
+                streams.increment()
+                try pipeline.addHandler(H2StreamAdapter(peer: peer))
+                // `server.send_timeout_ms` per stream: a client that keeps one stream's window
+                // shut loses that stream (and its upstream request), not the others.
+                try pipeline.addHandler(SendTimeoutHandler(timeout: sendTimeout, counter: metrics.sendTimeouts))
+                let frontEnd = frontEnd()
+                frontEnd.http2 = true
+                try pipeline.addHandler(frontEnd)
+            }
+        }
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(watch)
+        try pipeline.addHandler(h2)
+        try pipeline.addHandler(manager)
+        try pipeline.addHandler(H2ConnectionHandler(watch: watch))
+        metrics.h2Connections.increment()
+        return manager
+    }
+}

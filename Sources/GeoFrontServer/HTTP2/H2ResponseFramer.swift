@@ -1,0 +1,156 @@
+import GeoFrontCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// The HTTP/1.1 response the front end writes for one HTTP/2 stream, as HEADERS and DATA frames
+/// (RFC 9113 §8.3.2): each head parsed strictly (``ResponseHeadParser``) into `:status` and its
+/// fields, lower-cased, without the connection-specific ones (``HopByHop`` and what `Connection`
+/// names); interim (1xx) heads as HEADERS of their own; the body by its framing — a length, a
+/// chunked body de-chunked, or one that ends when the front end closes — as DATA frames that
+/// share the written buffers' storage; END_STREAM on the last frame.
+struct H2ResponseFramer {
+    private enum State {
+        case head
+        case body(MessageBodyReader)
+        case done
+    }
+
+    private var state = State.head
+    /// Bytes of a head not yet complete.
+    private var pending: ByteBuffer?
+    private var head = ResponseHead()
+    /// The request was HEAD: its response has no body whatever its head says.
+    var requestWasHEAD = false
+    /// The last DATA slice, held back so END_STREAM can ride on it.
+    private var held: ByteBuffer?
+
+    struct Broken: Error {}
+
+    /// The whole response has been framed (END_STREAM written).
+    var isDone: Bool {
+        if case .done = state { return true }
+        return false
+    }
+
+    /// The head went out and the body runs until the front end closes.
+    var endsAtClose: Bool {
+        if case .body(let reader) = state { return reader.endsAtClose }
+        return false
+    }
+
+    /// No final (non-1xx) head has gone out yet.
+    var headPending: Bool {
+        if case .head = state { return true }
+        return false
+    }
+
+    /// Frames `incoming`, passing each frame to `emit`.
+    mutating func consume(_ incoming: ByteBuffer, emit: (HTTP2Frame.FramePayload) -> Void) throws(Broken) {
+        var buffer = incoming
+        while buffer.readableBytes > 0 {
+            switch state {
+            case .done:
+                return
+            case .head:
+                if var earlier = pending {
+                    earlier.writeBuffer(&buffer)
+                    buffer = earlier
+                    pending = nil
+                }
+                let parsed = buffer.withUnsafeReadableBytes { bytes -> Result<HPACKHeaders?, Broken> in
+                    do {
+                        guard try ResponseHeadParser.parse(bytes, limit: 1 << 20, into: &head) == .complete else {
+                            return .success(nil)
+                        }
+                    } catch {
+                        return .failure(Broken())
+                    }
+                    return .success(Self.fields(bytes, head))
+                }
+                guard case .success(let fields) = parsed else { throw Broken() }
+                guard let fields else {
+                    pending = buffer
+                    return
+                }
+                buffer.moveReaderIndex(forwardBy: head.length)
+                if head.status < 200 {
+                    // 101 cannot happen (HTTP/2 has no Upgrade); other interim heads pass on.
+                    if head.status == 101 { throw Broken() }
+                    emit(.headers(.init(headers: fields, endStream: false)))
+                    continue
+                }
+                let reader = MessageBodyReader(response: head.framing(requestWasHEAD: requestWasHEAD))
+                if reader.isDone {
+                    state = .done
+                    emit(.headers(.init(headers: fields, endStream: true)))
+                    return
+                }
+                emit(.headers(.init(headers: fields, endStream: false)))
+                state = .body(reader)
+            case .body(var reader):
+                let start = buffer.readerIndex
+                let outcome = buffer.withUnsafeReadableBytes { bytes in
+                    Result { () throws(RequestHeadError) in
+                        try reader.consume(bytes) { range in
+                            if let slice = buffer.getSlice(at: start + range.lowerBound, length: range.count) {
+                                if let earlier = held { emit(.data(.init(data: .byteBuffer(earlier)))) }
+                                held = slice
+                            }
+                        }
+                    }
+                }
+                switch outcome {
+                case .failure:
+                    throw Broken()
+                case .success(.needMore):
+                    state = .body(reader)
+                    return
+                case .success(.done(let consumed)):
+                    buffer.moveReaderIndex(forwardBy: consumed)
+                    finish(emit: emit)
+                    return
+                }
+            }
+        }
+    }
+
+    /// Writes what is held back; with END_STREAM when the body ended.
+    mutating func flushHeld(emit: (HTTP2Frame.FramePayload) -> Void) {
+        guard let earlier = held, !isDone else { return }
+        held = nil
+        emit(.data(.init(data: .byteBuffer(earlier))))
+    }
+
+    /// The body is over (by its framing, or at the front end's close for one without length).
+    mutating func finish(emit: (HTTP2Frame.FramePayload) -> Void) {
+        guard !isDone else { return }
+        state = .done
+        let last = held ?? ByteBuffer()
+        held = nil
+        emit(.data(.init(data: .byteBuffer(last), endStream: true)))
+    }
+
+    /// `:status` and the head's fields that HTTP/2 carries.
+    private static func fields(_ bytes: UnsafeRawBufferPointer, _ head: ResponseHead) -> HPACKHeaders {
+        var fields = HPACKHeaders()
+        fields.reserveCapacity(16)
+        fields.add(name: ":status", value: String(head.status))
+        var index = head.fieldsStart
+        while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
+            if HopByHop.contains(bytes, field.name) || HopByHop.isNamed(bytes, field.name, in: head.connectionNames) {
+                continue
+            }
+            let name = String(decoding: field.name.bytes(in: bytes), as: UTF8.self).lowercased()
+            fields.add(name: name, value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
+        }
+        return fields
+    }
+}
+
+extension Result where Failure == RequestHeadError {
+    /// Typed-throws bodies as a `Result`.
+    fileprivate init(_ body: () throws(RequestHeadError) -> Success) {
+        do { self = .success(try body()) } catch { self = .failure(error) }
+    }
+}

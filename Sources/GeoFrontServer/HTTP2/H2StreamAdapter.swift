@@ -1,0 +1,158 @@
+import GeoIP
+import NIOCore
+import NIOHTTP2
+
+/// One HTTP/2 stream as one HTTP/1.1 exchange, first in the stream's child channel with the
+/// ordinary ``HTTP1FrontEnd`` after it, so that a stream drives the same decision and exchange
+/// as an HTTP/1 request (redirect, proxy, routes, policies, cache).
+///
+/// Inbound, the stream's HEADERS become request head bytes (``H2RequestHead``) and its DATA the
+/// body (as it is under a `content-length`, else as chunks; trailers end it). Outbound, the
+/// response bytes the front end writes become HEADERS and DATA (``H2ResponseFramer``), with
+/// END_STREAM where the response's framing ends it. A stream carries one request: once the
+/// response is out and the request in, NIOHTTP2 closes the stream; a response that ends before
+/// its request body does resets the rest (as HTTP/1 would close the connection). A header block
+/// HTTP/1.1 cannot carry, or a response the front end cuts short, resets the stream.
+///
+/// The connection's drain (``ChannelShouldQuiesceEvent``) stops here: the connection's GOAWAY
+/// refuses new streams, and the open one finishes its exchange.
+final class H2StreamAdapter: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    private enum Request {
+        case head
+        case body(H2RequestHead.Body)
+        case done
+    }
+
+    /// The client address of the connection's PROXY header, for the front end.
+    private let peer: IPAddress?
+    private var request = Request.head
+    private var response = H2ResponseFramer()
+    private var reset = false
+    /// Over the connection's stream limit: the stream is refused (REFUSED_STREAM) at its first frame.
+    private let refusing: Bool
+
+    init(peer: IPAddress?) {
+        self.peer = peer
+        refusing = false
+    }
+
+    /// A stream beyond `server.h2_max_concurrent_streams`, refused: nothing follows this handler.
+    init(refusing: Void) {
+        peer = nil
+        self.refusing = true
+    }
+
+    // MARK: - Request
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let payload = unwrapInboundIn(data)
+        if refusing {
+            resetStream(context: context, .refusedStream)
+            return
+        }
+        switch (payload, request) {
+        case (.headers(let block), .head):
+            let head: H2RequestHead
+            do {
+                head = try H2RequestHead.make(
+                    block.headers, endStream: block.endStream, allocator: context.channel.allocator)
+            } catch {
+                resetStream(context: context, .protocolError)
+                return
+            }
+            if let peer { context.fireUserInboundEventTriggered(ProxyProtocolSource(address: peer)) }
+            request = head.body == .none ? .done : .body(head.body)
+            response.requestWasHEAD = head.isHEAD
+            context.fireChannelRead(wrapInboundOut(head.bytes))
+        case (.data(let frame), .body(let body)):
+            guard case .byteBuffer(var bytes) = frame.data else { return }
+            if body == .chunked {
+                var chunk = context.channel.allocator.buffer(capacity: bytes.readableBytes + 24)
+                if bytes.readableBytes > 0 {
+                    chunk.writeString(String(bytes.readableBytes, radix: 16))
+                    chunk.writeStaticString("\r\n")
+                    chunk.writeBuffer(&bytes)
+                    chunk.writeStaticString("\r\n")
+                }
+                if frame.endStream { chunk.writeStaticString("0\r\n\r\n") }
+                bytes = chunk
+            }
+            if frame.endStream { request = .done }
+            if bytes.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(bytes)) }
+        case (.headers(let trailers), .body(let body)):
+            // Trailers (NIOHTTP2 made sure they end the stream) are not passed on: the body ends.
+            guard trailers.endStream else { return }
+            request = .done
+            if body == .chunked {
+                context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")))
+            }
+        default:
+            // PRIORITY, WINDOW_UPDATE and the like: NIOHTTP2's business.
+            break
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent { return }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: - Response
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let buffer = unwrapOutboundIn(data)
+        guard !reset else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        var last: HTTP2Frame.FramePayload?
+        do {
+            try response.consume(buffer) { frame in
+                if let earlier = last { context.write(wrapOutboundOut(earlier), promise: nil) }
+                last = frame
+            }
+        } catch {
+            promise?.fail(error)
+            resetStream(context: context, .internalError)
+            return
+        }
+        if let last {
+            context.write(wrapOutboundOut(last), promise: promise)
+        } else {
+            promise?.succeed()
+        }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        response.flushHeld { context.write(wrapOutboundOut($0), promise: nil) }
+        context.flush()
+        // The response is whole but the request is not: the rest of it is not wanted.
+        if response.isDone, case .body = request { resetStream(context: context, .noError) }
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if response.endsAtClose {
+            // A body without length ends with the front end's close.
+            response.finish { context.write(wrapOutboundOut($0), promise: nil) }
+            context.flush()
+        } else if !response.isDone {
+            // Cut short (or never answered): a reset, so the client cannot take it for whole.
+            resetStream(context: context, .internalError, close: false)
+        }
+        context.close(mode: mode, promise: promise)
+    }
+
+    /// Ends the stream with RST_STREAM `code` (and closes its channel, unless the caller will).
+    private func resetStream(context: ChannelHandlerContext, _ code: HTTP2ErrorCode, close: Bool = true) {
+        guard !reset else { return }
+        reset = true
+        request = .done
+        context.writeAndFlush(wrapOutboundOut(.rstStream(code)), promise: nil)
+        if close { context.close(promise: nil) }
+    }
+}

@@ -1,0 +1,304 @@
+import Foundation
+import GeoFrontCore
+import TestSupport
+import Testing
+
+@testable import GeoFrontServer
+
+/// HTTP/2 from clients: h2 through ALPN on the TLS listener, h2c with prior knowledge on the plain
+/// one, HTTP/1.1 beside both, every stream through the same engine. Real clients: `curl`,
+/// `nghttp`, and `h2probe.py` for hand-made frame sequences (RFC 9113 §10's attacks, stream
+/// and connection errors). Each attack ends with the connection closed as RFC 9113 says, and the
+/// server still answers another client afterwards.
+///
+/// The rig: eu-central (where 127.0.0.1, which GeoIP does not know, goes) proxies to an echo
+/// upstream; eu-west (London, by `X-Forwarded-For` from the trusted 127.0.0.2) to one that never
+/// answers; us-east (Seattle) redirects.
+@Suite(.serialized) struct HTTP2ClientTests {
+    struct Rig {
+        let folder: TemporaryDirectory
+        let proxy: ProxyRig
+        var port: Int { proxy.port }
+        var securePort: Int { proxy.server.secureAddress!.port! }
+        var metrics: String { proxy.server.metrics.exposition() }
+
+        func stop() async throws {
+            try await proxy.stop()
+            folder.remove()
+        }
+    }
+
+    static func start(server: [String: Any] = [:], held: Bool = false, extra: [String: Any] = [:]) async throws
+        -> Rig
+    {
+        let folder = try TemporaryDirectory()
+        let certificates = try TestCertificates(in: folder)
+        var serverSection: [String: Any] = ["h2c": true]
+        for (key, value) in server { serverSection[key] = value }
+        let proxy = try await ProxyRig(
+            upstreams: ["eu-central": [("a", held ? .held : .echo)], "eu-west": [("w", .hang)]],
+            server: serverSection,
+            extra: extra.merging([
+                "tls": [
+                    "listen": "127.0.0.1:0",
+                    "certificates": [
+                        ["certificate": certificates.serverCertificate, "private_key": certificates.serverKey]
+                    ],
+                ]
+            ]) { old, _ in old })
+        return Rig(folder: folder, proxy: proxy)
+    }
+
+    /// A plain request over h2c answered by the echo upstream: the server still serves.
+    static func stillServes(_ rig: Rig) async throws -> Bool {
+        let port = rig.port
+        let answer = try await offThePool {
+            try H2Clients.curl("http://127.0.0.1:\(port)/after", ["--http2-prior-knowledge"])
+        }
+        return answer.status == 200 && answer.version == "2" && answer.echo?["uri"] as? String == "/after"
+    }
+
+    @Test func curlGetsTheSameAnswersOverH2AndHTTP1() async throws {
+        let rig = try await Self.start()
+        let plain = "http://127.0.0.1:\(rig.port)"
+        let secure = "https://127.0.0.1:\(rig.securePort)"
+        let ways: [(url: String, options: [String], version: String)] = [
+            (plain, ["--http1.1"], "1.1"), (plain, ["--http2-prior-knowledge"], "2"),
+            (secure, ["--http1.1"], "1.1"), (secure, ["--http2"], "2"),
+        ]
+        let seattle = ["--interface", "127.0.0.2", "-H", "X-Forwarded-For: \(ProxyRig.seattle)"]
+        var redirects: [H2Clients.Curl] = []
+        var proxied: [H2Clients.Curl] = []
+        var posted: [H2Clients.Curl] = []
+        for way in ways {
+            let redirect = try await offThePool { try H2Clients.curl(way.url + "/p?q=1", way.options + seattle) }
+            let get = try await offThePool { try H2Clients.curl(way.url + "/x?y=1", way.options) }
+            let post = try await offThePool {
+                try H2Clients.curl(way.url + "/upload", way.options + ["--data-binary", "hello world"])
+            }
+            #expect(redirect.version == way.version && get.version == way.version && post.version == way.version)
+            redirects.append(redirect)
+            proxied.append(get)
+            posted.append(post)
+        }
+        for redirect in redirects {
+            #expect(redirect.status == redirects[0].status)
+            #expect(redirect.location == "https://us-east.example.test/p?q=1")
+        }
+        #expect((300..<400).contains(redirects[0].status))
+        for (get, post) in zip(proxied, posted) {
+            #expect(get.status == 200)
+            #expect(get.echo?["uri"] as? String == "/x?y=1")
+            #expect(get.echo?["name"] as? String == "a")
+            #expect(post.status == 200)
+        }
+        let seen = rig.proxy.upstreams["eu-central"]![0].seen
+        let uploads = seen.filter { $0.uri == "/upload" }
+        #expect(uploads.count == 4)
+        #expect(uploads.allSatisfy { $0.method == "POST" && $0.bodyBytes == 11 })
+        // Host comes from :authority.
+        #expect(seen.allSatisfy { head in head.headers.contains { $0.0.lowercased() == "host" } })
+        #expect(rig.metrics.contains("geofront_h2_connections_total 6"))
+        try await rig.stop()
+    }
+
+    @Test func aBodyWithoutLengthReachesTheUpstreamChunked() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("post", port: port) }
+        #expect(report.statuses["1"] == 200)
+        let upload = try #require(rig.proxy.upstreams["eu-central"]![0].seen.last)
+        #expect(upload.method == "POST" && upload.bodyBytes == 11)
+        try await rig.stop()
+    }
+
+    /// The client address of a PROXY header reaches every stream's decision.
+    @Test func aProxyHeaderAddressRoutesTheStreams() async throws {
+        let rig = try await Self.start(extra: ["proxy_protocol": true])
+        let port = rig.port
+        let report = try await offThePool {
+            try H2Clients.probe("get", port: port, source: "127.0.0.2", proxyHeader: ProxyRig.seattle)
+        }
+        // Seattle: us-east, which redirects (127.0.0.2's own address would go to eu-central).
+        #expect(report.statuses["1"].map { (300..<400).contains($0) } == true)
+        try await rig.stop()
+    }
+
+    @Test func nghttpRunsConcurrentStreamsOnOneConnection() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let statuses = try await offThePool { try H2Clients.nghttp("http://127.0.0.1:\(port)/n", count: 20) }
+        #expect(statuses == Array(repeating: 200, count: 20))
+        #expect(rig.metrics.contains("geofront_h2_connections_total 1"))
+        #expect(rig.metrics.contains("geofront_h2_streams_total 20"))
+        try await rig.stop()
+    }
+
+    @Test func aBadPrefaceGetsGoAwayProtocolError() async throws {
+        let rig = try await Self.start()
+        let securePort = rig.securePort
+        let report = try await offThePool { try H2Clients.probe("bad-preface", port: securePort, tls: true) }
+        #expect(report.goaway == 1)
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="bad_preface"} 1"#))
+        // On the plain listener, bytes that stop matching the preface are HTTP/1.1's: a 400.
+        let client = try RawHTTPClient(port: rig.port)
+        let refused = try client.exchange("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
+        #expect(refused.status == 400)
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func malformedRequestsResetOnlyTheirStream() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("stream-error", port: port) }
+        // PROTOCOL_ERROR for each malformed request, none answered.
+        #expect(report.resets == ["1": 1, "3": 1, "5": 1, "7": 1, "9": 1, "11": 1, "13": 1])
+        #expect(report.statuses.keys.sorted() == ["15"])
+        #expect(report.statuses["15"] == 200)
+        #expect(report.goaway == nil)
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func aFlowControlViolationEndsTheConnection() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("flow-control", port: port) }
+        #expect(report.goaway == 3)  // FLOW_CONTROL_ERROR
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="flow_control_error"} 1"#))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func rapidResetGetsGoAwayEnhanceYourCalm() async throws {
+        let rig = try await Self.start(server: ["h2_max_resets": 20, "h2_flood_window_ms": 3_600_000])
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("rapid-reset", port: port, count: 100) }
+        #expect(report.goaway == 11)  // ENHANCE_YOUR_CALM
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="rapid_reset"} 1"#))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    /// PING, SETTINGS and empty DATA floods (RFC 9113 §10.5): GOAWAY ENHANCE_YOUR_CALM.
+    @Test(arguments: [
+        ("ping-flood", "control_frame_flood"), ("settings-flood", "control_frame_flood"),
+        ("empty-frames", "empty_frame_flood"),
+    ])
+    func floodsGetGoAwayEnhanceYourCalm(scenario: String, reason: String) async throws {
+        let rig = try await Self.start(server: ["h2_max_control_frames": 50, "h2_flood_window_ms": 3_600_000])
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe(scenario, port: port, count: 200) }
+        #expect(report.goaway == 11)
+        #expect(report.closed)
+        #expect(rig.metrics.contains("geofront_h2_goaway_total{reason=\"\(reason)\"} 1"))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func aHeaderListOverTheHeadLimitEndsTheConnection() async throws {
+        let rig = try await Self.start(server: ["max_request_head_bytes": 8192])
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("big-header", port: port, count: 20_000) }
+        #expect(report.goaway == 1)
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="header_block_too_large"} 1"#))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    /// A stream the client resets cancels the upstream request it started.
+    @Test func aResetStreamCancelsItsUpstreamRequest() async throws {
+        let rig = try await Self.start()
+        let hanging = rig.proxy.upstreams["eu-west"]![0]
+        let probe = try H2Clients.Running(
+            "reset", port: rig.port, options: ["--source", "127.0.0.2", "--xff", ProxyRig.london])
+        #expect(try await offThePool { probe.readLine() } == "open")
+        try await waitUntil("the upstream has the request") { hanging.seen.count == 1 && hanging.openConnections == 1 }
+        probe.proceed()
+        #expect(try await offThePool { probe.readLine() } == "reset")
+        try await waitUntil("the upstream connection is closed") { hanging.openConnections == 0 }
+        probe.proceed()
+        _ = try await offThePool { try probe.finish() }
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    /// `server.send_timeout_ms` per stream: a stream whose window the client keeps shut is
+    /// reset, its upstream request cancelled, and the connection goes on.
+    @Test func aStalledStreamIsResetAfterTheSendTimeout() async throws {
+        let rig = try await Self.start(server: ["send_timeout_ms": 300])
+        let upstream = rig.proxy.upstreams["eu-central"]![0]
+        upstream.behaviour = .download(bytes: 10_000_000)
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("stalled", port: port) }
+        #expect(report.resets["1"] != nil)
+        #expect(report.statuses["1"] == 200)
+        #expect(report.goaway == nil)
+        #expect(rig.metrics.contains("geofront_send_timeouts_total 1"))
+        try await waitUntil("the upstream download is cancelled") { upstream.openConnections == 0 }
+        upstream.behaviour = .echo
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func aContinuationFloodEndsTheConnection() async throws {
+        let rig = try await Self.start()
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("continuation", port: port, count: 100) }
+        #expect(report.closed)
+        #expect(report.goaway == 11)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="continuation_flood"} 1"#))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    @Test func streamsBeyondTheLimitAreRefused() async throws {
+        let rig = try await Self.start(server: ["h2_max_concurrent_streams": 2])
+        let port = rig.port
+        let report = try await offThePool {
+            try H2Clients.probe("max-streams", port: port, source: "127.0.0.2", xff: ProxyRig.london, count: 2)
+        }
+        #expect(report.resets["5"] == 7)  // REFUSED_STREAM
+        #expect(report.resets["1"] == nil && report.resets["3"] == nil)
+        #expect(report.goaway == nil)
+        // Once the client has acknowledged the limit, ignoring it ends the connection.
+        let ignored = try await offThePool {
+            try H2Clients.probe(
+                "max-streams-after-ack", port: port, source: "127.0.0.2", xff: ProxyRig.london, count: 2)
+        }
+        #expect(ignored.goaway == 1)
+        #expect(ignored.closed)
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
+    /// A graceful stop: GOAWAY (RFC 9113 §6.8's two-step, NO_ERROR), the open stream finishes, a
+    /// stream opened after the final GOAWAY is not served, then the connection closes.
+    @Test func drainSendsGoAwayAndLetsOpenStreamsFinish() async throws {
+        let rig = try await Self.start(server: ["shutdown_grace_ms": 600_000], held: true)
+        let upstream = rig.proxy.upstreams["eu-central"]![0]
+        let probe = try H2Clients.Running("drain", port: rig.port)
+        #expect(try await offThePool { probe.readLine() } == "open")
+        try await waitUntil("the upstream has stream 1's request") { upstream.seen.count == 1 }
+        let server = rig.proxy.server
+        let stopping = Task { try await server.stop() }
+        #expect(try await offThePool { probe.readLine() } == "goaway 0 2147483647")
+        #expect(try await offThePool { probe.readLine() } == "goaway 0 1")
+        #expect(try await offThePool { probe.readLine() } == "sent 3")
+        upstream.release()
+        let report = try await offThePool { try probe.finish() }
+        #expect(report.statuses["1"] == 200)
+        #expect(report.statuses["3"] == nil)
+        #expect(report.closed)
+        try await stopping.value
+        #expect(upstream.seen.count == 1)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="shutdown"} 1"#))
+        for list in rig.proxy.upstreams.values { for upstream in list { upstream.shutdown() } }
+        rig.folder.remove()
+    }
+}
