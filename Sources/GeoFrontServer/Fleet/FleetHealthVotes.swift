@@ -13,8 +13,8 @@ public final class FleetHealthVotes: Sendable {
     private let client: EtcdClient
     private let registry: HealthRegistry
     private struct State {
-        /// What is in etcd, by key, as far as this instance knows.
-        var written: [String: Data] = [:]
+        /// What is in etcd, by key, as far as this instance knows (nil: to be written again).
+        var written: [String: FleetHealthVote?] = [:]
         /// Each target's verdict and since when, by key.
         var since: [String: (up: Bool, since: String)] = [:]
     }
@@ -59,11 +59,11 @@ public final class FleetHealthVotes: Sendable {
     /// Writes what changed since the last call under `lease`, and deletes the votes of targets
     /// that are gone.
     func sync(lease: Int64) async throws {
-        let votes = current().mapValues { $0.json() }
+        let votes = current()
         let written = state.withLockedValue { $0.written }
-        for (key, value) in votes.sorted(by: { $0.key < $1.key }) where written[key] != value {
-            try await client.put(key, value, lease: lease)
-            state.withLockedValue { $0.written[key] = value }
+        for (key, vote) in votes.sorted(by: { $0.key < $1.key }) where written[key] != .some(vote) {
+            try await client.put(key, vote.json(), lease: lease)
+            state.withLockedValue { $0.written[key] = vote }
         }
         for key in written.keys.sorted() where votes[key] == nil {
             try await client.delete(key)
@@ -74,7 +74,7 @@ public final class FleetHealthVotes: Sendable {
     /// Etcd may no longer hold what was written (a new lease, a failed call): the next
     /// ``sync(lease:)`` writes every vote again.
     func forget() {
-        // Kept as keys (with a value that never matches), so a target gone meanwhile is deleted.
-        state.withLockedValue { $0.written = $0.written.mapValues { _ in Data() } }
+        // Kept as keys (without a vote), so a target gone meanwhile is still deleted.
+        state.withLockedValue { $0.written = $0.written.mapValues { _ in nil } }
     }
 }
