@@ -3,11 +3,13 @@ import Foundation
 import GeoFrontServer
 
 /// `geofront fleet status --etcd etcd://HOST:PORT/PREFIX`: the live instances (their leased
-/// records under `PREFIX/instances/`), the configuration revision each runs and what each refused.
+/// records under `PREFIX/instances/`), the configuration revision each runs, what each refused and
+/// its health votes (leased keys under `PREFIX/health/ID/`).
 struct FleetStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "List the live instances, the configuration revision each runs and what each refused."
+        abstract:
+            "List the live instances, the configuration revision each runs, what each refused and its health votes."
     )
 
     @Option(name: .long, help: "The fleet's etcd address: etcd://HOST:PORT/PREFIX.")
@@ -21,8 +23,10 @@ struct FleetStatusCommand: AsyncParsableCommand {
         let client = try reportingErrors { try EtcdClient(endpoint: endpoint) }
         let records: [EtcdClient.KeyValue]
         let current: EtcdClient.KeyValue?
+        let votes: [EtcdClient.KeyValue]
         do {
             records = try await client.list(prefix: endpoint.instancesPrefix)
+            votes = try await client.list(prefix: endpoint.healthPrefix)
             current = try await client.get(endpoint.configKey).value
         } catch {
             printError("\(error)")
@@ -52,6 +56,14 @@ struct FleetStatusCommand: AsyncParsableCommand {
             print(
                 "  \(status.id.padding(28)) \(String(status.revision).padding(9)) \(status.started.padding(21)) \(refused)"
                     + (behind ? "  (behind)" : ""))
+            for vote in votes
+            where FleetHealthVote.instance(ofKey: vote.key, healthPrefix: endpoint.healthPrefix) == status.id {
+                guard let decoded = try? JSONDecoder().decode(FleetHealthVote.self, from: vote.value) else { continue }
+                let reason = decoded.reason.map { " (\($0))" } ?? ""
+                print(
+                    "    health \(decoded.region) \(decoded.target): \(decoded.up ? "up" : "down")\(reason) since \(decoded.since)"
+                )
+            }
         }
     }
 }

@@ -172,6 +172,10 @@ struct RouteCommand: AsyncParsableCommand {
         lines.append("  region     \(region)\(distance)")
         lines.append("  why        \(explanation.reasonText)")
         if let affinity = explanation.affinityText { lines.append("  affinity   \(affinity)") }
+        let votes = explanation.candidates.compactMap { candidate in
+            candidate.healthVotes.map { "\(candidate.region): \($0)" }
+        }
+        if !votes.isEmpty { lines.append("  votes      " + votes.joined(separator: "; ")) }
         let answer = explanation.refused ? "503" : explanation.decision.action.rawValue
         let route = explanation.routing == nil ? "" : ", route: \(reasons.route.rawValue)"
         lines.append(

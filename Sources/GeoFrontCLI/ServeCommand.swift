@@ -65,7 +65,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let checker = HealthChecker(
-            registry: server.health, prober: HealthProber(group: server.eventLoopGroup),
+            registry: server.health, prober: HealthProber(group: server.eventLoopGroup, instanceID: fleet?.instanceID),
             publisher: server.publisher, logger: logger, metrics: server.metrics)
         let overrides = (database: options.db, listen: config.listen)
         let prepare: @Sendable (GeoFrontConfig) -> GeoFrontConfig = { loaded in
@@ -86,7 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
             .init(service: WatchedFilesReloader(reloader: reloader, publisher: server.publisher)),
         ]
         if let fleet {
-            services += fleet.services(reloader: reloader, logger: logger).map { .init(service: $0) }
+            services += fleet.services(reloader: reloader, checker: checker, logger: logger).map { .init(service: $0) }
         }
         if let adminListen = config.admin.listen {
             let token =

@@ -33,8 +33,9 @@ struct ServeFleet {
         }
     }
 
-    /// The instance record and the watcher (after the front door has started).
-    func services(reloader: ConfigReloader, logger: Logger) -> [any Service] {
+    /// The instance record (with the health votes), the configuration watcher and the health
+    /// aggregator (after the front door has started).
+    func services(reloader: ConfigReloader, checker: HealthChecker, logger: Logger) -> [any Service] {
         do {
             try store.started(with: loaded.document, cache: loaded.cacheReason == nil)
         } catch {
@@ -42,13 +43,16 @@ struct ServeFleet {
                 "cannot write the configuration cache",
                 metadata: ["path": "\(store.cachePath ?? "")", "error": "\(error)"])
         }
+        let votes = FleetHealthVotes(instance: instanceID, client: client, registry: checker.registry)
         let record = FleetInstanceRecord(
-            id: instanceID, client: client, revision: loaded.document.revision, logger: logger)
+            id: instanceID, client: client, revision: loaded.document.revision, logger: logger, votes: votes)
         if let refused = loaded.refused { record.refused(revision: refused.revision, error: refused.error) }
         let watcher = EtcdConfigWatcher(
             client: client, store: store, reloader: reloader, record: record, logger: logger,
             reachableAtStart: loaded.cacheReason == nil)
-        return [record, watcher]
+        let aggregator = FleetHealthAggregator(
+            instance: instanceID, client: client, registry: checker.registry, checker: checker, logger: logger)
+        return [record, watcher, aggregator]
     }
 }
 

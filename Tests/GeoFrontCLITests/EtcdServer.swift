@@ -124,6 +124,24 @@ final class EtcdServer: @unchecked Sendable {
         return records
     }
 
+    /// The health votes under `PREFIX/health/`: per instance id, each vote's `up`, by region and
+    /// target (`REGION TARGET`).
+    func healthVotes() throws -> [String: [String: Bool]] {
+        let start = prefix + "/health/"
+        let end = prefix + "/health0"  // "/" + 1
+        let answer = try call("/v3/kv/range", ["key": Self.base64(start), "range_end": Self.base64(end)])
+        var votes: [String: [String: Bool]] = [:]
+        for kv in answer["kvs"] as? [[String: Any]] ?? [] {
+            let key = Self.unbase64(kv["key"])
+            let instance = String(key.dropFirst(start.count).split(separator: "/").first ?? "")
+            let object = try JSONSerialization.jsonObject(with: Data(Self.unbase64(kv["value"]).utf8))
+            let vote = object as? [String: Any] ?? [:]
+            let name = "\(vote["region"] as? String ?? "?") \(vote["target"] as? String ?? "?")"
+            votes[instance, default: [:]][name] = (vote["up"] as? Bool) ?? (vote["up"] as? NSNumber)?.boolValue ?? false
+        }
+        return votes
+    }
+
     private func call(_ path: String, _ body: [String: String]) throws -> [String: Any] {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
         let client = try RawHTTPClient(port: clientPort, timeoutSeconds: 5)

@@ -14,6 +14,9 @@ public final class HealthTargetServer: Sendable {
         case alternating
         /// Accepts the connection, reads the request, never answers.
         case hang
+        /// 503 to a request whose `User-Agent` contains one of these strings, 200 to the others:
+        /// a target that some fleet instances (`GeoFront-HealthCheck/ID`) see down.
+        case failing(userAgents: [String])
     }
 
     public let port: Int
@@ -94,14 +97,20 @@ private final class TargetHandler: ChannelInboundHandler {
         self.state = state
     }
 
+    private var userAgent = ""
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .end = unwrapInboundIn(data) else { return }
+        let part = unwrapInboundIn(data)
+        if case .head(let head) = part { userAgent = head.headers.first(name: "User-Agent") ?? "" }
+        guard case .end = part else { return }
+        let userAgent = self.userAgent
         let status: Int? = state.withLockedValue { state in
             state.requests += 1
             switch state.behaviour {
             case .status(let code): return code
             case .alternating: return state.requests % 2 == 1 ? 200 : 500
             case .hang: return nil
+            case .failing(let agents): return agents.contains { userAgent.contains($0) } ? 503 : 200
             }
         }
         guard let status else { return }

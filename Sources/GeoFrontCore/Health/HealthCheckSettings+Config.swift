@@ -2,6 +2,7 @@ extension HealthCheckSettings {
     /// The keys of a `health_check` object (global or a region's).
     static let configKeys = [
         "type", "path", "interval_ms", "timeout_ms", "rise", "fall", "expect_status", "expect_body", "host",
+        "quorum",
     ]
 
     /// Reads a `health_check` object at `path`; missing keys come from `base` (the global check, or
@@ -69,6 +70,20 @@ extension HealthCheckSettings {
                     settings.host = text
                 } else {
                     reader.fail(key("host"), "\(value.brief) must be a host name without spaces or control characters")
+                }
+            }
+        }
+        if let value = fields["quorum"] {
+            if value == .null {
+                settings.quorum = nil
+            } else if let number = reader.number(value, at: key("quorum")) {
+                if number > 0 && number <= 1 {
+                    settings.quorum = number
+                } else {
+                    reader.fail(
+                        key("quorum"),
+                        "\(value.brief) must be a fraction greater than 0 and at most 1 (the share of the instances checking a target that must see it down), e.g. 0.66"
+                    )
                 }
             }
         }

@@ -22,12 +22,16 @@ public struct HealthCheckSettings: Sendable, Hashable {
     public var expectBody: String?
     /// The `Host` header of `http` checks; the target's `host:port` when nil.
     public var host: String?
+    /// Fleet mode (`--config etcd://…`): the fraction (0 < q ≤ 1) of the live instances checking
+    /// a target that must see it down for it to count as down for routing. nil: each instance
+    /// routes on its own view.
+    public var quorum: Double?
 
     public init(
         kind: Kind = .http, path: String = "/healthz", intervalMilliseconds: Int = 2000,
         timeoutMilliseconds: Int = 1000,
         rise: Int = 2, fall: Int = 3, expectStatus: StatusRanges = StatusRanges([200...399]), expectBody: String? = nil,
-        host: String? = nil
+        host: String? = nil, quorum: Double? = nil
     ) {
         self.kind = kind
         self.path = path
@@ -38,6 +42,7 @@ public struct HealthCheckSettings: Sendable, Hashable {
         self.expectStatus = expectStatus
         self.expectBody = expectBody
         self.host = host
+        self.quorum = quorum
     }
 
     /// The most a probe's start is delayed beyond `interval`, so that targets drift apart instead

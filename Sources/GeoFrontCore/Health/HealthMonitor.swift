@@ -39,6 +39,9 @@ public final class HealthMonitor: Sendable {
         var runtimeDrains: Set<String>
         /// Wall-clock time (seconds since 1970) of each target's last probe.
         var probedAt: [[Double?]]
+        /// Fleet mode with a quorum: what the fleet's votes make of each target (nil: this
+        /// instance's own view decides).
+        var fleet: [[FleetVerdict?]]
     }
 
     /// A target's state and when it was last probed, for status pages.
@@ -47,6 +50,8 @@ public final class HealthMonitor: Sendable {
         public let target: HealthTarget
         public let health: TargetHealth
         public let probedAt: Double?
+        /// The fleet's verdict, when one applies.
+        public let fleet: FleetVerdict?
     }
 
     public let regions: [RegionConfig]
@@ -94,8 +99,20 @@ public final class HealthMonitor: Sendable {
                 return old.probedAt[index][position]
             }
         }
+        // The fleet's verdicts carry over while the quorum stays (the aggregator recomputes them).
+        let fleet = regions.map { region in
+            region.healthTargets.map { target -> FleetVerdict? in
+                guard let old, let index = oldRegion(region.id), let quorum = region.healthCheck?.quorum,
+                    let position = previous!.regions[index].healthTargets.firstIndex(of: target),
+                    var verdict = old.fleet[index][position]
+                else { return nil }
+                verdict.quorum = quorum
+                return verdict
+            }
+        }
         let drains = (old?.runtimeDrains ?? []).filter { name in regions.contains { $0.name == name } }
-        state = Mutex(State(targets: targets, ejections: ejections, runtimeDrains: drains, probedAt: probedAt))
+        state = Mutex(
+            State(targets: targets, ejections: ejections, runtimeDrains: drains, probedAt: probedAt, fleet: fleet))
         upstreamsFailing = Atomic(ejections.joined().filter { $0.consecutiveFailures > 0 }.count)
     }
 
@@ -192,6 +209,23 @@ public final class HealthMonitor: Sendable {
         return true
     }
 
+    /// Replaces the fleet's verdicts (per region and target, in config order; nil: own view);
+    /// returns whether any region's status changed (the caller republishes).
+    public func setFleetVerdicts(_ verdicts: [[FleetVerdict?]], now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { state in
+            guard verdicts.map(\.count) == state.fleet.map(\.count), verdicts != state.fleet else { return false }
+            let before = regions.indices.map { Self.status(of: regions[$0], state: state, index: $0, now: now) }
+            state.fleet = verdicts
+            let after = regions.indices.map { Self.status(of: regions[$0], state: state, index: $0, now: now) }
+            return before != after
+        }
+    }
+
+    /// The fleet's verdicts, per region and target.
+    public func fleetVerdicts() -> [[FleetVerdict?]] {
+        state.withLock { $0.fleet }
+    }
+
     /// Every region's status, in config order.
     public func statuses(now: ContinuousClock.Instant = .now) -> [RegionStatus] {
         state.withLock { state in
@@ -212,7 +246,8 @@ public final class HealthMonitor: Sendable {
                     ? regions[region].healthTargets.indices.map { target in
                         TargetSnapshot(
                             region: regions[region].id, target: regions[region].healthTargets[target],
-                            health: state.targets[region][target], probedAt: state.probedAt[region][target])
+                            health: state.targets[region][target], probedAt: state.probedAt[region][target],
+                            fleet: state.fleet[region][target])
                     } : []
             }
         }
@@ -224,7 +259,10 @@ public final class HealthMonitor: Sendable {
     private static func status(of region: RegionConfig, state: State, index: Int, now: ContinuousClock.Instant)
         -> RegionStatus
     {
-        let targets = state.targets[index]
+        let ownView = state.targets[index]
+        let verdicts = state.fleet[index]
+        // What routing goes by: the fleet's verdict where one applies, else this instance's view.
+        let healthy = ownView.indices.map { verdicts[$0]?.isDown.map { !$0 } ?? ownView[$0].isHealthy }
         let ejections = state.ejections[index]
         let drained = region.drain || state.runtimeDrains.contains(region.name)
         // Active checks probe the upstreams themselves unless the region names other targets.
@@ -232,10 +270,18 @@ public final class HealthMonitor: Sendable {
             region.isChecked && region.healthTargets.map(\.address) == region.upstreams.map(\.address)
         let ejected = ejections.map { $0.until.map { $0 > now } ?? false }
         let upstreamAvailable = region.upstreams.indices.map { upstream in
-            !ejected[upstream] && (!targetsAreUpstreams || targets[upstream].isHealthy)
+            !ejected[upstream] && (!targetsAreUpstreams || healthy[upstream])
         }
         var details: [String] = []
-        for (target, health) in targets.enumerated() where region.isChecked && !health.isHealthy {
+        var votes: [String] = []
+        let named = region.healthTargets.count > 1
+        for (target, verdict) in verdicts.enumerated() where region.isChecked {
+            guard let verdict else { continue }
+            votes.append((named ? "\(region.healthTargets[target]) " : "") + verdict.description)
+            if verdict.isDown == true { details.append(votes.last!) }
+        }
+        for (target, health) in ownView.enumerated()
+        where region.isChecked && !health.isHealthy && verdicts[target]?.isDown == nil {
             let failures = health.consecutiveFailures
             var last = ""
             if case .fail(let reason) = health.lastResult { last = ", \(reason)" }
@@ -248,19 +294,20 @@ public final class HealthMonitor: Sendable {
             details.append("\(region.upstreams[upstream].address) ejected by outlier detection\(reason)")
         }
         let counted: Int
-        let healthy: Int
+        let healthyCount: Int
         if targetsAreUpstreams || (!region.isChecked && region.mode == .proxy) {
             counted = region.upstreams.count
-            healthy = upstreamAvailable.filter { $0 }.count
+            healthyCount = upstreamAvailable.filter { $0 }.count
         } else if region.isChecked {
-            counted = targets.count
-            healthy = targets.filter(\.isHealthy).count
+            counted = healthy.count
+            healthyCount = healthy.filter { $0 }.count
         } else {
             counted = 0
-            healthy = 0
+            healthyCount = 0
         }
         return RegionStatus(
-            drained: drained, checkedTargets: counted, healthyTargets: healthy, minHealthy: region.minHealthy,
-            detail: details.isEmpty ? nil : details.joined(separator: "; "), upstreamAvailable: upstreamAvailable)
+            drained: drained, checkedTargets: counted, healthyTargets: healthyCount, minHealthy: region.minHealthy,
+            detail: details.isEmpty ? nil : details.joined(separator: "; "), upstreamAvailable: upstreamAvailable,
+            healthVotes: votes.isEmpty ? nil : votes.joined(separator: "; "))
     }
 }

@@ -11,10 +11,13 @@ public struct RegionStatus: Sendable, Hashable {
     public var detail: String?
     /// Per upstream, in config order: may it receive proxied requests (healthy and not ejected)?
     public var upstreamAvailable: [Bool]
+    /// Fleet mode with a quorum: what the fleet's health votes say of the region's targets
+    /// ("up: 1 of 3 instances see it down, quorum 0.66"), whether or not the region is available.
+    public var healthVotes: String?
 
     public init(
         drained: Bool = false, checkedTargets: Int = 0, healthyTargets: Int = 0, minHealthy: Int = 1,
-        detail: String? = nil, upstreamAvailable: [Bool] = []
+        detail: String? = nil, upstreamAvailable: [Bool] = [], healthVotes: String? = nil
     ) {
         self.drained = drained
         self.checkedTargets = checkedTargets
@@ -22,6 +25,7 @@ public struct RegionStatus: Sendable, Hashable {
         self.minHealthy = minHealthy
         self.detail = detail
         self.upstreamAvailable = upstreamAvailable
+        self.healthVotes = healthVotes
     }
 
     /// The status of a region before any check has run: healthy (fail-open), unless drained.

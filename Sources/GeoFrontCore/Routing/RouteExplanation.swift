@@ -12,6 +12,9 @@ public struct RouteExplanation: Sendable {
         public let isAvailable: Bool
         /// Why the region is unavailable ("drained", "3 failed checks, connection refused").
         public let unavailableReason: String?
+        /// Fleet mode with a quorum: the fleet's health votes on the region's targets ("up: 1 of
+        /// 3 instances see it down, quorum 0.66").
+        public var healthVotes: String? = nil
     }
 
     public let ip: IPAddress
@@ -153,6 +156,7 @@ public struct RouteExplanation: Sendable {
                 ("distance_km", candidate.distanceKm.map(number) ?? "null"),
                 ("available", candidate.isAvailable ? "true" : "false"),
                 ("unavailable_reason", candidate.unavailableReason.map { JSONText.string($0) } ?? "null"),
+                ("health_votes", candidate.healthVotes.map { JSONText.string($0) } ?? "null"),
             ])
         }
         fields.append(("candidates", "[" + list.joined(separator: ",") + "]"))
@@ -187,7 +191,8 @@ extension RoutingSnapshot {
             RouteExplanation.Candidate(
                 region: regions[index].name,
                 distanceKm: location?.coordinate.map { GreatCircle.distanceKm($0, regions[index].config.location) },
-                isAvailable: regions[index].isAvailable, unavailableReason: statuses[index].unavailableReason)
+                isAvailable: regions[index].isAvailable, unavailableReason: statuses[index].unavailableReason,
+                healthVotes: statuses[index].healthVotes)
         }
         if location?.coordinate != nil {
             // Stable sort keeps file order for equal distances, matching the selector's tie rule.

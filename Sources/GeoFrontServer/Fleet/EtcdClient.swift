@@ -47,10 +47,20 @@ public final class EtcdClient: Sendable {
 
     /// Every key starting with `prefix`, in key order.
     public func list(prefix: String) async throws -> [KeyValue] {
+        try await listWithRevision(prefix: prefix).values
+    }
+
+    /// Every key starting with `prefix`, in key order, and the store's revision when they were read.
+    public func listWithRevision(prefix: String) async throws -> (values: [KeyValue], revision: Int64) {
         let response = try await call(
             "/v3/kv/range", ["key": EtcdWire.base64(prefix), "range_end": EtcdWire.prefixEnd(prefix)],
             as: EtcdWire.RangeResponse.self)
-        return (response.kvs ?? []).map(Self.keyValue)
+        return ((response.kvs ?? []).map(Self.keyValue), response.header?.revision?.value ?? 0)
+    }
+
+    /// Deletes `key` (nothing happens when there is no such key).
+    public func delete(_ key: String) async throws {
+        _ = try await callRaw("/v3/kv/deleterange", ["key": EtcdWire.base64(key)])
     }
 
     /// Puts `value` at `key` (attached to `lease` when given); the store's new revision.
@@ -88,11 +98,11 @@ public final class EtcdClient: Sendable {
         let close: @Sendable () -> Void
     }
 
-    /// Watches `key` from `startRevision` on.
-    func watch(_ key: String, from startRevision: Int64) async throws -> Watch {
-        let request: [String: Any] = [
-            "create_request": ["key": EtcdWire.base64(key), "start_revision": String(startRevision)]
-        ]
+    /// Watches `key` (with `prefix`, every key starting with it) from `startRevision` on.
+    func watch(_ key: String, from startRevision: Int64, prefix: Bool = false) async throws -> Watch {
+        var create = ["key": EtcdWire.base64(key), "start_revision": String(startRevision)]
+        if prefix { create["range_end"] = EtcdWire.prefixEnd(key) }
+        let request: [String: Any] = ["create_request": create]
         let body = try JSONSerialization.data(withJSONObject: request)
         return try await authenticated { token in
             let (stream, channel) = try await self.open(

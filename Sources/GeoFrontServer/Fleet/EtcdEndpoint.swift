@@ -80,6 +80,9 @@ public struct EtcdEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// The keys of the instance records start with this.
     public var instancesPrefix: String { prefix + "/instances/" }
 
+    /// The keys of the health votes start with this: `PREFIX/health/ID/REGION/TARGET`.
+    public var healthPrefix: String { prefix + "/health/" }
+
     /// The address without the password.
     public var description: String {
         let scheme = tls ? "etcds" : "etcd"

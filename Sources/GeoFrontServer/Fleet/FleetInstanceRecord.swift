@@ -9,15 +9,22 @@ import ServiceLifecycle
 /// tenth of a second; while etcd is away the record is retried with backoff, and a lease etcd
 /// forgot is replaced by a new one. On graceful shutdown the lease is revoked, so the record
 /// goes at once.
+///
+/// The instance's health votes (``FleetHealthVotes``) live on the same lease and are kept in step
+/// by the same loop: they go with the record.
 public final class FleetInstanceRecord: Service, Sendable {
     public let id: String
     private let client: EtcdClient
     private let logger: Logger
     private let ttl: Int
     private let state: NIOLockedValueBox<(status: FleetInstanceStatus, dirty: Bool)>
+    private let votes: FleetHealthVotes?
 
-    public init(id: String, client: EtcdClient, revision: Int64, logger: Logger, ttl: Int = 10) {
+    public init(
+        id: String, client: EtcdClient, revision: Int64, logger: Logger, ttl: Int = 10, votes: FleetHealthVotes? = nil
+    ) {
         self.id = id
+        self.votes = votes
         self.client = client
         self.logger = logger
         self.ttl = ttl
@@ -86,6 +93,7 @@ public final class FleetInstanceRecord: Service, Sendable {
                     box.withLockedValue { $0 = lease }
                     renewed = clock.now
                     state.withLockedValue { $0.dirty = true }
+                    votes?.forget()
                 }
                 let record: FleetInstanceStatus? = state.withLockedValue {
                     guard $0.dirty else { return nil }
@@ -100,6 +108,7 @@ public final class FleetInstanceRecord: Service, Sendable {
                         throw error
                     }
                 }
+                try await votes?.sync(lease: lease)
                 if clock.now - renewed >= renewEvery {
                     let left = try await client.keepAlive(lease: lease)
                     renewed = clock.now
@@ -120,6 +129,7 @@ public final class FleetInstanceRecord: Service, Sendable {
                 return
             } catch {
                 if Task.isCancelledOrShuttingDown { return }
+                votes?.forget()
                 let wait = backoff.next()
                 if !failing {
                     logger.warning(

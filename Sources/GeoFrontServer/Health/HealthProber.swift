@@ -26,9 +26,13 @@ import NIOTLS
 public struct HealthProber: Sendable {
     private let group: any EventLoopGroup
     private let contexts = TLSContextCache()
+    /// The `User-Agent` of HTTP checks: `GeoFront-HealthCheck`, or in fleet mode
+    /// `GeoFront-HealthCheck/INSTANCE-ID`, so a target's logs show which instance checked it.
+    public let userAgent: String
 
-    public init(group: any EventLoopGroup) {
+    public init(group: any EventLoopGroup, instanceID: String? = nil) {
         self.group = group
+        userAgent = "GeoFront-HealthCheck" + (instanceID.map { "/\($0)" } ?? "")
     }
 
     /// Probes `target`; a TLS target is verified per `upstreamTLS` (the configuration's
@@ -53,7 +57,7 @@ public struct HealthProber: Sendable {
             attempt.value.deadline = loop.scheduleTask(in: timeout) {
                 attempt.value.finish(.fail(.timeout(milliseconds: settings.timeoutMilliseconds)))
             }
-            let request = ProbeRequest(target: target, settings: settings)
+            let request = ProbeRequest(target: target, settings: settings, userAgent: userAgent)
             let bootstrap = ClientBootstrap(group: loop)
                 .connectTimeout(timeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -189,12 +193,12 @@ struct ProbeRequest: Sendable {
     let expectStatus: StatusRanges
     let expectBody: String?
 
-    init(target: HealthTarget, settings: HealthCheckSettings) {
+    init(target: HealthTarget, settings: HealthCheckSettings, userAgent: String = "GeoFront-HealthCheck") {
         let host = settings.host ?? target.hostHeader ?? target.address.description
         head = HTTPRequestHead(
             version: .http1_1, method: .GET, uri: target.path ?? settings.path,
             headers: [
-                "Host": host, "User-Agent": "GeoFront-HealthCheck", "Accept": "*/*", "Connection": "close",
+                "Host": host, "User-Agent": userAgent, "Accept": "*/*", "Connection": "close",
             ])
         expectStatus = settings.expectStatus
         expectBody = settings.expectBody

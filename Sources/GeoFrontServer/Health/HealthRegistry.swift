@@ -15,6 +15,15 @@ public final class HealthRegistry: Sendable {
 
     public var monitor: HealthMonitor { box.withLockedValue { $0 } }
 
+    private let fleetBox = NIOLockedValueBox<String?>(nil)
+
+    /// Fleet mode: where the health routing goes by comes from ("votes from etcd: 3 instances",
+    /// "etcd unreachable: this instance's own view"); nil without etcd.
+    public var fleetHealth: String? {
+        get { fleetBox.withLockedValue { $0 } }
+        set { fleetBox.withLockedValue { $0 = newValue } }
+    }
+
     /// Makes `monitor` current and wakes the checker.
     public func replace(_ monitor: HealthMonitor) {
         box.withLockedValue { $0 = monitor }

@@ -188,6 +188,7 @@ public final class AdminServer: Service, Sendable {
                 ("drained", "\(status.drained)"),
                 ("drained_at_runtime", "\(drains.contains(region.name))"),
                 ("unavailable_reason", status.unavailableReason.map { JSONText.string($0) } ?? "null"),
+                ("health_votes", status.healthVotes.map { JSONText.string($0) } ?? "null"),
                 ("requests_last_minute", "\(requests)"),
                 ("traffic_share", total == 0 ? "0" : "\(Double(requests) / Double(total))"),
                 ("upstreams", "[" + upstreams.joined(separator: ",") + "]"),
@@ -213,6 +214,7 @@ public final class AdminServer: Service, Sendable {
                 ("healthy", "\(target.health.isHealthy)"),
                 ("last_probe", target.probedAt.map { JSONText.string(JSONText.isoTime($0)) } ?? "null"),
                 ("result", result), ("latency_ms", latency), ("reason", reason),
+                ("fleet", target.fleet.map { JSONText.string($0.description) } ?? "null"),
                 ("consecutive_failures", "\(target.health.consecutiveFailures)"),
             ])
         }
@@ -230,6 +232,7 @@ public final class AdminServer: Service, Sendable {
                 ])
             ),
             ("when_all_down", JSONText.string(snapshot.config.whenAllDown.rawValue)),
+            ("fleet_health", server.health.fleetHealth.map { JSONText.string($0) } ?? "null"),
             ("requests_last_minute", "\(total)"),
             ("regions", "[" + regions.joined(separator: ",") + "]"),
             ("targets", "[" + targets.joined(separator: ",") + "]"),

@@ -45,6 +45,7 @@ extension AdminServer {
             case nil:
                 break
             }
+            if let fleet = target.fleet { detail += (detail.isEmpty ? "" : "; ") + fleet.description }
             let state = target.health.isHealthy ? "available" : "unavailable"
             let probed = target.probedAt.map { JSONText.isoTime($0) } ?? "-"
             targetRows.append(
