@@ -10,19 +10,22 @@ import NIOCore
 /// own), `Age` (recomputed per answer, RFC 9111 §4.2.3), `Set-Cookie` (never repeated to other
 /// clients), the purge tags (`Surrogate-Key`, `Cache-Tag`), `X-GeoFront-Region`, and
 /// `proxy.strip_response_headers`.
-struct StoredHead: Sendable {
-    var status: Int
+///
+/// A class, immutable: the fill, its followers and the stored response share one (a copy is one
+/// reference, not a dozen).
+final class StoredHead: Sendable {
+    let status: Int
     /// `HTTP/1.1 NNN reason CRLF` then the kept field lines, each with its CRLF.
-    var wire: ByteBuffer
+    let wire: ByteBuffer
     /// Bytes of the status line at the start of ``wire``.
-    var statusLineLength: Int
+    let statusLineLength: Int
     /// What the rules read from the whole upstream head (including `Age` and `Set-Cookie`).
-    var headers: CacheHeaders
-    var etag: String?
-    var lastModified: String?
-    var tags: [String]
+    let headers: CacheHeaders
+    let etag: String?
+    let lastModified: String?
+    let tags: [String]
     /// `Vary`'s field names, lower case, sorted, once each.
-    var varyNames: [String]
+    let varyNames: [String]
 
     /// Every field line of a parsed upstream head, as text (the cache's slow paths only).
     static func allFields(_ bytes: UnsafeRawBufferPointer, head: ResponseHead) -> [(name: String, value: String)] {
@@ -113,7 +116,10 @@ struct StoredHead: Sendable {
     /// A stored head with its fields replaced (a 304's update, RFC 9111 §3.2): the wire form is
     /// written again from `fields`.
     init(updating stored: StoredHead, fields: [CacheHeaderField], allocator: ByteBufferAllocator) {
-        self = stored
+        status = stored.status
+        statusLineLength = stored.statusLineLength
+        tags = stored.tags
+        varyNames = stored.varyNames
         var wire = allocator.buffer(capacity: stored.wire.readableBytes + 64)
         wire.writeImmutableBuffer(stored.wire.getSlice(at: stored.wire.readerIndex, length: stored.statusLineLength)!)
         for field in fields {
