@@ -113,7 +113,7 @@ struct FleetRateLimitTests {
     @Test func pipelinedRequestsWaitForRedisInOrder() async throws {
         let redis = try RedisServer()
         defer { redis.stop() }
-        try await Self.withFleet(redis, count: 1, burst: 3) { servers in
+        try await Self.withFleet(redis, count: 1, rate: 0.001, burst: 3) { servers in
             try await Self.connect(servers)
             let paths = try await offThePool { () -> [String] in
                 let client = try servers[0].trustedClient()
@@ -142,7 +142,7 @@ struct FleetRateLimitTests {
         let redis = try RedisServer()
         defer { redis.stop() }
         let limit: [String: Any] = [
-            "requests_per_second": 1, "burst": 2, "store": ["redis": redis.url, "timeout_ms": 2000],
+            "requests_per_second": 0.001, "burst": 2, "store": ["redis": redis.url, "timeout_ms": 2000],
         ]
         let rig = try await ProxyRig(upstreams: ["eu-west": [("london-1", .echo)]], extra: ["rate_limit": limit])
         do {
@@ -212,7 +212,7 @@ struct FleetRateLimitTests {
 
     @Test func aServerStartsAndServesWithoutRedis() async throws {
         let limit: [String: Any] = [
-            "requests_per_second": 1, "burst": 2,
+            "requests_per_second": 0.001, "burst": 2,
             "store": ["redis": "redis://127.0.0.1:\(try RedisServer.freePort())", "on_error": "local"],
         ]
         try await withServer(extra: ["rate_limit": limit]) { server in
