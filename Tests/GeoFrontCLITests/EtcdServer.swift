@@ -15,18 +15,26 @@ final class EtcdServer: @unchecked Sendable {
     let peerPort: Int
     let folder: String
     let prefix = "/geofront-test"
+    /// With `tls`: a second client listener over HTTPS (the first stays plain for the tests' own calls).
+    let tlsPort: Int?
+    private let tls: TestCertificates?
+    private let clientCertificates: Bool
     private var process: Process?
     /// Sent with every call once `enableAuthentication` has run.
     private var token: String?
 
     /// Starts etcd in `folder` and waits until it answers.
-    init(folder: String) throws {
+    /// `clientCertificates`: the HTTPS listener asks for a client certificate signed by `tls`'s authority.
+    init(folder: String, tls: TestCertificates? = nil, clientCertificates: Bool = false) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw RawHTTPError("\(Self.binary) is missing: install Debian's etcd-server (scripts/test does)")
         }
         self.folder = folder
+        self.tls = tls
+        self.clientCertificates = clientCertificates
         clientPort = try Self.freePort()
         peerPort = try Self.freePort()
+        tlsPort = tls == nil ? nil : try Self.freePort()
         try start()
     }
 
@@ -36,13 +44,18 @@ final class EtcdServer: @unchecked Sendable {
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        let client = "http://127.0.0.1:\(clientPort)"
+        var client = "http://127.0.0.1:\(clientPort)"
+        if let tlsPort { client += ",https://127.0.0.1:\(tlsPort)" }
         let peer = "http://127.0.0.1:\(peerPort)"
         process.arguments = [
             "--name", "test", "--data-dir", "\(folder)/etcd-data", "--listen-client-urls", client,
             "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", "test=\(peer)",
         ]
+        if let tls { process.arguments! += ["--cert-file", tls.serverCertificate, "--key-file", tls.serverKey] }
+        if let tls, clientCertificates {
+            process.arguments! += ["--client-cert-auth", "--trusted-ca-file", tls.caCertificate]
+        }
         let logPath = "\(folder)/etcd.log"
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)

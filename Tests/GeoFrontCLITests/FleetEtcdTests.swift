@@ -217,6 +217,62 @@ import Testing
         #expect(refused.stderr.contains("--config-cache"), "\(refused.stderr)")
     }
 
+    /// `etcds://` with the authority that signed etcd's certificate (`?ca=`): pushes, follows and
+    /// lists over TLS; without the authority the certificate is refused.
+    @Test func followsEtcdOverTLSWithItsAuthority() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let certificates = try TestCertificates(in: folder, prefix: "etcd", serverName: "localhost")
+        let etcd = try await offThePool { try EtcdServer(folder: folder.path, tls: certificates) }
+        defer { etcd.stop() }
+        let url = "etcds://localhost:\(etcd.tlsPort!)\(etcd.prefix)?ca=\(certificates.caCertificate)"
+        let v1 = try folder.write("v1.json", Self.config("v1"))
+        let untrusted = try await offThePool {
+            try CLITests.run(["config", "push", v1, "--etcd", "etcds://localhost:\(etcd.tlsPort!)\(etcd.prefix)"])
+        }
+        #expect(untrusted.status != 0, "a certificate from an unknown authority must be refused")
+        let push = try await offThePool { try CLITests.run(["config", "push", v1, "--etcd", url]) }
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(try await offThePool { try etcd.get("config") }?.value.contains("v1.example.test") == true)
+
+        let serve = try await offThePool { try ServeProcess(configPath: url, arguments: ["--instance-id", "tls-a"]) }
+        defer { serve.stop() }
+        #expect(try await offThePool { try Self.target(serve) } == "v1.example.test")
+        let v2 = try folder.write("v2.json", Self.config("v2"))
+        #expect(try await offThePool { try CLITests.run(["config", "push", v2, "--etcd", url]) }.status == 0)
+        try await waitUntil("the instance to apply v2 through a watch over TLS") {
+            try await offThePool { try Self.target(serve) } == "v2.example.test"
+        }
+        try await waitUntil("the instance's record") {
+            try await offThePool { try CLITests.run(["fleet", "status", "--etcd", url]) }.stdout.contains("tls-a")
+        }
+    }
+
+    /// etcd with `--client-cert-auth`: `&cert=…&key=…` give this client's certificate; without it
+    /// etcd refuses the client.
+    @Test func presentsAClientCertificateWhenEtcdAsksForOne() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        // etcd's gateway presents etcd's own certificate to etcd: it must allow client use too.
+        let certificates = try TestCertificates(
+            in: folder, prefix: "etcd", serverName: "localhost", serverIsAlsoClient: true)
+        let client = try certificates.clientCertificate(name: "geofront")
+        let etcd = try await offThePool {
+            try EtcdServer(folder: folder.path, tls: certificates, clientCertificates: true)
+        }
+        defer { etcd.stop() }
+        let base = "etcds://localhost:\(etcd.tlsPort!)\(etcd.prefix)?ca=\(certificates.caCertificate)"
+        let v1 = try folder.write("v1.json", Self.config("v1"))
+        let anonymous = try await offThePool { try CLITests.run(["config", "push", v1, "--etcd", base]) }
+        #expect(anonymous.status != 0, "etcd must refuse a client without a certificate")
+        let url = base + "&cert=\(client.certificate)&key=\(client.key)"
+        let push = try await offThePool { try CLITests.run(["config", "push", v1, "--etcd", url]) }
+        #expect(push.status == 0, "\(push.stderr)")
+        let serve = try await offThePool { try ServeProcess(configPath: url, arguments: ["--instance-id", "mtls-a"]) }
+        defer { serve.stop() }
+        #expect(try await offThePool { try Self.target(serve) } == "v1.example.test")
+    }
+
     @Test func authenticatesWithAUserAndPassword() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

@@ -26,6 +26,23 @@ import Testing
         }
     }
 
+    /// `etcds://…?ca=PATH[&cert=PATH&key=PATH]`: TLS options, and what is refused.
+    @Test func parsesTLSOptions() throws {
+        let tls = try EtcdEndpoint.parse(
+            "etcds://etcd.internal:2379/fleet?ca=/etc/etcd/ca%20bundle.pem&cert=/c.pem&key=/k.pem")
+        #expect(tls.prefix == "/fleet" && tls.tls)
+        #expect(tls.caFile == "/etc/etcd/ca bundle.pem" && tls.certificateFile == "/c.pem" && tls.keyFile == "/k.pem")
+        #expect(try EtcdEndpoint.parse("etcds://h/x?ca=/a.pem").certificateFile == nil)
+        for bad in [
+            "etcd://h/x?ca=/a.pem",  // TLS options on a plain address
+            "etcds://h/x?ca=",  // no path
+            "etcds://h/x?cert=/c.pem",  // a certificate without its key
+            "etcds://h/x?ca=/a.pem&verify=no",  // unknown option
+        ] {
+            #expect(throws: EtcdEndpoint.Invalid.self, "\(bad)") { try EtcdEndpoint.parse(bad) }
+        }
+    }
+
     @Test func prefixRangeEnd() {
         #expect(EtcdWire.prefixEnd("/g/instances/") == Data("/g/instances0".utf8).base64EncodedString())
     }

@@ -6,20 +6,26 @@ public struct TestCertificates: Sendable {
     public let caCertificate: String
     public let serverCertificate: String
     public let serverKey: String
+    private let base: String
+    private let folder: TemporaryDirectory
 
     /// Creates the files inside `folder` (prefix distinguishes several authorities).
     /// - Parameter rsaServerKey: the server's key is RSA-2048 instead of ECDSA P-256.
+    /// - Parameter serverIsAlsoClient: the server's certificate may also authenticate a client
+    ///   (etcd's JSON gateway connects to etcd itself with it when client certificates are required).
     public init(
         in folder: TemporaryDirectory, prefix: String = "test", serverName: String = "localhost",
-        rsaServerKey: Bool = false
+        rsaServerKey: Bool = false, serverIsAlsoClient: Bool = false
     ) throws {
         let base = "\(folder.path)/\(prefix)"
+        self.base = base
+        self.folder = folder
         caCertificate = "\(base)-ca.pem"
         serverCertificate = "\(base)-server.pem"
         serverKey = "\(base)-server.key"
         let extensions = try folder.write(
             "\(prefix)-ext.cnf",
-            "subjectAltName=DNS:\(serverName)\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n"
+            "subjectAltName=DNS:\(serverName)\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\(serverIsAlsoClient ? ",clientAuth" : "")\n"
         )
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try Self.openssl(
@@ -35,6 +41,25 @@ public struct TestCertificates: Sendable {
             "x509", "-req", "-in", "\(base)-server.csr", "-CA", caCertificate, "-CAkey", "\(base)-ca.key",
             "-CAcreateserial", "-out", serverCertificate, "-days", "2", "-extfile", extensions,
         ])
+    }
+
+    /// A client certificate (`extendedKeyUsage=clientAuth`) named `name`, signed by this
+    /// authority: the certificate's and the key's paths.
+    public func clientCertificate(name: String) throws -> (certificate: String, key: String) {
+        let certificate = "\(base)-client-\(name).pem"
+        let key = "\(base)-client-\(name).key"
+        let extensions = try folder.write(
+            "client-\(name)-ext.cnf",
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n")
+        try Self.openssl([
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
+            "\(base)-client-\(name).csr", "-subj", "/CN=\(name)",
+        ])
+        try Self.openssl([
+            "x509", "-req", "-in", "\(base)-client-\(name).csr", "-CA", caCertificate, "-CAkey", "\(base)-ca.key",
+            "-CAcreateserial", "-out", certificate, "-days", "2", "-extfile", extensions,
+        ])
+        return (certificate, key)
     }
 
     private static func openssl(_ arguments: [String]) throws {

@@ -34,7 +34,19 @@ public final class EtcdClient: Sendable {
         self.group = group
         self.connectTimeout = connectTimeout
         self.callTimeout = callTimeout
-        tls = endpoint.tls ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        tls = endpoint.tls ? try NIOSSLContext(configuration: Self.tlsConfiguration(endpoint)) : nil
+    }
+
+    /// TLS to etcd: its certificate verified against `?ca=` (else the system's trust store), with
+    /// this client's certificate and key when `?cert=` and `&key=` are given.
+    static func tlsConfiguration(_ endpoint: EtcdEndpoint) throws -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if let ca = endpoint.caFile { configuration.trustRoots = .file(ca) }
+        if let certificate = endpoint.certificateFile, let key = endpoint.keyFile {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        return configuration
     }
 
     /// The value at `key` and the store's revision when it was read (nil value: no such key).

@@ -11,6 +11,12 @@ public struct EtcdEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var tls: Bool
     public var user: String?
     public var password: String?
+    /// `etcds://` only: a PEM file of the authorities that sign etcd's certificate (`?ca=PATH`;
+    /// without it, the system's trust store), and this client's certificate and key for etcd's
+    /// `--client-cert-auth` (`&cert=PATH&key=PATH`).
+    public var caFile: String?
+    public var certificateFile: String?
+    public var keyFile: String?
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
@@ -33,11 +39,37 @@ public struct EtcdEndpoint: Sendable, Equatable, CustomStringConvertible {
         } else {
             throw Invalid(description: "\(text): not an etcd address (etcd://HOST:PORT/PREFIX)")
         }
-        guard let slash = rest.firstIndex(of: "/") else {
+        var remainder = rest
+        var caFile: String?
+        var certificateFile: String?
+        var keyFile: String?
+        if let question = remainder.firstIndex(of: "?") {
+            for pair in remainder[remainder.index(after: question)...].split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                let name = String(parts[0])
+                let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+                guard tls else {
+                    throw Invalid(description: "\(text): ?\(name)= needs etcds:// (TLS)")
+                }
+                guard !value.isEmpty else { throw Invalid(description: "\(text): \(name) needs a file path") }
+                switch name {
+                case "ca": caFile = value
+                case "cert": certificateFile = value
+                case "key": keyFile = value
+                default:
+                    throw Invalid(description: "\(text): unknown option \(name) (allowed: ca, cert, key)")
+                }
+            }
+            guard (certificateFile == nil) == (keyFile == nil) else {
+                throw Invalid(description: "\(text): cert and key go together")
+            }
+            remainder = remainder[..<question]
+        }
+        guard let slash = remainder.firstIndex(of: "/") else {
             throw Invalid(description: "\(text): needs a key prefix (etcd://HOST:PORT/PREFIX)")
         }
-        var authority = rest[..<slash]
-        var prefix = String(rest[slash...])
+        var authority = remainder[..<slash]
+        var prefix = String(remainder[slash...])
         while prefix.count > 1 && prefix.hasSuffix("/") { prefix.removeLast() }
         guard prefix.count > 1 else {
             throw Invalid(description: "\(text): needs a key prefix (etcd://HOST:PORT/PREFIX)")
@@ -71,7 +103,11 @@ public struct EtcdEndpoint: Sendable, Equatable, CustomStringConvertible {
             }
             port = parsed
         }
-        return EtcdEndpoint(host: host, port: port, prefix: prefix, tls: tls, user: user, password: password)
+        var endpoint = EtcdEndpoint(host: host, port: port, prefix: prefix, tls: tls, user: user, password: password)
+        endpoint.caFile = caFile
+        endpoint.certificateFile = certificateFile
+        endpoint.keyFile = keyFile
+        return endpoint
     }
 
     /// The key of the configuration document.
