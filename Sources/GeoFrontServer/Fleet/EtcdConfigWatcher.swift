@@ -79,20 +79,9 @@ public struct EtcdConfigWatcher: Service {
                 }
                 defer { probe.cancel() }
                 for try await message in watch.messages {
-                    let decoded: EtcdWire.WatchMessage
-                    do {
-                        decoded = try JSONDecoder().decode(EtcdWire.WatchMessage.self, from: message)
-                    } catch {
-                        throw EtcdError("etcd's watch sent something other than JSON: \(error)")
-                    }
-                    if let error = decoded.error { throw EtcdError(error.message ?? error.error ?? "watch failed") }
-                    guard let result = decoded.result else { continue }
-                    if result.canceled == true {
-                        throw EtcdError(
-                            "etcd cancelled the watch"
-                                + (result.compactRevision.map { " (compacted to revision \($0.value))" } ?? "")
-                                + (result.cancelReason.map { ": \($0)" } ?? ""))
-                    }
+                    guard
+                        let result = try EtcdWire.WatchMessage.decodedResult(of: message, watching: "the configuration")
+                    else { continue }
                     for event in result.events ?? [] {
                         guard let kv = event.kv else { continue }
                         let modRevision = kv.modRevision?.value ?? 0

@@ -94,6 +94,26 @@ enum EtcdWire {
         }
         let result: Result?
         let error: ErrorBody?
+
+        /// The result of one message of a watch of `what` (nil: a message without one); an error,
+        /// a cancellation or something other than the gateway's JSON is thrown.
+        static func decodedResult(of message: Data, watching what: String) throws -> Result? {
+            let decoded: WatchMessage
+            do {
+                decoded = try JSONDecoder().decode(WatchMessage.self, from: message)
+            } catch {
+                throw EtcdError("etcd's watch sent something other than JSON: \(error)")
+            }
+            if let error = decoded.error { throw EtcdError(error.message ?? error.error ?? "watch failed") }
+            guard let result = decoded.result else { return nil }
+            if result.canceled == true {
+                throw EtcdError(
+                    "etcd cancelled the watch of \(what)"
+                        + (result.compactRevision.map { " (compacted to revision \($0.value))" } ?? "")
+                        + (result.cancelReason.map { ": \($0)" } ?? ""))
+            }
+            return result
+        }
     }
 
     /// What the gateway answers instead of a result (`{"error": …, "code": …, "message": …}`; a

@@ -123,17 +123,8 @@ public final class FleetHealthAggregator: Service, Sendable {
 
     /// One message of the watch: puts and deletes of votes.
     private func apply(_ message: Data) throws {
-        let decoded: EtcdWire.WatchMessage
-        do {
-            decoded = try JSONDecoder().decode(EtcdWire.WatchMessage.self, from: message)
-        } catch {
-            throw EtcdError("etcd's watch sent something other than JSON: \(error)")
-        }
-        if let error = decoded.error { throw EtcdError(error.message ?? error.error ?? "watch failed") }
-        guard let result = decoded.result else { return }
-        if result.canceled == true {
-            throw EtcdError(
-                "etcd cancelled the watch of the health votes" + (result.cancelReason.map { ": \($0)" } ?? ""))
+        guard let result = try EtcdWire.WatchMessage.decodedResult(of: message, watching: "the health votes") else {
+            return
         }
         let events = result.events ?? []
         guard !events.isEmpty else { return }
