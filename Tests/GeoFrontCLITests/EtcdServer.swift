@@ -32,9 +32,9 @@ final class EtcdServer: @unchecked Sendable {
         self.folder = folder
         self.tls = tls
         self.clientCertificates = clientCertificates
-        clientPort = try Self.freePort()
-        peerPort = try Self.freePort()
-        tlsPort = tls == nil ? nil : try Self.freePort()
+        clientPort = try LoopbackPort.free()
+        peerPort = try LoopbackPort.free()
+        tlsPort = tls == nil ? nil : try LoopbackPort.free()
         try start()
     }
 
@@ -175,24 +175,5 @@ final class EtcdServer: @unchecked Sendable {
 
     private static func unbase64(_ value: Any?) -> String {
         String(decoding: Data(base64Encoded: value as? String ?? "") ?? Data(), as: UTF8.self)
-    }
-
-    /// A loopback port nobody listens on now (the kernel's pick for a socket bound to port 0).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RawHTTPError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw RawHTTPError("bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

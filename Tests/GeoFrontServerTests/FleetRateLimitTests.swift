@@ -213,7 +213,7 @@ struct FleetRateLimitTests {
     @Test func aServerStartsAndServesWithoutRedis() async throws {
         let limit: [String: Any] = [
             "requests_per_second": 0.001, "burst": 2,
-            "store": ["redis": "redis://127.0.0.1:\(try RedisServer.freePort())", "on_error": "local"],
+            "store": ["redis": "redis://127.0.0.1:\(try LoopbackPort.free())", "on_error": "local"],
         ]
         try await withServer(extra: ["rate_limit": limit]) { server in
             let statuses = try await offThePool { () -> [Int] in

@@ -33,16 +33,8 @@ enum H2Clients {
 
     /// Runs `executable` (looked up on PATH) to its end: exit code and standard output.
     static func run(_ arguments: [String]) throws -> (code: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ProcessOutput.run("/usr/bin/env", arguments)
+        return (result.status, result.output)
     }
 
     /// `curl` with `options` (`--http2`, `--http2-prior-knowledge`, `-H`…) for `url`; TLS

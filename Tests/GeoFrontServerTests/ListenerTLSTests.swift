@@ -52,20 +52,14 @@ import Testing
     /// `curl` over TLS to `name` (resolved to 127.0.0.1) trusting only `ca`: the status and the
     /// `Location`, or nil when the handshake or verification failed.
     static func get(_ name: String, port: Int, path: String = "/p?q=1", ca: String) throws -> (Int, String)? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = [
-            "-sS", "--max-time", "10", "--cacert", ca, "--resolve", "\(name):\(port):127.0.0.1",
-            "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "https://\(name):\(port)\(path)",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        let text = String(decoding: data, as: UTF8.self).split(separator: " ", maxSplits: 1)
+        let (status, output) = try ProcessOutput.run(
+            "/usr/bin/curl",
+            [
+                "-sS", "--max-time", "10", "--cacert", ca, "--resolve", "\(name):\(port):127.0.0.1",
+                "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "https://\(name):\(port)\(path)",
+            ])
+        guard status == 0 else { return nil }
+        let text = output.split(separator: " ", maxSplits: 1)
         return (Int(text[0]) ?? 0, text.count > 1 ? String(text[1]) : "")
     }
 

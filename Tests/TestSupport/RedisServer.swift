@@ -23,7 +23,7 @@ public final class RedisServer: @unchecked Sendable {
 
     /// Starts one on a free port; with `password`, clients must `AUTH`.
     public init(password: String? = nil) throws {
-        port = try Self.freePort()
+        port = try LoopbackPort.free()
         self.password = password
         try start()
     }
@@ -80,41 +80,10 @@ public final class RedisServer: @unchecked Sendable {
     /// Runs one command with `redis-cli` and returns its output without the final newline.
     @discardableResult
     public func command(_ words: [String], database: Int = 0) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
         var arguments = ["-h", "127.0.0.1", "-p", String(port), "-n", String(database)]
         if let password { arguments += ["--no-auth-warning", "-a", password] }
-        process.arguments = arguments + words
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        var text = String(decoding: data, as: UTF8.self)
+        var text = try ProcessOutput.run("/usr/bin/redis-cli", arguments + words).output
         while text.hasSuffix("\n") { text.removeLast() }
         return text
-    }
-
-    /// A TCP port nothing listens on now (the system's pick for port 0).
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RawHTTPError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0 else { throw RawHTTPError("bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
