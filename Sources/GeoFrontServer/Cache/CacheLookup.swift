@@ -71,7 +71,7 @@ enum CacheLookup {
         // The hit path's probe already looked the primary key up: it is the answer unless some URL's
         // responses vary (then the primary key may lead to a variant).
         let found: ResponseCache.Found
-        if case .probed(let entry, _) = probe, !cache.hasVaryingURLs {
+        if case .probed(let entry) = probe, !cache.hasVaryingURLs {
             found = ResponseCache.Found(key: primary, entry: entry, varyMiss: false)
         } else {
             found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
@@ -201,12 +201,12 @@ enum CacheLookup {
     /// What the hit path's store lookup found, for ``plan`` to reuse.
     private enum Probe {
         case none
-        /// The primary key was looked up: its entry, if any; `plain`: the request has none of the
-        /// fields the rules read (``CacheRequest/init(plain:head:secure:query:)``).
-        case probed(StoredResponse?, plain: Bool)
+        /// The primary key was looked up: its entry, if any. The hit path looks up only a plain
+        /// request (none of the fields the rules read: ``CacheRequest/init(plain:head:secure:query:)``).
+        case probed(StoredResponse?)
 
         var plain: Bool {
-            if case .probed(_, let plain) = self { return plain }
+            if case .probed = self { return true }
             return false
         }
     }
@@ -247,16 +247,16 @@ enum CacheLookup {
         else { return (nil, false, .none) }
         guard plain, methodMayHit, head.body == .none else { return (nil, true, .none) }
         let found = scratch.withUnsafeBytes { key in cache.store.lookup(hash: CacheKey.hash(key), bytes: key) }
-        guard let entry = found, entry.plainlyReusable else { return (nil, true, .probed(found, plain: true)) }
+        guard let entry = found, entry.plainlyReusable else { return (nil, true, .probed(found)) }
         let age = entry.currentAge(now: cache.clock.now)
-        guard entry.lifetime > age else { return (nil, true, .probed(found, plain: true)) }
+        guard entry.lifetime > age else { return (nil, true, .probed(found)) }
         let extras = CachedAnswers.Extras(
             age: age, status: CacheStatus(hit: true, ttl: entry.lifetime - age), region: context.regionName,
             close: context.close, http10: context.http10, edits: context.edits, cookies: context.cookies)
         let out = CachedAnswers.write(entry, .full(headOnly: isHEAD), extras, allocator: context.allocator)
         return (
             Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit), true,
-            .probed(found, plain: true)
+            .probed(found)
         )
     }
 
