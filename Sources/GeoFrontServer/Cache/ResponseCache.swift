@@ -132,8 +132,8 @@ final class ResponseCache: Sendable {
 
     /// The fill's response was not storable: the URL's misses go upstream on their own for a while.
     func fillNotStorable(_ fill: CacheFill) {
-        let until = clock.now + Self.uncacheableSeconds
         let now = clock.now
+        let until = now + Self.uncacheableSeconds
         fills.withLock { fills in
             guard case .filling(let current) = fills[fill.key], current === fill else { return }
             if fills.count >= Self.uncacheableLimit {
