@@ -81,7 +81,7 @@ public final class FrontDoorServer: Service, Sendable {
                 regions: snapshot.config.deployments, outlierDetection: snapshot.config.proxy.outlierDetection))
         let proxyHealth = ProxyHealthReporter(registry: health, publisher: publisher, logger: logger)
         let routeEvents = RouteEvents(publisher: publisher, metrics: metrics, logger: logger)
-        let tlsContext = try UpstreamTLS.context(for: snapshot.config)
+        let upstreamTLS = try UpstreamTLS.contexts(for: snapshot.config)
         let accessLog = try snapshot.config.accessLog.map { try AccessLog(settings: $0) }
         let caches = CacheRegistry(metrics: metrics)
         var loops: [ObjectIdentifier: NIOLoopBound<LoopState>] = [:]
@@ -90,7 +90,7 @@ public final class FrontDoorServer: Service, Sendable {
                 let state = LoopState(loop: loop, metrics: metrics, accessLog: accessLog)
                 state.routeEvents = routeEvents
                 state.caches = caches
-                state.bytePool.tlsContext = tlsContext
+                state.setUpstreamTLS(upstreamTLS)
                 // Connected before the first request, which would otherwise be `on_error`'s.
                 if let store = snapshot.config.rateLimit?.store { _ = state.redisStore(for: store) }
                 return NIOLoopBound(state, eventLoop: loop)
@@ -291,11 +291,11 @@ public final class FrontDoorServer: Service, Sendable {
         await finishShutdown()
     }
 
-    /// Installs the TLS context of a new configuration on every loop's pool.
-    func setUpstreamTLS(_ context: NIOSSLContext?) async {
+    /// Installs the upstream TLS contexts of a new configuration on every loop's pools.
+    func setUpstreamTLS(_ contexts: UpstreamTLS.Contexts) async {
         for state in loops.values {
             try? await state.eventLoop.submit {
-                state.value.bytePool.tlsContext = context
+                state.value.setUpstreamTLS(contexts)
             }.get()
         }
     }

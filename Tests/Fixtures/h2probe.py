@@ -2,6 +2,7 @@
 """Hand-made HTTP/2 frame sequences against GeoFront, for GeoFrontServerTests' HTTP2 suites.
 
 Usage: h2probe.py SCENARIO PORT [--tls] [--source IP] [--xff IP] [--count N] [--proxy-header IP]
+                  [--path PATH]
 
 Frames are built with hyperframe and hpack (the `h2` package's own layers), so the script can
 send what a well-behaved client library refuses to: upper-case names, floods, window overflows.
@@ -143,6 +144,7 @@ def main():
     count = int(args[args.index("--count") + 1]) if "--count" in args else 100
     xff = args[args.index("--xff") + 1] if "--xff" in args else None
     proxy_header = args[args.index("--proxy-header") + 1] if "--proxy-header" in args else None
+    path = args[args.index("--path") + 1] if "--path" in args else "/x"
     probe = Probe(port, tls, source, xff, proxy_header)
 
     if scenario == "bad-preface":
@@ -280,6 +282,50 @@ def main():
         probe.handshake({SettingsFrame.INITIAL_WINDOW_SIZE: 0})
         probe.send(probe.request(1))
         probe.until(lambda: 1 in probe.resets or probe.closed)
+        probe.sock.close()
+    elif scenario == "slow-reader":
+        # A client that asks for PATH and then reads nothing more than its first window (65,535
+        # bytes, never opened again) until a line on stdin; then it resets the stream (CANCEL).
+        probe.handshake()
+        probe.send(probe.request(1, path=path))
+        probe.until(lambda: 1 in probe.statuses or probe.closed)
+        say("headers")
+        sys.stdin.readline()
+        probe.send(RstStreamFrame(1, error_code=8), PingFrame(0, opaque_data=b"resetpng"))
+        probe.until(lambda: probe.pong or probe.closed)
+        probe.sock.close()
+    elif scenario == "slow-upload":
+        # A client that POSTs to PATH as fast as the server's windows let it (COUNT KiB at most),
+        # until they stay shut for 2 s; it says how much it sent ("sent N") and resets the stream
+        # (CANCEL). A server that buffered without bound would keep opening them.
+        import select
+
+        probe.handshake()
+        windows = {0: 65535, 1: 65535}
+        probe.send(probe.headers(1, [(":method", "POST"), (":scheme", "http"), (":authority", "shop.example"),
+                                     (":path", path)], end_stream=False))
+        sent = 0
+        chunk = b"u" * 16384
+        while sent < count * 1024:
+            room = min(windows[0], windows[1], len(chunk))
+            if room > 0:
+                probe.send(DataFrame(1, chunk[:room]))
+                windows[0] -= room
+                windows[1] -= room
+                sent += room
+                continue
+            if not select.select([probe.sock], [], [], 2)[0]:
+                break
+            frame = probe.read_frame()
+            if frame is None:
+                break
+            if isinstance(frame, WindowUpdateFrame) and frame.stream_id in windows:
+                windows[frame.stream_id] += frame.window_increment
+            elif isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+                probe.send(SettingsFrame(0, flags=["ACK"]))
+        say("sent %d" % sent)
+        probe.send(RstStreamFrame(1, error_code=8), PingFrame(0, opaque_data=b"resetpng"))
+        probe.until(lambda: probe.pong or probe.closed)
         probe.sock.close()
     elif scenario == "drain":
         # Stream 1 waits on its upstream while the server drains: GOAWAY (NO_ERROR, last stream

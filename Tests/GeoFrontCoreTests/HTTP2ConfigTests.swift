@@ -70,4 +70,34 @@ import Testing
         #expect(alpn(["h2", "h2"]) == [#"tls.alpn[1]: "h2" is listed twice"#])
         #expect(alpn("h2") == ["tls.alpn: expected an array, found a string"])
     }
+
+    @Test func upstreamProtocolIsRead() throws {
+        /// The valid configuration in proxy mode, the first region's upstream being `entry`.
+        func proxied(_ entry: Any) -> [String: Any] {
+            var object = ConfigLoaderTests.valid()
+            var regions = object["regions"] as! [[String: Any]]
+            for index in regions.indices { regions[index]["upstreams"] = ["127.0.0.1:9001"] }
+            regions[0]["upstreams"] = [entry]
+            object["regions"] = regions
+            object["mode"] = "proxy"
+            return object
+        }
+        func upstream(_ entry: Any) throws -> UpstreamConfig? {
+            try ConfigLoaderTests.parse(proxied(entry)).regions[0].upstreams.first
+        }
+        #expect(try upstream("127.0.0.1:9000")?.httpProtocol == .http1)
+        let h2c = try upstream(["address": "127.0.0.1:9000", "protocol": "h2"])
+        #expect(h2c?.httpProtocol == .h2 && h2c?.tls == false)
+        let h2 = try upstream(["address": "https://origin.example:443", "protocol": "h2"])
+        #expect(h2?.httpProtocol == .h2 && h2?.tls == true)
+        #expect(try upstream(["address": "127.0.0.1:9000", "protocol": "http/1.1"])?.httpProtocol == .http1)
+        #expect(
+            Self.with { $0 = proxied(["address": "127.0.0.1:9000", "protocol": "h3"]) } == [
+                #"regions[0].upstreams[0].protocol: "h3" is not a protocol: use "h2" or "http/1.1""#
+            ])
+        // An h2 upstream is health-checked over h2 too.
+        let config = try ConfigLoaderTests.parse(proxied(["address": "127.0.0.1:9000", "protocol": "h2"]))
+        #expect(config.regions[0].healthTargets.first?.http2 == true)
+        #expect(config.regions[1].healthTargets.first?.http2 == false)
+    }
 }

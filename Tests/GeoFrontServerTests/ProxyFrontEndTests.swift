@@ -10,7 +10,7 @@ import Testing
 /// limits and accounting on one connection.
 @Suite(.serialized) struct ProxyFrontEndTests {
     /// GeoFront with one proxy region in front of `upstream`.
-    static func start(upstream: String, proxy: [String: Any] = [:], extra: [String: Any] = [:]) async throws
+    static func start(upstream: Any, proxy: [String: Any] = [:], extra: [String: Any] = [:]) async throws
         -> FrontDoorServer
     {
         var object: [String: Any] = [

@@ -196,7 +196,7 @@ extension RegionConfig {
                     value, at: checkPath, base: inherited ?? HealthCheckSettings(), reader: &reader)
             }
         }
-        var targets = upstreams.map { HealthTarget(address: $0.address, tls: $0.tls, serverName: $0.serverName) }
+        var targets = upstreams.map { HealthTarget(upstream: $0) }
         if fields["targets"] != nil && fields["url"] != nil {
             reader.fail(ConfigReader.join(path, "url"), "give either targets or url, not both")
         }

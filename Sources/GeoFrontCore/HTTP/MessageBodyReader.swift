@@ -66,6 +66,15 @@ public struct MessageBodyReader: Sendable {
     public mutating func consume(_ bytes: UnsafeRawBufferPointer, data: (Range<Int>) -> Void)
         throws(RequestHeadError) -> Outcome
     {
+        try consume(bytes, data: data, trailer: { _ in })
+    }
+
+    /// As ``consume(_:data:)``, also telling `trailer` where a chunked body's trailer section
+    /// lies in `bytes` (``ChunkedBodySkipper/consume(_:data:trailer:)``).
+    @inline(__always)
+    public mutating func consume(
+        _ bytes: UnsafeRawBufferPointer, data: (Range<Int>) -> Void, trailer: (Range<Int>) -> Void
+    ) throws(RequestHeadError) -> Outcome {
         switch state {
         case .done:
             return .done(consumed: 0)
@@ -82,7 +91,7 @@ public struct MessageBodyReader: Sendable {
             state = .done
             return .done(consumed: remaining)
         case .chunked(var skipper):
-            let outcome = try skipper.consume(bytes, data: data)
+            let outcome = try skipper.consume(bytes, data: data, trailer: trailer)
             switch outcome {
             case .needMore:
                 state = .chunked(skipper)

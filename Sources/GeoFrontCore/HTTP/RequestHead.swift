@@ -43,6 +43,9 @@ public struct RequestHead: Sendable {
     public var connectionNamesOverflow = false
     /// An `Expect` field is present.
     public var hasExpect = false
+    /// A gRPC call: `Content-Type` is `application/grpc`, alone or with a `+format` or parameters
+    /// (its errors are answered with gRPC statuses).
+    public var isGRPC = false
     /// Bytes of the whole head including the final CRLF CRLF.
     public var length = 0
 
@@ -58,6 +61,7 @@ public struct RequestHead: Sendable {
         target = Span(start: 0, count: 0)
         version = .http11
         body = .none
+        isGRPC = false
         closeRequested = false
         isConnect = false
         forwardedFor.removeAll(keepingCapacity: true)

@@ -56,6 +56,9 @@ public enum RequestHeadParser {
                 }
             case 6 where equalsLowercased(name, "expect"):
                 head.hasExpect = true
+            case 12 where equalsLowercased(name, "content-type"):
+                head.isGRPC = isGRPCMediaType(
+                    UnsafeRawBufferPointer(rebasing: bytes[value.start..<(value.start + value.count)]))
             case 14 where equalsLowercased(name, "content-length"):
                 guard contentLength == nil, value.count > 0, value.count <= 18 else { throw .badRequest }
                 var number = 0
@@ -89,6 +92,15 @@ public enum RequestHeadParser {
         }
         if head.version == .http10 && !keepAlive { head.closeRequested = true }
         return .complete
+    }
+
+    /// `application/grpc`, `application/grpc+proto`, `application/grpc; …` (any case).
+    static func isGRPCMediaType(_ value: UnsafeRawBufferPointer) -> Bool {
+        let type = "application/grpc" as StaticString
+        let length = type.utf8CodeUnitCount
+        guard value.count >= length, equalsLowercased(UnsafeRawBufferPointer(rebasing: value[0..<length]), type)
+        else { return false }
+        return value.count == length || value[length] == UInt8(ascii: "+") || value[length] == UInt8(ascii: ";")
     }
 
     /// Offset just past the first CRLF CRLF; throws on a bare LF or CR before it.
@@ -197,8 +209,24 @@ public struct ChunkedBodySkipper: Sendable {
     public mutating func consume(_ bytes: UnsafeRawBufferPointer, data: (Range<Int>) -> Void)
         throws(RequestHeadError) -> Outcome
     {
+        try consume(bytes, data: data, trailer: { _ in })
+    }
+
+    /// As ``consume(_:data:)``, also telling `trailer` where the trailer section lies in `bytes`
+    /// (its field lines and the empty line that ends it, in one or more runs across calls), for a
+    /// client that gets trailers as fields of their own (HTTP/2).
+    @inline(__always)
+    public mutating func consume(
+        _ bytes: UnsafeRawBufferPointer, data: (Range<Int>) -> Void, trailer: (Range<Int>) -> Void
+    ) throws(RequestHeadError) -> Outcome {
         var index = 0
         let count = bytes.count
+        var trailerStart: Int?
+        switch state {
+        case .trailerStart, .trailer, .trailerLF, .finalLF: trailerStart = 0
+        default: break
+        }
+        defer { if let trailerStart, trailerStart < index { trailer(trailerStart..<index) } }
         while index < count {
             let byte = bytes[index]
             switch state {
@@ -227,6 +255,7 @@ public struct ChunkedBodySkipper: Sendable {
                 guard byte == RequestHeadParser.lf else { throw .badRequest }
                 state = value == 0 ? .trailerStart : .data(remaining: value)
                 index += 1
+                if value == 0 { trailerStart = index }
             case .data(let remaining):
                 let take = min(remaining, count - index)
                 data(index..<(index + take))
@@ -262,7 +291,8 @@ public struct ChunkedBodySkipper: Sendable {
                 index += 1
             case .finalLF:
                 guard byte == RequestHeadParser.lf else { throw .badRequest }
-                return .done(consumed: index + 1)
+                index += 1
+                return .done(consumed: index)
             }
         }
         return .needMore

@@ -153,7 +153,8 @@ extension UpstreamTLSSettings {
 
 extension UpstreamConfig {
     /// Reads a region's `upstreams` entry (at `path`): `"host:port"`, `"https://host:port"`, or
-    /// `{"address": "host:port", "weight": 2, "tls": true, "server_name": "origin.example"}`.
+    /// `{"address": "host:port", "weight": 2, "tls": true, "server_name": "origin.example",
+    /// "protocol": "h2"}`.
     static func read(_ value: JSONValue, at path: String, reader: inout ConfigReader) -> UpstreamConfig? {
         func parseAddress(_ text: String, at path: String) -> (HostPort, Bool)? {
             var address = text
@@ -184,7 +185,8 @@ extension UpstreamConfig {
             return checked(UpstreamConfig(address: address, tls: tls))
         }
         guard
-            let fields = reader.object(value, at: path, allowed: ["address", "weight", "tls", "server_name"]),
+            let fields = reader.object(
+                value, at: path, allowed: ["address", "weight", "tls", "server_name", "protocol"]),
             let addressValue = reader.required(fields, "address", at: path),
             let text = reader.string(addressValue, at: ConfigReader.join(path, "address")),
             let (address, schemeTLS) = parseAddress(text, at: ConfigReader.join(path, "address"))
@@ -202,6 +204,15 @@ extension UpstreamConfig {
             let name = reader.nonEmptyString(value, at: ConfigReader.join(path, "server_name"))
         {
             upstream.serverName = name
+        }
+        if let value = fields["protocol"], let text = reader.string(value, at: ConfigReader.join(path, "protocol")) {
+            if let chosen = UpstreamProtocol(rawValue: text) {
+                upstream.httpProtocol = chosen
+            } else {
+                reader.fail(
+                    ConfigReader.join(path, "protocol"),
+                    "\(JSONValue.string(text).brief) is not a protocol: use \"h2\" or \"http/1.1\"")
+            }
         }
         return checked(upstream)
     }

@@ -95,13 +95,28 @@ public struct UpstreamConfig: Sendable, Hashable, CustomStringConvertible {
     public var tls: Bool
     /// Name for SNI and certificate verification; the host when nil.
     public var serverName: String?
+    /// The HTTP version spoken to this upstream (`"protocol"`).
+    public var httpProtocol: UpstreamProtocol
 
-    public init(address: HostPort, weight: Int = 1, tls: Bool = false, serverName: String? = nil) {
+    public init(
+        address: HostPort, weight: Int = 1, tls: Bool = false, serverName: String? = nil,
+        httpProtocol: UpstreamProtocol = .http1
+    ) {
         self.address = address
         self.weight = weight
         self.tls = tls
         self.serverName = serverName
+        self.httpProtocol = httpProtocol
     }
 
     public var description: String { (tls ? "https://" : "") + address.description }
+}
+
+/// An upstream's `"protocol"`.
+public enum UpstreamProtocol: String, Sendable, Hashable, CaseIterable {
+    /// HTTP/1.1 with keep-alive, one request per connection at a time (the default).
+    case http1 = "http/1.1"
+    /// HTTP/2: over TLS with ALPN `h2` (`https://`), else h2c with prior knowledge; requests are
+    /// multiplexed as streams over few connections.
+    case h2
 }

@@ -47,7 +47,7 @@ extension ServiceConfig {
             name: region.name, location: region.location, redirectURL: redirectURLs[region.name] ?? region.redirectURL,
             mode: mode, upstreams: upstreams, loadBalancing: loadBalancing,
             healthCheck: upstreams.isEmpty ? nil : healthCheck,
-            healthTargets: upstreams.map { HealthTarget(address: $0.address, tls: $0.tls, serverName: $0.serverName) },
+            healthTargets: upstreams.map { HealthTarget(upstream: $0) },
             minHealthy: 1, drain: region.drain)
         entry.service = name
         entry.bias = region.bias

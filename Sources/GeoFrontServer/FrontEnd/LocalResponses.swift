@@ -1,3 +1,4 @@
+import GeoFrontCore
 import NIOCore
 
 /// The front end's own answers (not the redirects, which are pre-built per snapshot).
@@ -11,6 +12,28 @@ enum LocalResponses {
             "\r\nCache-Control: no-store\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n")
         if close { out.writeStaticString("Connection: close\r\n") }
         out.writeStaticString("\r\n429 Too Many Requests\n")
+        return out
+    }
+
+    /// A gRPC call's answer for an HTTP `status` GeoFront gives itself: trailers-only (HTTP 200,
+    /// `grpc-status` and `grpc-message` as fields, no body; ``GRPCStatus``), or `code` when given.
+    static func grpc(
+        _ allocator: ByteBufferAllocator, status: Int, code: GRPCStatus? = nil, message: StaticString? = nil,
+        keepAlive: Bool, region: [UInt8]? = nil
+    ) -> ByteBuffer {
+        var out = allocator.buffer(capacity: 220)
+        out.writeStaticString("HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\ngrpc-status: ")
+        out.writeString(String((code ?? GRPCStatus(httpStatus: status)).rawValue))
+        out.writeStaticString("\r\ngrpc-message: ")
+        out.writeStaticString(message ?? GRPCStatus.message(httpStatus: status))
+        out.writeStaticString("\r\nCache-Control: no-store\r\n")
+        if let region {
+            out.writeStaticString("X-GeoFront-Region: ")
+            out.writeBytes(region)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString(
+            keepAlive ? "Content-Length: 0\r\n\r\n" : "Content-Length: 0\r\nConnection: close\r\n\r\n")
         return out
     }
 

@@ -8,7 +8,9 @@ import NIOHTTP2
 /// fields, lower-cased, without the connection-specific ones (``HopByHop`` and what `Connection`
 /// names); interim (1xx) heads as HEADERS of their own; the body by its framing — a length, a
 /// chunked body de-chunked, or one that ends when the front end closes — as DATA frames that
-/// share the written buffers' storage; END_STREAM on the last frame.
+/// share the written buffers' storage; END_STREAM on the last frame, or on a HEADERS frame of
+/// its own with a chunked body's trailer fields (RFC 9113 §8.1: gRPC's `grpc-status` travels
+/// there).
 struct H2ResponseFramer {
     private enum State {
         case head
@@ -24,6 +26,8 @@ struct H2ResponseFramer {
     var requestWasHEAD = false
     /// The last DATA slice, held back so END_STREAM can ride on it.
     private var held: ByteBuffer?
+    /// A chunked body's trailer section so far (field lines and the final empty line).
+    private var trailerSection: ByteBuffer?
 
     struct Broken: Error {}
 
@@ -90,16 +94,24 @@ struct H2ResponseFramer {
                 state = .body(reader)
             case .body(var reader):
                 let start = buffer.readerIndex
+                var trailerSection = self.trailerSection
                 let outcome = buffer.withUnsafeReadableBytes { bytes in
                     Result { () throws(RequestHeadError) in
-                        try reader.consume(bytes) { range in
-                            if let slice = buffer.getSlice(at: start + range.lowerBound, length: range.count) {
-                                if let earlier = held { emit(.data(.init(data: .byteBuffer(earlier)))) }
-                                held = slice
-                            }
-                        }
+                        try reader.consume(
+                            bytes,
+                            data: { range in
+                                if let slice = buffer.getSlice(at: start + range.lowerBound, length: range.count) {
+                                    if let earlier = held { emit(.data(.init(data: .byteBuffer(earlier)))) }
+                                    held = slice
+                                }
+                            },
+                            trailer: { range in
+                                if trailerSection == nil { trailerSection = ByteBuffer() }
+                                trailerSection!.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                            })
                     }
                 }
+                self.trailerSection = trailerSection
                 switch outcome {
                 case .failure:
                     throw Broken()
@@ -122,13 +134,42 @@ struct H2ResponseFramer {
         emit(.data(.init(data: .byteBuffer(earlier))))
     }
 
-    /// The body is over (by its framing, or at the front end's close for one without length).
+    /// The body is over (by its framing, or at the front end's close for one without length):
+    /// END_STREAM on the last DATA frame, or on the trailers' HEADERS frame when there are any.
     mutating func finish(emit: (HTTP2Frame.FramePayload) -> Void) {
         guard !isDone else { return }
         state = .done
+        let trailers = trailerSection.flatMap(Self.trailerFields)
+        trailerSection = nil
+        if let trailers {
+            if let last = held { emit(.data(.init(data: .byteBuffer(last)))) }
+            held = nil
+            emit(.headers(.init(headers: trailers, endStream: true)))
+            return
+        }
         let last = held ?? ByteBuffer()
         held = nil
         emit(.data(.init(data: .byteBuffer(last), endStream: true)))
+    }
+
+    /// The fields of a trailer section (already checked line by line by the chunked reader),
+    /// lower-cased, without the ones no trailer may carry (RFC 9110 §6.5.1: framing, routing,
+    /// and connection-specific fields); nil when none is left.
+    static func trailerFields(_ section: ByteBuffer) -> HPACKHeaders? {
+        section.withUnsafeReadableBytes { bytes -> HPACKHeaders? in
+            var fields = HPACKHeaders()
+            var index = 0
+            while index < bytes.count, let field = try? FieldLines.next(bytes, at: &index, end: bytes.count) {
+                if HopByHop.contains(bytes, field.name) || FieldLines.equals(bytes, field.name, "content-length")
+                    || FieldLines.equals(bytes, field.name, "host")
+                {
+                    continue
+                }
+                let name = String(decoding: field.name.bytes(in: bytes), as: UTF8.self).lowercased()
+                fields.add(name: name, value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
+            }
+            return fields.isEmpty ? nil : fields
+        }
     }
 
     /// `:status` and the head's fields that HTTP/2 carries.

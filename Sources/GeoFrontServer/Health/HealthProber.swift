@@ -2,6 +2,7 @@ import GeoFrontCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import NIOTLS
@@ -12,7 +13,8 @@ import NIOTLS
     import Darwin
 #endif
 
-/// Runs one health probe against one target: a TCP connect, or `GET path` over HTTP/1.1.
+/// Runs one health probe against one target: a TCP connect, or `GET path` over HTTP/1.1 (over
+/// HTTP/2 for an upstream that speaks it: ALPN `h2`, or h2c with prior knowledge).
 ///
 /// A TLS target (`https://`) is probed over TLS, made and verified as the proxy makes and verifies
 /// its upstream connections (``UpstreamTLS``, `proxy.upstream_tls`, the target's server name): an
@@ -43,7 +45,7 @@ public struct HealthProber: Sendable {
         var tlsContext: NIOSSLContext?
         if target.tls {
             do {
-                tlsContext = try contexts.context(for: upstreamTLS)
+                tlsContext = try contexts.context(for: upstreamTLS, alpn: target.http2 ? "h2" : "http/1.1")
             } catch {
                 return .fail(.other("tls: \(error)"))
             }
@@ -78,17 +80,39 @@ public struct HealthProber: Sendable {
                                 })
                         }
                         guard settings.kind == .http else { return }
-                        try pipeline.addHTTPClientHandlers()
-                        try pipeline.addHandler(
-                            ProbeResponseHandler(request: request, start: start) { result in
-                                attempt.value.finish(result)
-                            })
+                        let prober = ProbeResponseHandler(request: request, start: start) { result in
+                            attempt.value.finish(result)
+                        }
+                        guard target.http2 else {
+                            try pipeline.addHTTPClientHandlers()
+                            try pipeline.addHandler(prober)
+                            return
+                        }
+                        // HTTP/2 (ALPN h2, or h2c with prior knowledge): the same request and
+                        // judgement on one stream, through NIOHTTP2's HTTP/1 codec.
+                        let multiplexer = try pipeline.configureHTTP2Pipeline(
+                            mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
+                        ) { pushed in pushed.close() }
+                        let scheme: HTTP2FramePayloadToHTTP1ClientCodec.HTTPProtocol = target.tls ? .https : .http
+                        let boxed = NIOLoopBound(prober, eventLoop: channel.eventLoop)
+                        // The stream opens once connected (after the connection preface).
+                        attempt.value.openStream = {
+                            multiplexer.createStreamChannel(promise: nil) { stream in
+                                stream.eventLoop.makeCompletedFuture {
+                                    try stream.pipeline.syncOperations.addHandler(
+                                        HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: scheme))
+                                    try stream.pipeline.syncOperations.addHandler(boxed.value)
+                                }
+                            }
+                        }
                     }
                 }
             bootstrap.connect(host: target.address.host, port: target.address.port).whenComplete { result in
                 switch result {
                 case .success(let channel):
                     attempt.value.channel = channel
+                    attempt.value.openStream?()
+                    attempt.value.openStream = nil
                     if settings.kind == .tcp && tlsContext == nil {
                         attempt.value.finish(.pass(latencyMilliseconds: milliseconds(since: start)))
                     } else if attempt.value.isFinished {
@@ -111,16 +135,19 @@ public struct HealthProber: Sendable {
 private final class TLSContextCache: Sendable {
     private struct Key: Equatable {
         let settings: UpstreamTLSSettings
+        let alpn: String
         let caFile: WatchedFilesReloader.FileStamp?
     }
 
-    private let last = NIOLockedValueBox<(key: Key, context: NIOSSLContext)?>(nil)
+    /// The last context per ALPN protocol.
+    private let last = NIOLockedValueBox<[String: (key: Key, context: NIOSSLContext)]>([:])
 
-    func context(for settings: UpstreamTLSSettings) throws -> NIOSSLContext {
-        let key = Key(settings: settings, caFile: settings.caFile.flatMap(WatchedFilesReloader.FileStamp.init(path:)))
-        if let last = last.withLockedValue({ $0 }), last.key == key { return last.context }
-        let context = try UpstreamTLS.context(settings)
-        last.withLockedValue { $0 = (key, context) }
+    func context(for settings: UpstreamTLSSettings, alpn: String) throws -> NIOSSLContext {
+        let key = Key(
+            settings: settings, alpn: alpn, caFile: settings.caFile.flatMap(WatchedFilesReloader.FileStamp.init(path:)))
+        if let last = last.withLockedValue({ $0[alpn] }), last.key == key { return last.context }
+        let context = try UpstreamTLS.context(settings, alpn: alpn)
+        last.withLockedValue { $0[alpn] = (key, context) }
         return context
     }
 }
@@ -131,6 +158,8 @@ private final class ProbeAttempt {
     let promise: EventLoopPromise<ProbeResult>
     var deadline: Scheduled<Void>?
     var channel: (any Channel)?
+    /// An HTTP/2 check's request stream, opened once connected.
+    var openStream: (() -> Void)?
     private(set) var isFinished = false
 
     init(promise: EventLoopPromise<ProbeResult>) {

@@ -90,10 +90,10 @@ public final class ConfigReloader: Sendable {
         } catch {
             return .failure(Failure(description: "\(error)"))
         }
-        let tls: NIOSSLContext?
+        let tls: UpstreamTLS.Contexts
         var listenerCertificates: [ListenerCertificates.Loaded]?
         do {
-            tls = try UpstreamTLS.context(for: config)
+            tls = try UpstreamTLS.contexts(for: config)
             // Certificates are loaded and checked before anything changes, so a bad file keeps
             // the old certificates (and the old configuration) serving.
             if let settings = config.tls, server.certificates != nil {

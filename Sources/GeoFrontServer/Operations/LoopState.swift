@@ -10,9 +10,10 @@ final class LoopState {
     let eventLoop: any EventLoop
     /// The connections' deadlines (idle, head, body, upstream response).
     let timers: LoopTimers
-    /// Upstream connections of the general proxy path (NIOHTTP1 codecs on each).
-    /// Upstream connections of the byte-level proxy path.
+    /// Upstream connections of the byte-level proxy path (HTTP/1.1 upstreams).
     let bytePool: UpstreamPool<ByteUpstreamHandler>
+    /// Streams to `"protocol": "h2"` upstreams, multiplexed over few connections.
+    let h2Pool: H2UpstreamPool
     /// Per region of `balancerSnapshot`, its load balancer (both proxy paths share them).
     private var balancers: [UpstreamBalancer] = []
     private var balancerSnapshot: RoutingSnapshot?
@@ -209,8 +210,28 @@ final class LoopState {
         eventLoop = loop
         timers = LoopTimers(loop: loop)
         bytePool = UpstreamPool(loop: loop)
+        h2Pool = H2UpstreamPool(loop: loop)
         self.metrics = metrics
         self.accessLog = accessLog
+    }
+
+    /// The upstream TLS contexts of a configuration, for both pools.
+    func setUpstreamTLS(_ contexts: UpstreamTLS.Contexts) {
+        bytePool.tlsContext = contexts.http1
+        h2Pool.tlsContext = contexts.h2
+    }
+
+    /// Gives an upstream connection back after an exchange: an HTTP/1.1 connection to its pool
+    /// (kept when `reusable`), an HTTP/2 stream closed (a stream carries one exchange; closing
+    /// one still open cancels it upstream).
+    func releaseUpstream(_ connection: UpstreamConnection<ByteUpstreamHandler>, reusable: Bool, settings: ProxySettings)
+    {
+        if connection.upstream.httpProtocol == .h2 {
+            connection.handler.detach()
+            connection.channel.close(promise: nil)
+        } else {
+            bytePool.release(connection, reusable: reusable, settings: settings)
+        }
     }
 
     /// The balancer of region `index` of `snapshot`. A new snapshot (reload or health change)

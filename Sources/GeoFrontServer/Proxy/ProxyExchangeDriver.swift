@@ -33,6 +33,8 @@ final class ProxyExchangeDriver {
     private var client = IPAddress(v4: 0)
     private(set) var regionName: [UInt8] = []
     private var isHEAD = false
+    /// A gRPC call: GeoFront's own answers to it are gRPC statuses.
+    private var isGRPC = false
     private(set) var http10 = false
     private var dechunk = false
     private var logged: (start: NIODeadline, method: String, target: String)?
@@ -107,6 +109,7 @@ final class ProxyExchangeDriver {
         }
         let method = head.method.bytes(in: bytes)
         isHEAD = RequestMethod.isHEAD(method)
+        isGRPC = head.isGRPC
         http10 = head.version == .http10
         dechunk = false
         self.snapshot = snapshot
@@ -229,7 +232,9 @@ final class ProxyExchangeDriver {
             answered(status: status)
             if let allocator = frontEnd.allocator {
                 frontEnd.write(
-                    LocalResponses.plain(allocator, status: status, keepAlive: !closeClient, region: regionName))
+                    isGRPC
+                        ? LocalResponses.grpc(allocator, status: status, keepAlive: !closeClient, region: regionName)
+                        : LocalResponses.plain(allocator, status: status, keepAlive: !closeClient, region: regionName))
             }
             finished(closeClient: closeClient)
         case .finish(let reuseUpstream, let closeClient):
@@ -259,12 +264,17 @@ final class ProxyExchangeDriver {
         attemptStart = .now()
         frontEnd.disarm()  // connect_timeout_ms is the connection's own
         let upstream = snapshot.regions[attempts.regionIndex].config.upstreams[next]
-        if let connection = loop.bytePool.takeIdle(upstream) {
+        let pending: EventLoopFuture<UpstreamConnection<ByteUpstreamHandler>>
+        if upstream.httpProtocol == .h2 {
+            pending = loop.h2Pool.openStream(upstream, settings: snapshot.config.proxy)
+        } else if let connection = loop.bytePool.takeIdle(upstream) {
             connected(connection)
             return
+        } else {
+            pending = loop.bytePool.connect(upstream, settings: snapshot.config.proxy)
         }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        loop.bytePool.connect(upstream, settings: snapshot.config.proxy).whenComplete { result in
+        pending.whenComplete { result in
             let driver = bound.value
             switch result {
             case .success(let connection): driver.connected(connection)
@@ -276,7 +286,7 @@ final class ProxyExchangeDriver {
     private func connected(_ connection: UpstreamConnection<ByteUpstreamHandler>) {
         guard attached, machine.state == .connecting, snapshot != nil else {
             // Nobody wants it any more (the client left while it was being made).
-            loop.bytePool.release(connection, reusable: false, settings: ProxySettings())
+            loop.releaseUpstream(connection, reusable: false, settings: ProxySettings())
             return
         }
         self.connection = connection
@@ -391,7 +401,7 @@ final class ProxyExchangeDriver {
     private func dropConnection(reusable: Bool) {
         guard let connection else { return }
         self.connection = nil
-        loop.bytePool.release(connection, reusable: reusable, settings: snapshot?.config.proxy ?? ProxySettings())
+        loop.releaseUpstream(connection, reusable: reusable, settings: snapshot?.config.proxy ?? ProxySettings())
     }
 
     // MARK: - Responses

@@ -4,8 +4,7 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 
-/// The handler at the end of a pooled upstream connection (``ByteUpstreamHandler``; a later
-/// HTTP/2 connection would be another kind).
+/// The handler at the end of a pooled upstream connection (``ByteUpstreamHandler``).
 protocol PooledUpstreamHandler: ChannelHandler, SendableMetatype {
     /// Adds this kind's handlers (codecs, then the handler itself) to a new connection.
     static func install(on pipeline: ChannelPipeline.SynchronousOperations) throws
@@ -92,60 +91,26 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
             return loop.makeFailedFuture(UpstreamConnectError.connectFailed("no TLS context"))
         }
         open[upstream, default: 0] += 1
-        let timeout = TimeAmount.milliseconds(Int64(settings.connectTimeoutMilliseconds))
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tlsContext {
-                        try channel.pipeline.syncOperations.addHandler(
-                            try UpstreamTLS.clientHandler(
-                                context: tlsContext, host: upstream.address.host, serverName: upstream.serverName))
-                    }
-                    try Handler.install(on: channel.pipeline.syncOperations)
-                }
-            }
         let loopBoundSelf = NIOLoopBound(self, eventLoop: loop)
-        return bootstrap.connect(host: upstream.address.host, port: upstream.address.port)
-            .flatMapErrorThrowing { error in
-                loopBoundSelf.value.open[upstream, default: 1] -= 1
-                if let channelError = error as? ChannelError, case .connectTimeout = channelError {
-                    throw UpstreamConnectError.connectTimeout
-                }
-                let failure = ProbeFailure(connectError: error, timeout: 0)
-                if case .connectionRefused = failure { throw UpstreamConnectError(kind: .refused) }
-                throw UpstreamConnectError.connectFailed(String(describing: failure))
+        return UpstreamDialer.dial(
+            upstream, on: loop, tlsContext: tlsContext,
+            timeout: .milliseconds(Int64(settings.connectTimeoutMilliseconds))
+        ) { pipeline in
+            try Handler.install(on: pipeline)
+        }
+        .flatMapErrorThrowing { error in
+            loopBoundSelf.value.open[upstream, default: 1] -= 1
+            throw error
+        }
+        .flatMapThrowing { dialed in
+            let channel = dialed.channel
+            let handler = try channel.pipeline.syncOperations.handler(type: Handler.self)
+            let connection = UpstreamConnection(upstream: upstream, channel: channel, handler: handler)
+            channel.closeFuture.whenComplete { _ in
+                loopBoundSelf.value.closed(connection)
             }
-            .flatMap { channel -> EventLoopFuture<any Channel> in
-                // connect_timeout_ms covers the TLS handshake too.
-                guard tlsContext != nil else { return channel.eventLoop.makeSucceededFuture(channel) }
-                let handshake = channel.eventLoop.makePromise(of: Void.self)
-                do {
-                    try channel.pipeline.syncOperations.addHandler(
-                        TLSHandshakeWatcher(promise: handshake, timeout: timeout),
-                        position: .after(try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self)))
-                } catch {
-                    handshake.fail(error)
-                }
-                return handshake.futureResult.flatMapError { error in
-                    // The close callback does the pool's bookkeeping.
-                    channel.close(promise: nil)
-                    if let connectError = error as? UpstreamConnectError, case .connectTimeout = connectError.kind {
-                        return channel.eventLoop.makeFailedFuture(error)
-                    }
-                    return channel.eventLoop.makeFailedFuture(
-                        UpstreamConnectError.connectFailed("TLS handshake failed: \(error)"))
-                }.map { channel }
-            }
-            .flatMapThrowing { channel in
-                let handler = try channel.pipeline.syncOperations.handler(type: Handler.self)
-                let connection = UpstreamConnection(upstream: upstream, channel: channel, handler: handler)
-                channel.closeFuture.whenComplete { _ in
-                    loopBoundSelf.value.closed(connection)
-                }
-                return connection
-            }
+            return connection
+        }
     }
 
     /// Gives a connection back after an exchange. Reusable connections wait in the pool for
@@ -201,54 +166,4 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
 
     /// Connections open to `upstream` from this loop (for tests and metrics).
     func openConnections(to upstream: UpstreamConfig) -> Int { open[upstream, default: 0] }
-}
-
-/// Completes a promise when the TLS handshake to an upstream finishes, fails, or takes longer
-/// than the connect timeout.
-private final class TLSHandshakeWatcher: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
-
-    private let promise: EventLoopPromise<Void>
-    private let timeout: TimeAmount
-    private var timer: Scheduled<Void>?
-    private var done = false
-
-    init(promise: EventLoopPromise<Void>, timeout: TimeAmount) {
-        self.promise = promise
-        self.timeout = timeout
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: timeout) {
-            let (watcher, context) = loopBound.value
-            watcher.finish(.failure(UpstreamConnectError.connectTimeout))
-            context.close(promise: nil)
-        }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case TLSUserEvent.handshakeCompleted = event {
-            finish(.success(()))
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(.failure(error))
-        context.fireErrorCaught(error)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(ChannelError.eof))
-        context.fireChannelInactive()
-    }
-
-    private func finish(_ result: Result<Void, any Error>) {
-        guard !done else { return }
-        done = true
-        timer?.cancel()
-        promise.completeWith(result)
-    }
 }

@@ -11,26 +11,37 @@ public enum UpstreamTLS {
 
     /// Checks that the configuration's upstream TLS settings load (`check-config`).
     public static func validate(_ config: GeoFrontConfig) throws {
-        _ = try context(for: config)
+        _ = try contexts(for: config)
     }
 
-    /// The context of `config`'s `proxy.upstream_tls`; nil when no upstream and no health target
-    /// speaks TLS.
-    static func context(for config: GeoFrontConfig) throws -> NIOSSLContext? {
-        guard
-            config.deployments.contains(where: {
-                $0.upstreams.contains { $0.tls } || $0.healthTargets.contains { $0.tls }
-            })
-        else { return nil }
-        return try context(config.proxy.upstreamTLS)
+    /// The two client contexts of one `proxy.upstream_tls`: ALPN `http/1.1` and ALPN `h2`.
+    struct Contexts: Sendable {
+        var http1: NIOSSLContext?
+        var h2: NIOSSLContext?
+    }
+
+    /// The contexts of `config`'s `proxy.upstream_tls`: each nil when no upstream (and no health
+    /// target) speaks TLS with that protocol.
+    static func contexts(for config: GeoFrontConfig) throws -> Contexts {
+        var contexts = Contexts()
+        if config.deployments.contains(where: {
+            $0.upstreams.contains { $0.tls && $0.httpProtocol == .http1 }
+                || $0.healthTargets.contains { $0.tls && !$0.http2 }
+        }) {
+            contexts.http1 = try context(config.proxy.upstreamTLS)
+        }
+        if config.deployments.contains(where: { $0.upstreams.contains { $0.tls && $0.httpProtocol == .h2 } }) {
+            contexts.h2 = try context(config.proxy.upstreamTLS, alpn: "h2")
+        }
+        return contexts
     }
 
     /// A context verifying certificates against `ca_file` (or the system's trust store), TLS 1.2
-    /// or newer, ALPN `http/1.1`.
-    static func context(_ settings: UpstreamTLSSettings) throws -> NIOSSLContext {
+    /// or newer, ALPN `alpn`.
+    static func context(_ settings: UpstreamTLSSettings, alpn: String = "http/1.1") throws -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
-        tls.applicationProtocols = ["http/1.1"]
+        tls.applicationProtocols = [alpn]
         tls.certificateVerification = settings.verify ? .fullVerification : .none
         if let caFile = settings.caFile {
             do {

@@ -1,0 +1,58 @@
+import Foundation
+import TestSupport
+
+/// A server written in Python among the fixtures (`h2upstream.py`, `grpc_service.py serve`), as a
+/// process: started with its arguments, ready once it printed "ready PORT", and stopped by closing
+/// its standard input (it exits then; a test that fails before `stop` still ends it, since the
+/// pipe closes with the test process).
+final class PythonService: Sendable {
+    private let process: Process
+    private let input: FileHandle
+    let port: Int
+
+    struct Failed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Starts `script` with `arguments` and waits for its "ready PORT" line (blocks: run it with
+    /// `offThePool`).
+    init(_ script: String, _ arguments: [String] = []) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Fixtures.fixture(script)] + arguments
+        let output = Pipe()
+        let inputPipe = Pipe()
+        process.standardOutput = output
+        process.standardInput = inputPipe
+        process.standardError = FileHandle.nullDevice
+        input = inputPipe.fileHandleForWriting
+        try process.run()
+        var line: [UInt8] = []
+        while true {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            guard let first = byte.first else {
+                throw Failed(description: "\(script) ended before it was ready")
+            }
+            if first == UInt8(ascii: "\n") { break }
+            line.append(first)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("ready "), let port = Int(text.dropFirst("ready ".count)) else {
+            throw Failed(description: "\(script) said \(text)")
+        }
+        self.port = port
+    }
+
+    var address: String { "127.0.0.1:\(port)" }
+
+    /// The process is still running (a service that exits by itself, as one test's does).
+    var isRunning: Bool { process.isRunning }
+
+    /// Ends the service and waits for it (blocks).
+    func stop() {
+        try? input.close()
+        if process.isRunning {
+            process.waitUntilExit()
+        }
+    }
+}
