@@ -300,6 +300,17 @@ public final class FrontDoorServer: Service, Sendable {
         }
     }
 
+    /// Requests read since the start per protocol (HTTP/1.x, HTTP/2), summed over the event loops.
+    public func requestsByProtocol() async -> (http1: Int, h2: Int) {
+        var total = (http1: 0, h2: 0)
+        for state in loops.values {
+            let counts = (try? await state.eventLoop.submit { state.value.requestsByProtocol }.get()) ?? [0, 0]
+            total.http1 += counts[0]
+            total.h2 += counts[1]
+        }
+        return total
+    }
+
     /// Requests per region over the last minute, summed over the event loops.
     public func trafficLastMinute() async -> [String: Int] {
         var total: [String: Int] = [:]

@@ -99,6 +99,12 @@ import Testing
         // Host comes from :authority.
         #expect(seen.allSatisfy { head in head.headers.contains { $0.0.lowercased() == "host" } })
         #expect(rig.metrics.contains("geofront_h2_connections_total 6"))
+        // Each request counted by its protocol (for /status and the metrics).
+        let byProtocol = await rig.proxy.server.requestsByProtocol()
+        #expect(byProtocol.http1 == 6 && byProtocol.h2 == 6, "\(byProtocol)")
+        rig.proxy.server.metrics.recordRequestsByProtocol(byProtocol)
+        #expect(rig.metrics.contains(#"geofront_requests_by_protocol_total{protocol="h2"} 6"#))
+        #expect(rig.metrics.contains(#"geofront_requests_by_protocol_total{protocol="http/1.1"} 6"#))
         try await rig.stop()
     }
 

@@ -100,6 +100,8 @@ final class OperationsRig: Sendable {
         #expect(regions.map { $0["name"] as? String } == ["eu-west", "eu-central", "us-east"])
         #expect(regions.first?["requests_last_minute"] as? Int == 3)
         #expect(regions.first?["traffic_share"] as? Double == 1.0)
+        let byProtocol = status["requests_by_protocol"] as? [String: Int]
+        #expect(byProtocol == ["http/1.1": 3, "h2": 0])
 
         let route = try rig.adminJSON("GET", "/route?ip=81.2.69.142")
         #expect(route["region"] as? String == "eu-west")
@@ -111,6 +113,7 @@ final class OperationsRig: Sendable {
         #expect(metrics.contains(#"geofront_lookups_total{outcome="found"} 3"#))
         #expect(metrics.contains("geofront_open_connections"))
         #expect(metrics.contains("geofront_config_generation 1"))
+        #expect(metrics.contains(#"geofront_requests_by_protocol_total{protocol="http/1.1"} 3"#))
 
         // Runtime drain and undrain.
         #expect(try rig.admin("POST", "/regions/eu-west/drain").status == 200)

@@ -117,6 +117,7 @@ public final class AdminServer: Service, Sendable {
             return Answer(
                 status: .ok, contentType: "text/html; charset=utf-8", body: await statusPage(token: query["token"]))
         case (.GET, "metrics", 1):
+            server.metrics.recordRequestsByProtocol(await server.requestsByProtocol())
             return Answer(status: .ok, contentType: "text/plain; version=0.0.4", body: server.metrics.exposition())
         case (.GET, "status", 1):
             return .json(await statusJSON())
@@ -168,6 +169,7 @@ public final class AdminServer: Service, Sendable {
         let snapshot = server.publisher.current
         let traffic = await server.trafficLastMinute()
         let total = traffic.values.reduce(0, +)
+        let byProtocol = await server.requestsByProtocol()
         let drains = server.health.monitor.runtimeDrains
         let regions = zip(snapshot.regions, snapshot.statuses).map { region, status in
             let requests = traffic[region.name, default: 0]
@@ -234,6 +236,10 @@ public final class AdminServer: Service, Sendable {
             ("when_all_down", JSONText.string(snapshot.config.whenAllDown.rawValue)),
             ("fleet_health", server.health.fleetHealth.map { JSONText.string($0) } ?? "null"),
             ("requests_last_minute", "\(total)"),
+            (
+                "requests_by_protocol",
+                JSONText.object([("http/1.1", "\(byProtocol.http1)"), ("h2", "\(byProtocol.h2)")])
+            ),
             ("regions", "[" + regions.joined(separator: ",") + "]"),
             ("targets", "[" + targets.joined(separator: ",") + "]"),
         ])

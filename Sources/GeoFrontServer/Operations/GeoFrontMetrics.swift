@@ -41,6 +41,10 @@ public final class GeoFrontMetrics: Sendable {
     let h2Connections: Metrics.Counter
     /// `geofront_h2_streams_total`: HTTP/2 streams opened by clients (each one request).
     let h2Streams: Metrics.Counter
+    /// `geofront_requests_by_protocol_total{protocol="http/1.1"|"h2"}`: requests read, by the
+    /// client's protocol (counted per event loop without atomics, brought in at each scrape).
+    private let requestsByProtocol: [Metrics.Counter]
+    private let requestsByProtocolExported = Mutex([0, 0])
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -93,6 +97,10 @@ public final class GeoFrontMetrics: Sendable {
         storeConnections = Metrics.Meter(label: "geofront_rate_limit_store_connections", factory: factory)
         h2Connections = Metrics.Counter(label: "geofront_h2_connections_total", factory: factory)
         h2Streams = Metrics.Counter(label: "geofront_h2_streams_total", factory: factory)
+        requestsByProtocol = ["http/1.1", "h2"].map {
+            Metrics.Counter(
+                label: "geofront_requests_by_protocol_total", dimensions: [("protocol", $0)], factory: factory)
+        }
     }
 
     /// `geofront_h2_goaway_total{reason}`: HTTP/2 connections ended with GOAWAY (``H2GoAwayWatch``).
@@ -162,6 +170,17 @@ public final class GeoFrontMetrics: Sendable {
 
     func addCollector(_ collect: @escaping @Sendable () -> Void) {
         collectors.withLock { $0.append(collect) }
+    }
+
+    /// Brings `geofront_requests_by_protocol_total` up to the loops' counts (totals since the
+    /// start: HTTP/1.x, HTTP/2).
+    func recordRequestsByProtocol(_ totals: (http1: Int, h2: Int)) {
+        requestsByProtocolExported.withLock { exported in
+            for (index, total) in [totals.http1, totals.h2].enumerated() where total > exported[index] {
+                requestsByProtocol[index].increment(by: Int64(total - exported[index]))
+                exported[index] = total
+            }
+        }
     }
 
     /// The Prometheus text exposition.
