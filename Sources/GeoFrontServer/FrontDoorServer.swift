@@ -304,9 +304,11 @@ public final class FrontDoorServer: Service, Sendable {
     public func requestsByProtocol() async -> (http1: Int, h2: Int) {
         var total = (http1: 0, h2: 0)
         for state in loops.values {
-            let counts = (try? await state.eventLoop.submit { state.value.requestsByProtocol }.get()) ?? [0, 0]
-            total.http1 += counts[0]
-            total.h2 += counts[1]
+            let counts =
+                (try? await state.eventLoop.submit { (state.value.http1Requests, state.value.h2Requests) }.get())
+                ?? (0, 0)
+            total.http1 += counts.0
+            total.h2 += counts.1
         }
         return total
     }

@@ -298,7 +298,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         }
         let snapshot = snapshots.value
         requests += 1
-        loop.requestsByProtocol[http2 ? 1 : 0] &+= 1
+        if http2 { loop.h2Requests &+= 1 } else { loop.http1Requests &+= 1 }
         let close = head.closeRequested || quiescing || (limits.maxRequests > 0 && requests >= limits.maxRequests)
         if !secure, let httpsPort, snapshot.config.tls?.redirectHTTP == true {
             answer(LocalAnswers.toHTTPS(bytes, head: head, httpsPort: httpsPort, close: close, allocator), close: close)

@@ -72,15 +72,7 @@ final class H2StreamAdapter: ChannelDuplexHandler {
         case (.data(let frame), .body(let body)):
             guard case .byteBuffer(var bytes) = frame.data else { return }
             if body == .chunked {
-                var chunk = context.channel.allocator.buffer(capacity: bytes.readableBytes + 24)
-                if bytes.readableBytes > 0 {
-                    chunk.writeString(String(bytes.readableBytes, radix: 16))
-                    chunk.writeStaticString("\r\n")
-                    chunk.writeBuffer(&bytes)
-                    chunk.writeStaticString("\r\n")
-                }
-                if frame.endStream { chunk.writeStaticString("0\r\n\r\n") }
-                bytes = chunk
+                bytes = ChunkedDATA.chunk(bytes, last: frame.endStream, allocator: context.channel.allocator)
             }
             if frame.endStream { request = .done }
             if bytes.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(bytes)) }

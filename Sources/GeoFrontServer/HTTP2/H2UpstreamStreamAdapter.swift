@@ -237,15 +237,7 @@ final class H2UpstreamStreamAdapter: ChannelDuplexHandler {
             guard case .byteBuffer(var bytes) = frame.data else { return }
             if frame.endStream { response = .done }
             if chunked {
-                var chunk = context.channel.allocator.buffer(capacity: bytes.readableBytes + 24)
-                if bytes.readableBytes > 0 {
-                    chunk.writeString(String(bytes.readableBytes, radix: 16))
-                    chunk.writeStaticString("\r\n")
-                    chunk.writeBuffer(&bytes)
-                    chunk.writeStaticString("\r\n")
-                }
-                if frame.endStream { chunk.writeStaticString("0\r\n\r\n") }
-                bytes = chunk
+                bytes = ChunkedDATA.chunk(bytes, last: frame.endStream, allocator: context.channel.allocator)
             }
             if bytes.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(bytes)) }
         case (.headers(let trailers), .body(let chunked)):

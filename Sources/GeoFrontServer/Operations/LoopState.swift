@@ -22,9 +22,10 @@ final class LoopState {
     /// Where a route's rollback is reported (nil in tests that build a loop alone).
     var routeEvents: RouteEvents?
     var traffic = TrafficWindow()
-    /// Requests read on this loop since it started: [HTTP/1.x, HTTP/2] (plain counts, read by
-    /// `/status` and brought into `geofront_requests_by_protocol_total` at each scrape).
-    var requestsByProtocol: [Int] = [0, 0]
+    /// Requests read on this loop since it started, over HTTP/1.x and over HTTP/2 (plain counts,
+    /// read by `/status` and brought into `geofront_requests_by_protocol_total` at each scrape).
+    var http1Requests = 0
+    var h2Requests = 0
     private var requestCounters: [RequestKey: Metrics.Counter] = [:]
     private var upstreamTimerSnapshot: RoutingSnapshot?
     private var upstreamTimerCache: [[Metrics.Timer?]] = []
