@@ -4,7 +4,7 @@ import TestSupport
 /// A server written in Python among the fixtures (`h2upstream.py`, `grpc_service.py serve`), as a
 /// process: started with its arguments, ready once it printed "ready PORT", and stopped by closing
 /// its standard input (it exits then; a test that fails before `stop` still ends it, since the
-/// pipe closes with the test process).
+/// pipe closes with the test process). Blocking calls (`init`) go through `offThePool`.
 final class PythonService: Sendable {
     private let process: Process
     private let input: FileHandle
@@ -48,11 +48,9 @@ final class PythonService: Sendable {
     /// The process is still running (a service that exits by itself, as one test's does).
     var isRunning: Bool { process.isRunning }
 
-    /// Ends the service and waits for it (blocks).
+    /// Ends the service: it exits when its standard input closes. Nothing waits here (this runs
+    /// in `defer` on Swift's cooperative pool, which must never block).
     func stop() {
         try? input.close()
-        if process.isRunning {
-            process.waitUntilExit()
-        }
     }
 }

@@ -42,6 +42,11 @@ public final class CacheRegistry: Sendable {
         active?.followers(of: url, scope: scope) ?? 0
     }
 
+    /// Stops the cache's clock (tests: responses age only when the test moves it).
+    public func freezeClock() {
+        clock.freeze()
+    }
+
     /// Moves the cache's clock ahead (tests: responses age without waiting).
     public func advanceClock(by seconds: Int) {
         clock.advance(by: seconds)

@@ -33,6 +33,9 @@ final class CacheRig {
         logger.logLevel = .critical
         server = try await FrontDoorServer.start(snapshot: try RoutingSnapshot.open(config: config), logger: logger)
         port = server.localAddress!.port!
+        // Responses age only when a test says so (``advanceClock(by:)``), however long a busy
+        // machine takes between two requests.
+        server.caches.freezeClock()
     }
 
     /// One request on a new connection: `method path`, `Host: cache.example`, and `headers`.
