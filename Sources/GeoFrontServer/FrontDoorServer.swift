@@ -300,6 +300,13 @@ public final class FrontDoorServer: Service, Sendable {
         }
     }
 
+    /// Closes every loop's connection to Redis (`rate_limit.store` is gone after a reload).
+    func closeRateLimitStores() async {
+        for state in loops.values {
+            try? await state.eventLoop.submit { state.value.closeRateLimitStore() }.get()
+        }
+    }
+
     /// Requests read since the start per protocol (HTTP/1.x, HTTP/2), summed over the event loops.
     public func requestsByProtocol() async -> (http1: Int, h2: Int) {
         var total = (http1: 0, h2: 0)

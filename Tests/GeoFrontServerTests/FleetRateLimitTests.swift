@@ -1,5 +1,7 @@
 import Foundation
+import GeoFrontCore
 import GeoFrontServer
+import Logging
 import TestSupport
 import Testing
 
@@ -301,5 +303,38 @@ final class Load: @unchecked Sendable {
         while !done { finished.wait() }
         finished.unlock()
         return lock.withLock { (statuses, failures) }
+    }
+}
+
+/// A reload that removes `rate_limit.store` closes the event loops' Redis connections at once.
+@Suite(.enabled(if: RedisServer.isInstalled, "redis-server is not installed (scripts/test installs it)"))
+struct RateLimitStoreReloadTests {
+    @Test func aReloadWithoutTheStoreClosesTheRedisConnections() async throws {
+        let redis = try await offThePool { try RedisServer() }
+        defer { redis.stop() }
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = #""rate_limit": {"requests_per_second": 10, "burst": 10, "store": {"redis": "\#(redis.url)"}},"#
+        let path = try folder.write(
+            "regions.json", OperationsRig.config(database: Fixtures.maxmind("GeoLite2-City-Test.mmdb"), extra: store))
+        var logger = Logger(label: "redis-reload-test")
+        logger.logLevel = .critical
+        let server = try await FrontDoorServer.start(
+            snapshot: try RoutingSnapshot.open(config: try ConfigLoader.load(path: path)), logger: logger)
+        let metric = FleetRateLimitTests.connections
+        func connections() -> Double? {
+            server.metrics.exposition().split(separator: "\n").first { $0.hasPrefix(metric + " ") }
+                .flatMap { Double($0.split(separator: " ").last!) }
+        }
+        try await waitUntil("connected to Redis") { connections() == 1 }
+        _ = try folder.write(
+            "regions.json", OperationsRig.config(database: Fixtures.maxmind("GeoLite2-City-Test.mmdb")))
+        let reloader = ConfigReloader(configPath: path, server: server, logger: logger)
+        guard case .success = await reloader.reload(reason: "test") else {
+            Issue.record("the reload failed")
+            return
+        }
+        try await waitUntil("the Redis connection closed") { connections() == 0 }
+        try await server.stop()
     }
 }

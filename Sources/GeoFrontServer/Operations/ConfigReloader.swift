@@ -119,6 +119,9 @@ public final class ConfigReloader: Sendable {
             warnings.append("admin.listen changed: takes effect after a restart")
         }
         await server.setUpstreamTLS(tls)
+        // A configuration without `rate_limit.store` closes the loops' Redis connections now
+        // (another store is connected at its first use).
+        if config.rateLimit?.store == nil { await server.closeRateLimitStores() }
         if let listenerCertificates { server.certificates?.replace(listenerCertificates) }
         let monitor = HealthMonitor(
             regions: config.deployments, outlierDetection: config.proxy.outlierDetection,
