@@ -6,8 +6,7 @@
 /// extra key comparisons of a standard dictionary.
 ///
 /// The slot's home is taken from the tag, so growing and deleting never read a node. The hash is
-/// mixed with a per-process seed first: URLs chosen to share a home by their FNV-1a hashes alone
-/// do not pile up here.
+/// mixed with a per-process seed first, on top of the key's own keyed hash (``CacheKey/hash(_:)``).
 struct CacheIndex {
     private var slots: [UInt64]
     private var mask: Int
@@ -26,7 +25,7 @@ struct CacheIndex {
     }
 
     /// MurmurHash3's 64-bit finaliser: every input bit reaches every output bit, so hashes with
-    /// a pattern (FNV-1a of similar URLs) still spread over the slots.
+    /// a pattern still spread over the slots.
     @inline(__always)
     static func mix(_ value: UInt64) -> UInt64 {
         var x = value

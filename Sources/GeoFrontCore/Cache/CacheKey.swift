@@ -13,13 +13,15 @@ public enum CacheQueryPolicy: Sendable, Hashable {
 /// policy, optional region) and the secondary key (the request's values for the stored response's `Vary`
 /// field names). The method is not part of the key: only GET (and HEAD answered from GET) is cached.
 ///
-/// The key is its exact bytes (`url`, NUL, region, NUL, secondary) with a 64-bit FNV-1a hash of them;
-/// equality compares the hash and then the bytes. One allocation (the bytes): the URL is made from
+/// The key is its exact bytes (`url`, NUL, region, NUL, secondary) with a 64-bit hash of them
+/// (Swift's `Hasher`: SipHash with a per-process random seed, so URLs cannot be chosen to collide,
+/// as they could under an unkeyed hash such as FNV-1a); equality compares the hash and then the
+/// bytes. One allocation (the bytes): the URL is made from
 /// them only when asked for (purges, tools), never on the request path.
 public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// The key's bytes: `url` NUL `region` NUL `secondary`.
     public let bytes: [UInt8]
-    /// FNV-1a 64 of `bytes`.
+    /// The keyed hash of `bytes` (``hash(_:)``).
     public let hash: UInt64
     private let urlLength: Int
     private let primaryLength: Int
@@ -82,15 +84,13 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
     /// No region and no secondary key: the URL alone.
     public var isPlain: Bool { bytes.count == primaryLength + 1 && primaryLength == urlLength + 1 }
 
-    /// FNV-1a 64 of `bytes`, as ``hash`` is computed (for keys written straight into a buffer).
+    /// The keyed 64-bit hash of `bytes`, as ``hash`` is computed (for keys written straight into a
+    /// buffer): SipHash-1-3 by Swift's `Hasher`, seeded at random per process.
     @inline(__always)
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        return hash
+        var hasher = Hasher()
+        hasher.combine(bytes: bytes)
+        return UInt64(truncatingIfNeeded: hasher.finalize())
     }
 
     /// The primary key's bytes (URL and region, without the secondary key).

@@ -53,7 +53,7 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
         state.withLock { $0.lookup(key) }
     }
 
-    /// The entry whose key has exactly these `bytes` (``CacheKey/bytes``) and `hash` (their FNV-1a 64),
+    /// The entry whose key has exactly these `bytes` (``CacheKey/bytes``) and `hash` (their keyed hash),
     /// counting a hit or a miss, as ``lookup(_:)`` does. For the hit path: no key is built.
     public func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Entry? {
         state.withLock { $0.lookup(hash: hash, bytes: bytes) }
