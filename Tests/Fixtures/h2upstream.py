@@ -2,7 +2,10 @@
 """An HTTP/2 upstream (h2c with prior knowledge, or TLS with ALPN h2) for GeoFront's tests of
 `"protocol": "h2"` upstreams, built on the `h2` package's connection state machine.
 
-Usage: h2upstream.py [--max-streams N] [--tls CERT KEY]
+Usage: h2upstream.py [--max-streams N] [--tls CERT KEY] [--port N] [--silent]
+
+--silent accepts connections and never says a word (an upstream that does not speak HTTP/2); it
+prints "accepted" for each connection and "closed" for each one the client closed.
 
 Listens on 127.0.0.1 on a free port and prints "ready PORT" once it accepts connections. Runs
 until its standard input closes (the test's end), so it never outlives the test. Paths:
@@ -177,8 +180,19 @@ async def main():
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args[index + 1], args[index + 2])
         context.set_alpn_protocols(["h2"])
+    port = int(args[args.index("--port") + 1]) if "--port" in args else 0
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Upstream(max_streams), "127.0.0.1", 0, ssl=context)
+    if "--silent" in args:
+        class Silent(asyncio.Protocol):
+            def connection_made(self, transport):
+                print("accepted", flush=True)
+
+            def connection_lost(self, exc):
+                print("closed", flush=True)
+
+        server = await loop.create_server(Silent, "127.0.0.1", port)
+    else:
+        server = await loop.create_server(lambda: Upstream(max_streams), "127.0.0.1", port, ssl=context)
     print("ready %d" % server.sockets[0].getsockname()[1], flush=True)
     # Until the test closes standard input.
     await loop.run_in_executor(None, sys.stdin.read)

@@ -152,6 +152,21 @@ import Testing
         try await server.stop()
     }
 
+    @Test func anUpstreamThatNeverSpeaksH2IsGivenUpOnAndTriedAgain() async throws {
+        // It accepts connections and says nothing: no SETTINGS ever come.
+        let silent = try await offThePool { try PythonService("h2upstream.py", ["--silent"]) }
+        let server = try await Self.start(silent, extra: ["proxy": ["connect_timeout_ms": 300]])
+        let base = "http://127.0.0.1:\(server.localAddress!.port!)"
+        for path in ["/echo/1", "/echo/2"] {
+            let refused = try await offThePool { try H2Clients.curl(base + path, ["--http1.1"]) }
+            #expect(refused.status == 502)
+        }
+        // Each request's connection was given up on (closed) and the next one made anew.
+        try await server.stop()
+        let said = try await offThePool { silent.finish() }.split(separator: "\n")
+        #expect(said == ["accepted", "closed", "accepted", "closed"], "\(said)")
+    }
+
     @Test func h2OverTLSWithALPNAndHealthChecksOverH2() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

@@ -8,6 +8,7 @@ import TestSupport
 final class PythonService: Sendable {
     private let process: Process
     private let input: FileHandle
+    private let output: FileHandle
     let port: Int
 
     struct Failed: Error, CustomStringConvertible {
@@ -26,6 +27,7 @@ final class PythonService: Sendable {
         process.standardInput = inputPipe
         process.standardError = FileHandle.nullDevice
         input = inputPipe.fileHandleForWriting
+        self.output = output.fileHandleForReading
         try process.run()
         var line: [UInt8] = []
         while true {
@@ -47,6 +49,13 @@ final class PythonService: Sendable {
 
     /// The process is still running (a service that exits by itself, as one test's does).
     var isRunning: Bool { process.isRunning }
+
+    /// Ends the service and returns what it printed after "ready" (blocks: run it with
+    /// `offThePool`).
+    func finish() -> String {
+        try? input.close()
+        return String(decoding: output.readDataToEndOfFile(), as: UTF8.self)
+    }
 
     /// Ends the service: it exits when its standard input closes. Nothing waits here (this runs
     /// in `defer` on Swift's cooperative pool, which must never block).

@@ -180,6 +180,12 @@ final class H2UpstreamPool {
                 let (pool, connection, entry) = bound.value
                 pool.closed(connection, entry: entry)
             }
+            // An upstream that accepts the connection but never sends its SETTINGS (it does not
+            // speak HTTP/2) is given up on after connect_timeout_ms, like a connect that hangs.
+            channel.eventLoop.scheduleTask(in: .milliseconds(Int64(settings.connectTimeoutMilliseconds))) {
+                let (_, connection, _) = bound.value
+                if !connection.isReady { channel.close(promise: nil) }
+            }
         }
         .whenFailure { error in
             let (pool, connection, entry) = bound.value
