@@ -1,3 +1,4 @@
+import DequeModule
 import GeoFrontCore
 import NIOCore
 import NIOPosix
@@ -49,16 +50,34 @@ struct UpstreamConnectError: Error {
 
 /// Keep-alive connections to upstreams, for one event loop: the loop's handlers use it without
 /// locks, and connections never change threads. One pool per kind of connection (`Handler`).
+///
+/// At most `max_connections_per_upstream` are open to one upstream. A request that finds them all
+/// busy waits (in order, as HAProxy's server queue does) for one to come back or to close (then
+/// a new one is made for it), for at most `connect_timeout_ms`; after that it fails as
+/// `poolExhausted` and the next upstream is tried.
 final class UpstreamPool<Handler: PooledUpstreamHandler> {
     let loop: any EventLoop
     /// For HTTPS upstreams; set from the configuration.
     var tlsContext: NIOSSLContext?
-    /// Idle connections per upstream, each list in a box of its own: taking one and giving one
-    /// back then read the dictionary instead of mutating through it (a dictionary's in-place
-    /// mutation allocates its accessor frames: three allocations per request).
+    /// Idle connections and waiting requests per upstream, in a box of their own: taking a
+    /// connection and giving one back then read the dictionary instead of mutating through it (a
+    /// dictionary's in-place mutation allocates its accessor frames: three allocations per
+    /// request).
     private var idle: [UpstreamConfig: IdleList] = [:]
     private final class IdleList {
         var connections: [UpstreamConnection<Handler>] = []
+        /// Requests waiting for a connection while the pool is full, oldest first.
+        var waiting: Deque<Waiter> = []
+    }
+    private final class Waiter {
+        let promise: EventLoopPromise<UpstreamConnection<Handler>>
+        let settings: ProxySettings
+        var timeout: Scheduled<Void>?
+
+        init(promise: EventLoopPromise<UpstreamConnection<Handler>>, settings: ProxySettings) {
+            self.promise = promise
+            self.settings = settings
+        }
     }
     private var open: [UpstreamConfig: Int] = [:]
     private var idleTimeout = TimeAmount.seconds(30)
@@ -81,11 +100,41 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
         return nil
     }
 
-    /// A new connection to `upstream` (within `max_connections_per_upstream`).
+    /// A new connection to `upstream` (within `max_connections_per_upstream`), or, when that many
+    /// are open, the first one given back or a new one once one closes.
     func connect(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<UpstreamConnection<Handler>> {
         guard open[upstream, default: 0] < settings.maxConnectionsPerUpstream else {
-            return loop.makeFailedFuture(UpstreamConnectError.poolExhausted)
+            return wait(for: upstream, settings: settings)
         }
+        return dial(upstream, settings: settings)
+    }
+
+    private func list(_ upstream: UpstreamConfig) -> IdleList {
+        if let list = idle[upstream] { return list }
+        let list = IdleList()
+        idle[upstream] = list
+        return list
+    }
+
+    private func wait(for upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<
+        UpstreamConnection<Handler>
+    > {
+        let list = list(upstream)
+        let waiter = Waiter(promise: loop.makePromise(), settings: settings)
+        let bound = NIOLoopBound((list, waiter), eventLoop: loop)
+        waiter.timeout = loop.scheduleTask(in: .milliseconds(Int64(settings.connectTimeoutMilliseconds))) {
+            let (list, waiter) = bound.value
+            guard let index = list.waiting.firstIndex(where: { $0 === waiter }) else { return }
+            list.waiting.remove(at: index)
+            waiter.promise.fail(UpstreamConnectError.poolExhausted)
+        }
+        list.waiting.append(waiter)
+        return waiter.promise.futureResult
+    }
+
+    private func dial(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<
+        UpstreamConnection<Handler>
+    > {
         let tlsContext = upstream.tls ? self.tlsContext : nil
         if upstream.tls && tlsContext == nil {
             return loop.makeFailedFuture(UpstreamConnectError.connectFailed("no TLS context"))
@@ -99,7 +148,9 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
             try Handler.install(on: pipeline)
         }
         .flatMapErrorThrowing { error in
-            loopBoundSelf.value.open[upstream, default: 1] -= 1
+            let pool = loopBoundSelf.value
+            pool.open[upstream, default: 1] -= 1
+            pool.serveWaiter(upstream)
             throw error
         }
         .flatMapThrowing { dialed in
@@ -118,16 +169,18 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
     func release(_ connection: UpstreamConnection<Handler>, reusable: Bool, settings: ProxySettings) {
         connection.handler.detach()
         guard reusable, connection.channel.isActive else {
+            // Its close callback lets a waiting request make a new one.
             connection.channel.close(promise: nil)
             return
         }
-        if let list = idle[connection.upstream] {
-            list.connections.append(connection)
-        } else {
-            let list = IdleList()
-            list.connections.append(connection)
-            idle[connection.upstream] = list
+        let list = list(connection.upstream)
+        if let waiter = list.waiting.popFirst() {
+            waiter.timeout?.cancel()
+            connection.handler.reset()
+            waiter.promise.succeed(connection)
+            return
         }
+        list.connections.append(connection)
         connection.idleSince = .now()
         idleTimeout = .milliseconds(Int64(settings.poolIdleTimeoutMilliseconds))
         if sweep == nil { scheduleSweep(at: connection.idleSince + idleTimeout) }
@@ -159,9 +212,18 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
 
     private func closed(_ connection: UpstreamConnection<Handler>) {
         open[connection.upstream, default: 1] -= 1
-        if let list = idle[connection.upstream], let index = list.connections.firstIndex(where: { $0 === connection }) {
+        guard let list = idle[connection.upstream] else { return }
+        if let index = list.connections.firstIndex(where: { $0 === connection }) {
             list.connections.remove(at: index)
         }
+        serveWaiter(connection.upstream)
+    }
+
+    /// Room for one more connection to `upstream`: the request that waited longest gets a new one.
+    private func serveWaiter(_ upstream: UpstreamConfig) {
+        guard let list = idle[upstream], let waiter = list.waiting.popFirst() else { return }
+        waiter.timeout?.cancel()
+        dial(upstream, settings: waiter.settings).cascade(to: waiter.promise)
     }
 
     /// Connections open to `upstream` from this loop (for tests and metrics).
