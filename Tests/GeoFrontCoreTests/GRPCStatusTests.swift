@@ -14,7 +14,10 @@ import Testing
         #expect(ms("300m") == 300)
         #expect(ms("1500u") == 2)  // rounded up
         #expect(ms("1n") == 1)
-        #expect(ms("99999999S") == 99_999_999_000)
+        #expect(ms("99999999S") == GRPCStatus.maxTimeoutMilliseconds)  // capped at 30 days
+        #expect(ms("99999999H") == GRPCStatus.maxTimeoutMilliseconds)  // no overflow either
+        #expect(ms("2000000S") == 2_000_000_000)
+        #expect(ms("0m") == 1)
         for bad in ["", "S", "10", "10s", "-1S", "1.5S", "123456789S", "10 S"] { #expect(ms(bad) == nil, "\(bad)") }
     }
 

@@ -38,8 +38,11 @@ public enum GRPCStatus: Int, Sendable {
         }
     }
 
+    /// The longest deadline GeoFront keeps: 30 days (`grpc-timeout` allows 99,999,999 hours).
+    public static let maxTimeoutMilliseconds = 30 * 86_400_000
+
     /// A `grpc-timeout` value (`1*8DIGIT` then `H`, `M`, `S`, `m`, `u` or `n`) in milliseconds,
-    /// rounded up (at least 1); nil when it is not one.
+    /// rounded up (at least 1) and at most ``maxTimeoutMilliseconds``; nil when it is not one.
     public static func timeoutMilliseconds(_ value: some BidirectionalCollection<UInt8>) -> Int? {
         guard value.count >= 2, value.count <= 9, let unit = value.last else { return nil }
         var amount = 0
@@ -47,16 +50,17 @@ public enum GRPCStatus: Int, Sendable {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
             amount = amount * 10 + Int(byte - UInt8(ascii: "0"))
         }
-        let nanoseconds: Int
+        // At most 99,999,999 of a unit: in milliseconds that is at most 3.6e14, no overflow.
+        let milliseconds: Int
         switch unit {
-        case UInt8(ascii: "H"): nanoseconds = amount * 3_600_000_000_000
-        case UInt8(ascii: "M"): nanoseconds = amount * 60_000_000_000
-        case UInt8(ascii: "S"): nanoseconds = amount * 1_000_000_000
-        case UInt8(ascii: "m"): nanoseconds = amount * 1_000_000
-        case UInt8(ascii: "u"): nanoseconds = amount * 1_000
-        case UInt8(ascii: "n"): nanoseconds = amount
+        case UInt8(ascii: "H"): milliseconds = amount * 3_600_000
+        case UInt8(ascii: "M"): milliseconds = amount * 60_000
+        case UInt8(ascii: "S"): milliseconds = amount * 1000
+        case UInt8(ascii: "m"): milliseconds = amount
+        case UInt8(ascii: "u"): milliseconds = (amount + 999) / 1000
+        case UInt8(ascii: "n"): milliseconds = (amount + 999_999) / 1_000_000
         default: return nil
         }
-        return max(1, (nanoseconds + 999_999) / 1_000_000)
+        return min(max(1, milliseconds), maxTimeoutMilliseconds)
     }
 }
