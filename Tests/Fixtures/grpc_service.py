@@ -12,8 +12,9 @@ raw bytes (no generated code): the service is defined by generic method handlers
         Fail(bytes) -> status NOT_FOUND with details "no such thing: <bytes>"
         Slow(bytes) -> waits 10 s (for deadlines), then the bytes
 
-  grpc_service.py call PORT CASE [TIMEOUT]
-      Calls GeoFront (h2c, prior knowledge) on PORT and prints one JSON object:
+  grpc_service.py call PORT CASE [TIMEOUT] [--tls CA]
+      Calls GeoFront on PORT (h2c with prior knowledge; with --tls, TLS with ALPN h2, the server's
+      certificate for "localhost" checked against CA) and prints one JSON object:
       {"code": "OK" | status name, "details": ..., "messages": [...], "trailers": {...}}
       CASE: unary | stream | stream-die | chat | fail | slow
 """
@@ -76,8 +77,14 @@ def serve():
     os._exit(0)
 
 
-def call(port, case, timeout):
-    channel = grpc.insecure_channel("127.0.0.1:%d" % port)
+def call(port, case, timeout, ca=None):
+    if ca:
+        with open(ca, "rb") as file:
+            credentials = grpc.ssl_channel_credentials(root_certificates=file.read())
+        channel = grpc.secure_channel(
+            "127.0.0.1:%d" % port, credentials, options=(("grpc.ssl_target_name_override", "localhost"),))
+    else:
+        channel = grpc.insecure_channel("127.0.0.1:%d" % port)
     result = {"code": "OK", "details": "", "messages": [], "trailers": {}}
     try:
         if case == "unary":
@@ -126,4 +133,9 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve()
     else:
-        call(int(sys.argv[2]), sys.argv[3], float(sys.argv[4]) if len(sys.argv) > 4 else 20.0)
+        args = sys.argv[2:]
+        ca = None
+        if "--tls" in args:
+            ca = args[args.index("--tls") + 1]
+            args = args[: args.index("--tls")]
+        call(int(args[0]), args[1], float(args[2]) if len(args) > 2 else 20.0, ca)

@@ -17,11 +17,13 @@ import Testing
         let trailers: [String: String]
     }
 
-    /// One call of `grpc_service.py call` through GeoFront on `port`.
-    static func call(_ port: Int, _ name: String, timeout: Double = 20) async throws -> Call {
+    /// One call of `grpc_service.py call` through GeoFront on `port` (over TLS, trusting `ca`,
+    /// when it is given).
+    static func call(_ port: Int, _ name: String, timeout: Double = 20, ca: String? = nil) async throws -> Call {
         let output = try await offThePool {
             try H2Clients.run(
-                ["python3", Fixtures.fixture("grpc_service.py"), "call", String(port), name, String(timeout)])
+                ["python3", Fixtures.fixture("grpc_service.py"), "call", String(port), name, String(timeout)]
+                    + (ca.map { ["--tls", $0] } ?? []))
         }
         guard output.code == 0, let line = output.output.split(separator: "\n").last else {
             throw H2Clients.Failed(description: "grpc_service.py call \(name) exited with \(output.code)")
@@ -62,6 +64,31 @@ import Testing
         // A deadline the client sets (sent as grpc-timeout) ends the call in time.
         let slow = try await Self.call(port, "slow", timeout: 0.5)
         #expect(slow.code == "DEADLINE_EXCEEDED")
+        try await server.stop()
+    }
+
+    @Test func callsPassOnTheTLSListenerWithALPN() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let certificates = try TestCertificates(in: folder)
+        let service = try await offThePool { try PythonService("grpc_service.py", ["serve"]) }
+        defer { service.stop() }
+        let server = try await ProxyFrontEndTests.start(
+            upstream: ["address": service.address, "protocol": "h2"],
+            extra: [
+                "tls": [
+                    "listen": "127.0.0.1:0",
+                    "certificates": [
+                        ["certificate": certificates.serverCertificate, "private_key": certificates.serverKey]
+                    ],
+                ]
+            ])
+        let port = server.secureAddress!.port!
+        let unary = try await Self.call(port, "unary", ca: certificates.caCertificate)
+        #expect(unary.code == "OK", "\(unary)")
+        #expect(unary.trailers["x-checksum"] == "22")
+        let chat = try await Self.call(port, "chat", ca: certificates.caCertificate)
+        #expect(chat.messages == ["ALPHA", "BETA", "GAMMA", "DELTA"])
         try await server.stop()
     }
 
