@@ -413,7 +413,7 @@ final class ProxyExchangeDriver {
             response = nil
             var cachedAnswer: CacheLookup.Answer?
             let strip = loop.proxyNames(for: snapshot).strip
-            let parsed = current.withUnsafeReadableBytes { bytes -> (ExchangeStateMachine.Action, ByteBuffer?)? in
+            var parsed = current.withUnsafeReadableBytes { bytes -> (ExchangeStateMachine.Action, ByteBuffer?)? in
                 do throws(RequestHeadError) {
                     guard
                         try ResponseHeadParser.parse(bytes, limit: Self.maxResponseHeadBytes, into: &responseHead)
@@ -457,14 +457,16 @@ final class ProxyExchangeDriver {
                     cacheStatus: cacheStatusLine, extraCapacity: extra, allocator: allocator)
                 return (action, out)
             }
-            guard var parsed else {
+            // One binding only (`guard var parsed` would make a second one, still holding the
+            // head's storage, and writing the body behind it would copy it).
+            guard parsed != nil else {
                 response = current
                 return
             }
-            let action = parsed.0
+            let action = parsed!.0
             // Moved out, not copied: the head buffer must stay unique for a small body to be
             // written behind it without a copy of the whole buffer.
-            var head = parsed.1.take()
+            var head = parsed!.1.take()
             if let answer = cachedAnswer {
                 // The cache answers instead of the upstream's response (a 304 that revalidated,
                 // a 5xx that stale-if-error covers).
