@@ -29,7 +29,8 @@ struct ClientPipeline: Sendable {
         try channel.pipeline.syncOperations.addHandler(frontEnd())
     }
 
-    /// HTTP/2, last in `channel`'s pipeline: ``H2GoAwayWatch`` (on the bytes), NIOHTTP2's handler
+    /// HTTP/2, last in `channel`'s pipeline: ``H2GoAwayWatch`` (on the bytes), ``H2FlushBatcher`` (one
+    /// flush per loop turn for the streams' writes outside a read), NIOHTTP2's handler
     /// (framing, HPACK, flow control, the limits of RFC 9113 §10), its connection manager
     /// (graceful GOAWAY on shutdown and when idle) and ``H2ConnectionHandler`` (errors). `peer` is
     /// the client address of a PROXY header, handed to each stream's front end.
@@ -90,6 +91,7 @@ struct ClientPipeline: Sendable {
         }
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(watch)
+        try pipeline.addHandler(H2FlushBatcher())
         try pipeline.addHandler(h2)
         try pipeline.addHandler(manager)
         try pipeline.addHandler(H2ConnectionHandler(watch: watch))
