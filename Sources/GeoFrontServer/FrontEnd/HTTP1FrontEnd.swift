@@ -89,7 +89,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         timer.action = { [unowned self] in self.timedOut(context: context) }
         peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
         clientWritable = context.channel.isWritable
-        if context.channel.isActive { arm(limits.idleTimeout) }
+        if context.channel.isActive { armIdle() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -102,7 +102,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     func channelActive(context: ChannelHandlerContext) {
         // Added before the connection was up: its address is known now.
         peer = IPAddress(context.channel.remoteAddress) ?? peer
-        arm(limits.idleTimeout)
+        armIdle()
         context.fireChannelActive()
     }
 
@@ -287,7 +287,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             close()
             return
         }
-        arm(limits.idleTimeout)
+        armIdle()
     }
 
     /// Routes one complete request head (in `bytes`) and answers it or starts its exchange.
@@ -476,7 +476,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             close()
             return
         }
-        arm(limits.idleTimeout)
+        armIdle()
         resumeClientReads()
         process()
     }
@@ -559,6 +559,17 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
 
     func arm(_ delay: TimeAmount) {
         timer.arm(in: delay)
+    }
+
+    /// Nothing in progress: `idle_timeout_ms`. An HTTP/2 stream has no idle time (its one
+    /// request comes with it and it ends with its answer; the connection's manager keeps the
+    /// connection's idle timeout), so it queues no timer for it.
+    private func armIdle() {
+        if http2 {
+            timer.disarm()
+        } else {
+            arm(limits.idleTimeout)
+        }
     }
 
     func disarm() {
