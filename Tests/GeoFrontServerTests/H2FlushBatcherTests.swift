@@ -81,7 +81,7 @@ import Testing
         _ = try? channel.finish()
     }
 
-    @Test func aCloseSendsWhatIsHeldFirst() throws {
+    @Test func aCloseWritesWhatIsHeldAndFlushesWhenAFlushWasAskedFor() throws {
         let channel = try Self.channel()
         channel.write(Self.bytes(5, UInt8(ascii: "a")), promise: nil)
         channel.flush()

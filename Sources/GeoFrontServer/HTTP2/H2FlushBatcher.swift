@@ -96,6 +96,9 @@ final class H2FlushBatcher: ChannelDuplexHandler {
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        // What was written goes on first, as it would have without this handler; flushed if a
+        // flush was asked for.
+        passHeld(context: context)
         flushNow()
         context.close(mode: mode, promise: promise)
     }
