@@ -49,14 +49,18 @@ import Testing
             try client.connect(to: SocketAddress(ipAddress: "192.0.2.7", port: 40000)).wait()
         }
 
+        /// The client sends `text`, and the loop finishes its turn (upstream requests are
+        /// flushed at its end, ``LoopState/flushAtTurnEnd(_:)``).
         func send(_ text: String) throws {
             try client.writeInbound(ByteBuffer(string: text))
             client.pipeline.fireChannelReadComplete()
+            loop.run()
         }
 
         func respond(_ upstream: Int, _ text: String) throws {
             try upstreams[upstream].writeInbound(ByteBuffer(string: text))
             upstreams[upstream].pipeline.fireChannelReadComplete()
+            loop.run()
         }
 
         /// What the client has been sent so far.

@@ -147,7 +147,7 @@ extension HTTP1FrontEnd {
                     policy: decision.policy, cache: .miss)
             })
         phase = .following(follower)
-        timer.disarm()
+        disarm()
         follower.begin(on: channelContext.eventLoop)
     }
 

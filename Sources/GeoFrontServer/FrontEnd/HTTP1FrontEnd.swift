@@ -49,7 +49,8 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     /// The TLS listener's port, on a plain listener that sends everyone there (`redirect_http`).
     private let httpsPort: Int?
     let limits: ClientConnectionLimits
-    let timer: DeadlineTimer
+    /// Made at the first arm (an HTTP/2 stream that is answered at once never needs one).
+    private var timer: DeadlineTimer?
 
     private(set) var context: ChannelHandlerContext?
     private(set) var peer = IPAddress(v4: 0)
@@ -78,23 +79,20 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         self.secure = secure
         self.httpsPort = httpsPort
         self.limits = ClientConnectionLimits(settings)
-        self.timer = DeadlineTimer(timers: loop.timers)
     }
 
     // MARK: - Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // Cleared in handlerRemoved, which ends the cycle through `context`.
-        timer.action = { [unowned self] in self.timedOut(context: context) }
         peer = IPAddress(context.channel.remoteAddress) ?? IPAddress(v4: 0)
         clientWritable = context.channel.isWritable
-        if context.channel.isActive { arm(limits.idleTimeout) }
+        if context.channel.isActive { armIdle() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer.cancel()
-        timer.action = nil
+        timer?.cancel()
+        timer?.action = nil
         driver?.detach()
         self.context = nil
     }
@@ -102,12 +100,12 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     func channelActive(context: ChannelHandlerContext) {
         // Added before the connection was up: its address is known now.
         peer = IPAddress(context.channel.remoteAddress) ?? peer
-        arm(limits.idleTimeout)
+        armIdle()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer.cancel()
+        timer?.cancel()
         switch phase {
         case .exchange: driver?.clientClosed()
         case .tunnel(let upstream): upstream.close(promise: nil)  // closed before the tunnel joined
@@ -287,7 +285,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             close()
             return
         }
-        arm(limits.idleTimeout)
+        armIdle()
     }
 
     /// Routes one complete request head (in `bytes`) and answers it or starts its exchange.
@@ -394,7 +392,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             if answered { return }
             if driver == nil { driver = ProxyExchangeDriver(frontEnd: self) }
             phase = .exchange
-            timer.disarm()
+            timer?.disarm()
             let driver = driver!
             withRoutedPath(path, decision, snapshot) { path in
                 driver.start(
@@ -477,14 +475,14 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             close()
             return
         }
-        arm(limits.idleTimeout)
+        armIdle()
         resumeClientReads()
         process()
     }
 
     /// The response was cut short: the client must not take it for whole.
     func cut() {
-        timer.cancel()
+        timer?.cancel()
         phase = .closing
         context?.close(promise: nil)
     }
@@ -508,7 +506,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     /// From now on the connection is a tunnel to `upstream`. Bytes that followed the upgrade
     /// request go there first; the caller replaces this handler.
     private func becomeTunnel(to upstream: any Channel) {
-        timer.cancel()
+        timer?.cancel()
         phase = .tunnel(upstream)
         if let pending = buffer, pending.readableBytes > 0 { upstream.writeAndFlush(pending, promise: nil) }
         buffer = nil
@@ -559,11 +557,32 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     // MARK: - Timer
 
     func arm(_ delay: TimeAmount) {
+        if let timer {
+            timer.arm(in: delay)
+            return
+        }
+        // Not in a pipeline (any more): nothing to time.
+        guard let context else { return }
+        let timer = DeadlineTimer(timers: loop.timers)
+        // Cleared in handlerRemoved, which ends the cycle through `context`.
+        timer.action = { [unowned self] in self.timedOut(context: context) }
+        self.timer = timer
         timer.arm(in: delay)
     }
 
+    /// Nothing in progress: `idle_timeout_ms`. An HTTP/2 stream has no idle time (its one
+    /// request comes with it and it ends with its answer; the connection's manager keeps the
+    /// connection's idle timeout), so it queues no timer for it.
+    private func armIdle() {
+        if http2 {
+            timer?.disarm()
+        } else {
+            arm(limits.idleTimeout)
+        }
+    }
+
     func disarm() {
-        timer.disarm()
+        timer?.disarm()
     }
 
     private func timedOut(context: ChannelHandlerContext) {

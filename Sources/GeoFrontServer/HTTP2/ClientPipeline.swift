@@ -5,7 +5,8 @@ import NIOHTTP2
 
 /// What a client connection's request path is built from, once its HTTP version is known:
 /// ``HTTP1FrontEnd`` on the connection itself (HTTP/1.1), or NIOHTTP2's handler with one
-/// ``H2StreamAdapter``, ``SendTimeoutHandler`` and ``HTTP1FrontEnd`` per stream (HTTP/2). Made per connection on its
+/// ``H2StreamAdapter`` (which keeps the stream's send timeout) and ``HTTP1FrontEnd`` per stream
+/// (HTTP/2). Made per connection on its
 /// event loop; the stream initializer runs there too.
 struct ClientPipeline: Sendable {
     let snapshots: NIOLoopBoundBox<RoutingSnapshot>
@@ -29,7 +30,8 @@ struct ClientPipeline: Sendable {
         try channel.pipeline.syncOperations.addHandler(frontEnd())
     }
 
-    /// HTTP/2, last in `channel`'s pipeline: ``H2GoAwayWatch`` (on the bytes), NIOHTTP2's handler
+    /// HTTP/2, last in `channel`'s pipeline: ``H2GoAwayWatch`` (on the bytes), ``H2FlushBatcher`` (one
+    /// flush per loop turn for the streams' writes outside a read), NIOHTTP2's handler
     /// (framing, HPACK, flow control, the limits of RFC 9113 §10), its connection manager
     /// (graceful GOAWAY on shutdown and when idle) and ``H2ConnectionHandler`` (errors). `peer` is
     /// the client address of a PROXY header, handed to each stream's front end.
@@ -66,6 +68,7 @@ struct ClientPipeline: Sendable {
         let open = NIOLoopBoundBox(0, eventLoop: channel.eventLoop)
         let limit = settings.h2MaxConcurrentStreams
         let sendTimeout = TimeAmount.milliseconds(Int64(settings.sendTimeoutMilliseconds))
+        let sendTimeouts = metrics.sendTimeouts
         let h2 = NIOHTTP2Handler(
             mode: .server, eventLoop: channel.eventLoop, connectionConfiguration: connection,
             streamConfiguration: stream, streamDelegate: manager.http2StreamDelegate
@@ -77,12 +80,12 @@ struct ClientPipeline: Sendable {
                     return
                 }
                 open.value += 1
-                streamChannel.closeFuture.whenComplete { _ in open.value -= 1 }
                 streams.increment()
-                try pipeline.addHandler(H2StreamAdapter(peer: peer))
-                // `server.send_timeout_ms` per stream: a client that keeps one stream's window
-                // shut loses that stream (and its upstream request), not the others.
-                try pipeline.addHandler(SendTimeoutHandler(timeout: sendTimeout, counter: metrics.sendTimeouts))
+                // `server.send_timeout_ms` per stream, in the adapter: a client that keeps one
+                // stream's window shut loses that stream (and its upstream request), not the others.
+                try pipeline.addHandler(
+                    H2StreamAdapter(
+                        peer: peer, sendTimeout: sendTimeout, sendTimeouts: sendTimeouts, openStreams: open))
                 let frontEnd = frontEnd()
                 frontEnd.http2 = true
                 try pipeline.addHandler(frontEnd)
@@ -90,6 +93,7 @@ struct ClientPipeline: Sendable {
         }
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(watch)
+        try pipeline.addHandler(H2FlushBatcher())
         try pipeline.addHandler(h2)
         try pipeline.addHandler(manager)
         try pipeline.addHandler(H2ConnectionHandler(watch: watch))

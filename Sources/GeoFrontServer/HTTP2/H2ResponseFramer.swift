@@ -182,7 +182,14 @@ struct H2ResponseFramer {
             if HopByHop.contains(bytes, field.name) || HopByHop.isNamed(bytes, field.name, in: head.connectionNames) {
                 continue
             }
-            let name = String(decoding: field.name.bytes(in: bytes), as: UTF8.self).lowercased()
+            // Lower-cased in one pass (a field name is a token: ASCII).
+            let nameBytes = field.name.bytes(in: bytes)
+            let name = String(unsafeUninitializedCapacity: nameBytes.count) { out in
+                for (index, byte) in nameBytes.enumerated() {
+                    out[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                }
+                return nameBytes.count
+            }
             fields.add(name: name, value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
         }
         return fields

@@ -1,4 +1,5 @@
 import GeoIP
+import Metrics
 import NIOCore
 import NIOHTTP2
 
@@ -16,6 +17,13 @@ import NIOHTTP2
 ///
 /// The connection's drain (``ChannelShouldQuiesceEvent``) stops here: the connection's GOAWAY
 /// refuses new streams, and the open one finishes its exchange.
+///
+/// `server.send_timeout_ms` per stream is kept here too, as ``SendTimeoutHandler`` keeps it for a
+/// connection (one handler fewer per stream): while the stream's window is shut (the child
+/// channel is not writable) its reads are held, and if it stays shut for the whole timeout the
+/// stream is closed — reset, its upstream request cancelled — and counted in
+/// `geofront_send_timeouts_total`. A client can shut one stream's window while the connection
+/// stays writable; the other streams go on.
 final class H2StreamAdapter: ChannelDuplexHandler {
     typealias InboundIn = HTTP2Frame.FramePayload
     typealias InboundOut = ByteBuffer
@@ -35,16 +43,33 @@ final class H2StreamAdapter: ChannelDuplexHandler {
     private var reset = false
     /// Over the connection's stream limit: the stream is refused (REFUSED_STREAM) at its first frame.
     private let refusing: Bool
+    /// `server.send_timeout_ms`, and its counter.
+    private let sendTimeout: TimeAmount
+    private let sendTimeouts: Metrics.Counter?
+    /// Runs while the stream's window is shut.
+    private var sendTimer: Scheduled<Void>?
+    /// A `read` held back while the stream was not writable.
+    private var readPending = false
+    /// The connection's count of open streams, which this one leaves when its channel closes.
+    private var openStreams: NIOLoopBoundBox<Int>?
 
-    init(peer: IPAddress?) {
+    init(
+        peer: IPAddress?, sendTimeout: TimeAmount, sendTimeouts: Metrics.Counter?,
+        openStreams: NIOLoopBoundBox<Int>? = nil
+    ) {
         self.peer = peer
         refusing = false
+        self.sendTimeout = sendTimeout
+        self.sendTimeouts = sendTimeouts
+        self.openStreams = openStreams
     }
 
     /// A stream beyond `server.h2_max_concurrent_streams`, refused: nothing follows this handler.
     init(refusing: Void) {
         peer = nil
         self.refusing = true
+        sendTimeout = .zero
+        sendTimeouts = nil
     }
 
     // MARK: - Request
@@ -92,6 +117,52 @@ final class H2StreamAdapter: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent { return }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: - Send timeout
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            sendTimer?.cancel()
+            sendTimer = nil
+            if readPending {
+                readPending = false
+                context.read()
+            }
+        } else if sendTimer == nil, !refusing {
+            sendTimer = context.eventLoop.assumeIsolated().scheduleTask(in: sendTimeout) { [sendTimeouts] in
+                sendTimeouts?.increment()
+                // From the pipeline's tail, so that this handler's `close` resets the stream.
+                context.channel.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        ended()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        ended()
+    }
+
+    private func ended() {
+        sendTimer?.cancel()
+        sendTimer = nil
+        if let openStreams {
+            self.openStreams = nil
+            openStreams.value -= 1
+        }
     }
 
     // MARK: - Response

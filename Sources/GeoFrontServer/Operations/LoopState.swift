@@ -56,10 +56,27 @@ final class LoopState {
     /// The process's response cache (nil in tests that build a loop alone).
     var caches: CacheRegistry?
     private var cacheOfSnapshot: (snapshot: RoutingSnapshot, cache: ResponseCache?)?
+    /// Upstream connections with a request written and not yet flushed (``flushAtTurnEnd(_:)``).
+    private var unflushedUpstreams: [any Channel] = []
     /// This loop's token buckets, rebuilt when the configuration's `rate_limit` changes.
     private var rateLimiter: RateLimiter?
     /// The connection to Redis of `rate_limit.store` (``LoopState+RateLimitStore``).
     var rateLimitStore: RedisRateLimitStore?
+
+    /// Flushes `channel` once this loop turn has served every connection that was ready, with
+    /// the other upstream connections written to in the turn: their requests leave back to back,
+    /// so an upstream that is asleep is woken once for them rather than once each (a stream's
+    /// request used to go out, and wake it, between two streams' decisions). Not later than the
+    /// turn: nothing the loop does afterwards waits on it.
+    func flushAtTurnEnd(_ channel: any Channel) {
+        unflushedUpstreams.append(channel)
+        guard unflushedUpstreams.count == 1 else { return }
+        eventLoop.assumeIsolated().execute { [self] in
+            let channels = unflushedUpstreams
+            unflushedUpstreams.removeAll(keepingCapacity: true)
+            for channel in channels { channel.flush() }
+        }
+    }
 
     /// `rate_limit` for a request from `client`: nil when it may pass, else the `Retry-After`
     /// seconds of its 429. Buckets are kept per event loop (no lock); a client whose connections

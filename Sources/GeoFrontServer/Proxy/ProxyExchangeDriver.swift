@@ -312,7 +312,7 @@ final class ProxyExchangeDriver {
         }
         for part in bodyParts { connection.channel.write(part, promise: nil) }
         if !machine.keepsRequestBody { bodyParts.removeAll() }
-        connection.channel.flush()
+        loop.flushAtTurnEnd(connection.channel)
         upstreamWritable = connection.channel.isWritable
         armDeadline()
         if !machine.requestComplete { frontEnd.resumeClientReads() }
