@@ -20,9 +20,7 @@ final class SendTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let timeout: TimeAmount
     private let counter: Metrics.Counter?
-    private var timer: Scheduled<Void>?
-    /// A `read` held back while the connection was not writable.
-    private var readPending = false
+    private var gate = SendTimeoutGate()
 
     init(timeout: TimeAmount, counter: Metrics.Counter?) {
         self.timeout = timeout
@@ -30,38 +28,24 @@ final class SendTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            context.read()
-        } else {
-            readPending = true
-        }
+        if gate.passRead(writable: context.channel.isWritable) { context.read() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            timer?.cancel()
-            timer = nil
-            if readPending {
-                readPending = false
-                context.read()
-            }
-        } else if timer == nil {
-            timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [counter] in
-                counter?.increment()
-                context.close(promise: nil)
-            }
+        let resume = gate.writabilityChanged(context, timeout: timeout) { [counter] in
+            counter?.increment()
+            context.close(promise: nil)
         }
+        if resume { context.read() }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        gate.cancel()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        gate.cancel()
     }
 }

@@ -46,10 +46,8 @@ final class H2StreamAdapter: ChannelDuplexHandler {
     /// `server.send_timeout_ms`, and its counter.
     private let sendTimeout: TimeAmount
     private let sendTimeouts: Metrics.Counter?
-    /// Runs while the stream's window is shut.
-    private var sendTimer: Scheduled<Void>?
-    /// A `read` held back while the stream was not writable.
-    private var readPending = false
+    /// Reads held and the timer run while the stream's window is shut.
+    private var sendGate = SendTimeoutGate()
     /// The connection's count of open streams, which this one leaves when its channel closes.
     private var openStreams: NIOLoopBoundBox<Int>?
 
@@ -122,28 +120,19 @@ final class H2StreamAdapter: ChannelDuplexHandler {
     // MARK: - Send timeout
 
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            context.read()
-        } else {
-            readPending = true
-        }
+        if sendGate.passRead(writable: context.channel.isWritable) { context.read() }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            sendTimer?.cancel()
-            sendTimer = nil
-            if readPending {
-                readPending = false
-                context.read()
-            }
-        } else if sendTimer == nil, !refusing {
-            sendTimer = context.eventLoop.assumeIsolated().scheduleTask(in: sendTimeout) { [sendTimeouts] in
+        // A refused stream is reset at its first frame: no timer for it.
+        let resume =
+            !refusing
+            && sendGate.writabilityChanged(context, timeout: sendTimeout) { [sendTimeouts] in
                 sendTimeouts?.increment()
                 // From the pipeline's tail, so that this handler's `close` resets the stream.
                 context.channel.close(promise: nil)
             }
-        }
+        if resume { context.read() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -157,8 +146,7 @@ final class H2StreamAdapter: ChannelDuplexHandler {
     }
 
     private func ended() {
-        sendTimer?.cancel()
-        sendTimer = nil
+        sendGate.cancel()
         if let openStreams {
             self.openStreams = nil
             openStreams.value -= 1
