@@ -9,6 +9,32 @@ import Testing
         (0..<count).compactMap { _ in balancer.pick(available: available, excluded: excluded) }
     }
 
+    /// The pools' key: equal configurations hash alike however they were made, and changing any
+    /// field (after the cached hash was computed) makes a different key.
+    @Test func upstreamConfigsAreKeysByEveryField() {
+        let base = UpstreamConfig(address: HostPort(host: "origin.example", port: 443), tls: true)
+        var changed = base
+        changed.weight = 2
+        #expect(changed != base)
+        #expect(changed == UpstreamConfig(address: HostPort(host: "origin.example", port: 443), weight: 2, tls: true))
+        #expect(changed.hashValue == UpstreamConfig(address: base.address, weight: 2, tls: true).hashValue)
+        var edits: [(inout UpstreamConfig) -> Void] = [
+            { $0.address.port = 444 }, { $0.tls = false }, { $0.serverName = "other.example" },
+            { $0.httpProtocol = .h2 },
+        ]
+        edits.append { $0.address.host = "origin2.example" }
+        var seen: Set<UpstreamConfig> = [base]
+        for edit in edits {
+            var copy = base
+            edit(&copy)
+            #expect(copy != base)
+            // The cached hash followed the change (a stale one would be the base's).
+            #expect(copy.hashValue != base.hashValue)
+            seen.insert(copy)
+        }
+        #expect(seen.count == 6)
+    }
+
     @Test func smoothWeightedRoundRobinInterleaves() {
         var balancer = UpstreamBalancer(policy: .roundRobin, weights: [5, 1, 1])
         // nginx's smooth weighted round-robin: a a b a c a a, never five in a row.

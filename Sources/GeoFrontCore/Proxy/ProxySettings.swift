@@ -87,16 +87,21 @@ public struct UpstreamTLSSettings: Sendable, Hashable {
 }
 
 /// One entry of a region's `upstreams`.
+///
+/// The pools key their connections by it, twice per proxied request (take one, give it back):
+/// its hash is computed once, when a field is set, instead of hashing the host's string each time.
 public struct UpstreamConfig: Sendable, Hashable, CustomStringConvertible {
-    public var address: HostPort
+    public var address: HostPort { didSet { rehash() } }
     /// Relative share of traffic, 1…1000.
-    public var weight: Int
+    public var weight: Int { didSet { rehash() } }
     /// Speak TLS to this upstream (`https://host:port`, or `"tls": true`), verifying its certificate.
-    public var tls: Bool
+    public var tls: Bool { didSet { rehash() } }
     /// Name for SNI and certificate verification; the host when nil.
-    public var serverName: String?
+    public var serverName: String? { didSet { rehash() } }
     /// The HTTP version spoken to this upstream (`"protocol"`).
-    public var httpProtocol: UpstreamProtocol
+    public var httpProtocol: UpstreamProtocol { didSet { rehash() } }
+    /// The hash of the fields above.
+    private var fieldsHash = 0
 
     public init(
         address: HostPort, weight: Int = 1, tls: Bool = false, serverName: String? = nil,
@@ -107,6 +112,26 @@ public struct UpstreamConfig: Sendable, Hashable, CustomStringConvertible {
         self.tls = tls
         self.serverName = serverName
         self.httpProtocol = httpProtocol
+        rehash()
+    }
+
+    private mutating func rehash() {
+        var hasher = Hasher()
+        hasher.combine(address)
+        hasher.combine(weight)
+        hasher.combine(tls)
+        hasher.combine(serverName)
+        hasher.combine(httpProtocol)
+        fieldsHash = hasher.finalize()
+    }
+
+    public static func == (lhs: UpstreamConfig, rhs: UpstreamConfig) -> Bool {
+        lhs.fieldsHash == rhs.fieldsHash && lhs.address == rhs.address && lhs.weight == rhs.weight
+            && lhs.tls == rhs.tls && lhs.serverName == rhs.serverName && lhs.httpProtocol == rhs.httpProtocol
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fieldsHash)
     }
 
     public var description: String { (tls ? "https://" : "") + address.description }
