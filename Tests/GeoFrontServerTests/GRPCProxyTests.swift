@@ -92,6 +92,42 @@ import Testing
         try await server.stop()
     }
 
+    @Test func geoFrontsOwnRefusalsAreGRPCStatuses() async throws {
+        let service = try await offThePool { try PythonService("grpc_service.py", ["serve"]) }
+        defer { service.stop() }
+        // Over the rate limit: RESOURCE_EXHAUSTED (not retried at once, unlike UNAVAILABLE).
+        let limited = try await ProxyFrontEndTests.start(
+            upstream: ["address": service.address, "protocol": "h2"],
+            extra: [
+                "server": ["threads": 1, "h2c": true],
+                "rate_limit": ["requests_per_second": 0.001, "burst": 1],
+            ])
+        let port = limited.localAddress!.port!
+        #expect(try await Self.call(port, "unary").code == "OK")
+        let refused = try await Self.call(port, "unary")
+        #expect(refused.code == "RESOURCE_EXHAUSTED", "\(refused)")
+        #expect(refused.details == "GeoFront: rate limited")
+        try await limited.stop()
+
+        // Every region drained, and `when_all_down: unavailable`: UNAVAILABLE, not a 503 page.
+        let upstream: [String: Any] = ["address": service.address, "protocol": "h2"]
+        let drained = try await ProxyFrontEndTests.start(
+            upstream: upstream,
+            extra: [
+                "server": ["threads": 1, "h2c": true], "when_all_down": "unavailable",
+                "regions": [
+                    [
+                        "name": "only", "location": ["latitude": 50.0, "longitude": 8.0], "upstreams": [upstream],
+                        "drain": true,
+                    ]
+                ],
+            ])
+        let down = try await Self.call(drained.localAddress!.port!, "unary")
+        #expect(down.code == "UNAVAILABLE", "\(down)")
+        #expect(down.details == "GeoFront: no region available")
+        try await drained.stop()
+    }
+
     @Test func geoFrontEnforcesGRPCTimeoutAndCancelsTheUpstreamStream() async throws {
         // An upstream that never answers and ignores grpc-timeout: the deadline is GeoFront's.
         let upstream = try await offThePool { try PythonService("h2upstream.py") }

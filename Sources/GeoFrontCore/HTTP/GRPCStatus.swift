@@ -30,6 +30,7 @@ public enum GRPCStatus: Int, Sendable {
     /// The `grpc-message` GeoFront sends with this status for an answer of `httpStatus`.
     public static func message(httpStatus: Int) -> StaticString {
         switch httpStatus {
+        case 404: return "GeoFront: no route for this call"
         case 429: return "GeoFront: rate limited"
         case 502: return "GeoFront: upstream unavailable"
         case 503: return "GeoFront: no region available"

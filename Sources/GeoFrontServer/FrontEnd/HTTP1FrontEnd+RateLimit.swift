@@ -77,7 +77,15 @@ extension HTTP1FrontEnd {
         loop.countTooManyRequests(
             client: client, mode: snapshot.uniformMode ?? .proxy, logged: logged, start: start,
             database: snapshot.database, http2: http2)
-        answer(LocalResponses.tooManyRequests(allocator, retryAfter: retryAfter, close: close), close: close)
+        // A gRPC call gets RESOURCE_EXHAUSTED, which its client does not retry at once (gRPC's
+        // own mapping of 429, UNAVAILABLE, would have it retried into the limit again).
+        answer(
+            head.isGRPC
+                ? LocalResponses.grpc(
+                    allocator, status: 429, code: .resourceExhausted, message: "GeoFront: rate limited",
+                    keepAlive: !close)
+                : LocalResponses.tooManyRequests(allocator, retryAfter: retryAfter, close: close),
+            close: close)
     }
 
     /// The waiting request was answered or went on to its exchange: a body read meanwhile goes to

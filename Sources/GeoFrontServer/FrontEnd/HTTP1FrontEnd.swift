@@ -348,7 +348,10 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             log(
                 logged, client: decision.client, region: "-", mode: snapshot.uniformMode ?? .proxy, status: 404,
                 start: start)
-            answer(LocalResponses.plain(allocator, status: 404, keepAlive: !close), close: close)
+            answer(
+                head.isGRPC
+                    ? LocalResponses.grpc(allocator, status: 404, keepAlive: !close)
+                    : LocalResponses.plain(allocator, status: 404, keepAlive: !close), close: close)
         case .unavailable:
             // Every region down: a stored response may still answer, unless a traffic policy refused the client.
             if decision.policy == nil, region.config.mode == .proxy,
@@ -362,6 +365,10 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             log(
                 logged, client: decision.client, region: region.name, mode: .redirect, status: 503, start: start,
                 policy: decision.policy)
+            if head.isGRPC {
+                answer(LocalResponses.grpc(allocator, status: 503, keepAlive: !close), close: close)
+                return
+            }
             let responses = loop.redirectResponses(for: snapshot)
             answer(LocalAnswers.unavailable(responses, close: close, allocator), close: close)
         case .redirect:
