@@ -50,7 +50,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     private let httpsPort: Int?
     let limits: ClientConnectionLimits
     /// Made at the first arm (an HTTP/2 stream that is answered at once never needs one).
-    private var timer: DeadlineTimer?
+    private(set) var timer: DeadlineTimer?
 
     private(set) var context: ChannelHandlerContext?
     private(set) var peer = IPAddress(v4: 0)
@@ -503,31 +503,6 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
 
     var allocator: ByteBufferAllocator? { context?.channel.allocator }
     var eventLoop: (any EventLoop)? { context?.eventLoop }
-
-    /// `101 Switching Protocols` went out: the connection becomes a tunnel to `upstream`.
-    func startTunnel(to upstream: any Channel, idleTimeout: TimeAmount) {
-        becomeTunnel(to: upstream)
-        TunnelHandler.join(self, upstream: upstream, idleTimeout: idleTimeout)
-    }
-
-    /// From now on the connection is a tunnel to `upstream`. Bytes that followed the upgrade
-    /// request go there first; the caller replaces this handler.
-    private func becomeTunnel(to upstream: any Channel) {
-        timer?.cancel()
-        phase = .tunnel(upstream)
-        if let pending = buffer, pending.readableBytes > 0 { upstream.writeAndFlush(pending, promise: nil) }
-        buffer = nil
-        flushIfNeeded()
-    }
-
-    /// Replaces this handler with the tunnel's end (after ``becomeTunnel(to:)``).
-    func leavePipeline(for tunnelEnd: TunnelHandler) throws {
-        guard let context else { return }
-        try context.pipeline.syncOperations.addHandler(tunnelEnd, position: .after(self))
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        readPending = false
-        context.channel.read()
-    }
 
     // MARK: - Client writes
 
