@@ -58,47 +58,28 @@ enum H2Clients {
     /// A probe that prints progress lines (`h2probe.py drain`), read one at a time while the
     /// test acts between them.
     final class Running: Sendable {
-        private let process: Process
-        private let output: FileHandle
-        private let input: FileHandle
+        private let probe: FixtureProcess
         private let scenario: String
 
         init(_ scenario: String, port: Int, options: [String] = []) throws {
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", Fixtures.fixture("h2probe.py"), scenario, String(port)] + options
-            let pipe = Pipe()
-            let inputPipe = Pipe()
-            process.standardOutput = pipe
-            process.standardInput = inputPipe
-            process.standardError = FileHandle.nullDevice
-            output = pipe.fileHandleForReading
-            input = inputPipe.fileHandleForWriting
+            probe = try FixtureProcess("h2probe.py", [scenario, String(port)] + options)
             self.scenario = scenario
-            try process.run()
         }
 
         /// The next line (blocks); nil at the end of the output.
         func readLine() -> String? {
-            var line: [UInt8] = []
-            while true {
-                let byte = output.readData(ofLength: 1)
-                guard let first = byte.first else { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
-                if first == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
-                line.append(first)
-            }
+            probe.readLine()
         }
 
         /// Tells the probe to go on (a line on its standard input).
         func proceed() {
-            input.write(Data("go\n".utf8))
+            probe.send("go")
         }
 
         /// The rest of the output, to the probe's end: its report.
         func finish() throws -> Probe {
-            let rest = String(decoding: output.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return try report(rest, code: process.terminationStatus, scenario: scenario)
+            let rest = probe.readToEnd()
+            return try report(rest, code: probe.waitForExit(), scenario: scenario)
         }
     }
 
