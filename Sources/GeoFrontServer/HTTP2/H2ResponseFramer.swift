@@ -158,15 +158,9 @@ struct H2ResponseFramer {
     static func trailerFields(_ section: ByteBuffer) -> HPACKHeaders? {
         section.withUnsafeReadableBytes { bytes -> HPACKHeaders? in
             var fields = HPACKHeaders()
-            var index = 0
-            while index < bytes.count, let field = try? FieldLines.next(bytes, at: &index, end: bytes.count) {
-                if HopByHop.contains(bytes, field.name) || FieldLines.equals(bytes, field.name, "content-length")
-                    || FieldLines.equals(bytes, field.name, "host")
-                {
-                    continue
-                }
-                let name = String(decoding: field.name.bytes(in: bytes), as: UTF8.self).lowercased()
-                fields.add(name: name, value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
+            addFields(bytes, from: 0, end: bytes.count, to: &fields) { name in
+                HopByHop.contains(bytes, name) || FieldLines.equals(bytes, name, "content-length")
+                    || FieldLines.equals(bytes, name, "host")
             }
             return fields.isEmpty ? nil : fields
         }
@@ -177,11 +171,21 @@ struct H2ResponseFramer {
         var fields = HPACKHeaders()
         fields.reserveCapacity(16)
         fields.add(name: ":status", value: String(head.status))
-        var index = head.fieldsStart
-        while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
-            if HopByHop.contains(bytes, field.name) || HopByHop.isNamed(bytes, field.name, in: head.connectionNames) {
-                continue
-            }
+        addFields(bytes, from: head.fieldsStart, end: head.length, to: &fields) { name in
+            HopByHop.contains(bytes, name) || HopByHop.isNamed(bytes, name, in: head.connectionNames)
+        }
+        return fields
+    }
+
+    /// The field lines of `bytes` from `start` to `end` (checked already), names lower-cased, but
+    /// those `dropped` names.
+    private static func addFields(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, end: Int, to fields: inout HPACKHeaders,
+        dropping dropped: (RequestHead.Span) -> Bool
+    ) {
+        var index = start
+        while index < end, let field = try? FieldLines.next(bytes, at: &index, end: end) {
+            if dropped(field.name) { continue }
             // Lower-cased in one pass (a field name is a token: ASCII).
             let nameBytes = field.name.bytes(in: bytes)
             let name = String(unsafeUninitializedCapacity: nameBytes.count) { out in
@@ -192,7 +196,6 @@ struct H2ResponseFramer {
             }
             fields.add(name: name, value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
         }
-        return fields
     }
 }
 

@@ -207,14 +207,7 @@ final class H2UpstreamStreamAdapter: ChannelDuplexHandler {
             out.writeStaticString(" ")
             out.writeStaticString(Self.reason(status))
             out.writeStaticString("\r\n")
-            var hasLength = false
-            for (name, value, _) in block.headers where name.utf8.first != UInt8(ascii: ":") {
-                if name == "content-length" { hasLength = true }
-                out.writeString(name)
-                out.writeStaticString(": ")
-                out.writeString(value)
-                out.writeStaticString("\r\n")
-            }
+            let hasLength = Self.writeFields(block.headers, to: &out)
             if status < 200 {
                 // 100 Continue, 103 Early Hints (HTTP/2 has no 101): the final head follows.
                 out.writeStaticString("\r\n")
@@ -247,12 +240,7 @@ final class H2UpstreamStreamAdapter: ChannelDuplexHandler {
             guard chunked else { return }
             var out = context.channel.allocator.buffer(capacity: 128)
             out.writeStaticString("0\r\n")
-            for (name, value, _) in trailers.headers where name.utf8.first != UInt8(ascii: ":") {
-                out.writeString(name)
-                out.writeStaticString(": ")
-                out.writeString(value)
-                out.writeStaticString("\r\n")
-            }
+            Self.writeFields(trailers.headers, to: &out)
             out.writeStaticString("\r\n")
             context.fireChannelRead(wrapInboundOut(out))
         case (.rstStream, .body(chunked: true)) where grpc:
@@ -316,6 +304,21 @@ final class H2UpstreamStreamAdapter: ChannelDuplexHandler {
         deadline?.cancel()
         deadline = nil
         context.close(mode: mode, promise: promise)
+    }
+
+    /// Writes `headers` but the pseudo-header fields as HTTP/1.1 field lines; true when one of
+    /// them is `content-length`.
+    @discardableResult
+    private static func writeFields(_ headers: HPACKHeaders, to out: inout ByteBuffer) -> Bool {
+        var hasLength = false
+        for (name, value, _) in headers where name.utf8.first != UInt8(ascii: ":") {
+            if name == "content-length" { hasLength = true }
+            out.writeString(name)
+            out.writeStaticString(": ")
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+        }
+        return hasLength
     }
 
     static func reason(_ status: Int) -> StaticString {
