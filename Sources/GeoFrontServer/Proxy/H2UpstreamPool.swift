@@ -1,4 +1,3 @@
-import DequeModule
 import GeoFrontCore
 import NIOCore
 import NIOHTTP2
@@ -12,9 +11,8 @@ import NIOSSL
 /// A stream opens on the first connection with room under the upstream's
 /// `SETTINGS_MAX_CONCURRENT_STREAMS`. A connection takes streams once the upstream's first
 /// SETTINGS have said that limit (100 when they do not). Requests that find no room wait in the
-/// pool, in order; another connection is made for them (one at a time, within
-/// `max_connections_per_upstream`), and each closing stream lets the next one in. A request that
-/// waits longer than `connect_timeout_ms` fails as a full pool does (`poolExhausted`). A
+/// pool, in order, for at most `connect_timeout_ms` (``UpstreamWaitQueue``); another connection is made for them (one at a time,
+/// within `max_connections_per_upstream`), and each closing stream lets the next one in. A
 /// connection that received GOAWAY takes no new streams and finishes the ones it has; one without
 /// streams for `pool_idle_timeout_ms` is closed.
 ///
@@ -32,7 +30,7 @@ final class H2UpstreamPool {
     private final class Entry {
         let upstream: UpstreamConfig
         var connections: [H2UpstreamConnection] = []
-        var waiting: Deque<Waiter> = []
+        let waiting = UpstreamWaitQueue<Stream>()
         /// A connection is being made (and its SETTINGS awaited).
         var connecting = false
         var settings: ProxySettings
@@ -40,15 +38,6 @@ final class H2UpstreamPool {
         init(upstream: UpstreamConfig, settings: ProxySettings) {
             self.upstream = upstream
             self.settings = settings
-        }
-    }
-
-    private final class Waiter {
-        let promise: EventLoopPromise<Stream>
-        var timeout: Scheduled<Void>?
-
-        init(promise: EventLoopPromise<Stream>) {
-            self.promise = promise
         }
     }
 
@@ -69,30 +58,22 @@ final class H2UpstreamPool {
             entry = Entry(upstream: upstream, settings: settings)
             entries[upstream] = entry
         }
-        let promise = loop.makePromise(of: Stream.self)
         if entry.waiting.isEmpty, let connection = entry.connections.first(where: { $0.hasRoom }) {
+            let promise = loop.makePromise(of: Stream.self)
             open(on: connection, entry: entry, promise: promise)
             return promise.futureResult
         }
-        let waiter = Waiter(promise: promise)
-        let bound = NIOLoopBound((self, entry, waiter), eventLoop: loop)
-        waiter.timeout = loop.scheduleTask(in: .milliseconds(Int64(settings.connectTimeoutMilliseconds))) {
-            let (_, entry, waiter) = bound.value
-            guard let index = entry.waiting.firstIndex(where: { $0 === waiter }) else { return }
-            entry.waiting.remove(at: index)
-            waiter.promise.fail(UpstreamConnectError.poolExhausted)
-        }
-        entry.waiting.append(waiter)
+        let stream = entry.waiting.wait(on: loop, settings: settings)
         dispatch(entry)
-        return promise.futureResult
+        return stream
     }
 
     /// Lets waiting requests onto connections with room, and makes another connection when some
     /// still wait and none is being made.
     private func dispatch(_ entry: Entry) {
-        while let waiter = entry.waiting.first, let connection = entry.connections.first(where: { $0.hasRoom }) {
-            entry.waiting.removeFirst()
-            waiter.timeout?.cancel()
+        while !entry.waiting.isEmpty, let connection = entry.connections.first(where: { $0.hasRoom }),
+            let waiter = entry.waiting.next()
+        {
             open(on: connection, entry: entry, promise: waiter.promise)
         }
         guard !entry.waiting.isEmpty, !entry.connecting else { return }
@@ -214,10 +195,7 @@ final class H2UpstreamPool {
         entry.connecting = false
         if entry.connections.contains(where: { $0.takesStreams }) { return }
         let failure = (error as? UpstreamConnectError) ?? UpstreamConnectError.connectFailed("\(error)")
-        while let waiter = entry.waiting.popFirst() {
-            waiter.timeout?.cancel()
-            waiter.promise.fail(failure)
-        }
+        entry.waiting.failAll(failure)
     }
 
     /// Connections open to `upstream` from this loop (for tests and metrics).

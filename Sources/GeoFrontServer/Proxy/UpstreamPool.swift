@@ -1,4 +1,3 @@
-import DequeModule
 import GeoFrontCore
 import NIOCore
 import NIOPosix
@@ -66,18 +65,8 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
     private var idle: [UpstreamConfig: IdleList] = [:]
     private final class IdleList {
         var connections: [UpstreamConnection<Handler>] = []
-        /// Requests waiting for a connection while the pool is full, oldest first.
-        var waiting: Deque<Waiter> = []
-    }
-    private final class Waiter {
-        let promise: EventLoopPromise<UpstreamConnection<Handler>>
-        let settings: ProxySettings
-        var timeout: Scheduled<Void>?
-
-        init(promise: EventLoopPromise<UpstreamConnection<Handler>>, settings: ProxySettings) {
-            self.promise = promise
-            self.settings = settings
-        }
+        /// Requests waiting for a connection while the pool is full.
+        let waiting = UpstreamWaitQueue<UpstreamConnection<Handler>>()
     }
     private var open: [UpstreamConfig: Int] = [:]
     private var idleTimeout = TimeAmount.seconds(30)
@@ -104,7 +93,7 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
     /// are open, the first one given back or a new one once one closes.
     func connect(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<UpstreamConnection<Handler>> {
         guard open[upstream, default: 0] < settings.maxConnectionsPerUpstream else {
-            return wait(for: upstream, settings: settings)
+            return list(upstream).waiting.wait(on: loop, settings: settings)
         }
         return dial(upstream, settings: settings)
     }
@@ -114,22 +103,6 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
         let list = IdleList()
         idle[upstream] = list
         return list
-    }
-
-    private func wait(for upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<
-        UpstreamConnection<Handler>
-    > {
-        let list = list(upstream)
-        let waiter = Waiter(promise: loop.makePromise(), settings: settings)
-        let bound = NIOLoopBound((list, waiter), eventLoop: loop)
-        waiter.timeout = loop.scheduleTask(in: .milliseconds(Int64(settings.connectTimeoutMilliseconds))) {
-            let (list, waiter) = bound.value
-            guard let index = list.waiting.firstIndex(where: { $0 === waiter }) else { return }
-            list.waiting.remove(at: index)
-            waiter.promise.fail(UpstreamConnectError.poolExhausted)
-        }
-        list.waiting.append(waiter)
-        return waiter.promise.futureResult
     }
 
     private func dial(_ upstream: UpstreamConfig, settings: ProxySettings) -> EventLoopFuture<
@@ -174,8 +147,7 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
             return
         }
         let list = list(connection.upstream)
-        if let waiter = list.waiting.popFirst() {
-            waiter.timeout?.cancel()
+        if let waiter = list.waiting.next() {
             connection.handler.reset()
             waiter.promise.succeed(connection)
             return
@@ -221,8 +193,7 @@ final class UpstreamPool<Handler: PooledUpstreamHandler> {
 
     /// Room for one more connection to `upstream`: the request that waited longest gets a new one.
     private func serveWaiter(_ upstream: UpstreamConfig) {
-        guard let list = idle[upstream], let waiter = list.waiting.popFirst() else { return }
-        waiter.timeout?.cancel()
+        guard let list = idle[upstream], let waiter = list.waiting.next() else { return }
         dial(upstream, settings: waiter.settings).cascade(to: waiter.promise)
     }
 
