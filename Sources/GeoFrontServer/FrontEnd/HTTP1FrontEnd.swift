@@ -349,9 +349,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 logged, client: decision.client, region: "-", mode: snapshot.uniformMode ?? .proxy, status: 404,
                 start: start)
             answer(
-                head.isGRPC
-                    ? LocalResponses.grpc(allocator, status: 404, keepAlive: !close)
-                    : LocalResponses.plain(allocator, status: 404, keepAlive: !close), close: close)
+                LocalResponses.failure(allocator, status: 404, keepAlive: !close, grpcCall: head.isGRPC), close: close)
         case .unavailable:
             // Every region down: a stored response may still answer, unless a traffic policy refused the client.
             if decision.policy == nil, region.config.mode == .proxy,

@@ -15,6 +15,16 @@ enum LocalResponses {
         return out
     }
 
+    /// GeoFront's own error answer to a request: ``grpc(_:status:code:message:keepAlive:region:)``
+    /// for a gRPC call, else ``plain(_:status:keepAlive:region:)``.
+    static func failure(
+        _ allocator: ByteBufferAllocator, status: Int, keepAlive: Bool, region: [UInt8]? = nil, grpcCall: Bool
+    ) -> ByteBuffer {
+        grpcCall
+            ? grpc(allocator, status: status, keepAlive: keepAlive, region: region)
+            : plain(allocator, status: status, keepAlive: keepAlive, region: region)
+    }
+
     /// A gRPC call's answer for an HTTP `status` GeoFront gives itself: trailers-only (HTTP 200,
     /// `grpc-status` and `grpc-message` as fields, no body; ``GRPCStatus``), or `code` when given.
     static func grpc(

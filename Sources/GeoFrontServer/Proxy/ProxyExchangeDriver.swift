@@ -232,9 +232,8 @@ final class ProxyExchangeDriver {
             answered(status: status)
             if let allocator = frontEnd.allocator {
                 frontEnd.write(
-                    isGRPC
-                        ? LocalResponses.grpc(allocator, status: status, keepAlive: !closeClient, region: regionName)
-                        : LocalResponses.plain(allocator, status: status, keepAlive: !closeClient, region: regionName))
+                    LocalResponses.failure(
+                        allocator, status: status, keepAlive: !closeClient, region: regionName, grpcCall: isGRPC))
             }
             finished(closeClient: closeClient)
         case .finish(let reuseUpstream, let closeClient):
