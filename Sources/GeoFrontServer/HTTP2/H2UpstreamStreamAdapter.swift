@@ -1,6 +1,7 @@
 import GeoFrontCore
 import NIOCore
 import NIOHPACK
+import NIOHTTP1
 import NIOHTTP2
 
 /// One HTTP/2 stream to an upstream (`"protocol": "h2"`) as one HTTP/1.1 exchange, first in the
@@ -205,7 +206,8 @@ final class H2UpstreamStreamAdapter: ChannelDuplexHandler {
             out.writeStaticString("HTTP/1.1 ")
             out.writeString(statusText)
             out.writeStaticString(" ")
-            out.writeStaticString(Self.reason(status))
+            // NIOHTTP1's reason phrases (any text is allowed there; clients ignore it).
+            out.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
             out.writeStaticString("\r\n")
             let hasLength = Self.writeFields(block.headers, to: &out)
             if status < 200 {
@@ -319,36 +321,5 @@ final class H2UpstreamStreamAdapter: ChannelDuplexHandler {
             out.writeStaticString("\r\n")
         }
         return hasLength
-    }
-
-    static func reason(_ status: Int) -> StaticString {
-        switch status {
-        case 100: return "Continue"
-        case 103: return "Early Hints"
-        case 200: return "OK"
-        case 201: return "Created"
-        case 202: return "Accepted"
-        case 204: return "No Content"
-        case 206: return "Partial Content"
-        case 301: return "Moved Permanently"
-        case 302: return "Found"
-        case 304: return "Not Modified"
-        case 307: return "Temporary Redirect"
-        case 308: return "Permanent Redirect"
-        case 400: return "Bad Request"
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 409: return "Conflict"
-        case 412: return "Precondition Failed"
-        case 416: return "Range Not Satisfiable"
-        case 429: return "Too Many Requests"
-        case 500: return "Internal Server Error"
-        case 502: return "Bad Gateway"
-        case 503: return "Service Unavailable"
-        case 504: return "Gateway Timeout"
-        default: return "Status"
-        }
     }
 }
