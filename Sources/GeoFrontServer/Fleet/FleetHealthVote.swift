@@ -4,7 +4,7 @@ import Foundation
 /// `PREFIX/health/ID/REGION/TARGET`: `{"region", "target", "up", "since", "reason"}`. The region
 /// and target in the key are escaped (`%` and `/` percent-encoded); the value carries them as they
 /// are.
-public struct FleetHealthVote: Codable, Sendable, Equatable {
+public struct FleetHealthVote: Codable, Sendable, Equatable, EtcdRecord {
     /// The region's id: its name, or `service/region`.
     public var region: String
     /// The target as the status page shows it (`127.0.0.1:8080`, `https://host:443`).
@@ -36,12 +36,6 @@ public struct FleetHealthVote: Codable, Sendable, Equatable {
         try container.encode(since, forKey: .since)
         // `null`, not left out: a reader sees there is no reason.
         try container.encode(reason, forKey: .reason)
-    }
-
-    public func json() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(self)) ?? Data()
     }
 
     /// `PREFIX/health/ID/REGION/TARGET`, with `/` and `%` in the region and target escaped.

@@ -2,7 +2,7 @@ import Foundation
 
 /// What an instance records under `PREFIX/instances/ID` (leased: it disappears with the instance):
 /// `{"id", "revision", "refused": {"revision", "error"} or null, "started", "version"}`.
-public struct FleetInstanceStatus: Codable, Sendable, Equatable {
+public struct FleetInstanceStatus: Codable, Sendable, Equatable, EtcdRecord {
     public struct Refusal: Codable, Sendable, Equatable {
         /// The etcd `mod_revision` of the refused document.
         public var revision: Int64
@@ -38,12 +38,6 @@ public struct FleetInstanceStatus: Codable, Sendable, Equatable {
         try container.encode(refused, forKey: .refused)
         try container.encode(started, forKey: .started)
         try container.encode(version, forKey: .version)
-    }
-
-    public func json() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(self)) ?? Data()
     }
 }
 
