@@ -163,6 +163,31 @@ import Testing
         #expect(store.contains(returning))
     }
 
+    @Test func aNearlyFullStoreAdmitsANewURLAtItsSecondRequest() {
+        let store = CacheStore<CacheEntry>(memoryBytes: 20 * (1024 + 300), maxObjectBytes: 4096)
+        // With room, everything is admitted, every time.
+        for index in 0..<17 {
+            #expect(store.admits(hash: Self.key("/fill\(index)").hash))
+            store.insert(Self.key("/fill\(index)"), Self.entry(body: 1024))
+        }
+        #expect(store.admits(hash: Self.key("/roomy").hash))
+        store.insert(Self.key("/fill17"), Self.entry(body: 1024))
+        store.insert(Self.key("/fill18"), Self.entry(body: 1024))
+        #expect(store.statistics.bytes > store.memoryBytes * 9 / 10)
+        // Nearly full: the first request is refused, the second admitted; other URLs are not.
+        let new = Self.key("/new").hash
+        #expect(!store.admits(hash: new))
+        #expect(store.admits(hash: new))
+        #expect(!store.admits(hash: Self.key("/other").hash))
+        // The doorkeeper forgets after a store's worth of new URLs.
+        for index in 0..<400 { _ = store.admits(hash: Self.key("/once\(index)").hash) }
+        let remembered = (0..<400).filter { store.admits(hash: Self.key("/once\($0)").hash) }.count
+        #expect(remembered < 100, "\(remembered) of 400 still remembered")
+        // Emptied, the store takes everything again.
+        store.removeAll()
+        #expect(store.admits(hash: Self.key("/later").hash))
+    }
+
     @Test func purgeByURLRemovesEveryVariant() {
         let store = CacheStore<CacheEntry>(memoryMB: 1, maxObjectKB: 64)
         let variants = ["gzip", "br", "identity"].map {

@@ -15,6 +15,13 @@ import Synchronization
 /// Unlike LRU, a hit only bumps a counter (no list surgery under the lock) and a scan of one-hit objects
 /// is filtered out by the small queue instead of flushing the hot set. It matches W-TinyLFU's hit ratio
 /// on web traces without a count-min sketch, its periodic ageing, or a second LRU to keep in order.
+///
+/// Admission (``admits(hash:)``): while the store has room, every storable response is taken in. Once it
+/// is nearly full (within a tenth of `memoryBytes`), a URL not seen lately is taken in only at its
+/// second request, as W-TinyLFU's doorkeeper does (or nginx's `proxy_cache_min_uses 2`): the first one
+/// only marks its hash in the doorkeeper (``CacheDoorkeeper``). Most URLs
+/// asked for once are never asked for again (S3-FIFO's small queue exists to drop them); not storing
+/// them at all spares the entries they would evict, and their miss the cost of storing.
 public final class CacheStore<Entry: CacheStorable>: Sendable {
     /// What an insert did.
     public enum InsertResult: Sendable, Equatable {
@@ -57,6 +64,13 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
     /// counting a hit or a miss, as ``lookup(_:)`` does. For the hit path: no key is built.
     public func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Entry? {
         state.withLock { $0.lookup(hash: hash, bytes: bytes) }
+    }
+
+    /// Whether a response for a URL whose primary key hashes to `hash`, not stored yet, is to be stored:
+    /// always while the store has room; once it is nearly full, only if the URL was asked for lately
+    /// (its hash is in the doorkeeper, which this call otherwise marks).
+    public func admits(hash: UInt64) -> Bool {
+        state.withLock { $0.admits(hash) }
     }
 
     /// Whether `key` is stored, without counting a hit or a miss.
@@ -160,6 +174,8 @@ private struct State<Entry: CacheStorable>: ~Copyable {
     var smallBytes = 0
     var smallEntries = 0
     var ghost = CacheGhost()
+    /// The URLs asked for while the store was nearly full (admission).
+    var doorkeeper = CacheDoorkeeper()
     var entries = 0
     var bytes = 0
     var hits = 0
@@ -195,6 +211,11 @@ private struct State<Entry: CacheStorable>: ~Copyable {
         hits += 1
         if nodes[node].frequency < 3 { nodes[node].frequency += 1 }
         return nodes[node].entry
+    }
+
+    mutating func admits(_ hash: UInt64) -> Bool {
+        guard bytes > capacity - capacity / 10 else { return true }
+        return doorkeeper.seen(hash, window: entries)
     }
 
     /// Returns the number of entries evicted to make room.
@@ -276,6 +297,7 @@ private struct State<Entry: CacheStorable>: ~Copyable {
         smallBytes = 0
         smallEntries = 0
         ghost.removeAll()
+        doorkeeper.removeAll()
         entries = 0
         bytes = 0
     }

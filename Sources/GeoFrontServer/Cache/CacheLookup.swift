@@ -144,6 +144,13 @@ enum CacheLookup {
             request.method == .get && !request.cacheControl.noStore && !request.isConditionalOrPartial
             && !request.hasBody
         guard forward.mayStore else { return .forward(forward) }
+        // A new URL in a nearly full store is stored at its second request (``CacheStore/admits(hash:)``):
+        // this one goes upstream uncollapsed, as a pass would.
+        guard found.varyMiss || cache.store.admits(hash: primary.hash) else {
+            forward.mayStore = false
+            forward.status.detail = "not-admitted"
+            return .forward(forward)
+        }
         forward.requestFields = fields(bytes, route: route)
         switch cache.fill(for: primary) {
         case .leader(let fill):

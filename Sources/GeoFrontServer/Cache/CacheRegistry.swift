@@ -42,6 +42,9 @@ public final class CacheRegistry: Sendable {
         active?.followers(of: url, scope: scope) ?? 0
     }
 
+    /// The bytes the cache's store accounts for now (tests).
+    public var storedBytes: Int { active?.store.statistics.bytes ?? 0 }
+
     /// Stops the cache's clock (tests: responses age only when the test moves it).
     public func freezeClock() {
         clock.freeze()

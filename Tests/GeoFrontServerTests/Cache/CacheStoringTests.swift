@@ -131,6 +131,31 @@ import Testing
         try await rig.stop()
     }
 
+    @Test func aNearlyFullStoreStoresANewURLAtItsSecondRequest() async throws {
+        // Fifteen 64 KiB objects fill more than nine tenths of a 1 MiB store; a new URL is then
+        // stored only when asked for again (the doorkeeper), and hit after that.
+        let rig = try await CacheRig(cache: ["memory_mb": 1])
+        let part = [UInt8](repeating: UInt8(ascii: "b"), count: 64 * 1024)
+        for index in 0..<15 {
+            rig.origin.set("/fill\(index)", .init(headers: [("Cache-Control", "max-age=60")], bytes: part))
+            #expect(try await rig.get("/fill\(index)").cacheStatus.hasSuffix("stored"))
+        }
+        rig.origin.set("/new", .init(headers: [("Cache-Control", "max-age=60")], body: "new"))
+        // Stored once each whole body is in, which may be just after the client has it.
+        try await waitUntil("the store nine tenths full") { rig.server.caches.storedBytes > 15 * 64 * 1024 }
+        let first = try await rig.get("/new")
+        #expect(first.text == "new")
+        #expect(first.cacheStatus == "GeoFront; fwd=uri-miss; fwd-status=200; detail=not-admitted")
+        let second = try await rig.get("/new")
+        #expect(second.text == "new")
+        #expect(second.cacheStatus == "GeoFront; fwd=uri-miss; fwd-status=200; stored")
+        let third = try await rig.get("/new")
+        #expect(third.text == "new")
+        #expect(third.cacheStatus.hasPrefix("GeoFront; hit"))
+        #expect(rig.origin.count("/new") == 2)
+        try await rig.stop()
+    }
+
     @Test func aChunkedResponseIsStoredWholeAndAnsweredWithItsLength() async throws {
         let rig = try await CacheRig()
         let body = String(repeating: "0123456789", count: 500)
