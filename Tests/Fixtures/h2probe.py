@@ -155,7 +155,10 @@ def main():
         # Malformed requests (RFC 9113 §8.1.1, §8.2, §8.3) reset their own stream only, with
         # PROTOCOL_ERROR: an upper-case name, a connection-specific field, a missing :path, a
         # pseudo-header after a regular field, a content-length the DATA does not add up to, a
-        # :path that is not origin-form, a :path with a space.
+        # :path that is not origin-form, a :path with a space, a repeated :path, an unknown
+        # pseudo-header, a response's :status, te other than trailers, a value with a space at
+        # its start, a value with NUL, a missing :scheme, transfer-encoding, CONNECT with a
+        # :path, trailers with a pseudo-header, trailers with an upper-case name.
         # The last stream is answered on the same connection.
         probe.handshake()
         base = [(":method", "GET"), (":scheme", "http"), (":authority", "shop.example")]
@@ -168,13 +171,24 @@ def main():
             [probe.headers(9, post + [("content-length", "10")], end_stream=False), DataFrame(9, b"12345", flags=["END_STREAM"])],
             [probe.request(11, path="http://elsewhere.example/x")],
             [probe.request(13, path="/x y")],
+            [probe.request(15, extra=[(":path", "/y")])],
+            [probe.headers(17, base + [(":path", "/x"), (":foo", "1")])],
+            [probe.headers(19, base + [(":path", "/x"), (":status", "200")])],
+            [probe.request(21, extra=[("te", "gzip")])],
+            [probe.request(23, extra=[("x-a", " padded")])],
+            [probe.request(25, extra=[("x-a", b"a\x00b")])],
+            [probe.headers(27, [(":method", "GET"), (":authority", "shop.example"), (":path", "/x")])],
+            [probe.request(29, extra=[("transfer-encoding", "chunked")])],
+            [probe.headers(31, [(":method", "CONNECT"), (":authority", "shop.example:443"), (":path", "/x")])],
+            [probe.headers(33, post, end_stream=False), probe.headers(33, [(":path", "/z")])],
+            [probe.headers(35, post, end_stream=False), probe.headers(35, [("X-Trailer", "1")])],
         ]
         for frames in bad:
             stream = frames[0].stream_id
             probe.send(*frames)
             probe.until(lambda: stream in probe.resets or probe.closed)
-        probe.send(probe.request(15))
-        probe.until(lambda: 15 in probe.statuses or probe.closed)
+        probe.send(probe.request(37))
+        probe.until(lambda: 37 in probe.statuses or probe.closed)
         probe.send(GoAwayFrame(0, last_stream_id=0))
         probe.sock.close()
     elif scenario == "flow-control":

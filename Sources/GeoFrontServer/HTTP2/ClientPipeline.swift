@@ -47,6 +47,11 @@ struct ClientPipeline: Sendable {
             // The HPACK table the client may make us keep: RFC 9113's default, said out loud.
             HTTP2Setting(parameter: .headerTableSize, value: 4096),
         ]
+        // Request header blocks are checked by ``H2RequestHead`` as it reads them, and the
+        // responses are written lower-cased and without connection-specific fields by
+        // ``H2ResponseFramer``: NIOHTTP2's own pass over each block both ways is not needed.
+        // It still checks DATA against `content-length`.
+        connection.headerBlockValidation = .disabled
         connection.maximumSequentialContinuationFrames = settings.h2MaxContinuationFrames
         connection.controlFrameRateLimit.maximumCount = settings.h2MaxControlFrames
         connection.controlFrameRateLimit.windowLength = window

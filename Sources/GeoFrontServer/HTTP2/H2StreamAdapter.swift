@@ -102,6 +102,10 @@ final class H2StreamAdapter: ChannelDuplexHandler {
         case (.headers(let trailers), .body(let body)):
             // Trailers (NIOHTTP2 made sure they end the stream) are not passed on: the body ends.
             guard trailers.endStream else { return }
+            guard H2RequestHead.isValidTrailers(trailers.headers) else {
+                resetStream(context: context, .protocolError)
+                return
+            }
             request = .done
             if body == .chunked {
                 context.fireChannelRead(wrapInboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")))
