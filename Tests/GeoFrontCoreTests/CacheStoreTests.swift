@@ -179,6 +179,7 @@ import Testing
         #expect(!store.admits(hash: new))
         #expect(store.admits(hash: new))
         #expect(!store.admits(hash: Self.key("/other").hash))
+        #expect(store.statistics.notAdmitted == 2)
         // The doorkeeper forgets after a store's worth of new URLs.
         for index in 0..<400 { _ = store.admits(hash: Self.key("/once\(index)").hash) }
         let remembered = (0..<400).filter { store.admits(hash: Self.key("/once\($0)").hash) }.count

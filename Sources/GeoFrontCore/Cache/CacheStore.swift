@@ -37,6 +37,8 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
         public var hits: Int
         public var misses: Int
         public var evictions: Int
+        /// New URLs not stored because the store was nearly full (``admits(hash:)``).
+        public var notAdmitted: Int
         public var capacityBytes: Int
     }
 
@@ -124,7 +126,8 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
         }
     }
 
-    /// Empties the store (the ghost queue too); the hit, miss and eviction counters stay.
+    /// Empties the store (the ghost queue and the doorkeeper too); the hit, miss, eviction and
+    /// admission counters stay.
     public func removeAll() {
         state.withLock { $0.removeAll() }
     }
@@ -137,7 +140,7 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
         state.withLock {
             Statistics(
                 bytes: $0.bytes, entries: $0.entries, hits: $0.hits, misses: $0.misses,
-                evictions: $0.evictions, capacityBytes: memoryBytes)
+                evictions: $0.evictions, notAdmitted: $0.notAdmitted, capacityBytes: memoryBytes)
         }
     }
 }
@@ -181,6 +184,7 @@ private struct State<Entry: CacheStorable>: ~Copyable {
     var hits = 0
     var misses = 0
     var evictions = 0
+    var notAdmitted = 0
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -215,7 +219,9 @@ private struct State<Entry: CacheStorable>: ~Copyable {
 
     mutating func admits(_ hash: UInt64) -> Bool {
         guard bytes > capacity - capacity / 10 else { return true }
-        return doorkeeper.seen(hash, window: entries)
+        if doorkeeper.seen(hash, window: entries) { return true }
+        notAdmitted += 1
+        return false
     }
 
     /// Returns the number of entries evicted to make room.

@@ -146,7 +146,7 @@ enum CacheLookup {
         guard forward.mayStore else { return .forward(forward) }
         // A new URL in a nearly full store is stored at its second request (``CacheStore/admits(hash:)``):
         // this one goes upstream uncollapsed, as a pass would.
-        guard found.varyMiss || cache.store.admits(hash: primary.hash) else {
+        guard found.varyMiss || cache.admits(primary) else {
             forward.mayStore = false
             forward.status.detail = "not-admitted"
             return .forward(forward)

@@ -210,6 +210,14 @@ final class ResponseCache: Sendable {
         ]
     }
 
+    /// Whether a response for a new URL (`primary`) is to be stored (``CacheStore/admits(hash:)``);
+    /// a refusal is counted in `geofront_cache_not_admitted_total`.
+    func admits(_ primary: CacheKey) -> Bool {
+        if store.admits(hash: primary.hash) { return true }
+        metrics.cacheNotAdmitted.increment()
+        return false
+    }
+
     /// `geofront_cache_bytes` and `geofront_cache_entries` now (at scrape time).
     func recordSize() {
         let statistics = store.statistics

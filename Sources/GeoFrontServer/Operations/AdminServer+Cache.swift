@@ -56,6 +56,7 @@ extension AdminServer {
             ("bytes", "\(statistics.bytes)"),
             ("entries", "\(statistics.entries)"),
             ("evictions", "\(statistics.evictions)"),
+            ("not_admitted", "\(statistics.notAdmitted)"),
             ("requests", JSONText.object(requests)),
             ("hit_ratio", "\(Self.hitRatio(results))"),
         ])

@@ -28,6 +28,8 @@ public final class GeoFrontMetrics: Sendable {
     let cacheBytes: Metrics.Gauge
     let cacheEntries: Metrics.Gauge
     let cacheEvictions: Metrics.Counter
+    /// `geofront_cache_not_admitted_total`: new URLs a nearly full store did not take in.
+    let cacheNotAdmitted: Metrics.Counter
     /// `geofront_rate_limit_store_decisions_total{result}`: decisions Redis made (`rate_limit.store`).
     let storeAllowed: Metrics.Counter
     let storeLimited: Metrics.Counter
@@ -86,6 +88,7 @@ public final class GeoFrontMetrics: Sendable {
         cacheBytes = Metrics.Gauge(label: "geofront_cache_bytes", factory: factory)
         cacheEntries = Metrics.Gauge(label: "geofront_cache_entries", factory: factory)
         cacheEvictions = Metrics.Counter(label: "geofront_cache_evictions_total", factory: factory)
+        cacheNotAdmitted = Metrics.Counter(label: "geofront_cache_not_admitted_total", factory: factory)
         storeAllowed = Metrics.Counter(
             label: "geofront_rate_limit_store_decisions_total", dimensions: [("result", "allowed")], factory: factory)
         storeLimited = Metrics.Counter(

@@ -95,6 +95,7 @@ final class AdminCacheRig {
         #expect(cache["entries"] as? Int == 3)
         #expect((cache["bytes"] as? Int ?? 0) > "alphabravocharlie".utf8.count)
         #expect(cache["evictions"] as? Int == 0)
+        #expect(cache["not_admitted"] as? Int == 0)
         #expect(
             cache["requests"] as? [String: Int] == ["hit": 1, "miss": 3, "stale": 0, "revalidated": 0, "bypass": 0])
         #expect(cache["hit_ratio"] as? Double == 0.25)
@@ -234,6 +235,25 @@ final class AdminCacheRig {
         #expect(value("geofront_cache_entries") == 0)  // the DELETE /a invalidated it
         #expect(value("geofront_cache_bytes") == 0)
         #expect(value("geofront_cache_evictions_total") == 0)
+        #expect(value("geofront_cache_not_admitted_total") == 0)
+        try await rig.stop()
+    }
+
+    @Test func aNearlyFullStoreCountsTheURLsItDidNotTakeIn() async throws {
+        let rig = try await AdminCacheRig(cache: ["memory_mb": 1])
+        let part = [UInt8](repeating: UInt8(ascii: "b"), count: 64 * 1024)
+        for index in 0..<15 {
+            rig.origin.set("/fill\(index)", .init(headers: [Self.fresh], bytes: part))
+            _ = try await rig.get("/fill\(index)")
+        }
+        try await waitUntil("the store nine tenths full") { rig.rig.server.caches.storedBytes > 15 * 64 * 1024 }
+        rig.origin.set("/new", .init(headers: [Self.fresh], body: "new"))
+        #expect(try await rig.get("/new").cacheStatus.hasSuffix("detail=not-admitted"))
+        let answer = try await rig.admin("GET", "/cache")
+        let cache = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any] ?? [:]
+        #expect(cache["not_admitted"] as? Int == 1)
+        let text = String(decoding: try await rig.admin("GET", "/metrics").body, as: UTF8.self)
+        #expect(text.split(separator: "\n").contains("geofront_cache_not_admitted_total 1"))
         try await rig.stop()
     }
 }
