@@ -246,6 +246,11 @@ def main():
         )
         probe.until(lambda: 1 in probe.statuses or probe.closed)
         probe.sock.close()
+    elif scenario == "malformed-flood":
+        # `count` malformed requests (an upper-case field name) in a row, each reset by the server.
+        probe.handshake()
+        probe.send(*[probe.request(1 + 2 * index, extra=[("X-Upper", "1")]) for index in range(count)])
+        probe.until_closed()
     elif scenario == "ping-flood":
         probe.handshake()
         probe.send(*[PingFrame(0, opaque_data=index.to_bytes(8, "big")) for index in range(count)])

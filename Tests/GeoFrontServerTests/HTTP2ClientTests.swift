@@ -169,6 +169,21 @@ import Testing
         try await rig.stop()
     }
 
+    @Test func aFloodOfMalformedRequestsGetsGoAwayEnhanceYourCalm() async throws {
+        // NIOHTTP2's own header validation (whose stream errors it limits) is off: GeoFront resets
+        // malformed requests itself and keeps the same bound, 200 per `h2_flood_window_ms`.
+        let rig = try await Self.start(server: ["h2_flood_window_ms": 3_600_000])
+        let port = rig.port
+        let report = try await offThePool { try H2Clients.probe("malformed-flood", port: port, count: 260) }
+        #expect(report.goaway == 11)
+        #expect(report.closed)
+        #expect(report.resets.count > 200)
+        #expect(report.statuses.isEmpty)
+        #expect(rig.metrics.contains("geofront_h2_goaway_total{reason=\"stream_error_flood\"} 1"))
+        #expect(try await Self.stillServes(rig))
+        try await rig.stop()
+    }
+
     @Test func aFlowControlViolationEndsTheConnection() async throws {
         let rig = try await Self.start()
         let port = rig.port

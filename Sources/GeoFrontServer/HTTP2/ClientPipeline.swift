@@ -72,6 +72,10 @@ struct ClientPipeline: Sendable {
         // that are refused here, one by one (RFC 9113 §5.1.2).
         let open = NIOLoopBoundBox(0, eventLoop: channel.eventLoop)
         let limit = settings.h2MaxConcurrentStreams
+        let boundWatch = NIOLoopBound(watch, eventLoop: channel.eventLoop)
+        let malformedBudget = NIOLoopBoundBox(
+            H2StreamErrorBudget(maximumCount: stream.streamErrorRateLimit.maximumCount, window: window),
+            eventLoop: channel.eventLoop)
         let sendTimeout = TimeAmount.milliseconds(Int64(settings.sendTimeoutMilliseconds))
         let sendTimeouts = metrics.sendTimeouts
         let h2 = NIOHTTP2Handler(
@@ -90,7 +94,8 @@ struct ClientPipeline: Sendable {
                 // stream's window shut loses that stream (and its upstream request), not the others.
                 try pipeline.addHandler(
                     H2StreamAdapter(
-                        peer: peer, sendTimeout: sendTimeout, sendTimeouts: sendTimeouts, openStreams: open))
+                        peer: peer, sendTimeout: sendTimeout, sendTimeouts: sendTimeouts, openStreams: open,
+                        malformedBudget: malformedBudget, goAwayWatch: boundWatch.value))
                 let frontEnd = frontEnd()
                 frontEnd.http2 = true
                 try pipeline.addHandler(frontEnd)

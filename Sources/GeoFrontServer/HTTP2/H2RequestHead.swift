@@ -9,7 +9,7 @@ import NIOHPACK
 ///
 /// What RFC 9113 §8.2 and §8.3 call malformed is refused here, in the same pass (NIOHTTP2's own
 /// header block validation is off for client connections: it checked every block a second
-/// time, ≈ 2 µs per stream): missing, repeated, unknown or misplaced pseudo-header fields, names
+/// time, ≈ 1 µs per stream): missing, repeated, unknown or misplaced pseudo-header fields, names
 /// that are not lower-case tokens, NUL, CR or LF in a value or whitespace around it,
 /// connection-specific fields, `te` other than `trailers`. NIOHTTP2 still checks that the DATA
 /// frames add up to a `content-length` (§8.1.1). What HTTP/1.1 syntax needs on top (a method

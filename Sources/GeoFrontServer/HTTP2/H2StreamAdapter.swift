@@ -50,16 +50,22 @@ final class H2StreamAdapter: ChannelDuplexHandler {
     private var sendGate = SendTimeoutGate()
     /// The connection's count of open streams, which this one leaves when its channel closes.
     private var openStreams: NIOLoopBoundBox<Int>?
+    /// The connection's allowance of malformed requests, and what to tell when it runs out.
+    private let malformedBudget: NIOLoopBoundBox<H2StreamErrorBudget>?
+    private let goAwayWatch: H2GoAwayWatch?
 
     init(
         peer: IPAddress?, sendTimeout: TimeAmount, sendTimeouts: Metrics.Counter?,
-        openStreams: NIOLoopBoundBox<Int>? = nil
+        openStreams: NIOLoopBoundBox<Int>? = nil, malformedBudget: NIOLoopBoundBox<H2StreamErrorBudget>? = nil,
+        goAwayWatch: H2GoAwayWatch? = nil
     ) {
         self.peer = peer
         refusing = false
         self.sendTimeout = sendTimeout
         self.sendTimeouts = sendTimeouts
         self.openStreams = openStreams
+        self.malformedBudget = malformedBudget
+        self.goAwayWatch = goAwayWatch
     }
 
     /// A stream beyond `server.h2_max_concurrent_streams`, refused: nothing follows this handler.
@@ -68,6 +74,8 @@ final class H2StreamAdapter: ChannelDuplexHandler {
         self.refusing = true
         sendTimeout = .zero
         sendTimeouts = nil
+        malformedBudget = nil
+        goAwayWatch = nil
     }
 
     // MARK: - Request
@@ -85,7 +93,7 @@ final class H2StreamAdapter: ChannelDuplexHandler {
                 head = try H2RequestHead.make(
                     block.headers, endStream: block.endStream, allocator: context.channel.allocator)
             } catch {
-                resetStream(context: context, .protocolError)
+                malformed(context: context)
                 return
             }
             if let peer { context.fireUserInboundEventTriggered(ProxyProtocolSource(address: peer)) }
@@ -103,7 +111,7 @@ final class H2StreamAdapter: ChannelDuplexHandler {
             // Trailers (NIOHTTP2 made sure they end the stream) are not passed on: the body ends.
             guard trailers.endStream else { return }
             guard H2RequestHead.isValidTrailers(trailers.headers) else {
-                resetStream(context: context, .protocolError)
+                malformed(context: context)
                 return
             }
             request = .done
@@ -200,6 +208,22 @@ final class H2StreamAdapter: ChannelDuplexHandler {
             resetStream(context: context, .internalError, close: false)
         }
         context.close(mode: mode, promise: promise)
+    }
+
+    /// A malformed request: its stream is reset with PROTOCOL_ERROR (RFC 9113 §8.1.1). Past the
+    /// connection's allowance (``H2StreamErrorBudget``) the whole connection ends with GOAWAY
+    /// `ENHANCE_YOUR_CALM`, counted as `stream_error_flood` (``H2GoAwayWatch`` closes it).
+    private func malformed(context: ChannelHandlerContext) {
+        resetStream(context: context, .protocolError)
+        guard let malformedBudget, !malformedBudget.value.spend(now: .now()), let parent = context.channel.parent
+        else { return }
+        goAwayWatch?.note(reason: "stream_error_flood")
+        let last = (try? context.channel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)) ?? .rootStream
+        parent.writeAndFlush(
+            HTTP2Frame(
+                streamID: .rootStream,
+                payload: .goAway(lastStreamID: last, errorCode: .enhanceYourCalm, opaqueData: nil)),
+            promise: nil)
     }
 
     /// Ends the stream with RST_STREAM `code` (and closes its channel, unless the caller will).
