@@ -189,6 +189,24 @@ import Testing
         #expect(store.admits(hash: Self.key("/later").hash))
     }
 
+    @Test func theDoorkeeperSeldomTakesANewURLForASeenOne() {
+        // Half a window of URLs seen, then as many new ones: few of those may pass for seen.
+        var doorkeeper = CacheDoorkeeper()
+        var generator = SystemRandomNumberGenerator()
+        let seen = (0..<5_000).map { _ in UInt64.random(in: .min ... .max, using: &generator) }
+        var firstTimes = 0
+        for hash in seen where !doorkeeper.seen(hash, window: 10_000) { firstTimes += 1 }
+        #expect(firstTimes > 4_900)  // new to it, but for the odd false positive
+        var again = 0
+        for hash in seen.prefix(100) where doorkeeper.seen(hash, window: 10_000) { again += 1 }
+        #expect(again == 100)
+        var falsePositives = 0
+        for _ in 0..<5_000 where doorkeeper.seen(UInt64.random(in: .min ... .max, using: &generator), window: 10_000) {
+            falsePositives += 1
+        }
+        #expect(falsePositives < 75, "\(falsePositives) of 5000 new URLs taken for seen")
+    }
+
     @Test func purgeByURLRemovesEveryVariant() {
         let store = CacheStore<CacheEntry>(memoryMB: 1, maxObjectKB: 64)
         let variants = ["gzip", "br", "identity"].map {
