@@ -159,8 +159,8 @@ public enum RequestHeadParser {
 
     /// RFC 9110 tchar: ALPHA, DIGIT and "!#$%&'*+-.^_`|~". Two 64-bit masks (bytes 0–63, 64–127)
     /// rather than a table: a static array costs a lazy-initialisation check on every byte.
-    @inline(__always)
-    static func isTokenByte(_ byte: UInt8) -> Bool {
+    @inlinable @inline(__always)
+    public static func isTokenByte(_ byte: UInt8) -> Bool {
         if byte < 64 { return (0x03ff_6cfa_0000_0000 as UInt64) >> UInt64(byte) & 1 == 1 }
         if byte < 128 { return (0x57ff_ffff_c7ff_fffe as UInt64) >> UInt64(byte - 64) & 1 == 1 }
         return false

@@ -1,3 +1,4 @@
+import GeoFrontCore
 import NIOCore
 import NIOHPACK
 
@@ -150,15 +151,7 @@ struct H2RequestHead {
     static func isLowerCaseToken(_ text: String) -> Bool {
         !text.isEmpty
             && text.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                    UInt8(ascii: "-"):
-                    return true
-                case UInt8(ascii: "A")...UInt8(ascii: "Z"):
-                    return false
-                default:
-                    return "!#$%&'*+.^_`|~".utf8.contains(byte)
-                }
+                RequestHeadParser.isTokenByte(byte) && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
             }
     }
 
@@ -168,23 +161,14 @@ struct H2RequestHead {
         let utf8 = text.utf8
         if let first = utf8.first, first == 0x20 || first == 0x09 { return false }
         if let last = utf8.last, last == 0x20 || last == 0x09 { return false }
-        return utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.contains { $0 == 0 || $0 == 0x0a || $0 == 0x0d }
-        } ?? !utf8.contains { $0 == 0 || $0 == 0x0a || $0 == 0x0d }
+        let forbidden = { (byte: UInt8) in byte == 0 || byte == 0x0a || byte == 0x0d }
+        return
+            !(utf8.withContiguousStorageIfAvailable { $0.contains(where: forbidden) } ?? utf8.contains(where: forbidden))
     }
 
     /// RFC 9110 `token`.
     static func isToken(_ text: String) -> Bool {
-        !text.isEmpty
-            && text.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    return true
-                default:
-                    return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-                }
-            }
+        !text.isEmpty && text.utf8.allSatisfy(RequestHeadParser.isTokenByte)
     }
 
     /// Non-empty, visible ASCII and UTF-8 only (no space, no control).
