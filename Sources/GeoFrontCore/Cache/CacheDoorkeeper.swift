@@ -17,9 +17,10 @@ struct CacheDoorkeeper {
     /// is the store's entry count: the table's size and how often it is cleared follow it.
     mutating func seen(_ hash: UInt64, window: Int) -> Bool {
         let window = max(128, window)
-        var bits = 2048
-        while bits < window * 16 { bits *= 2 }
-        if bits > words.count * 64 {
+        if window * 16 > words.count * 64 {
+            // The store grew past the table: a new one, the next power of two.
+            var bits = 2048
+            while bits < window * 16 { bits *= 2 }
             words = Array(repeating: 0, count: bits / 64)
             wordMask = bits / 64 - 1
             added = 0
