@@ -58,6 +58,20 @@ import Testing
         return answer.status == 200 && answer.version == "2" && answer.echo?["uri"] as? String == "/after"
     }
 
+    /// The connection ended as RFC 9113 says for a connection error: GOAWAY with `code`, then
+    /// closed; the closure counted once in `geofront_h2_goaway_total` as `reason`; and the server
+    /// still serves a new connection.
+    static func expectConnectionEnded(
+        _ report: H2Clients.Probe, rig: Rig, code: Int, reason: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        #expect(report.goaway == code, sourceLocation: sourceLocation)
+        #expect(report.closed, sourceLocation: sourceLocation)
+        #expect(
+            rig.metrics.contains("geofront_h2_goaway_total{reason=\"\(reason)\"} 1"), sourceLocation: sourceLocation)
+        #expect(try await stillServes(rig), sourceLocation: sourceLocation)
+    }
+
     @Test func curlGetsTheSameAnswersOverH2AndHTTP1() async throws {
         let rig = try await Self.start()
         let plain = "http://127.0.0.1:\(rig.port)"
@@ -144,14 +158,11 @@ import Testing
         let rig = try await Self.start()
         let securePort = rig.securePort
         let report = try await offThePool { try H2Clients.probe("bad-preface", port: securePort, tls: true) }
-        #expect(report.goaway == 1)
-        #expect(report.closed)
-        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="bad_preface"} 1"#))
         // On the plain listener, bytes that stop matching the preface are HTTP/1.1's: a 400.
         let client = try RawHTTPClient(port: rig.port)
         let refused = try client.exchange("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
         #expect(refused.status == 400)
-        #expect(try await Self.stillServes(rig))
+        try await Self.expectConnectionEnded(report, rig: rig, code: 1, reason: "bad_preface")
         try await rig.stop()
     }
 
@@ -175,12 +186,9 @@ import Testing
         let rig = try await Self.start(server: ["h2_flood_window_ms": 3_600_000])
         let port = rig.port
         let report = try await offThePool { try H2Clients.probe("malformed-flood", port: port, count: 260) }
-        #expect(report.goaway == 11)
-        #expect(report.closed)
         #expect(report.resets.count > 200)
         #expect(report.statuses.isEmpty)
-        #expect(rig.metrics.contains("geofront_h2_goaway_total{reason=\"stream_error_flood\"} 1"))
-        #expect(try await Self.stillServes(rig))
+        try await Self.expectConnectionEnded(report, rig: rig, code: 11, reason: "stream_error_flood")
         try await rig.stop()
     }
 
@@ -188,10 +196,7 @@ import Testing
         let rig = try await Self.start()
         let port = rig.port
         let report = try await offThePool { try H2Clients.probe("flow-control", port: port) }
-        #expect(report.goaway == 3)  // FLOW_CONTROL_ERROR
-        #expect(report.closed)
-        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="flow_control_error"} 1"#))
-        #expect(try await Self.stillServes(rig))
+        try await Self.expectConnectionEnded(report, rig: rig, code: 3, reason: "flow_control_error")
         try await rig.stop()
     }
 
@@ -199,10 +204,7 @@ import Testing
         let rig = try await Self.start(server: ["h2_max_resets": 20, "h2_flood_window_ms": 3_600_000])
         let port = rig.port
         let report = try await offThePool { try H2Clients.probe("rapid-reset", port: port, count: 100) }
-        #expect(report.goaway == 11)  // ENHANCE_YOUR_CALM
-        #expect(report.closed)
-        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="rapid_reset"} 1"#))
-        #expect(try await Self.stillServes(rig))
+        try await Self.expectConnectionEnded(report, rig: rig, code: 11, reason: "rapid_reset")
         try await rig.stop()
     }
 
@@ -215,10 +217,7 @@ import Testing
         let rig = try await Self.start(server: ["h2_max_control_frames": 50, "h2_flood_window_ms": 3_600_000])
         let port = rig.port
         let report = try await offThePool { try H2Clients.probe(scenario, port: port, count: 200) }
-        #expect(report.goaway == 11)
-        #expect(report.closed)
-        #expect(rig.metrics.contains("geofront_h2_goaway_total{reason=\"\(reason)\"} 1"))
-        #expect(try await Self.stillServes(rig))
+        try await Self.expectConnectionEnded(report, rig: rig, code: 11, reason: reason)
         try await rig.stop()
     }
 
@@ -226,10 +225,7 @@ import Testing
         let rig = try await Self.start(server: ["max_request_head_bytes": 8192])
         let port = rig.port
         let report = try await offThePool { try H2Clients.probe("big-header", port: port, count: 20_000) }
-        #expect(report.goaway == 1)
-        #expect(report.closed)
-        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="header_block_too_large"} 1"#))
-        #expect(try await Self.stillServes(rig))
+        try await Self.expectConnectionEnded(report, rig: rig, code: 1, reason: "header_block_too_large")
         try await rig.stop()
     }
 
@@ -272,10 +268,7 @@ import Testing
         let rig = try await Self.start()
         let port = rig.port
         let report = try await offThePool { try H2Clients.probe("continuation", port: port, count: 100) }
-        #expect(report.closed)
-        #expect(report.goaway == 11)
-        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="continuation_flood"} 1"#))
-        #expect(try await Self.stillServes(rig))
+        try await Self.expectConnectionEnded(report, rig: rig, code: 11, reason: "continuation_flood")
         try await rig.stop()
     }
 
