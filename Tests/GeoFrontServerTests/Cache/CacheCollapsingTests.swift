@@ -12,7 +12,9 @@ import Testing
     /// one of them receives those 16 KiB before the origin sends the rest (they stream, they do not
     /// wait for the whole object), the origin sees one request, and all 200 get the whole body.
     @Test func twoHundredConcurrentMissesMakeOneUpstreamRequestAndStreamAsItArrives() async throws {
-        let rig = try await CacheRig()
+        // The origin holds the body until all 200 clients have its start: on a loaded machine
+        // that can take longer than the leader's exchange waits for the rest by default (60 s).
+        let rig = try await CacheRig(extra: ["proxy": ["response_timeout_ms": 600_000, "idle_timeout_ms": 600_000]])
         rig.origin.set(
             "/big", .init(headers: [("Cache-Control", "max-age=60")], bytes: Self.body, holdAfter: 16_384))
         let firstPartSeen = SeenCount()
