@@ -1,10 +1,9 @@
 import NIOCore
 
 /// `server.send_timeout_ms` and read backpressure for one channel, kept by the handler that owns
-/// them: ``SendTimeoutHandler`` for a client connection, ``H2StreamAdapter`` for an HTTP/2 stream
-/// (one handler fewer per stream). While the channel is not writable its reads are held; if it
-/// stays so for the whole timeout, `expired` runs (the owner closes). The timer exists only while
-/// the channel is full.
+/// them: ``SendTimeoutHandler`` for a client connection, ``H2ServerStream`` for an HTTP/2 stream.
+/// While the channel is not writable its reads are held; if it stays so for the whole timeout,
+/// `expired` runs (the owner closes). The timer exists only while the channel is full.
 ///
 /// Its methods only say what to do: the owner calls `context.read()` itself, after the method
 /// returned. (A read inside a mutating method would hold exclusive access to the gate while the
@@ -27,13 +26,21 @@ struct SendTimeoutGate {
     mutating func writabilityChanged(
         _ context: ChannelHandlerContext, timeout: TimeAmount, expired: @escaping () -> Void
     ) -> Bool {
-        if context.channel.isWritable {
+        writabilityChanged(
+            writable: context.channel.isWritable, on: context.eventLoop, timeout: timeout, expired: expired)
+    }
+
+    /// The same, for a channel (or stream) that is now `writable` or not, on `eventLoop`.
+    mutating func writabilityChanged(
+        writable: Bool, on eventLoop: any EventLoop, timeout: TimeAmount, expired: @escaping () -> Void
+    ) -> Bool {
+        if writable {
             cancel()
             defer { readPending = false }
             return readPending
         }
         if timer == nil {
-            timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout, expired)
+            timer = eventLoop.assumeIsolated().scheduleTask(in: timeout, expired)
         }
         return false
     }

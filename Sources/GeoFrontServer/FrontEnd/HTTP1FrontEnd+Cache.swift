@@ -122,9 +122,9 @@ extension HTTP1FrontEnd {
         path: UnsafeRawBufferPointer, decision: RoutingDecision, snapshot: RoutingSnapshot, close: Bool,
         logged: (method: String, target: String)?, start: NIODeadline, affinityCookie: [UInt8]?
     ) {
-        guard let channelContext = self.context else { return }
+        guard let allocator, let eventLoop else { return }
         let savedHead = head
-        let savedBytes = channelContext.channel.allocator.buffer(
+        let savedBytes = allocator.buffer(
             bytes: UnsafeRawBufferPointer(rebasing: bytes[0..<head.length]))
         let savedPath = withRoutedPath(path, decision, snapshot) { Array($0) }
         let extras = CachedAnswers.Extras(
@@ -148,7 +148,7 @@ extension HTTP1FrontEnd {
             })
         phase = .following(follower)
         disarm()
-        follower.begin(on: channelContext.eventLoop)
+        follower.begin(on: eventLoop)
     }
 
     /// A collapsed request goes upstream after all (the fill it waited on was released).
@@ -157,7 +157,7 @@ extension HTTP1FrontEnd {
         snapshot: RoutingSnapshot, close: Bool, logged: (start: NIODeadline, method: String, target: String)?,
         affinityCookie: [UInt8]?
     ) {
-        guard case .following = phase, let context else { return }
+        guard case .following = phase, let allocator else { return }
         if driver == nil { driver = ProxyExchangeDriver(frontEnd: self) }
         phase = .exchange
         let driver = driver!
@@ -165,7 +165,7 @@ extension HTTP1FrontEnd {
             path.withUnsafeBytes { path in
                 driver.start(
                     head: head, raw, path: path, decision: decision, snapshot: snapshot, close: close, logged: logged,
-                    affinityCookie: affinityCookie, cache: forward, allocator: context.channel.allocator)
+                    affinityCookie: affinityCookie, cache: forward, allocator: allocator)
             }
         }
         driver.clientReadComplete()

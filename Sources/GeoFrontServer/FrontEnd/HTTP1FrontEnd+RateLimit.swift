@@ -97,9 +97,9 @@ extension HTTP1FrontEnd {
             driver.requestBody(&pending)
             if pending.readableBytes > 0 { buffer = pending }
         }
-        if readPending, let context {
+        if readPending {
             readPending = false
-            context.channel.read()
+            readRequested()
         }
         process()
     }

@@ -5,6 +5,12 @@ import NIOCore
 extension HTTP1FrontEnd {
     /// `101 Switching Protocols` went out: the connection becomes a tunnel to `upstream`.
     func startTunnel(to upstream: any Channel, idleTimeout: TimeAmount) {
+        if stream != nil {
+            // An HTTP/2 stream is not upgraded (RFC 9113 §8.6): the upstream's 101 ends it.
+            upstream.close(promise: nil)
+            cut()
+            return
+        }
         becomeTunnel(to: upstream)
         TunnelHandler.join(self, upstream: upstream, idleTimeout: idleTimeout)
     }

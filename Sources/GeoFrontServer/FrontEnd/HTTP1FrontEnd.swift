@@ -52,7 +52,10 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     /// Made at the first arm (an HTTP/2 stream that is answered at once never needs one).
     private(set) var timer: DeadlineTimer?
 
+    /// The channel it serves (an HTTP/1 connection), or else the HTTP/2 stream it serves
+    /// (``H2ServerStream``, on its connection's ``H2StreamHost``): its transport either way.
     private(set) var context: ChannelHandlerContext?
+    private(set) var stream: H2ServerStream?
     private(set) var peer = IPAddress(v4: 0)
     var buffer: ByteBuffer?
     private(set) var head = RequestHead()
@@ -91,10 +94,14 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        removed()
+        self.context = nil
+    }
+
+    private func removed() {
         timer?.cancel()
         timer?.action = nil
         driver?.detach()
-        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -105,6 +112,12 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        ended()
+        context.fireChannelInactive()
+    }
+
+    /// The client is gone (the connection closed, or the stream ended).
+    private func ended() {
         timer?.cancel()
         switch phase {
         case .exchange: driver?.clientClosed()
@@ -113,7 +126,6 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         case .awaitingHead, .skippingBody, .closing, .limiting: break
         }
         phase = .closing
-        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -141,7 +153,12 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
+        receive(unwrapInboundIn(data))
+    }
+
+    /// Bytes from the client: request heads and bodies.
+    func receive(_ bytes: ByteBuffer) {
+        var incoming = bytes
         switch phase {
         case .closing:
             return
@@ -165,13 +182,24 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .tunnel(let upstream) = phase { upstream.flush() }
-        driver?.clientReadComplete()
-        flushIfNeeded()
+        readComplete()
         context.fireChannelReadComplete()
     }
 
+    /// The end of a read from the client: what it caused is flushed, both ways.
+    func readComplete() {
+        if case .tunnel(let upstream) = phase { upstream.flush() }
+        driver?.clientReadComplete()
+        flushIfNeeded()
+    }
+
     func read(context: ChannelHandlerContext) {
+        readRequested()
+    }
+
+    /// A read is asked for (the next one after a read's end): it goes on to the transport unless
+    /// the request path holds it (``readPending``, until ``resumeClientReads()``).
+    func readRequested() {
         switch phase {
         case .following, .limiting:
             if (buffer?.readableBytes ?? 0) >= limits.maxHeadBytes {
@@ -189,20 +217,50 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 return
             }
         }
-        context.read()
+        transportRead()
+    }
+
+    private func transportRead() {
+        if let context {
+            context.read()
+        } else {
+            stream?.read()
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        clientWritable = context.channel.isWritable
-        if case .exchange = phase { driver?.clientWritabilityChanged(clientWritable) }
+        writabilityChanged(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
+    }
+
+    /// The client can take more bytes now, or cannot.
+    func writabilityChanged(_ writable: Bool) {
+        clientWritable = writable
+        if case .exchange = phase { driver?.clientWritabilityChanged(clientWritable) }
+    }
+
+    // MARK: - An HTTP/2 stream
+
+    /// Serves `stream` instead of a channel of its own, for the client at `peer`.
+    func attach(to stream: H2ServerStream, peer: IPAddress) {
+        self.stream = stream
+        self.peer = peer
+        http2 = true
+    }
+
+    /// The stream ended (either side reset it, it closed, or the connection did): as a channel's
+    /// end and removal.
+    func streamEnded() {
+        ended()
+        removed()
+        stream = nil
     }
 
     // MARK: - Requests
 
     /// Works through the buffered bytes while nothing else has the connection.
     func process() {
-        guard !processing, let context else { return }
+        guard !processing, let allocator else { return }
         processing = true
         defer {
             processing = false
@@ -250,7 +308,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                     Result { () throws(RequestHeadError) -> Bool in
                         guard try RequestHeadParser.parse(bytes, limit: limits.maxHeadBytes, into: &head) == .complete
                         else { return false }
-                        route(bytes, allocator: context.channel.allocator)
+                        route(bytes, allocator: allocator)
                         return true
                     }
                 }
@@ -448,9 +506,9 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
 
     /// 400, 408 or 431, with `Connection: close` unless `keepAlive`.
     private func refuse(_ status: Int, keepAlive: Bool = false) {
-        guard let context else { return }
+        guard let allocator else { return }
         loop.countRequest(region: "-", mode: snapshots.value.uniformMode ?? .proxy, status: status)
-        answer(LocalResponses.plain(context.channel.allocator, status: status, keepAlive: keepAlive), close: !keepAlive)
+        answer(LocalResponses.plain(allocator, status: status, keepAlive: keepAlive), close: !keepAlive)
     }
 
     // MARK: - Called by the exchange
@@ -489,35 +547,67 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     func cut() {
         timer?.cancel()
         phase = .closing
-        context?.close(promise: nil)
+        closeTransport()
     }
 
     /// The exchange can take more request body: deliver a held `read`.
     func resumeClientReads() {
-        guard readPending, let context else { return }
+        guard readPending, isAttached else { return }
         readPending = false
-        context.read()
+        transportRead()
     }
 
-    var allocator: ByteBufferAllocator? { context?.channel.allocator }
-    var eventLoop: (any EventLoop)? { context?.eventLoop }
+    var allocator: ByteBufferAllocator? {
+        if let context { return context.channel.allocator }
+        return stream?.allocator
+    }
+    var eventLoop: (any EventLoop)? {
+        if let context { return context.eventLoop }
+        return stream?.eventLoop
+    }
+
+    /// In a pipeline, or serving a stream.
+    private var isAttached: Bool { context != nil || stream != nil }
 
     // MARK: - Client writes
 
     func write(_ out: ByteBuffer) {
-        context?.write(wrapOutboundOut(out), promise: nil)
+        if let context {
+            context.write(wrapOutboundOut(out), promise: nil)
+        } else {
+            stream?.write(out)
+        }
         unflushed = true
     }
 
     func flushIfNeeded() {
         if unflushed {
             unflushed = false
-            context?.flush()
+            if let context {
+                context.flush()
+            } else {
+                stream?.flush()
+            }
+        }
+    }
+
+    private func closeTransport() {
+        if let context {
+            context.close(promise: nil)
+        } else {
+            stream?.close()
         }
     }
 
     /// Flushes what was written and closes once it is out.
     private func closeAfterWrites() {
+        if let stream {
+            phase = .closing
+            unflushed = false
+            stream.flush()
+            stream.close()
+            return
+        }
         guard let context else { return }
         phase = .closing
         unflushed = false
@@ -531,7 +621,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     private func close() {
         phase = .closing
         flushIfNeeded()
-        context?.close(promise: nil)
+        closeTransport()
     }
 
     // MARK: - Timer
@@ -541,11 +631,11 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             timer.arm(in: delay)
             return
         }
-        // Not in a pipeline (any more): nothing to time.
-        guard let context else { return }
+        // Not in a pipeline or on a stream (any more): nothing to time.
+        guard isAttached else { return }
         let timer = DeadlineTimer(timers: loop.timers)
-        // Cleared in handlerRemoved, which ends the cycle through `context`.
-        timer.action = { [unowned self] in self.timedOut(context: context) }
+        // Cleared when the handler is removed or the stream ends.
+        timer.action = { [unowned self] in self.timedOut() }
         self.timer = timer
         timer.arm(in: delay)
     }
@@ -565,7 +655,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         timer?.disarm()
     }
 
-    private func timedOut(context: ChannelHandlerContext) {
+    private func timedOut() {
         switch phase {
         case .awaitingHead where (buffer?.readableBytes ?? 0) > 0:
             refuse(408)

@@ -4,10 +4,9 @@ import NIOCore
 import NIOHTTP2
 
 /// What a client connection's request path is built from, once its HTTP version is known:
-/// ``HTTP1FrontEnd`` on the connection itself (HTTP/1.1), or NIOHTTP2's handler with one
-/// ``H2StreamAdapter`` (which keeps the stream's send timeout) and ``HTTP1FrontEnd`` per stream
-/// (HTTP/2). Made per connection on its
-/// event loop; the stream initializer runs there too.
+/// ``HTTP1FrontEnd`` on the connection itself (HTTP/1.1), or NIOHTTP2's handler with an
+/// ``H2StreamHost`` that serves each stream with an ``HTTP1FrontEnd`` of its own (HTTP/2). Made
+/// per connection on its event loop.
 struct ClientPipeline: Sendable {
     let snapshots: NIOLoopBoundBox<RoutingSnapshot>
     let loop: NIOLoopBound<LoopState>
@@ -33,8 +32,9 @@ struct ClientPipeline: Sendable {
     /// HTTP/2, last in `channel`'s pipeline: ``H2GoAwayWatch`` (on the bytes), ``H2FlushBatcher`` (one
     /// flush per loop turn for the streams' writes outside a read), NIOHTTP2's handler
     /// (framing, HPACK, flow control, the limits of RFC 9113 §10), its connection manager
-    /// (graceful GOAWAY on shutdown and when idle) and ``H2ConnectionHandler`` (errors). `peer` is
-    /// the client address of a PROXY header, handed to each stream's front end.
+    /// (graceful GOAWAY on shutdown and when idle), ``H2StreamHost`` (the streams) and
+    /// ``H2ConnectionHandler`` (errors). `peer` is the client address of a PROXY header, handed
+    /// to each stream's front end.
     /// Returns the connection manager, whose timers start with `channelActive`.
     @discardableResult
     func addHTTP2(to channel: any Channel, peer: IPAddress?) throws -> NIOHTTP2ServerConnectionManagementHandler {
@@ -66,46 +66,29 @@ struct ClientPipeline: Sendable {
                 maxIdleTime: .milliseconds(Int64(settings.idleTimeoutMilliseconds)), maxAge: nil, maxGraceTime: grace,
                 keepalive: nil))
         let watch = H2GoAwayWatch(metrics: metrics, grace: grace)
-        let streams = metrics.h2Streams
-        // NIOHTTP2 enforces the limit once the client has acknowledged the SETTINGS that announce
-        // it (a stream beyond it is then a connection error); streams beyond it sent before
-        // that are refused here, one by one (RFC 9113 §5.1.2).
-        let open = NIOLoopBoundBox(0, eventLoop: channel.eventLoop)
-        let limit = settings.h2MaxConcurrentStreams
-        let boundWatch = NIOLoopBound(watch, eventLoop: channel.eventLoop)
-        let malformedBudget = NIOLoopBoundBox(
-            H2StreamErrorBudget(maximumCount: stream.streamErrorRateLimit.maximumCount, window: window),
-            eventLoop: channel.eventLoop)
-        let sendTimeout = TimeAmount.milliseconds(Int64(settings.sendTimeoutMilliseconds))
-        let sendTimeouts = metrics.sendTimeouts
-        let h2 = NIOHTTP2Handler(
-            mode: .server, eventLoop: channel.eventLoop, connectionConfiguration: connection,
-            streamConfiguration: stream, streamDelegate: manager.http2StreamDelegate
-        ) { streamChannel in
-            streamChannel.eventLoop.makeCompletedFuture {
-                let pipeline = streamChannel.pipeline.syncOperations
-                guard open.value < limit else {
-                    try pipeline.addHandler(H2StreamAdapter(refusing: ()))
-                    return
-                }
-                open.value += 1
-                streams.increment()
-                // `server.send_timeout_ms` per stream, in the adapter: a client that keeps one
-                // stream's window shut loses that stream (and its upstream request), not the others.
-                try pipeline.addHandler(
-                    H2StreamAdapter(
-                        peer: peer, sendTimeout: sendTimeout, sendTimeouts: sendTimeouts, openStreams: open,
-                        malformedBudget: malformedBudget, goAwayWatch: boundWatch.value))
-                let frontEnd = frontEnd()
-                frontEnd.http2 = true
-                try pipeline.addHandler(frontEnd)
-            }
+        let host = H2StreamHost(
+            settings: H2StreamHost.Settings(
+                maxConcurrentStreams: settings.h2MaxConcurrentStreams, streamWindow: stream.targetWindowSize,
+                connectionWindow: connection.targetWindowSize, highWatermark: stream.outboundBufferSizeHighWatermark,
+                lowWatermark: stream.outboundBufferSizeLowWatermark,
+                sendTimeout: .milliseconds(Int64(settings.sendTimeoutMilliseconds)),
+                malformedLimit: stream.streamErrorRateLimit.maximumCount, floodWindow: window),
+            peer: peer, goAwayWatch: watch, sendTimeouts: metrics.sendTimeouts, streamsOpened: metrics.h2Streams
+        ) { [self] in
+            let frontEnd = frontEnd()
+            frontEnd.http2 = true
+            return frontEnd
         }
+        // Frames for every stream come to the host on this pipeline (no child channels); it is
+        // also told which DATA NIOHTTP2 sent.
+        let h2 = NIOHTTP2Handler(
+            mode: .server, frameDelegate: host, connectionConfiguration: connection, streamConfiguration: stream)
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(watch)
         try pipeline.addHandler(H2FlushBatcher())
         try pipeline.addHandler(h2)
         try pipeline.addHandler(manager)
+        try pipeline.addHandler(host)
         try pipeline.addHandler(H2ConnectionHandler(watch: watch))
         metrics.h2Connections.increment()
         return manager

@@ -68,6 +68,19 @@ final class LoopState {
     /// so an upstream that is asleep is woken once for them rather than once each (a stream's
     /// request used to go out, and wake it, between two streams' decisions). Not later than the
     /// turn: nothing the loop does afterwards waits on it.
+    /// Objects kept alive until the loop's turn ends (``keepUntilTurnEnd(_:)``).
+    private var keptUntilTurnEnd: [AnyObject] = []
+
+    /// Keeps `object` alive until the loop's current turn ends: an HTTP/2 stream's front end,
+    /// whose stream can close (and let it go) while one of its own calls is still on the stack.
+    func keepUntilTurnEnd(_ object: AnyObject) {
+        keptUntilTurnEnd.append(object)
+        guard keptUntilTurnEnd.count == 1 else { return }
+        eventLoop.assumeIsolated().execute { [self] in
+            keptUntilTurnEnd.removeAll(keepingCapacity: true)
+        }
+    }
+
     func flushAtTurnEnd(_ channel: any Channel) {
         unflushedUpstreams.append(channel)
         guard unflushedUpstreams.count == 1 else { return }

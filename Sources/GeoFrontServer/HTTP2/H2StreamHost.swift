@@ -1,0 +1,250 @@
+import GeoIP
+import Metrics
+import NIOCore
+import NIOHTTP2
+
+/// The streams of one HTTP/2 client connection, each an ``H2ServerStream`` served by its own
+/// ordinary ``HTTP1FrontEnd``, all on the connection's own pipeline: after NIOHTTP2's handler and
+/// its connection manager, this takes every stream's frames and NIOHTTP2's events about them, opens
+/// a stream at its first HEADERS, and writes the streams' frames. No channel per stream: a child
+/// channel, its pipeline and its promises cost more per stream than the whole rest of a
+/// redirect (docs/benchmarks.md, "The HTTP/2 floor").
+///
+/// What NIOHTTP2 leaves to the user of its frames is kept here:
+/// - the receive windows, the connection's (topped up as DATA arrives) and each stream's (as its
+///   front end takes the DATA; ``H2InboundWindow``);
+/// - which stream DATA waits in NIOHTTP2 for the client's window (``NIOHTTP2FrameDelegate``
+///   tells what it sent), for each stream's writability;
+/// - the streams' reads: the front ends given bytes during a read from the client end their
+///   reads with it, and their flushes are made once, when it completes;
+/// - streams beyond `server.h2_max_concurrent_streams` that arrive before the client has
+///   acknowledged the SETTINGS announcing it, refused one by one (RFC 9113 §5.1.2; after that,
+///   NIOHTTP2 enforces the limit itself);
+/// - the connection's allowance of malformed requests (``H2StreamErrorBudget``); past it, GOAWAY
+///   `ENHANCE_YOUR_CALM`, counted as `stream_error_flood` (``H2GoAwayWatch`` closes).
+///
+/// The connection's drain (``ChannelShouldQuiesceEvent``) does not reach the streams: the
+/// connection manager's GOAWAY refuses new ones, and open ones finish their exchanges.
+final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    struct Settings {
+        var maxConcurrentStreams: Int
+        var streamWindow: Int
+        var connectionWindow: Int
+        /// A stream is not writable above the high watermark of DATA waiting for its window, and
+        /// writable again below the low one.
+        var highWatermark: Int
+        var lowWatermark: Int
+        var sendTimeout: TimeAmount
+        var malformedLimit: Int
+        var floodWindow: TimeAmount
+    }
+
+    private let settings: Settings
+    private let makeFrontEnd: () -> HTTP1FrontEnd
+    /// The client address of the connection's PROXY header, for the front ends.
+    private let proxiedPeer: IPAddress?
+    private let goAwayWatch: H2GoAwayWatch
+    private let sendTimeouts: Metrics.Counter?
+    private let streamsOpened: Metrics.Counter
+
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: H2ServerStream] = [:]
+    private var connectionWindow: H2InboundWindow
+    private var malformedBudget: H2StreamErrorBudget
+    /// The streams given bytes during the current read from the client.
+    private var reading: [H2ServerStream] = []
+    private(set) var inRead = false
+    private var flushPending = false
+    /// Inside a flush (a stream can close under it, as NIOHTTP2 sends its last frame).
+    private var flushing = false
+    private(set) var parentWritable = true
+    private(set) var clientAddress = IPAddress(v4: 0)
+
+    init(
+        settings: Settings, peer: IPAddress?, goAwayWatch: H2GoAwayWatch, sendTimeouts: Metrics.Counter?,
+        streamsOpened: Metrics.Counter, makeFrontEnd: @escaping () -> HTTP1FrontEnd
+    ) {
+        self.settings = settings
+        proxiedPeer = peer
+        self.goAwayWatch = goAwayWatch
+        self.sendTimeouts = sendTimeouts
+        self.streamsOpened = streamsOpened
+        self.makeFrontEnd = makeFrontEnd
+        connectionWindow = H2InboundWindow(target: settings.connectionWindow)
+        malformedBudget = H2StreamErrorBudget(maximumCount: settings.malformedLimit, window: settings.floodWindow)
+        if let peer { clientAddress = peer }
+    }
+
+    var allocator: ByteBufferAllocator { context!.channel.allocator }
+    var eventLoop: any EventLoop { context!.eventLoop }
+    var highWatermark: Int { settings.highWatermark }
+    var lowWatermark: Int { settings.lowWatermark }
+    var sendTimeout: TimeAmount { settings.sendTimeout }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        parentWritable = context.channel.isWritable
+        noteClientAddress(context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        endAll()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        noteClientAddress(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        endAll()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        inRead = true
+        let frame = unwrapInboundIn(data)
+        let id = frame.streamID
+        // The connection's own frames (SETTINGS, PING, GOAWAY, WINDOW_UPDATE): NIOHTTP2 acted on them.
+        guard id != .rootStream else { return }
+        if let stream = streams[id] {
+            stream.receive(frame.payload)
+        } else if case .headers(let block) = frame.payload {
+            open(id, block)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        var index = 0
+        // A stream's read's end may start another's (an exchange ends, a follower is woken).
+        while index < reading.count {
+            reading[index].readComplete()
+            index += 1
+        }
+        reading.removeAll(keepingCapacity: true)
+        inRead = false
+        if flushPending {
+            flushPending = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let update as NIOHTTP2WindowUpdatedEvent:
+            guard let size = update.inboundWindowSize else { break }
+            if update.streamID == .rootStream {
+                if let increment = connectionWindow.reported(size) {
+                    write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
+                    flush()
+                }
+            } else {
+                streams[update.streamID]?.windowReported(size)
+            }
+        case let closed as StreamClosedEvent:
+            streams.removeValue(forKey: closed.streamID)?.closed()
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        parentWritable = context.channel.isWritable
+        for stream in streams.values { stream.connectionWritabilityChanged() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - NIOHTTP2FrameDelegate
+
+    func wroteFrame(_ frame: HTTP2Frame) {
+        if case .data(let data) = frame.payload {
+            streams[frame.streamID]?.sent(data.data.readableBytes)
+        }
+    }
+
+    // MARK: - For the streams
+
+    func write(_ frame: HTTP2Frame) {
+        context?.write(wrapOutboundOut(frame), promise: nil)
+    }
+
+    /// Flushes now, or at the end of the client's read when inside one.
+    func flush() {
+        if inRead {
+            flushPending = true
+        } else if !flushing, let context {
+            flushing = true
+            context.flush()
+            flushing = false
+        }
+    }
+
+    /// A stream closed with frames perhaps not flushed. In a read, NIOHTTP2 flushes what it
+    /// wrote when the read completes; under a flush, they are being sent.
+    func flushClosedStream() {
+        guard !inRead, !flushing, let context else { return }
+        flushing = true
+        context.flush()
+        flushing = false
+    }
+
+    /// `stream` was given bytes during the client's read: its read ends with this one.
+    func readInProgress(_ stream: H2ServerStream) {
+        reading.append(stream)
+    }
+
+    func sendTimedOut() {
+        sendTimeouts?.increment()
+    }
+
+    /// A stream's request was malformed (and that stream reset): past the connection's allowance,
+    /// GOAWAY `ENHANCE_YOUR_CALM`.
+    func malformedRequest(on id: HTTP2StreamID) {
+        guard !malformedBudget.spend(now: .now()), let context else { return }
+        goAwayWatch.note(reason: "stream_error_flood")
+        context.writeAndFlush(
+            wrapOutboundOut(
+                HTTP2Frame(
+                    streamID: .rootStream,
+                    payload: .goAway(lastStreamID: id, errorCode: .enhanceYourCalm, opaqueData: nil))),
+            promise: nil)
+    }
+
+    // MARK: - Inside
+
+    private func open(_ id: HTTP2StreamID, _ block: HTTP2Frame.FramePayload.Headers) {
+        // NIOHTTP2 enforces the limit once the client has acknowledged the SETTINGS that announce
+        // it (a stream beyond it is then a connection error); streams beyond it sent before that
+        // are refused here.
+        guard streams.count < settings.maxConcurrentStreams else {
+            write(HTTP2Frame(streamID: id, payload: .rstStream(.refusedStream)))
+            flush()
+            return
+        }
+        let stream = H2ServerStream(id: id, host: self, windowTarget: settings.streamWindow)
+        streams[id] = stream
+        streamsOpened.increment()
+        stream.open(block, frontEnd: makeFrontEnd())
+    }
+
+    private func endAll() {
+        let open = streams
+        streams = [:]
+        for stream in open.values { stream.closed() }
+    }
+
+    private func noteClientAddress(_ context: ChannelHandlerContext) {
+        guard proxiedPeer == nil, let address = IPAddress(context.channel.remoteAddress) else { return }
+        clientAddress = address
+    }
+}
