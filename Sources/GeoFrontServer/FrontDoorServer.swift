@@ -16,7 +16,7 @@ import ServiceLifecycle
 /// ``ProxyExchangeDriver`` through the event loop's ``UpstreamPool``). Where HTTP/2 is on (ALPN
 /// `h2` in `tls.alpn`, `server.h2c`), a ``ProtocolSelector`` comes first and builds either that
 /// or the HTTP/2 connection (``ClientPipeline/addHTTP2(to:peer:)``), whose every stream gets its
-/// own ``HTTP1FrontEnd`` behind an ``H2StreamAdapter``.
+/// own ``HTTP1FrontEnd`` on the connection's ``H2StreamHost``.
 ///
 /// Under a `ServiceGroup`, graceful shutdown stops accepting, lets requests in flight finish
 /// (keep-alive connections close after their current response), and cuts whatever is left

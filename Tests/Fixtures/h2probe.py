@@ -357,6 +357,15 @@ def main():
         probe.send(probe.request(3))
         say("sent 3")
         probe.until_closed()
+    elif scenario == "idle":
+        # Stream 1 waits on its upstream (the connection is not idle meanwhile); once it is
+        # answered the connection is, and after server.idle_timeout_ms it gets GOAWAY and ends.
+        probe.handshake()
+        probe.send(probe.request(1))
+        say("open")
+        probe.until(lambda: 1 in probe.statuses or probe.closed)
+        say("answered")
+        probe.until_closed()
     else:
         raise SystemExit("unknown scenario " + scenario)
     probe.report()

@@ -294,6 +294,39 @@ import Testing
 
     /// A graceful stop: GOAWAY (RFC 9113 §6.8's two-step, NO_ERROR), the open stream finishes, a
     /// stream opened after the final GOAWAY is not served, then the connection closes.
+    /// `server.idle_timeout_ms` applies to an HTTP/2 connection without an open stream: not while
+    /// stream 1 waits on its upstream (an HTTP/1.1 connection that went idle later is closed
+    /// first), and once it is answered the connection gets GOAWAY `NO_ERROR`, is closed, and is
+    /// counted as `idle`.
+    @Test func anIdleConnectionGetsGoAwayButNotWhileAStreamIsOpen() async throws {
+        let rig = try await Self.start(server: ["idle_timeout_ms": 300], held: true)
+        let upstream = rig.proxy.upstreams["eu-central"]![0]
+        let probe = try H2Clients.Running("idle", port: rig.port)
+        #expect(try await offThePool { probe.readLine() } == "open")
+        try await waitUntil("the upstream has stream 1's request") { upstream.seen.count == 1 }
+        let port = rig.port
+        let http1Closed = try await offThePool {
+            // Seattle: us-east, which redirects (the held upstream does not answer it).
+            let client = try RawHTTPClient(port: port, source: "127.0.0.2", timeoutSeconds: 60)
+            let answer = try client.exchange(
+                "GET /redirected HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: \(ProxyRig.seattle)\r\n\r\n")
+            return answer.status == 302 && client.waitForClose()
+        }
+        #expect(http1Closed)
+        upstream.release()
+        #expect(try await offThePool { probe.readLine() } == "answered")
+        // The connection manager's graceful close, as for a drain: GOAWAY `NO_ERROR` for every
+        // stream and a PING; with no stream open, the connection closes once the PING is answered.
+        #expect(try await offThePool { probe.readLine() } == "goaway 0 2147483647")
+        let report = try await offThePool { try probe.finish() }
+        #expect(report.goaway == 0)
+        #expect(report.statuses["1"] == 200)
+        #expect(report.closed)
+        #expect(rig.metrics.contains(#"geofront_h2_goaway_total{reason="idle"} 1"#))
+        for list in rig.proxy.upstreams.values { for upstream in list { upstream.shutdown() } }
+        rig.folder.remove()
+    }
+
     @Test func drainSendsGoAwayAndLetsOpenStreamsFinish() async throws {
         let rig = try await Self.start(server: ["shutdown_grace_ms": 600_000], held: true)
         let upstream = rig.proxy.upstreams["eu-central"]![0]

@@ -44,7 +44,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     let loop: LoopState
     let health: ProxyHealthReporter?
     let secure: Bool
-    /// Behind an ``H2StreamAdapter``: this front end serves one HTTP/2 stream.
+    /// Serves one HTTP/2 stream (``H2ServerStream``).
     var http2 = false
     /// The TLS listener's port, on a plain listener that sends everyone there (`redirect_http`).
     private let httpsPort: Int?

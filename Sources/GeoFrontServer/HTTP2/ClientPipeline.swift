@@ -62,9 +62,8 @@ struct ClientPipeline: Sendable {
         let grace = TimeAmount.milliseconds(Int64(settings.shutdownGraceMilliseconds))
         let manager = NIOHTTP2ServerConnectionManagementHandler(
             eventLoop: channel.eventLoop,
-            configuration: .init(
-                maxIdleTime: .milliseconds(Int64(settings.idleTimeoutMilliseconds)), maxAge: nil, maxGraceTime: grace,
-                keepalive: nil))
+            // The idle timeout is the host's (the manager's timer costs a scheduled task per stream).
+            configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: grace, keepalive: nil))
         let watch = H2GoAwayWatch(metrics: metrics, grace: grace)
         let host = H2StreamHost(
             settings: H2StreamHost.Settings(
@@ -72,8 +71,10 @@ struct ClientPipeline: Sendable {
                 connectionWindow: connection.targetWindowSize, highWatermark: stream.outboundBufferSizeHighWatermark,
                 lowWatermark: stream.outboundBufferSizeLowWatermark,
                 sendTimeout: .milliseconds(Int64(settings.sendTimeoutMilliseconds)),
-                malformedLimit: stream.streamErrorRateLimit.maximumCount, floodWindow: window),
-            peer: peer, goAwayWatch: watch, sendTimeouts: metrics.sendTimeouts, streamsOpened: metrics.h2Streams
+                malformedLimit: stream.streamErrorRateLimit.maximumCount, floodWindow: window,
+                idleTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds))),
+            peer: peer, goAwayWatch: watch, sendTimeouts: metrics.sendTimeouts, streamsOpened: metrics.h2Streams,
+            timers: loop.value.timers
         ) { [self] in
             let frontEnd = frontEnd()
             frontEnd.http2 = true

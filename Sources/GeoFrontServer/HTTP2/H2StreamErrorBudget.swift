@@ -1,7 +1,7 @@
 import NIOCore
 
 /// An HTTP/2 connection's allowance of malformed requests (RFC 9113 §8.1.1, §8.2, §8.3), which
-/// ``H2StreamAdapter`` resets itself: NIOHTTP2's own header validation, whose stream errors its
+/// ``H2ServerStream`` resets itself: NIOHTTP2's own header validation, whose stream errors its
 /// `streamErrorRateLimit` counts, is off on client connections (``H2RequestHead`` checks instead),
 /// so this keeps the same bound on them — `maximumCount` in each `window` (NIOHTTP2's 200 and
 /// `server.h2_flood_window_ms`). Over it, the connection ends with GOAWAY `ENHANCE_YOUR_CALM`,

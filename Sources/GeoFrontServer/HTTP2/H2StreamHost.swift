@@ -24,7 +24,11 @@ import NIOHTTP2
 ///   `ENHANCE_YOUR_CALM`, counted as `stream_error_flood` (``H2GoAwayWatch`` closes).
 ///
 /// The connection's drain (``ChannelShouldQuiesceEvent``) does not reach the streams: the
-/// connection manager's GOAWAY refuses new ones, and open ones finish their exchanges.
+/// connection manager's GOAWAY refuses new ones, and open ones finish their exchanges. The idle
+/// timeout (`server.idle_timeout_ms` without an open stream) is kept here too, on the loop's
+/// lazily re-armed timers (a stream opened and closed costs no scheduled task, as the
+/// manager's own idle timer did), and ends the connection by the manager's graceful GOAWAY.
+/// NIOHTTP2's events about streams stop here; the connection's own go on.
 final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
@@ -42,6 +46,7 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
         var sendTimeout: TimeAmount
         var malformedLimit: Int
         var floodWindow: TimeAmount
+        var idleTimeout: TimeAmount
     }
 
     private let settings: Settings
@@ -51,6 +56,11 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
     private let goAwayWatch: H2GoAwayWatch
     private let sendTimeouts: Metrics.Counter?
     private let streamsOpened: Metrics.Counter
+    private let timers: LoopTimers
+    /// Runs out `idleTimeout` after the last stream closed (or the connection opened).
+    private var idleTimer: DeadlineTimer?
+    /// The idle timeout asked the connection manager to end the connection.
+    private var closingIdle = false
 
     private var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: H2ServerStream] = [:]
@@ -67,8 +77,9 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
 
     init(
         settings: Settings, peer: IPAddress?, goAwayWatch: H2GoAwayWatch, sendTimeouts: Metrics.Counter?,
-        streamsOpened: Metrics.Counter, makeFrontEnd: @escaping () -> HTTP1FrontEnd
+        streamsOpened: Metrics.Counter, timers: LoopTimers, makeFrontEnd: @escaping () -> HTTP1FrontEnd
     ) {
+        self.timers = timers
         self.settings = settings
         proxiedPeer = peer
         self.goAwayWatch = goAwayWatch
@@ -92,20 +103,29 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
         self.context = context
         parentWritable = context.channel.isWritable
         noteClientAddress(context)
+        let timer = DeadlineTimer(timers: timers)
+        // Cleared when the handler is removed.
+        timer.action = { [unowned self] in self.idle() }
+        idleTimer = timer
+        if context.channel.isActive { timer.arm(in: settings.idleTimeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         endAll()
+        idleTimer?.cancel()
+        idleTimer?.action = nil
         self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
         noteClientAddress(context)
+        idleTimer?.arm(in: settings.idleTimeout)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         endAll()
+        idleTimer?.cancel()
         context.fireChannelInactive()
     }
 
@@ -141,7 +161,7 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let update as NIOHTTP2WindowUpdatedEvent:
-            guard let size = update.inboundWindowSize else { break }
+            guard let size = update.inboundWindowSize else { return }
             if update.streamID == .rootStream {
                 if let increment = connectionWindow.reported(size) {
                     write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
@@ -151,11 +171,16 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
                 streams[update.streamID]?.windowReported(size)
             }
         case let closed as StreamClosedEvent:
-            streams.removeValue(forKey: closed.streamID)?.closed()
+            guard let stream = streams.removeValue(forKey: closed.streamID) else { return }
+            if streams.isEmpty { idleTimer?.arm(in: settings.idleTimeout) }
+            stream.closed()
+        case is NIOHTTP2StreamCreatedEvent:
+            return
+        case is ChannelShouldQuiesceEvent where closingIdle:
+            return  // the idle timeout's own, not a drain
         default:
-            break
+            context.fireUserInboundEventTriggered(event)
         }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -233,8 +258,17 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
         }
         let stream = H2ServerStream(id: id, host: self, windowTarget: settings.streamWindow)
         streams[id] = stream
+        idleTimer?.disarm()
         streamsOpened.increment()
         stream.open(block, frontEnd: makeFrontEnd())
+    }
+
+    /// No stream for `idleTimeout`: the connection manager ends the connection as it would for a
+    /// drain (GOAWAY `NO_ERROR`, counted as `idle`).
+    private func idle() {
+        guard streams.isEmpty, !closingIdle, let context else { return }
+        closingIdle = true
+        context.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
     }
 
     private func endAll() {

@@ -6,7 +6,7 @@ import NIOHTTP2
 
 /// One HTTP/2 stream to an upstream (`"protocol": "h2"`) as one HTTP/1.1 exchange, first in the
 /// stream's child channel with the ordinary ``ByteUpstreamHandler`` after it: the mirror of
-/// ``H2StreamAdapter``, so the exchange driver writes and reads HTTP/1.1 bytes whichever protocol
+/// ``H2ServerStream``, so the exchange driver writes and reads HTTP/1.1 bytes whichever protocol
 /// the upstream speaks.
 ///
 /// Outbound, the request head the driver writes is parsed strictly (``RequestHeadParser``) into a
