@@ -194,7 +194,28 @@ struct H2ResponseFramer {
                 }
                 return nameBytes.count
             }
-            fields.add(name: name, value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
+            fields.add(
+                name: name, value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self),
+                indexing: indexing(bytes, field.name))
+        }
+    }
+
+    /// How HPACK keeps a response field (RFC 7541 §6.2): in the connection's dynamic table only
+    /// when its value tends to repeat from response to response (the region, the content type,
+    /// the caching policy), so that the table is not churned by values seen once (`location`,
+    /// `date`, lengths, validators) and every later lookup does not walk past them; `set-cookie`
+    /// never (§7.1.3).
+    private static func indexing(_ bytes: UnsafeRawBufferPointer, _ name: RequestHead.Span) -> HPACKIndexing {
+        switch name.count {
+        case 6 where FieldLines.equals(bytes, name, "server"): return .indexable
+        case 4 where FieldLines.equals(bytes, name, "vary"): return .indexable
+        case 10 where FieldLines.equals(bytes, name, "set-cookie"): return .neverIndexed
+        case 12 where FieldLines.equals(bytes, name, "content-type"): return .indexable
+        case 13 where FieldLines.equals(bytes, name, "cache-control"): return .indexable
+        case 13 where FieldLines.equals(bytes, name, "accept-ranges"): return .indexable
+        case 16 where FieldLines.equals(bytes, name, "content-encoding"): return .indexable
+        case 17 where FieldLines.equals(bytes, name, "x-geofront-region"): return .indexable
+        default: return .nonIndexable
         }
     }
 }
