@@ -67,18 +67,19 @@ public struct CacheKey: Hashable, Sendable, CustomStringConvertible {
         return CacheKey(bytes: bytes, urlLength: urlLength, primaryLength: primaryLength)
     }
 
-    /// A key from its bytes (`url` NUL `region` NUL `secondary`), as ``bytes`` has them.
-    public init(keyBytes bytes: [UInt8]) {
+    /// A key from its bytes (`url` NUL `region` NUL `secondary`), as ``bytes`` has them; `hash`
+    /// when it was computed already (``hash(_:)`` of the same bytes).
+    public init(keyBytes bytes: [UInt8], hash: UInt64? = nil) {
         let urlEnd = bytes.firstIndex(of: 0) ?? bytes.count
         let regionEnd = bytes[min(urlEnd + 1, bytes.count)...].firstIndex(of: 0) ?? bytes.count
-        self.init(bytes: bytes, urlLength: urlEnd, primaryLength: regionEnd)
+        self.init(bytes: bytes, urlLength: urlEnd, primaryLength: regionEnd, hash: hash)
     }
 
-    private init(bytes: [UInt8], urlLength: Int, primaryLength: Int) {
+    private init(bytes: [UInt8], urlLength: Int, primaryLength: Int, hash: UInt64? = nil) {
         self.bytes = bytes
         self.urlLength = urlLength
         self.primaryLength = primaryLength
-        self.hash = bytes.withUnsafeBytes { Self.hash($0) }
+        self.hash = hash ?? bytes.withUnsafeBytes { Self.hash($0) }
     }
 
     /// No region and no secondary key: the URL alone.

@@ -68,6 +68,17 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
         state.withLock { $0.lookup(hash: hash, bytes: bytes) }
     }
 
+    /// ``lookup(hash:bytes:)``, and when nothing is stored under the key and `admitting`,
+    /// ``admits(hash:)`` in the same turn of the lock (the hit path's probe of a request whose
+    /// response may be stored: one lock, and the doorkeeper's word read beside the index's).
+    public func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer, admitting: Bool) -> (entry: Entry?, admitted: Bool)
+    {
+        state.withLock { state in
+            if let entry = state.lookup(hash: hash, bytes: bytes) { return (entry, true) }
+            return (nil, admitting ? state.admits(hash) : true)
+        }
+    }
+
     /// Whether a response for a URL whose primary key hashes to `hash`, not stored yet, is to be stored:
     /// always while the store has room; once it is nearly full, only if the URL was asked for lately
     /// (its hash is in the doorkeeper, which this call otherwise marks).

@@ -50,12 +50,25 @@ enum CacheLookup {
         let (hit, keyWritten, probe) = freshHit(
             cache, settings: settings, bytes, head: head, route: route, context, &scratch)
         if let hit { return .answer(hit) }
+        if case .probed(nil, let hash, false?) = probe {
+            // Not stored, and a nearly full store did not take the URL in (the probe asked).
+            cache.countNotAdmitted()
+            let forward = CacheForward(
+                cache: cache, settings: settings,
+                request: CacheRequest(plain: bytes, head: head, secure: context.secure, query: settings.query)
+                    ?? CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query),
+                primary: CacheKey(keyBytes: scratch, hash: hash),
+                status: CacheStatus(forward: .uriMiss, detail: "not-admitted"), requestTime: cache.clock.now,
+                mayStore: false)
+            return .forward(forward)
+        }
         // The hit path's scan found none of the fields the rules read: no second scan.
         let request =
             (probe.plain ? CacheRequest(plain: bytes, head: head, secure: context.secure, query: settings.query) : nil)
             ?? CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query)
         let primary = primaryKey(
-            bytes, route: route, settings: settings, context: context, written: keyWritten, scratch)
+            bytes, route: route, settings: settings, context: context, written: keyWritten, scratch,
+            hash: probe.hash)
         let now = cache.clock.now
         let forward = CacheForward(
             cache: cache, settings: settings, request: request, primary: primary,
@@ -71,7 +84,7 @@ enum CacheLookup {
         // The hit path's probe already looked the primary key up: it is the answer unless some URL's
         // responses vary (then the primary key may lead to a variant).
         let found: ResponseCache.Found
-        if case .probed(let entry) = probe, !cache.hasVaryingURLs {
+        if case .probed(let entry, _, _) = probe, !cache.hasVaryingURLs {
             found = ResponseCache.Found(key: primary, entry: entry, varyMiss: false)
         } else {
             found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
@@ -145,8 +158,8 @@ enum CacheLookup {
             && !request.hasBody
         guard forward.mayStore else { return .forward(forward) }
         // A new URL in a nearly full store is stored at its second request (``CacheStore/admits(hash:)``):
-        // this one goes upstream uncollapsed, as a pass would.
-        guard found.varyMiss || cache.admits(primary) else {
+        // this one goes upstream uncollapsed, as a pass would. The probe asked already when it could.
+        guard found.varyMiss || probe.admitted || cache.admits(primary) else {
             forward.mayStore = false
             forward.status.detail = "not-admitted"
             return .forward(forward)
@@ -175,7 +188,7 @@ enum CacheLookup {
         guard request.method == .get || request.method == .head else { return nil }
         let (_, keyWritten, _) = freshHit(cache, settings: settings, bytes, head: head, route: route, context, &scratch)
         let primary = primaryKey(
-            bytes, route: route, settings: settings, context: context, written: keyWritten, scratch)
+            bytes, route: route, settings: settings, context: context, written: keyWritten, scratch, hash: nil)
         let found = cache.lookup(primary) { CacheRequest.secondaryKey(bytes, route: route, varyNames: $0) }
         guard let entry = found.entry else { return nil }
         let age = entry.currentAge(now: cache.clock.now)
@@ -197,9 +210,9 @@ enum CacheLookup {
     /// else from the request's text (``CacheKey/normalisedURL(scheme:host:path:query:policy:)``).
     private static func primaryKey(
         _ bytes: UnsafeRawBufferPointer, route: RouteRequest, settings: CacheSettings, context: Context,
-        written: Bool, _ scratch: [UInt8]
+        written: Bool, _ scratch: [UInt8], hash: UInt64?
     ) -> CacheKey {
-        if written { return CacheKey(keyBytes: scratch) }
+        if written { return CacheKey(keyBytes: scratch, hash: hash) }
         return CacheKey(
             url: CacheRequest.normalisedURL(bytes, route: route, secure: context.secure, policy: settings.query),
             region: context.keyScope)
@@ -208,12 +221,25 @@ enum CacheLookup {
     /// What the hit path's store lookup found, for ``plan`` to reuse.
     private enum Probe {
         case none
-        /// The primary key was looked up: its entry, if any. The hit path looks up only a plain
-        /// request (none of the fields the rules read: ``CacheRequest/init(plain:head:secure:query:)``).
-        case probed(StoredResponse?)
+        /// The primary key (whose hash is `hash`) was looked up: its entry, if any, and when there
+        /// was none and the probe asked, whether the store admits the URL. The hit path looks up
+        /// only a plain request (none of the fields the rules read:
+        /// ``CacheRequest/init(plain:head:secure:query:)``).
+        case probed(StoredResponse?, hash: UInt64, admitted: Bool?)
 
         var plain: Bool {
             if case .probed = self { return true }
+            return false
+        }
+
+        var hash: UInt64? {
+            if case .probed(_, let hash, _) = self { return hash }
+            return nil
+        }
+
+        /// The probe asked the store, and it admits the URL.
+        var admitted: Bool {
+            if case .probed(nil, _, true?) = self { return true }
             return false
         }
     }
@@ -253,17 +279,27 @@ enum CacheLookup {
                 region: context.keyScopeBytes)
         else { return (nil, false, .none) }
         guard plain, methodMayHit, head.body == .none else { return (nil, true, .none) }
-        let found = scratch.withUnsafeBytes { key in cache.store.lookup(hash: CacheKey.hash(key), bytes: key) }
-        guard let entry = found, entry.plainlyReusable else { return (nil, true, .probed(found)) }
+        // A GET's response may be stored (it is plain): a miss asks about admission in the same
+        // lock. Not where responses vary (``plan`` then looks the variant up first).
+        let admitting = !isHEAD && !cache.hasVaryingURLs
+        let (found, hash, admitted) = scratch.withUnsafeBytes { key in
+            let hash = CacheKey.hash(key)
+            let (entry, admitted) = cache.store.lookup(hash: hash, bytes: key, admitting: admitting)
+            return (entry, hash, admitted)
+        }
+        guard let entry = found else {
+            return (nil, true, .probed(nil, hash: hash, admitted: admitting ? admitted : nil))
+        }
+        guard entry.plainlyReusable else { return (nil, true, .probed(entry, hash: hash, admitted: nil)) }
         let age = entry.currentAge(now: cache.clock.now)
-        guard entry.lifetime > age else { return (nil, true, .probed(found)) }
+        guard entry.lifetime > age else { return (nil, true, .probed(entry, hash: hash, admitted: nil)) }
         let extras = CachedAnswers.Extras(
             age: age, status: CacheStatus(hit: true, ttl: entry.lifetime - age), region: context.regionName,
             close: context.close, http10: context.http10, edits: context.edits, cookies: context.cookies)
         let out = CachedAnswers.write(entry, .full(headOnly: isHEAD), extras, allocator: context.allocator)
         return (
             Answer(head: out.head, body: out.body, status: entry.head.status, result: .hit), true,
-            .probed(found)
+            .probed(entry, hash: hash, admitted: nil)
         )
     }
 

@@ -214,8 +214,13 @@ final class ResponseCache: Sendable {
     /// a refusal is counted in `geofront_cache_not_admitted_total`.
     func admits(_ primary: CacheKey) -> Bool {
         if store.admits(hash: primary.hash) { return true }
-        metrics.cacheNotAdmitted.increment()
+        countNotAdmitted()
         return false
+    }
+
+    /// A URL not stored because the store did not admit it (``CacheStore/admits(hash:)``).
+    func countNotAdmitted() {
+        metrics.cacheNotAdmitted.increment()
     }
 
     /// `geofront_cache_bytes` and `geofront_cache_entries` now (at scrape time).
