@@ -74,7 +74,7 @@ struct ClientPipeline: Sendable {
                 malformedLimit: stream.streamErrorRateLimit.maximumCount, floodWindow: window,
                 idleTimeout: .milliseconds(Int64(settings.idleTimeoutMilliseconds))),
             peer: peer, goAwayWatch: watch, sendTimeouts: metrics.sendTimeouts, streamsOpened: metrics.h2Streams,
-            timers: loop.value.timers
+            timers: loop.value.timers, channel: channel
         ) { [self] in
             let frontEnd = frontEnd()
             frontEnd.http2 = true

@@ -77,9 +77,12 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
 
     init(
         settings: Settings, peer: IPAddress?, goAwayWatch: H2GoAwayWatch, sendTimeouts: Metrics.Counter?,
-        streamsOpened: Metrics.Counter, timers: LoopTimers, makeFrontEnd: @escaping () -> HTTP1FrontEnd
+        streamsOpened: Metrics.Counter, timers: LoopTimers, channel: any Channel,
+        makeFrontEnd: @escaping () -> HTTP1FrontEnd
     ) {
         self.timers = timers
+        allocator = channel.allocator
+        eventLoop = channel.eventLoop
         self.settings = settings
         proxiedPeer = peer
         self.goAwayWatch = goAwayWatch
@@ -91,8 +94,8 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
         if let peer { clientAddress = peer }
     }
 
-    var allocator: ByteBufferAllocator { context!.channel.allocator }
-    var eventLoop: any EventLoop { context!.eventLoop }
+    let allocator: ByteBufferAllocator
+    let eventLoop: any EventLoop
     var highWatermark: Int { settings.highWatermark }
     var lowWatermark: Int { settings.lowWatermark }
     var sendTimeout: TimeAmount { settings.sendTimeout }
