@@ -3,7 +3,9 @@ import GeoIP
 import NIOCore
 
 /// The one HTTP/1 front end: a client connection's request path, bytes in and bytes out, on the
-/// plain listener and (behind NIOSSL's server handler) on the TLS listener alike.
+/// plain listener and (behind NIOSSL's server handler) on the TLS listener alike, and an HTTP/2
+/// stream's: there it has no channel of its own, and its transport is the ``H2ServerStream``
+/// (which turns the request's frames into these bytes and the response's bytes into frames).
 ///
 /// Each request head is parsed in place by ``RequestHeadParser`` (as strict as llhttp), routed
 /// (client IP → `rate_limit` → ``RoutingSnapshot/decide(client:)``) and then either answered
@@ -16,7 +18,7 @@ import NIOCore
 /// byte to its end (then 408), and as the longest pause inside a body; during an exchange, the
 /// deadline its state machine names. One ``DeadlineTimer`` per connection, re-armed lazily.
 ///
-/// Nothing here depends on how the bytes arrive (TCP, TLS, or a faster transport later).
+/// Nothing here depends on how the bytes arrive (TCP, TLS, an HTTP/2 stream).
 final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, ExchangeClient {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer

@@ -32,9 +32,9 @@ struct ClientPipeline: Sendable {
     /// HTTP/2, last in `channel`'s pipeline: ``H2GoAwayWatch`` (on the bytes), ``H2FlushBatcher`` (one
     /// flush per loop turn for the streams' writes outside a read), NIOHTTP2's handler
     /// (framing, HPACK, flow control, the limits of RFC 9113 §10), its connection manager
-    /// (graceful GOAWAY on shutdown and when idle), ``H2StreamHost`` (the streams) and
-    /// ``H2ConnectionHandler`` (errors). `peer` is the client address of a PROXY header, handed
-    /// to each stream's front end.
+    /// (the graceful GOAWAY of a drain, and of an idle close the host asks for), ``H2StreamHost``
+    /// (the streams) and ``H2ConnectionHandler`` (errors). `peer` is the client address of a PROXY
+    /// header, handed to each stream's front end.
     /// Returns the connection manager, whose timers start with `channelActive`.
     @discardableResult
     func addHTTP2(to channel: any Channel, peer: IPAddress?) throws -> NIOHTTP2ServerConnectionManagementHandler {
