@@ -94,48 +94,48 @@ struct H2RequestHead {
             guard Self.isVisible(hostValue), !hostValue.utf8.contains(UInt8(ascii: "@")) else { throw Malformed() }
         }
 
-        var out = allocator.buffer(capacity: size)
-        out.writeString(method)
-        out.writeInteger(UInt8(ascii: " "))
-        out.writeString(target)
-        out.writeStaticString(" HTTP/1.1\r\n")
-        if let hostValue {
-            out.writeStaticString("host: ")
-            out.writeString(hostValue)
-            out.writeStaticString("\r\n")
-        }
-        var wroteCookie = false
-        for (name, value, _) in headers {
-            if name.utf8.first == UInt8(ascii: ":") || name == "host" { continue }
-            if name == "cookie" && cookies > 1 {
-                if !wroteCookie {
-                    wroteCookie = true
-                    out.writeStaticString("cookie: ")
-                    var first = true
-                    for crumb in headers["cookie"] {
-                        if !first { out.writeStaticString("; ") }
-                        first = false
-                        out.writeString(crumb)
-                    }
-                    out.writeStaticString("\r\n")
-                }
-                continue
+        let body: Body = endStream ? .none : hasLength ? .length : .chunked
+        // Written in one reserved region (a head is some forty small pieces; as buffer writes each
+        // would check capacity and uniqueness again). `size` covers every piece: pseudo-header
+        // fields counted in it are not written, the request line and `host` take their place.
+        var out = allocator.buffer(capacity: size + 64)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: size + 64) { buffer in
+            var writer = Writer(region: buffer)
+            writer.put(method)
+            writer.put(" ")
+            writer.put(target)
+            writer.put(" HTTP/1.1\r\n")
+            if let hostValue {
+                writer.put("host: ")
+                writer.put(hostValue)
+                writer.put("\r\n")
             }
-            out.writeString(name)
-            out.writeStaticString(": ")
-            out.writeString(value)
-            out.writeStaticString("\r\n")
+            var wroteCookie = false
+            for (name, value, _) in headers {
+                if name.utf8.first == UInt8(ascii: ":") || name == "host" { continue }
+                if cookies > 1 && name == "cookie" {
+                    if !wroteCookie {
+                        wroteCookie = true
+                        writer.put("cookie: ")
+                        var first = true
+                        for crumb in headers["cookie"] {
+                            if !first { writer.put("; ") }
+                            first = false
+                            writer.put(crumb)
+                        }
+                        writer.put("\r\n")
+                    }
+                    continue
+                }
+                writer.put(name)
+                writer.put(": ")
+                writer.put(value)
+                writer.put("\r\n")
+            }
+            if body == .chunked { writer.put("transfer-encoding: chunked\r\n") }
+            writer.put("\r\n")
+            return writer.count
         }
-        let body: Body
-        if endStream {
-            body = .none
-        } else if hasLength {
-            body = .length
-        } else {
-            body = .chunked
-            out.writeStaticString("transfer-encoding: chunked\r\n")
-        }
-        out.writeStaticString("\r\n")
         return H2RequestHead(bytes: out, body: body, isHEAD: method == "HEAD")
     }
 
@@ -175,4 +175,28 @@ struct H2RequestHead {
     static func isVisible(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7f }
     }
+
+    /// Copies text into a region reserved for it (``make``'s head), counting the bytes; never past
+    /// the region's end.
+    private struct Writer {
+        let region: UnsafeMutableRawBufferPointer
+        var count = 0
+
+        mutating func put(_ text: String) {
+            var text = text
+            text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        }
+
+        mutating func put(_ text: StaticString) {
+            put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        private mutating func put(_ bytes: UnsafeRawBufferPointer) {
+            guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
+            precondition(count + bytes.count <= region.count, "H2RequestHead: head larger than its reserve")
+            (region.baseAddress! + count).copyMemory(from: start, byteCount: bytes.count)
+            count += bytes.count
+        }
+    }
+
 }
