@@ -159,7 +159,7 @@ final class H2ServerStream {
     func write(_ out: ByteBuffer) {
         guard !reset else { return }
         do {
-            try response.consume(out) { emit($0) }
+            try response.consume(out, previous: &host.previousResponseFields) { emit($0) }
         } catch {
             resetStream(.internalError)
         }

@@ -1,6 +1,7 @@
 import GeoIP
 import Metrics
 import NIOCore
+import NIOHPACK
 import NIOHTTP2
 
 /// The streams of one HTTP/2 client connection, each an ``H2ServerStream`` served by its own
@@ -74,6 +75,9 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
     private var flushing = false
     private(set) var parentWritable = true
     private(set) var clientAddress = IPAddress(v4: 0)
+    /// The fields of the last response head sent on the connection (``H2ResponseFramer``'s HPACK
+    /// indexing: a value repeated from it is indexed).
+    var previousResponseFields: HPACKHeaders?
 
     init(
         settings: Settings, peer: IPAddress?, goAwayWatch: H2GoAwayWatch, sendTimeouts: Metrics.Counter?,
