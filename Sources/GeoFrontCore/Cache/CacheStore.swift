@@ -63,14 +63,10 @@ public final class CacheStore<Entry: CacheStorable>: Sendable {
     }
 
     /// The entry whose key has exactly these `bytes` (``CacheKey/bytes``) and `hash` (their keyed hash),
-    /// counting a hit or a miss, as ``lookup(_:)`` does. For the hit path: no key is built.
-    public func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer) -> Entry? {
-        state.withLock { $0.lookup(hash: hash, bytes: bytes) }
-    }
-
-    /// ``lookup(hash:bytes:)``, and when nothing is stored under the key and `admitting`,
-    /// ``admits(hash:)`` in the same turn of the lock (the hit path's probe of a request whose
-    /// response may be stored: one lock, and the doorkeeper's word read beside the index's).
+    /// counting a hit or a miss, as ``lookup(_:)`` does; for the hit path: no key is built. When
+    /// nothing is stored under the key and `admitting`, also ``admits(hash:)``, in the same turn of
+    /// the lock (the probe of a request whose response may be stored: one lock, and the
+    /// doorkeeper's word read beside the index's).
     public func lookup(hash: UInt64, bytes: UnsafeRawBufferPointer, admitting: Bool) -> (entry: Entry?, admitted: Bool)
     {
         state.withLock { state in

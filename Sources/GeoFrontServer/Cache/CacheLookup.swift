@@ -50,18 +50,6 @@ enum CacheLookup {
         let (hit, keyWritten, probe) = freshHit(
             cache, settings: settings, bytes, head: head, route: route, context, &scratch)
         if let hit { return .answer(hit) }
-        if case .probed(nil, let hash, false?) = probe {
-            // Not stored, and a nearly full store did not take the URL in (the probe asked).
-            cache.countNotAdmitted()
-            let forward = CacheForward(
-                cache: cache, settings: settings,
-                request: CacheRequest(plain: bytes, head: head, secure: context.secure, query: settings.query)
-                    ?? CacheRequest(bytes, head: head, route: route, secure: context.secure, query: settings.query),
-                primary: CacheKey(keyBytes: scratch, hash: hash),
-                status: CacheStatus(forward: .uriMiss, detail: "not-admitted"), requestTime: cache.clock.now,
-                mayStore: false)
-            return .forward(forward)
-        }
         // The hit path's scan found none of the fields the rules read: no second scan.
         let request =
             (probe.plain ? CacheRequest(plain: bytes, head: head, secure: context.secure, query: settings.query) : nil)
@@ -74,6 +62,13 @@ enum CacheLookup {
             cache: cache, settings: settings, request: request, primary: primary,
             status: CacheStatus(forward: .uriMiss),
             requestTime: now, mayStore: false)
+        if case .probed(nil, _, false?) = probe {
+            // Not stored, and a nearly full store did not take the URL in (the probe asked): it goes
+            // upstream uncollapsed, as a pass would.
+            cache.countNotAdmitted()
+            forward.status.detail = "not-admitted"
+            return .forward(forward)
+        }
         switch request.method {
         case .safe, .unsafe:
             forward.status = CacheStatus(forward: .method)
