@@ -116,14 +116,10 @@ final class H2ServerStream {
         if let increment = inbound.reported(size) { giveCredit(increment) }
     }
 
-    /// The connection's read is over: the front end's read ends too, and (as a channel reading
-    /// automatically would) the next read is asked for at once.
+    /// The connection's read is over: the front end's read ends too.
     func readComplete() {
         readInProgress = false
-        guard let frontEnd else { return }
-        frontEnd.readComplete()
-        reading = false
-        frontEnd.readRequested()
+        endRead()
     }
 
     /// NIOHTTP2 sent `bytes` of this stream's DATA.
@@ -207,11 +203,16 @@ final class H2ServerStream {
         }
         handingOver = false
         // Outside the connection's read, this hand-over is a read of its own.
-        if !host.inRead, let frontEnd {
-            frontEnd.readComplete()
-            reading = false
-            frontEnd.readRequested()
-        }
+        if !host.inRead { endRead() }
+    }
+
+    /// The front end's read ends, and the next is asked for at once (as a channel reading
+    /// automatically would); the front end may hold it back.
+    private func endRead() {
+        guard let frontEnd else { return }
+        frontEnd.readComplete()
+        reading = false
+        frontEnd.readRequested()
     }
 
     /// Request bytes for the front end: now, when it reads, or held until it does.

@@ -214,17 +214,19 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
     func flush() {
         if inRead {
             flushPending = true
-        } else if !flushing, let context {
-            flushing = true
-            context.flush()
-            flushing = false
+        } else {
+            flushUnlessFlushing()
         }
     }
 
     /// A stream closed with frames perhaps not flushed. In a read, NIOHTTP2 flushes what it
     /// wrote when the read completes; under a flush, they are being sent.
     func flushClosedStream() {
-        guard !inRead, !flushing, let context else { return }
+        if !inRead { flushUnlessFlushing() }
+    }
+
+    private func flushUnlessFlushing() {
+        guard !flushing, let context else { return }
         flushing = true
         context.flush()
         flushing = false
