@@ -52,7 +52,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     private let httpsPort: Int?
     let limits: ClientConnectionLimits
     /// Made at the first arm (an HTTP/2 stream that is answered at once never needs one).
-    private(set) var timer: DeadlineTimer?
+    var timer: DeadlineTimer?
 
     /// The channel it serves (an HTTP/1 connection), or else the HTTP/2 stream it serves
     /// (``H2ServerStream``, on its connection's ``H2StreamHost``): its transport either way.
@@ -70,7 +70,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     /// Inside `process`: a request finishing there does not start the next one itself.
     private var processing = false
     /// Client writes since the last flush.
-    private var unflushed = false
+    var unflushed = false
     /// Made at the first proxied request, reused by the next ones.
     var driver: ProxyExchangeDriver?
 
@@ -220,14 +220,6 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             }
         }
         transportRead()
-    }
-
-    private func transportRead() {
-        if let context {
-            context.read()
-        } else {
-            stream?.read()
-        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -507,7 +499,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     }
 
     /// 400, 408 or 431, with `Connection: close` unless `keepAlive`.
-    private func refuse(_ status: Int, keepAlive: Bool = false) {
+    func refuse(_ status: Int, keepAlive: Bool = false) {
         guard let allocator else { return }
         loop.countRequest(region: "-", mode: snapshots.value.uniformMode ?? .proxy, status: status)
         answer(LocalResponses.plain(allocator, status: status, keepAlive: keepAlive), close: !keepAlive)
@@ -557,115 +549,6 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
         guard readPending, isAttached else { return }
         readPending = false
         transportRead()
-    }
-
-    var allocator: ByteBufferAllocator? {
-        if let context { return context.channel.allocator }
-        return stream?.allocator
-    }
-    var eventLoop: (any EventLoop)? {
-        if let context { return context.eventLoop }
-        return stream?.eventLoop
-    }
-
-    /// In a pipeline, or serving a stream.
-    private var isAttached: Bool { context != nil || stream != nil }
-
-    // MARK: - Client writes
-
-    func write(_ out: ByteBuffer) {
-        if let context {
-            context.write(wrapOutboundOut(out), promise: nil)
-        } else {
-            stream?.write(out)
-        }
-        unflushed = true
-    }
-
-    func flushIfNeeded() {
-        if unflushed {
-            unflushed = false
-            if let context {
-                context.flush()
-            } else {
-                stream?.flush()
-            }
-        }
-    }
-
-    private func closeTransport() {
-        if let context {
-            context.close(promise: nil)
-        } else {
-            stream?.close()
-        }
-    }
-
-    /// Flushes what was written and closes once it is out.
-    private func closeAfterWrites() {
-        if let stream {
-            phase = .closing
-            unflushed = false
-            stream.flush()
-            stream.close()
-            return
-        }
-        guard let context else { return }
-        phase = .closing
-        unflushed = false
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
-
-    /// Flushes and closes now (idle, or after a quiet end).
-    private func close() {
-        phase = .closing
-        flushIfNeeded()
-        closeTransport()
-    }
-
-    // MARK: - Timer
-
-    func arm(_ delay: TimeAmount) {
-        if let timer {
-            timer.arm(in: delay)
-            return
-        }
-        // Not in a pipeline or on a stream (any more): nothing to time.
-        guard isAttached else { return }
-        let timer = DeadlineTimer(timers: loop.timers)
-        // Cleared when the handler is removed or the stream ends.
-        timer.action = { [unowned self] in self.timedOut() }
-        self.timer = timer
-        timer.arm(in: delay)
-    }
-
-    /// Nothing in progress: `idle_timeout_ms`. An HTTP/2 stream has no idle time (its one
-    /// request comes with it and it ends with its answer; the connection's manager keeps the
-    /// connection's idle timeout), so it queues no timer for it.
-    private func armIdle() {
-        if http2 {
-            timer?.disarm()
-        } else {
-            arm(limits.idleTimeout)
-        }
-    }
-
-    func disarm() {
-        timer?.disarm()
-    }
-
-    private func timedOut() {
-        switch phase {
-        case .awaitingHead where (buffer?.readableBytes ?? 0) > 0:
-            refuse(408)
-        case .exchange:
-            driver?.timedOut()
-        case .awaitingHead, .skippingBody, .closing, .tunnel, .following, .limiting:
-            close()
-        }
     }
 
     // MARK: - Bytes
