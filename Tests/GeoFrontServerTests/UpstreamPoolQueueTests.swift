@@ -12,8 +12,10 @@ import Testing
     @Test func requestsWaitForAConnectionWhenThePoolIsFull() async throws {
         let upstream = try TestUpstream(name: "held", .held)
         defer { upstream.shutdown() }
+        // The four that wait may wait as long as a busy machine takes to release the upstream: a
+        // queue's bound (`connect_timeout_ms`, 1 s by default) is the next test's subject.
         let server = try await ProxyFrontEndTests.start(
-            upstream: upstream.address, proxy: ["max_connections_per_upstream": 2],
+            upstream: upstream.address, proxy: ["max_connections_per_upstream": 2, "connect_timeout_ms": 600_000],
             extra: ["server": ["threads": 1, "h2c": true]])
         let url = "http://127.0.0.1:\(server.localAddress!.port!)/q"
         // Six streams at once; two connections' worth reach the upstream, which holds them.
