@@ -63,31 +63,38 @@ final class LoopState {
     /// The connection to Redis of `rate_limit.store` (``LoopState+RateLimitStore``).
     var rateLimitStore: RedisRateLimitStore?
 
+    /// Objects kept alive until the loop's turn ends (``keepUntilTurnEnd(_:)``).
+    private var keptUntilTurnEnd: [AnyObject] = []
+    /// The end-of-turn task (``queueTurnEnd()``) is queued.
+    private var turnEndQueued = false
+
     /// Flushes `channel` once this loop turn has served every connection that was ready, with
     /// the other upstream connections written to in the turn: their requests leave back to back,
     /// so an upstream that is asleep is woken once for them rather than once each (a stream's
     /// request used to go out, and wake it, between two streams' decisions). Not later than the
     /// turn: nothing the loop does afterwards waits on it.
-    /// Objects kept alive until the loop's turn ends (``keepUntilTurnEnd(_:)``).
-    private var keptUntilTurnEnd: [AnyObject] = []
+    func flushAtTurnEnd(_ channel: any Channel) {
+        unflushedUpstreams.append(channel)
+        queueTurnEnd()
+    }
 
     /// Keeps `object` alive until the loop's current turn ends: an HTTP/2 stream's front end,
     /// whose stream can close (and let it go) while one of its own calls is still on the stack.
     func keepUntilTurnEnd(_ object: AnyObject) {
         keptUntilTurnEnd.append(object)
-        guard keptUntilTurnEnd.count == 1 else { return }
-        eventLoop.assumeIsolated().execute { [self] in
-            keptUntilTurnEnd.removeAll(keepingCapacity: true)
-        }
+        queueTurnEnd()
     }
 
-    func flushAtTurnEnd(_ channel: any Channel) {
-        unflushedUpstreams.append(channel)
-        guard unflushedUpstreams.count == 1 else { return }
+    /// One task per loop turn, after every ready connection was served, for both.
+    private func queueTurnEnd() {
+        guard !turnEndQueued else { return }
+        turnEndQueued = true
         eventLoop.assumeIsolated().execute { [self] in
+            turnEndQueued = false
             let channels = unflushedUpstreams
             unflushedUpstreams.removeAll(keepingCapacity: true)
             for channel in channels { channel.flush() }
+            keptUntilTurnEnd.removeAll(keepingCapacity: true)
         }
     }
 
