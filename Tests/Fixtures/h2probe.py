@@ -158,7 +158,10 @@ def main():
         # :path that is not origin-form, a :path with a space, a repeated :path, an unknown
         # pseudo-header, a response's :status, te other than trailers, a value with a space at
         # its start, a value with NUL, a missing :scheme, transfer-encoding, CONNECT with a
-        # :path, trailers with a pseudo-header, trailers with an upper-case name.
+        # :path, trailers with a pseudo-header, trailers with an upper-case name, DATA past the
+        # content-length (the extra bytes must not reach the engine as a request of their own),
+        # a content-length on a block that ends the stream, a content-length that is not a
+        # number, two content-lengths that differ, trailers short of the content-length.
         # The last stream is answered on the same connection.
         probe.handshake()
         base = [(":method", "GET"), (":scheme", "http"), (":authority", "shop.example")]
@@ -182,13 +185,21 @@ def main():
             [probe.headers(31, [(":method", "CONNECT"), (":authority", "shop.example:443"), (":path", "/x")])],
             [probe.headers(33, post, end_stream=False), probe.headers(33, [(":path", "/z")])],
             [probe.headers(35, post, end_stream=False), probe.headers(35, [("X-Trailer", "1")])],
+            [probe.headers(37, post + [("content-length", "3")], end_stream=False),
+             DataFrame(37, b"abcGET /smuggled HTTP/1.1\r\nhost: x\r\n\r\n", flags=["END_STREAM"])],
+            [probe.headers(39, post + [("content-length", "5")])],
+            [probe.headers(41, post + [("content-length", "5x")], end_stream=False), DataFrame(41, b"12345", flags=["END_STREAM"])],
+            [probe.headers(43, post + [("content-length", "5"), ("content-length", "6")], end_stream=False),
+             DataFrame(43, b"12345", flags=["END_STREAM"])],
+            [probe.headers(45, post + [("content-length", "5")], end_stream=False), DataFrame(45, b"123"),
+             probe.headers(45, [("x-trailer", "1")])],
         ]
         for frames in bad:
             stream = frames[0].stream_id
             probe.send(*frames)
             probe.until(lambda: stream in probe.resets or probe.closed)
-        probe.send(probe.request(37))
-        probe.until(lambda: 37 in probe.statuses or probe.closed)
+        probe.send(probe.request(47))
+        probe.until(lambda: 47 in probe.statuses or probe.closed)
         probe.send(GoAwayFrame(0, last_stream_id=0))
         probe.sock.close()
     elif scenario == "flow-control":

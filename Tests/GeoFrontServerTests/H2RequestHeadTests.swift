@@ -81,12 +81,32 @@ import Testing
                 "userinfo in :authority",
                 [(":method", "GET"), (":scheme", "https"), (":authority", "u@h"), (":path", "/")]
             ))
+        cases.append(("a content-length that is not a number", base + [("content-length", "5x")]))
+        cases.append(("an empty content-length", base + [("content-length", "")]))
+        cases.append(("two content-lengths that differ", base + [("content-length", "0"), ("content-length", "1")]))
+        cases.append(("a list of differing lengths", base + [("content-length", "0, 1")]))
+        // The block ends the stream (``make``'s default here): no content follows (§8.1.1).
+        cases.append(("a content-length on a block without content", base + [("content-length", "5")]))
         return cases
     }()
 
     @Test(arguments: malformed)
     func malformedBlocksAreRefused(what: String, fields: [(String, String)]) {
         #expect(Self.isMalformed(fields), "\(what)")
+    }
+
+    @Test func theContentLengthIsTheOneTheDATAMustAddUpTo() throws {
+        let post = [(":method", "POST"), (":scheme", "https"), (":authority", "shop.example"), (":path", "/u")]
+        let given = try Self.make(post + [("content-length", "12")], endStream: false)
+        #expect(given.body == .length)
+        #expect(given.contentLength == 12)
+        // The same value repeated is the one value (RFC 9110 §8.6).
+        #expect(
+            try Self.make(post + [("content-length", "7, 7"), ("content-length", "7")], endStream: false).contentLength
+                == 7)
+        // 0 on a block that ends the stream is true.
+        #expect(try Self.make(post + [("content-length", "0")]).body == .none)
+        #expect(try Self.make(post, endStream: false).contentLength == nil)
     }
 
     @Test func trailers() {

@@ -31,13 +31,10 @@ struct ClientPipeline: Sendable {
 
     /// HTTP/2, last in `channel`'s pipeline: ``H2GoAwayWatch`` (on the bytes), ``H2FlushBatcher`` (one
     /// flush per loop turn for the streams' writes outside a read), NIOHTTP2's handler
-    /// (framing, HPACK, flow control, the limits of RFC 9113 §10), its connection manager
-    /// (the graceful GOAWAY of a drain, and of an idle close the host asks for), ``H2StreamHost``
-    /// (the streams) and ``H2ConnectionHandler`` (errors). `peer` is the client address of a PROXY
-    /// header, handed to each stream's front end.
-    /// Returns the connection manager, whose timers start with `channelActive`.
-    @discardableResult
-    func addHTTP2(to channel: any Channel, peer: IPAddress?) throws -> NIOHTTP2ServerConnectionManagementHandler {
+    /// (framing, HPACK, flow control, the limits of RFC 9113 §10), ``H2StreamHost`` (the streams,
+    /// the idle timeout, the graceful close of a drain) and ``H2ConnectionHandler`` (errors).
+    /// `peer` is the client address of a PROXY header, handed to each stream's front end.
+    func addHTTP2(to channel: any Channel, peer: IPAddress?) throws {
         let settings = self.settings
         let window = TimeAmount.milliseconds(Int64(settings.h2FloodWindowMilliseconds))
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
@@ -47,11 +44,13 @@ struct ClientPipeline: Sendable {
             // The HPACK table the client may make us keep: RFC 9113's default, said out loud.
             HTTP2Setting(parameter: .headerTableSize, value: 4096),
         ]
-        // Request header blocks are checked by ``H2RequestHead`` as it reads them, and the
-        // responses are written lower-cased and without connection-specific fields by
-        // ``H2ResponseFramer``: NIOHTTP2's own pass over each block both ways is not needed.
-        // It still checks DATA against `content-length`.
+        // Request header blocks are checked by ``H2RequestHead`` as it reads them, and a request's
+        // DATA against its `content-length` by ``H2ServerStream``; the responses are written
+        // lower-cased, without connection-specific fields, and with the DATA their heads announce
+        // by ``H2ResponseFramer``: NIOHTTP2's own passes over each block and stream, both ways,
+        // are not needed.
         connection.headerBlockValidation = .disabled
+        connection.contentLengthValidation = .disabled
         connection.maximumSequentialContinuationFrames = settings.h2MaxContinuationFrames
         connection.controlFrameRateLimit.maximumCount = settings.h2MaxControlFrames
         connection.controlFrameRateLimit.windowLength = window
@@ -60,10 +59,6 @@ struct ClientPipeline: Sendable {
         stream.streamResetFrameRateLimit.windowLength = window
         stream.streamErrorRateLimit.windowLength = window
         let grace = TimeAmount.milliseconds(Int64(settings.shutdownGraceMilliseconds))
-        let manager = NIOHTTP2ServerConnectionManagementHandler(
-            eventLoop: channel.eventLoop,
-            // The idle timeout is the host's (the manager's timer costs a scheduled task per stream).
-            configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: grace, keepalive: nil))
         let watch = H2GoAwayWatch(metrics: metrics, grace: grace)
         let host = H2StreamHost(
             settings: H2StreamHost.Settings(
@@ -88,10 +83,8 @@ struct ClientPipeline: Sendable {
         try pipeline.addHandler(watch)
         try pipeline.addHandler(H2FlushBatcher())
         try pipeline.addHandler(h2)
-        try pipeline.addHandler(manager)
         try pipeline.addHandler(host)
         try pipeline.addHandler(H2ConnectionHandler(watch: watch))
         metrics.h2Connections.increment()
-        return manager
     }
 }

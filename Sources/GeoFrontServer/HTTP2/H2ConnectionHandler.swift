@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP2
 
-/// Last on an HTTP/2 connection, after NIOHTTP2's handler and its connection manager: takes the
+/// Last on an HTTP/2 connection, after NIOHTTP2's handler and ``H2StreamHost``: takes the
 /// connection's own frames (streams have theirs in child channels) and the errors NIOHTTP2
 /// reports, and tells ``H2GoAwayWatch`` why a GOAWAY goes out: the kind of flood (RFC 9113 §10.5,
 /// CVE-2023-44487, the CONTINUATION flood) or a drain. Closing is the watch's: stream errors

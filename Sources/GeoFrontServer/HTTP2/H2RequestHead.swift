@@ -12,8 +12,9 @@ import NIOHPACK
 /// header block validation is off for client connections: it checked every block a second
 /// time, ≈ 1 µs per stream): missing, repeated, unknown or misplaced pseudo-header fields, names
 /// that are not lower-case tokens, NUL, CR or LF in a value or whitespace around it,
-/// connection-specific fields, `te` other than `trailers`. NIOHTTP2 still checks that the DATA
-/// frames add up to a `content-length` (§8.1.1). What HTTP/1.1 syntax needs on top (a method
+/// connection-specific fields, `te` other than `trailers`, a `content-length` that is not a
+/// number (or repeats with another), or is not 0 on a block that ends the stream (§8.1.1;
+/// ``H2ServerStream`` checks that the DATA frames add up to it). What HTTP/1.1 syntax needs on top (a method
 /// that is a token, an origin-form target, an authority without userinfo, and no spaces or
 /// controls in either) is checked here too, and the front end's HTTP/1.1 parser then reads the
 /// head as strictly as any other.
@@ -29,6 +30,8 @@ struct H2RequestHead {
 
     let bytes: ByteBuffer
     let body: Body
+    /// The `content-length` the DATA frames must add up to.
+    let contentLength: Int?
     let isHEAD: Bool
 
     struct Malformed: Error {}
@@ -41,7 +44,7 @@ struct H2RequestHead {
         var path: String?
         var authority: String?
         var host: String?
-        var hasLength = false
+        var contentLength: Int?
         var cookies = 0
         var size = 32
         // A regular field came: no pseudo-header field may follow (§8.3).
@@ -64,7 +67,11 @@ struct H2RequestHead {
             guard Self.isLowerCaseToken(name) else { throw Malformed() }
             switch name {
             case "host": host = value
-            case "content-length": hasLength = true
+            case "content-length":
+                guard let length = Self.contentLength(value), contentLength == nil || contentLength == length else {
+                    throw Malformed()
+                }
+                contentLength = length
             case "cookie": cookies += 1
             case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
                 throw Malformed()  // connection-specific (§8.2.2)
@@ -94,7 +101,9 @@ struct H2RequestHead {
             guard Self.isVisible(hostValue), !hostValue.utf8.contains(UInt8(ascii: "@")) else { throw Malformed() }
         }
 
-        let body: Body = endStream ? .none : hasLength ? .length : .chunked
+        // No content follows a block that ends the stream: a length other than 0 is a lie (§8.1.1).
+        if endStream, let contentLength, contentLength != 0 { throw Malformed() }
+        let body: Body = endStream ? .none : contentLength != nil ? .length : .chunked
         // Written in one reserved region (a head is some forty small pieces; as buffer writes each
         // would check capacity and uniqueness again). `size` covers every piece: pseudo-header
         // fields counted in it are not written, the request line and `host` take their place.
@@ -136,7 +145,25 @@ struct H2RequestHead {
             writer.put("\r\n")
             return writer.count
         }
-        return H2RequestHead(bytes: out, body: body, isHEAD: method == "HEAD")
+        return H2RequestHead(bytes: out, body: body, contentLength: contentLength, isHEAD: method == "HEAD")
+    }
+
+    /// A `content-length` value (RFC 9110 §8.6): digits, or a list of the same digits repeated
+    /// (which a recipient may take as the one value). Nil when it is anything else.
+    static func contentLength(_ value: String) -> Int? {
+        var result: Int?
+        for item in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            let digits = item.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
+            guard !digits.isEmpty, digits.count <= 18 else { return nil }
+            var number = 0
+            for byte in digits.reversed() {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                number = number * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            guard result == nil || result == number else { return nil }
+            result = number
+        }
+        return result
     }
 
     /// A trailer section's fields (§8.1): no pseudo-header field, names that are lower-case tokens,

@@ -8,7 +8,10 @@ import NIOHTTP2
 /// writes, flushes, closes and asks for reads here as it would on its channel.
 ///
 /// Inbound, the stream's HEADERS become request head bytes (``H2RequestHead``) and its DATA the
-/// body (as it is under a `content-length`, else as chunks; trailers end it). DATA the front end
+/// body (as it is under a `content-length`, else as chunks; trailers end it). DATA that goes past
+/// the `content-length`, or ends the stream short of it, is never passed on: the request is
+/// malformed (RFC 9113 §8.1.1) and the stream reset, so the front end cannot read body bytes as
+/// the start of another request. DATA the front end
 /// does not read yet is held, and the stream's window is given back only as it is taken
 /// (``H2InboundWindow``): a request body waiting for its upstream stops the client after one
 /// window. Outbound, the response bytes the front end writes become HEADERS and DATA
@@ -35,6 +38,8 @@ final class H2ServerStream {
     private unowned let host: H2StreamHost
     private var frontEnd: HTTP1FrontEnd?
     private var request = Request.head
+    /// Body bytes the request's `content-length` still announces.
+    private var lengthLeft = 0
     private var response = H2ResponseFramer()
     /// RST_STREAM went out, or the stream ended: nothing more is written.
     private var reset = false
@@ -77,6 +82,7 @@ final class H2ServerStream {
             return
         }
         request = head.body == .none ? .done : .body(head.body)
+        lengthLeft = head.contentLength ?? 0
         inbound.closed = head.body == .none
         response.requestWasHEAD = head.isHEAD
         self.frontEnd = frontEnd
@@ -91,6 +97,13 @@ final class H2ServerStream {
         case (.data(let frame), .body(let body)):
             guard case .byteBuffer(var bytes) = frame.data else { return }
             let window = bytes.readableBytes
+            if body == .length {
+                lengthLeft -= window
+                guard lengthLeft >= 0, !frame.endStream || lengthLeft == 0 else {
+                    malformed()
+                    return
+                }
+            }
             if body == .chunked {
                 bytes = ChunkedDATA.chunk(bytes, last: frame.endStream, allocator: allocator)
             }
@@ -99,7 +112,7 @@ final class H2ServerStream {
         case (.headers(let trailers), .body(let body)):
             // Trailers (NIOHTTP2 made sure they end the stream) are not passed on: the body ends.
             guard trailers.endStream else { return }
-            guard H2RequestHead.isValidTrailers(trailers.headers) else {
+            guard H2RequestHead.isValidTrailers(trailers.headers), body != .length || lengthLeft == 0 else {
                 malformed()
                 return
             }

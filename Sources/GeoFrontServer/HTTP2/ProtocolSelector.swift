@@ -95,12 +95,7 @@ final class ProtocolSelector: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         do {
             if http2 {
-                let manager = try clients.addHTTP2(to: channel, peer: source?.address)
-                // Added to a connection already up: its idle timer starts here.
-                if channel.isActive, let managerContext = try? channel.pipeline.syncOperations.context(handler: manager)
-                {
-                    manager.channelActive(context: managerContext)
-                }
+                try clients.addHTTP2(to: channel, peer: source?.address)
             } else {
                 try clients.addHTTP1(to: channel)
                 if let source { context.fireUserInboundEventTriggered(source) }
