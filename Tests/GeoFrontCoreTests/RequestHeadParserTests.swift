@@ -56,6 +56,27 @@ import Testing
         #expect(try Self.parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")?.get().closeRequested == false)
     }
 
+    /// The head ends at the first CRLF CRLF, found wherever the bytes stop: every shorter prefix
+    /// is incomplete, CRs that start no terminator are passed over, and what follows is not read.
+    @Test func theHeadEndsAtTheFirstBlankLine() {
+        let head = "GET / HTTP/1.1\r\nHost: a\r\nX-A: \r\r\n\r\n"
+        let bytes = Array((head + "GET /next HTTP/1.1\r\n\r\n").utf8)
+        bytes.withUnsafeBytes { raw in
+            for count in 0..<head.utf8.count {
+                #expect(
+                    RequestHeadParser.headEnd(UnsafeRawBufferPointer(rebasing: raw[0..<count]), from: 0) == nil,
+                    "prefix of \(count)")
+            }
+            for count in head.utf8.count...raw.count {
+                #expect(
+                    RequestHeadParser.headEnd(UnsafeRawBufferPointer(rebasing: raw[0..<count]), from: 0)
+                        == head.utf8.count, "prefix of \(count)")
+            }
+            #expect(RequestHeadParser.headEnd(raw, from: head.utf8.count) == raw.count)
+        }
+        #expect(RequestHeadParser.headEnd(UnsafeRawBufferPointer(start: nil, count: 0), from: 0) == nil)
+    }
+
     @Test func incompleteAndTooLarge() {
         #expect(Self.parse("GET / HTTP/1.1\r\nHost: a\r\n") == nil)
         #expect(Self.parse("GET /" + String(repeating: "a", count: 300), limit: 256)?.failure == .tooLarge)

@@ -1,5 +1,11 @@
 import GeoIP
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A strict HTTP/1.1 request-head parser working in place on bytes (RFC 9112). It is the fast
 /// path's front end and never more lenient than llhttp: anything ambiguous is refused.
 ///
@@ -103,14 +109,18 @@ public enum RequestHeadParser {
         return value.count == length || value[length] == UInt8(ascii: "+") || value[length] == UInt8(ascii: ";")
     }
 
-    /// Offset just past the first CRLF CRLF; throws on a bare LF or CR before it.
+    /// Offset just past the first CRLF CRLF, or nil when there is none yet (bare CRs and LFs
+    /// are refused as the lines are read).
     static func headEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
         var index = start
         let count = bytes.count
         while index + 3 < count {
-            if bytes[index] == cr {
-                if bytes[index + 1] == lf && bytes[index + 2] == cr && bytes[index + 3] == lf { return index + 4 }
-            }
+            // From CR to CR (a head has one per line) with memchr's word-at-a-time scan, rather
+            // than byte by byte.
+            guard let found = memchr(base + index, Int32(cr), count - 3 - index) else { return nil }
+            index = base.distance(to: UnsafeRawPointer(found))
+            if bytes[index + 1] == lf && bytes[index + 2] == cr && bytes[index + 3] == lf { return index + 4 }
             index += 1
         }
         return nil

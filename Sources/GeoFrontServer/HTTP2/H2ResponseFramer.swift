@@ -196,14 +196,30 @@ struct H2ResponseFramer {
             if dropped(field.name) { continue }
             // Lower-cased in one pass (a field name is a token: ASCII).
             let nameBytes = field.name.bytes(in: bytes)
-            let name = String(unsafeUninitializedCapacity: nameBytes.count) { out in
-                for (index, byte) in nameBytes.enumerated() {
-                    out[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            let name =
+                Self.longName(bytes, field.name)
+                ?? String(unsafeUninitializedCapacity: nameBytes.count) { out in
+                    for (index, byte) in nameBytes.enumerated() {
+                        out[index] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                    }
+                    return nameBytes.count
                 }
-                return nameBytes.count
-            }
             let value = String(decoding: field.value.bytes(in: bytes), as: UTF8.self)
             fields.add(name: name, value: value, indexing: indexing(bytes, field.name, name, value, previous: previous))
+        }
+    }
+
+    /// The lower-case literal for common field names too long for a small string (more than 15
+    /// bytes: each would be a heap allocation per response).
+    private static func longName(_ bytes: UnsafeRawBufferPointer, _ name: RequestHead.Span) -> String? {
+        switch name.count {
+        case 16 where FieldLines.equals(bytes, name, "content-encoding"): return "content-encoding"
+        case 17 where FieldLines.equals(bytes, name, "x-geofront-region"): return "x-geofront-region"
+        case 22 where FieldLines.equals(bytes, name, "x-content-type-options"): return "x-content-type-options"
+        case 25 where FieldLines.equals(bytes, name, "strict-transport-security"): return "strict-transport-security"
+        case 27 where FieldLines.equals(bytes, name, "access-control-allow-origin"):
+            return "access-control-allow-origin"
+        default: return nil
         }
     }
 

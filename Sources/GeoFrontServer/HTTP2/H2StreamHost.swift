@@ -176,6 +176,15 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
+        // Each event is a dynamic cast per case tried: every stream's two first.
+        case let closed as StreamClosedEvent:
+            guard let stream = streams.removeValue(forKey: closed.streamID) else { return }
+            stream.closed()
+            if streams.isEmpty {
+                if gracefulClose.closesWhenIdle { closeAfterFlush() } else { idleTimer?.arm(in: settings.idleTimeout) }
+            }
+        case is NIOHTTP2StreamCreatedEvent:
+            return
         case let update as NIOHTTP2WindowUpdatedEvent:
             guard let size = update.inboundWindowSize else { return }
             if update.streamID == .rootStream {
@@ -186,14 +195,6 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
             } else {
                 streams[update.streamID]?.windowReported(size)
             }
-        case let closed as StreamClosedEvent:
-            guard let stream = streams.removeValue(forKey: closed.streamID) else { return }
-            stream.closed()
-            if streams.isEmpty {
-                if gracefulClose.closesWhenIdle { closeAfterFlush() } else { idleTimer?.arm(in: settings.idleTimeout) }
-            }
-        case is NIOHTTP2StreamCreatedEvent:
-            return
         case is ChannelShouldQuiesceEvent:
             if closingIdle { return }  // counted as the idle close it already is
             beginGracefulClose()
