@@ -52,30 +52,33 @@ struct H2RequestHead {
         for (name, value, _) in headers {
             size += name.utf8.count + value.utf8.count + 4
             guard Self.isValidValue(value) else { throw Malformed() }
+            // Names are told apart by length first: a `switch` on strings compares each case in turn.
+            let nameLength = name.utf8.count
             if name.utf8.first == UInt8(ascii: ":") {
                 guard !regular else { throw Malformed() }
-                switch name {
-                case ":method" where method == nil: method = value
-                case ":scheme" where !scheme: scheme = true
-                case ":path" where path == nil: path = value
-                case ":authority" where authority == nil: authority = value
+                switch nameLength {
+                case 7 where name == ":method" && method == nil: method = value
+                case 7 where name == ":scheme" && !scheme: scheme = true
+                case 5 where name == ":path" && path == nil: path = value
+                case 10 where name == ":authority" && authority == nil: authority = value
                 default: throw Malformed()  // repeated, a response's, or unknown (§8.3)
                 }
                 continue
             }
             regular = true
             guard Self.isLowerCaseToken(name) else { throw Malformed() }
-            switch name {
-            case "host": host = value
-            case "content-length":
+            switch nameLength {
+            case 4 where name == "host": host = value
+            case 14 where name == "content-length":
                 guard let length = Self.contentLength(value), contentLength == nil || contentLength == length else {
                     throw Malformed()
                 }
                 contentLength = length
-            case "cookie": cookies += 1
-            case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+            case 6 where name == "cookie": cookies += 1
+            case 10 where name == "connection" || name == "keep-alive", 16 where name == "proxy-connection",
+                17 where name == "transfer-encoding", 7 where name == "upgrade":
                 throw Malformed()  // connection-specific (§8.2.2)
-            case "te" where value != "trailers":
+            case 2 where name == "te" && value != "trailers":
                 throw Malformed()
             default: break
             }
@@ -98,7 +101,8 @@ struct H2RequestHead {
         let hostValue = authority ?? host
         if let hostValue {
             // No userinfo in `:authority` (§8.3.1).
-            guard Self.isVisible(hostValue), !hostValue.utf8.contains(UInt8(ascii: "@")) else { throw Malformed() }
+            guard !hostValue.isEmpty, Self.allBytes(hostValue, { $0 > 0x20 && $0 != 0x7f && $0 != UInt8(ascii: "@") })
+            else { throw Malformed() }
         }
 
         // No content follows a block that ends the stream: a length other than 0 is a lie (§8.1.1).
@@ -121,8 +125,9 @@ struct H2RequestHead {
             }
             var wroteCookie = false
             for (name, value, _) in headers {
-                if name.utf8.first == UInt8(ascii: ":") || name == "host" { continue }
-                if cookies > 1 && name == "cookie" {
+                let nameLength = name.utf8.count
+                if name.utf8.first == UInt8(ascii: ":") || (nameLength == 4 && name == "host") { continue }
+                if cookies > 1 && nameLength == 6 && name == "cookie" {
                     if !wroteCookie {
                         wroteCookie = true
                         writer.put("cookie: ")
@@ -177,8 +182,8 @@ struct H2RequestHead {
     /// An RFC 9110 `token` without upper-case letters: an HTTP/2 field name (RFC 9113 §8.2.1).
     static func isLowerCaseToken(_ text: String) -> Bool {
         !text.isEmpty
-            && text.utf8.allSatisfy { byte in
-                RequestHeadParser.isTokenByte(byte) && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            && allBytes(text) { byte in
+                RequestHeadParser.isTokenByte(byte) && (byte < UInt8(ascii: "A") || byte > UInt8(ascii: "Z"))
             }
     }
 
@@ -195,12 +200,23 @@ struct H2RequestHead {
 
     /// RFC 9110 `token`.
     static func isToken(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy(RequestHeadParser.isTokenByte)
+        !text.isEmpty && allBytes(text, RequestHeadParser.isTokenByte)
     }
 
     /// Non-empty, visible ASCII and UTF-8 only (no space, no control).
     static func isVisible(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7f }
+        !text.isEmpty && allBytes(text) { $0 > 0x20 && $0 != 0x7f }
+    }
+
+    /// Whether every byte of `text` passes `test`: a plain loop over the string's own storage
+    /// (HPACK's strings are native), not the `UTF8View`'s iterator.
+    @inline(__always)
+    private static func allBytes(_ text: String, _ test: (UInt8) -> Bool) -> Bool {
+        let result = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where !test(byte) { return false }
+            return true
+        }
+        return result ?? text.utf8.allSatisfy(test)
     }
 
     /// Copies text into a region reserved for it (``make``'s head), counting the bytes; never past
