@@ -72,6 +72,38 @@ import Testing
         #expect(try await stillServes(rig), sourceLocation: sourceLocation)
     }
 
+    /// Over HTTP/2 a redirect's HEADERS are made from its fields directly, not from an HTTP/1.1
+    /// head: the same fields either way (lower-case over h2, without `Connection`), for paths
+    /// with and without a query and percent-encoded bytes.
+    @Test func aRedirectHasTheSameFieldsOverH2AsOverHTTP1() async throws {
+        let rig = try await Self.start()
+        let (port, securePort) = (rig.port, rig.securePort)
+        let seattle = ["--interface", "127.0.0.2", "-H", "X-Forwarded-For: \(ProxyRig.seattle)", "-D", "-"]
+        func fields(_ answer: H2Clients.Curl) -> [String] {
+            let head = answer.body.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n")
+            return head.dropFirst().compactMap { line -> String? in
+                guard let colon = line.firstIndex(of: ":") else { return nil }
+                let name = line[..<colon].lowercased()
+                return name == "connection" ? nil : name + ":" + line[line.index(after: colon)...]
+            }.sorted()
+        }
+        for path in ["/p?q=1", "/a/b%20c?x=%22y%22", "/"] {
+            let overHTTP1 = try await offThePool {
+                try H2Clients.curl("http://127.0.0.1:\(port)\(path)", ["--http1.1"] + seattle)
+            }
+            let overH2 = try await offThePool {
+                try H2Clients.curl("https://127.0.0.1:\(securePort)\(path)", ["--http2"] + seattle)
+            }
+            #expect(overH2.version == "2" && overHTTP1.version == "1.1")
+            #expect(overH2.status == overHTTP1.status && (300..<400).contains(overH2.status))
+            #expect(overH2.location == "https://us-east.example.test\(path)")
+            #expect(fields(overH2) == fields(overHTTP1), "\(path)")
+            #expect(fields(overH2).contains("x-geofront-region: us-east"))
+            #expect(fields(overH2).contains("content-length: 0"))
+        }
+        try await rig.stop()
+    }
+
     @Test func curlGetsTheSameAnswersOverH2AndHTTP1() async throws {
         let rig = try await Self.start()
         let plain = "http://127.0.0.1:\(rig.port)"

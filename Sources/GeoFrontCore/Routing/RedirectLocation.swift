@@ -43,14 +43,21 @@ public enum RedirectLocation {
         }
     }
 
+    /// Appends a redirect's path after its base: `/` first when `path` does not start with one
+    /// (the empty path of `*`), then `path` with unsafe bytes percent-encoded.
+    @inline(__always)
+    public static func appendPath(_ path: UnsafeRawBufferPointer, to output: (UInt8) -> Void) {
+        if path.first != UInt8(ascii: "/") { output(UInt8(ascii: "/")) }
+        appendEscaped(path, to: output)
+    }
+
     /// The whole `Location` value for `target`, or nil when the target has no usable path.
     public static func build(base: [UInt8], target: String) -> String? {
         var target = target
         return target.withUTF8 { utf8 -> String? in
             guard let path = pathAndQuery(of: UnsafeRawBufferPointer(utf8)) else { return nil }
             var output = base
-            if path.first != UInt8(ascii: "/") { output.append(UInt8(ascii: "/")) }
-            appendEscaped(path) { output.append($0) }
+            appendPath(path) { output.append($0) }
             return String(decoding: output, as: UTF8.self)
         }
     }

@@ -37,6 +37,13 @@ extension HTTP1FrontEnd {
         unflushed = true
     }
 
+    /// An HTTP/2 stream's answer without a body, as its fields
+    /// (``H2ServerStream/writeBodilessHead(status:_:)``).
+    func writeBodilessHead(status: String, _ fill: (inout H2ResponseFields) -> Void) {
+        stream?.writeBodilessHead(status: status, fill)
+        unflushed = true
+    }
+
     func flushIfNeeded() {
         if unflushed {
             unflushed = false

@@ -432,12 +432,22 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 logged, client: decision.client, region: region.name, mode: .redirect, status: status, start: start,
                 policy: decision.policy)
             let responses = loop.redirectResponses(for: snapshot)
-            let out = withRoutedPath(path, decision, snapshot) { path in
-                LocalAnswers.redirect(
-                    responses, region: decision.regionIndex, path: path, close: close, http10: head.version == .http10,
-                    setCookie: affinityCookie, allocator)
+            let regionIndex = decision.regionIndex
+            withRoutedPath(path, decision, snapshot) { path in
+                guard stream == nil || affinityCookie != nil else {
+                    // HTTP/2: the same fields, as they are (no HTTP/1.1 head printed and parsed again).
+                    writeBodilessHead(status: responses.status) { fields in
+                        fields.add(name: "location", value: responses.location(region: regionIndex, path: path))
+                        for field in responses.fields[regionIndex] { fields.add(name: field.name, value: field.value) }
+                    }
+                    answerWritten(close: close)
+                    return
+                }
+                answer(
+                    LocalAnswers.redirect(
+                        responses, region: regionIndex, path: path, close: close, http10: head.version == .http10,
+                        setCookie: affinityCookie, allocator), close: close)
             }
-            answer(out, close: close)
         case .proxy:
             guard let path = RedirectLocation.pathAndQuery(of: target) else {
                 refuse(400, keepAlive: !close)
@@ -486,6 +496,12 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
     /// Queues an answer made here; the request's body (if any) is read past before the next one.
     func answer(_ out: ByteBuffer, close: Bool) {
         write(out)
+        answerWritten(close: close)
+    }
+
+    /// A local answer is written: the connection closes after it, or the request's body (if any)
+    /// is read past and the next request awaited.
+    func answerWritten(close: Bool) {
         if close {
             closeAfterWrites()
             return

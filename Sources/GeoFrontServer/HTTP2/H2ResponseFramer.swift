@@ -50,8 +50,7 @@ struct H2ResponseFramer {
     }
 
     /// Frames `incoming`, passing each frame to `emit`. `previous` is the connection's last
-    /// response head's fields (HPACK indexing: ``indexing(_:_:previous:)``), replaced by this
-    /// one's.
+    /// response head's fields (HPACK indexing: ``H2ResponseFields``), replaced by this one's.
     mutating func consume(
         _ incoming: ByteBuffer, previous: inout HPACKHeaders?, emit: (HTTP2Frame.FramePayload) -> Void
     ) throws(Broken) {
@@ -133,6 +132,12 @@ struct H2ResponseFramer {
         }
     }
 
+    /// The response went out whole as one HEADERS frame made from its fields directly
+    /// (``H2ServerStream/writeBodilessHead(status:_:)``): nothing more is framed.
+    mutating func wroteBodilessHead() {
+        state = .done
+    }
+
     /// Writes what is held back; with END_STREAM when the body ended.
     mutating func flushHeld(emit: (HTTP2Frame.FramePayload) -> Void) {
         guard let earlier = held, !isDone else { return }
@@ -163,12 +168,12 @@ struct H2ResponseFramer {
     /// and connection-specific fields); nil when none is left.
     static func trailerFields(_ section: ByteBuffer) -> HPACKHeaders? {
         section.withUnsafeReadableBytes { bytes -> HPACKHeaders? in
-            var fields = HPACKHeaders()
+            var fields = H2ResponseFields()
             addFields(bytes, from: 0, end: bytes.count, to: &fields) { name in
                 HopByHop.contains(bytes, name) || FieldLines.equals(bytes, name, "content-length")
                     || FieldLines.equals(bytes, name, "host")
             }
-            return fields.isEmpty ? nil : fields
+            return fields.isEmpty ? nil : fields.headers
         }
     }
 
@@ -176,20 +181,18 @@ struct H2ResponseFramer {
     private static func fields(_ bytes: UnsafeRawBufferPointer, _ head: ResponseHead, previous: HPACKHeaders?)
         -> HPACKHeaders
     {
-        var fields = HPACKHeaders()
-        fields.reserveCapacity(16)
-        fields.add(name: ":status", value: String(head.status))
-        addFields(bytes, from: head.fieldsStart, end: head.length, to: &fields, previous: previous) { name in
+        var fields = H2ResponseFields(status: String(head.status), previous: previous)
+        addFields(bytes, from: head.fieldsStart, end: head.length, to: &fields) { name in
             HopByHop.contains(bytes, name) || HopByHop.isNamed(bytes, name, in: head.connectionNames)
         }
-        return fields
+        return fields.headers
     }
 
     /// The field lines of `bytes` from `start` to `end` (checked already), names lower-cased, but
     /// those `dropped` names.
     private static func addFields(
-        _ bytes: UnsafeRawBufferPointer, from start: Int, end: Int, to fields: inout HPACKHeaders,
-        previous: HPACKHeaders? = nil, dropping dropped: (RequestHead.Span) -> Bool
+        _ bytes: UnsafeRawBufferPointer, from start: Int, end: Int, to fields: inout H2ResponseFields,
+        dropping dropped: (RequestHead.Span) -> Bool
     ) {
         var index = start
         while index < end, let field = try? FieldLines.next(bytes, at: &index, end: end) {
@@ -204,8 +207,7 @@ struct H2ResponseFramer {
                     }
                     return nameBytes.count
                 }
-            let value = String(decoding: field.value.bytes(in: bytes), as: UTF8.self)
-            fields.add(name: name, value: value, indexing: indexing(bytes, field.name, name, value, previous: previous))
+            fields.add(name: name, value: String(decoding: field.value.bytes(in: bytes), as: UTF8.self))
         }
     }
 
@@ -220,41 +222,6 @@ struct H2ResponseFramer {
         case 27 where FieldLines.equals(bytes, name, "access-control-allow-origin"):
             return "access-control-allow-origin"
         default: return nil
-        }
-    }
-
-    /// How HPACK keeps a response field (RFC 7541 §6.2): in the connection's dynamic table only
-    /// when its value repeats from response to response — fields whose values tend to (the region,
-    /// the content type, the caching policy), and any other the connection's previous response
-    /// had with the same value (the same redirect, the same object again) — so that the table is
-    /// not churned by values seen once (a `location` per path, `date`, lengths, validators), which
-    /// NIOHPACK would insert, evict and walk past on every later lookup; `set-cookie` never
-    /// (§7.1.3). Measured on redirects: with a `location` per request, indexing it cost 2.3 µs a
-    /// stream more; with the same `location` every time, not indexing it cost 0.4 µs more.
-    private static func indexing(
-        _ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span, _ name: String, _ value: String,
-        previous: HPACKHeaders?
-    ) -> HPACKIndexing {
-        let byName = indexing(bytes, span)
-        guard byName == .nonIndexable, let previous else { return byName }
-        for (earlierName, earlierValue, _) in previous
-        where earlierName.utf8.count == name.utf8.count && earlierName == name {
-            return earlierValue == value ? .indexable : .nonIndexable
-        }
-        return .nonIndexable
-    }
-
-    private static func indexing(_ bytes: UnsafeRawBufferPointer, _ name: RequestHead.Span) -> HPACKIndexing {
-        switch name.count {
-        case 6 where FieldLines.equals(bytes, name, "server"): return .indexable
-        case 4 where FieldLines.equals(bytes, name, "vary"): return .indexable
-        case 10 where FieldLines.equals(bytes, name, "set-cookie"): return .neverIndexed
-        case 12 where FieldLines.equals(bytes, name, "content-type"): return .indexable
-        case 13 where FieldLines.equals(bytes, name, "cache-control"): return .indexable
-        case 13 where FieldLines.equals(bytes, name, "accept-ranges"): return .indexable
-        case 16 where FieldLines.equals(bytes, name, "content-encoding"): return .indexable
-        case 17 where FieldLines.equals(bytes, name, "x-geofront-region"): return .indexable
-        default: return .nonIndexable
         }
     }
 }

@@ -174,6 +174,18 @@ final class H2ServerStream {
         }
     }
 
+    /// A response without a body that the front end makes itself (a redirect), as its fields:
+    /// one HEADERS frame with END_STREAM, with no HTTP/1.1 head printed and parsed again in
+    /// between. Only as the response's first write.
+    func writeBodilessHead(status: String, _ fill: (inout H2ResponseFields) -> Void) {
+        guard !reset, response.headPending else { return }
+        var fields = H2ResponseFields(status: status, previous: host.previousResponseFields)
+        fill(&fields)
+        response.wroteBodilessHead()
+        host.previousResponseFields = fields.headers
+        emit(.headers(.init(headers: fields.headers, endStream: true)))
+    }
+
     func flush() {
         guard !reset else { return }
         response.flushHeld { emit($0) }
