@@ -341,27 +341,48 @@ final class LoopState {
 }
 
 /// Requests per region in each of the last 60 seconds (a ring of one-second buckets).
+///
+/// Consecutive requests mostly go to one region: a run of them in one second is counted in
+/// ``pending`` and added to its bucket once, when another region or second comes (or the window
+/// is read), so a request costs a string comparison, not a dictionary update and its hashing.
 struct TrafficWindow {
     private var buckets: [[String: Int]] = Array(repeating: [:], count: 60)
     private var bucketSecond: [Int] = Array(repeating: -1, count: 60)
+    private var pendingRegion = ""
+    private var pendingSecond = -1
+    private var pending = 0
 
     mutating func count(_ region: String) {
         let second = DispatchTimeSeconds.now
-        let slot = second % 60
-        if bucketSecond[slot] != second {
-            bucketSecond[slot] = second
-            buckets[slot] = [:]
+        if second == pendingSecond && region == pendingRegion {
+            pending += 1
+            return
         }
-        buckets[slot][region, default: 0] += 1
+        addPending()
+        pendingRegion = region
+        pendingSecond = second
+        pending = 1
     }
 
-    func lastMinute() -> [String: Int] {
+    mutating func lastMinute() -> [String: Int] {
+        addPending()
         let now = DispatchTimeSeconds.now
         var total: [String: Int] = [:]
         for slot in 0..<60 where bucketSecond[slot] > now - 60 {
             total.merge(buckets[slot], uniquingKeysWith: +)
         }
         return total
+    }
+
+    private mutating func addPending() {
+        guard pending > 0 else { return }
+        let slot = pendingSecond % 60
+        if bucketSecond[slot] != pendingSecond {
+            bucketSecond[slot] = pendingSecond
+            buckets[slot] = [:]
+        }
+        buckets[slot][pendingRegion, default: 0] += pending
+        pending = 0
     }
 }
 
