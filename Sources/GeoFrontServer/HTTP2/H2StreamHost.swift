@@ -181,7 +181,11 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
             guard let stream = streams.removeValue(forKey: closed.streamID) else { return }
             stream.closed()
             if streams.isEmpty {
-                if gracefulClose.closesWhenIdle { closeAfterFlush() } else { idleTimer?.arm(in: settings.idleTimeout) }
+                if gracefulClose.closesWhenIdle {
+                    closeAfterFlush()
+                } else if gracefulClose.state == .open {
+                    idleTimer?.arm(in: settings.idleTimeout)
+                }
             }
         case is NIOHTTP2StreamCreatedEvent:
             return
