@@ -21,6 +21,18 @@ import Testing
         #expect(CacheStatus(forward: .method, detail: "not a token").fieldValue == "GeoFront; fwd=method")
     }
 
+    /// RFC 8941 §3.3.4: a token's characters are tchar, `:` and `/`, nothing else of the 256 bytes.
+    @Test func detailTokenBytesAreExactlyRFC8941s() {
+        for value in 0...255 {
+            let byte = UInt8(value)
+            let expected =
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "!#$%&'*+-.^_`|~:/".utf8.contains(byte)
+            #expect(CacheStatus.isTokenByte(byte) == expected, "byte \(value)")
+        }
+    }
+
     @Test func tagsFromSurrogateKeyAndCacheTag() {
         let fields: [(name: String, value: String)] = [
             ("Content-Type", "text/html"), ("Surrogate-Key", "product-42  category-7 product-42"),

@@ -64,10 +64,10 @@ public struct CacheStatus: Sendable, Hashable {
         return value
     }
 
-    /// A structured-field token's characters (RFC 8941 §3.3.4), for `detail`.
+    /// A structured-field token's characters (RFC 8941 §3.3.4), for `detail`: RFC 9110's tchar
+    /// (its bit masks, not a scan of a list of punctuation per byte), `:` and `/`.
+    @inlinable
     public static func isTokenByte(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || "!#$%&'*+-.^_`|~:/".utf8.contains(byte)
+        RequestHeadParser.isTokenByte(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "/")
     }
 }
