@@ -119,4 +119,26 @@ public enum FieldLines {
         }
         return fits
     }
+
+    /// A `Content-Length` value's number (RFC 9110 §8.6): plain digits, 1 to 18 of them; nil for
+    /// anything else (a list, a sign, spaces).
+    @inline(__always)
+    public static func contentLength(_ digits: UnsafeRawBufferPointer) -> Int? {
+        guard digits.count > 0, digits.count <= 18 else { return nil }
+        var number = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            number = number * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return number
+    }
+
+    /// `bytes` without optional whitespace (space and tab) at either end.
+    public static func trimmingOWS(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var start = 0
+        var end = bytes.count
+        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+        while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+    }
 }

@@ -66,12 +66,8 @@ public enum RequestHeadParser {
                 head.isGRPC = isGRPCMediaType(
                     UnsafeRawBufferPointer(rebasing: bytes[value.start..<(value.start + value.count)]))
             case 14 where equalsLowercased(name, "content-length"):
-                guard contentLength == nil, value.count > 0, value.count <= 18 else { throw .badRequest }
-                var number = 0
-                for offset in 0..<value.count {
-                    let byte = bytes[value.start + offset]
-                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { throw .badRequest }
-                    number = number * 10 + Int(byte - UInt8(ascii: "0"))
+                guard contentLength == nil, let number = FieldLines.contentLength(value.bytes(in: bytes)) else {
+                    throw .badRequest
                 }
                 contentLength = number
             case 15 where equalsLowercased(name, "x-forwarded-for"):

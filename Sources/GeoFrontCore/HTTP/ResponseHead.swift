@@ -113,14 +113,9 @@ public enum ResponseHeadParser {
                         limit: ResponseHead.maxConnectionNames)
                 else { throw .badRequest }
             case 14 where FieldLines.equals(bytes, field.name, "content-length"):
-                guard value.count > 0, value.count <= 18 else { throw .badRequest }
-                var number = 0
-                for offset in 0..<value.count {
-                    let byte = bytes[value.start + offset]
-                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { throw .badRequest }
-                    number = number * 10 + Int(byte - UInt8(ascii: "0"))
-                }
-                guard head.contentLength == nil || head.contentLength == number else { throw .badRequest }
+                guard let number = FieldLines.contentLength(value.bytes(in: bytes)),
+                    head.contentLength == nil || head.contentLength == number
+                else { throw .badRequest }
                 head.contentLength = number
             case 17 where FieldLines.equals(bytes, field.name, "transfer-encoding"):
                 guard !sawTransferEncoding, FieldLines.equals(bytes, value, "chunked") else { throw .badRequest }

@@ -30,7 +30,7 @@ enum ForwardingHeaders {
 
     /// One `X-Forwarded-For` element: an address, optionally `[v6]:port` or `v4:port`.
     static func xForwardedForAddress(_ bytes: UnsafeRawBufferPointer) -> Element {
-        let node = trim(bytes)
+        let node = FieldLines.trimmingOWS(bytes)
         if node.isEmpty { return .empty }
         return nodeAddress(node)
     }
@@ -38,7 +38,7 @@ enum ForwardingHeaders {
     /// The `for=` parameter of one `Forwarded` element. `for=unknown` and obfuscated identifiers
     /// (`for=_hidden`) carry no address and count as malformed.
     static func forwardedForAddress(_ bytes: UnsafeRawBufferPointer) -> Element {
-        let element = trim(bytes)
+        let element = FieldLines.trimmingOWS(bytes)
         if element.isEmpty { return .empty }
         var start = 0
         while start <= element.count {
@@ -50,7 +50,7 @@ enum ForwardingHeaders {
                 if byte == UInt8(ascii: ";") && !inQuotes { break }
                 end += 1
             }
-            let pair = trim(UnsafeRawBufferPointer(rebasing: element[start..<end]))
+            let pair = FieldLines.trimmingOWS(UnsafeRawBufferPointer(rebasing: element[start..<end]))
             if pair.count > 4, lower(pair[0]) == UInt8(ascii: "f"), lower(pair[1]) == UInt8(ascii: "o"),
                 lower(pair[2]) == UInt8(ascii: "r"), pair[3] == UInt8(ascii: "=")
             {
@@ -104,14 +104,5 @@ enum ForwardingHeaders {
     @inline(__always)
     private static func lower(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
-    }
-
-    /// Strips optional whitespace (space and tab) at both ends.
-    static func trim(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        var start = 0
-        var end = bytes.count
-        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
-        while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
-        return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
     }
 }

@@ -156,19 +156,21 @@ struct H2RequestHead {
     /// A `content-length` value (RFC 9110 §8.6): digits, or a list of the same digits repeated
     /// (which a recipient may take as the one value). Nil when it is anything else.
     static func contentLength(_ value: String) -> Int? {
-        var result: Int?
-        for item in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            let digits = item.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
-            guard !digits.isEmpty, digits.count <= 18 else { return nil }
-            var number = 0
-            for byte in digits.reversed() {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                number = number * 10 + Int(byte - UInt8(ascii: "0"))
+        var value = value
+        return value.withUTF8 { utf8 in
+            var result: Int?
+            for item in UnsafeRawBufferPointer(utf8).split(
+                separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+            {
+                guard
+                    let number = FieldLines.contentLength(
+                        FieldLines.trimmingOWS(UnsafeRawBufferPointer(rebasing: item))),
+                    result == nil || result == number
+                else { return nil }
+                result = number
             }
-            guard result == nil || result == number else { return nil }
-            result = number
+            return result
         }
-        return result
     }
 
     /// A trailer section's fields (§8.1): no pseudo-header field, names that are lower-case tokens,
@@ -193,9 +195,7 @@ struct H2RequestHead {
         let utf8 = text.utf8
         if let first = utf8.first, first == 0x20 || first == 0x09 { return false }
         if let last = utf8.last, last == 0x20 || last == 0x09 { return false }
-        let forbidden = { (byte: UInt8) in byte == 0 || byte == 0x0a || byte == 0x0d }
-        return
-            !(utf8.withContiguousStorageIfAvailable { $0.contains(where: forbidden) } ?? utf8.contains(where: forbidden))
+        return allBytes(text) { $0 != 0 && $0 != 0x0a && $0 != 0x0d }
     }
 
     /// RFC 9110 `token`.
