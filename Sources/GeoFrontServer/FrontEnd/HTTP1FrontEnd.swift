@@ -434,19 +434,19 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             let responses = loop.redirectResponses(for: snapshot)
             let regionIndex = decision.regionIndex
             withRoutedPath(path, decision, snapshot) { path in
-                guard stream == nil || affinityCookie != nil else {
+                if stream != nil, affinityCookie == nil {
                     // HTTP/2: the same fields, as they are (no HTTP/1.1 head printed and parsed again).
                     writeBodilessHead(status: responses.status) { fields in
                         fields.add(name: "location", value: responses.location(region: regionIndex, path: path))
                         for field in responses.fields[regionIndex] { fields.add(name: field.name, value: field.value) }
                     }
                     answerWritten(close: close)
-                    return
+                } else {
+                    answer(
+                        LocalAnswers.redirect(
+                            responses, region: regionIndex, path: path, close: close, http10: head.version == .http10,
+                            setCookie: affinityCookie, allocator), close: close)
                 }
-                answer(
-                    LocalAnswers.redirect(
-                        responses, region: regionIndex, path: path, close: close, http10: head.version == .http10,
-                        setCookie: affinityCookie, allocator), close: close)
             }
         case .proxy:
             guard let path = RedirectLocation.pathAndQuery(of: target) else {
