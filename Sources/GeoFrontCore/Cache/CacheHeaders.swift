@@ -15,7 +15,8 @@ public struct CacheHeaders: Sendable, Equatable {
     public var date: Int?
     public var expires = Expires.absent
     public var lastModified: Int?
-    /// `Age` (RFC 9111 §5.1); nil when absent, or invalid (a list, not a non-negative integer): ignored.
+    /// `Age` (RFC 9111 §5.1); nil when absent, or invalid (not a non-negative integer): ignored.
+    /// A list on one line (`7200, 0`) counts as its first member, as a second line would not.
     public var age: Int?
     public var hasETag = false
     public var hasAuthorization = false
@@ -29,6 +30,7 @@ public struct CacheHeaders: Sendable, Equatable {
 
     public init(_ fields: [(name: String, value: String)]) {
         var cacheControlValues: [[UInt8]] = []
+        var targetedValues: [[UInt8]] = []
         var sawDate = false
         var sawLastModified = false
         var sawAge = false
@@ -36,6 +38,8 @@ public struct CacheHeaders: Sendable, Equatable {
             switch name.lowercased() {
             case "cache-control":
                 cacheControlValues.append(Array(value.utf8))
+            case TargetedCacheControl.fieldName:
+                targetedValues.append(Array(value.utf8))
             case "date" where !sawDate:
                 sawDate = true
                 date = HTTPDate.parse(value)
@@ -46,7 +50,8 @@ public struct CacheHeaders: Sendable, Equatable {
                 lastModified = HTTPDate.parse(value)
             case "age" where !sawAge:
                 sawAge = true
-                age = Self.deltaSeconds(value)
+                var text = value
+                age = text.withUTF8 { Self.age(UnsafeRawBufferPointer($0)) }
             case "etag":
                 hasETag = true
             case "authorization":
@@ -64,14 +69,28 @@ public struct CacheHeaders: Sendable, Equatable {
             }
         }
         cacheControl = CacheControl(fieldValues: cacheControlValues)
+        applyTargeted(TargetedCacheControl.parse(lines: targetedValues))
     }
 
-    /// A delta-seconds value (RFC 9111 §1.2.2), saturated at 2^31; nil when not plain digits.
-    static func deltaSeconds(_ text: String) -> Int? {
-        let trimmed = Substring(text).trimmingWhitespace()
-        guard !trimmed.isEmpty else { return nil }
+    /// RFC 9213 §2.1: a valid, non-empty `CDN-Cache-Control` decides for this cache instead of
+    /// `Cache-Control` and `Expires`.
+    public mutating func applyTargeted(_ targeted: CacheControl?) {
+        guard let targeted else { return }
+        cacheControl = targeted
+        expires = .absent
+    }
+
+    /// An `Age` field value: the delta-seconds (RFC 9111 §1.2.2, saturated at 2^31) of its first
+    /// list member, trimmed; nil when that is not plain digits. An `Age` repeated in a list on one
+    /// line is read as it is on separate lines, where the first is used (§4.2.1, §5.1).
+    public static func age(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        var end = bytes.firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
+        var start = 0
+        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+        while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+        guard start < end else { return nil }
         var value = 0
-        for byte in trimmed.utf8 {
+        for byte in bytes[start..<end] {
             guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
             value = min(value * 10 + Int(byte - UInt8(ascii: "0")), CacheControl.maxDeltaSeconds)
         }

@@ -8,8 +8,9 @@ import GeoIP
 ///   the future of `now` means the previous century; without `now`, 70–99 are 19xx, 00–69 20xx)
 /// - obsolete asctime: `Sun Nov  6 08:49:37 1994`
 ///
-/// Names are matched case-sensitively as the grammar spells them; the weekday must be a valid
-/// name but is not checked against the date. Seconds may be 60 (a leap second). Surrounding
+/// Names (weekday, month, `GMT`) are matched in any case: the grammar spells them one way, and
+/// reading `THU` or `gmt` as meant loses nothing. The weekday must be a valid name but is not
+/// checked against the date. Seconds may be 60 (a leap second). Surrounding
 /// whitespace is ignored; anything else makes the date invalid (nil), which for `Expires` means
 /// "already expired" (RFC 9111 §5.3) — see ``Freshness``.
 public enum HTTPDate {
@@ -160,7 +161,7 @@ public enum HTTPDate {
     private static func literal(_ t: UnsafeRawBufferPointer, _ at: Int, _ text: String) -> Bool {
         var index = at
         for byte in text.utf8 {
-            guard index < t.count, t[index] == byte else { return false }
+            guard index < t.count, same(t[index], byte) else { return false }
             index += 1
         }
         return true
@@ -168,8 +169,15 @@ public enum HTTPDate {
 
     private static func literal(_ t: UnsafeRawBufferPointer, _ at: Int, _ text: StaticString) -> Bool {
         guard at + text.utf8CodeUnitCount <= t.count else { return false }
-        for index in 0..<text.utf8CodeUnitCount where t[at + index] != text.utf8Start[index] { return false }
+        for index in 0..<text.utf8CodeUnitCount where !same(t[at + index], text.utf8Start[index]) { return false }
         return true
+    }
+
+    /// `byte` is `expected`, a letter in either case.
+    private static func same(_ byte: UInt8, _ expected: UInt8) -> Bool {
+        let folded = expected | 0x20
+        if folded >= UInt8(ascii: "a") && folded <= UInt8(ascii: "z") { return byte | 0x20 == folded }
+        return byte == expected
     }
 
     /// Index in `names` (three-byte names run together) of the name at `at`.
@@ -177,7 +185,7 @@ public enum HTTPDate {
         guard at + 3 <= t.count else { return nil }
         let p = names.utf8Start
         for index in 0..<(names.utf8CodeUnitCount / 3)
-        where t[at] == p[3 * index] && t[at + 1] == p[3 * index + 1] && t[at + 2] == p[3 * index + 2] {
+        where same(t[at], p[3 * index]) && same(t[at + 1], p[3 * index + 1]) && same(t[at + 2], p[3 * index + 2]) {
             return index
         }
         return nil

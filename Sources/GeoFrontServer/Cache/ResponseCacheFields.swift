@@ -2,8 +2,9 @@ import GeoFrontCore
 import NIOCore
 
 /// What the cache reads from an upstream response head, found in one pass over its field lines
-/// in place: text is made only for the fields the rules use (`Cache-Control`, `Date`, `Expires`,
-/// `Last-Modified`, `Age`, `ETag`, `Vary`, the purge tags, `Location`, `Content-Location`).
+/// in place: text is made only for the fields the rules use (`Cache-Control`, `CDN-Cache-Control`,
+/// `Date`, `Expires`, `Last-Modified`, `Age`, `ETag`, `Vary`, the purge tags, `Location`,
+/// `Content-Location`).
 /// When asked (`keeping`), the same pass also writes the field lines a stored head keeps
 /// (``StoredHead``), so that a response that is stored is walked once.
 struct ResponseCacheFields {
@@ -29,6 +30,7 @@ struct ResponseCacheFields {
             self.wire = wire
         }
         var tagFields: [(name: String, value: String)] = []
+        var targetedLines: [[UInt8]] = []
         var vary: Set<String> = []
         var index = head.fieldsStart
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
@@ -39,7 +41,7 @@ struct ResponseCacheFields {
             }
             switch name.count {
             case 3 where FieldLines.equals(bytes, name, "age"):
-                if headers.age == nil { headers.age = Self.deltaSeconds(value.bytes(in: bytes)) }
+                if headers.age == nil { headers.age = CacheHeaders.age(value.bytes(in: bytes)) }
             case 4 where FieldLines.equals(bytes, name, "date"):
                 if headers.date == nil { headers.date = HTTPDate.parse(value.bytes(in: bytes)) }
             case 4 where FieldLines.equals(bytes, name, "etag"):
@@ -74,26 +76,18 @@ struct ResponseCacheFields {
                 tagFields.append(("surrogate-key", Self.text(bytes, value)))
             case 16 where FieldLines.equals(bytes, name, "content-location"):
                 if contentLocation == nil { contentLocation = Self.text(bytes, value) }
+            case 17 where FieldLines.equals(bytes, name, "cdn-cache-control"):
+                targetedLines.append(Array(value.bytes(in: bytes)))
             default:
                 break
             }
         }
+        if !targetedLines.isEmpty { headers.applyTargeted(TargetedCacheControl.parse(lines: targetedLines)) }
         varyNames = vary.sorted()
         if !tagFields.isEmpty { tags = SurrogateKeys.tags(in: tagFields) }
     }
 
     private static func text(_ bytes: UnsafeRawBufferPointer, _ span: RequestHead.Span) -> String {
         String(decoding: span.bytes(in: bytes), as: UTF8.self)
-    }
-
-    /// delta-seconds (RFC 9111 §1.2.2), saturated; nil when not plain digits.
-    private static func deltaSeconds(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard !bytes.isEmpty else { return nil }
-        var value = 0
-        for byte in bytes {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-            value = min(value * 10 + Int(byte - UInt8(ascii: "0")), CacheControl.maxDeltaSeconds)
-        }
-        return value
     }
 }

@@ -43,6 +43,19 @@ import Testing
         try await rig.stop()
     }
 
+    /// RFC 9111 §5.1 with §4.2.1: `Age: 7200, 0` on one line is read as its first member, as two
+    /// lines would be (the public cache tests' `age-parse-suffix` and `age-parse-prefix`).
+    @Test func rfc9111Section5_1_anAgeListOnOneLineCountsAsItsFirstMember() async throws {
+        let rig = try await CacheRig()
+        rig.origin.set("/old-first", .init(headers: [("Cache-Control", "max-age=3600"), ("Age", "7200, 0")]))
+        rig.origin.set("/young-first", .init(headers: [("Cache-Control", "max-age=3600"), ("Age", "0, 7200")]))
+        _ = try await rig.get("/old-first")
+        _ = try await rig.get("/young-first")
+        #expect(!(try await rig.get("/old-first").cacheStatus.contains("hit")))
+        #expect(try await rig.get("/young-first").cacheStatus.contains("hit"))
+        try await rig.stop()
+    }
+
     @Test func rfc9111Section5_2_1_theRequestsDirectivesAreHonoured() async throws {
         let rig = try await CacheRig()
         rig.origin.set("/r", .init(headers: [("Cache-Control", "max-age=100")]))
