@@ -169,7 +169,7 @@ enum CachedAnswers {
         if status.hit { out.writeStaticString("; hit") }
         if let forward = status.forward {
             out.writeStaticString("; fwd=")
-            out.writeString(forward.rawValue)
+            out.writeStaticString(token(forward))
         }
         if let forwardStatus = status.forwardStatus {
             out.writeStaticString("; fwd-status=")
@@ -181,9 +181,25 @@ enum CachedAnswers {
         }
         if status.stored { out.writeStaticString("; stored") }
         if status.collapsed { out.writeStaticString("; collapsed") }
-        if let detail = status.detail, !detail.isEmpty, detail.utf8.allSatisfy(CacheStatus.isTokenByte) {
-            out.writeStaticString("; detail=")
-            out.writeString(detail)
+        if var detail = status.detail, !detail.isEmpty {
+            detail.withUTF8 { bytes in
+                guard bytes.allSatisfy(CacheStatus.isTokenByte) else { return }
+                out.writeStaticString("; detail=")
+                out.writeBytes(bytes)
+            }
+        }
+    }
+
+    /// ``CacheStatus/Forward``'s token (its raw value), without making a string.
+    private static func token(_ forward: CacheStatus.Forward) -> StaticString {
+        switch forward {
+        case .bypass: "bypass"
+        case .method: "method"
+        case .uriMiss: "uri-miss"
+        case .varyMiss: "vary-miss"
+        case .request: "request"
+        case .stale: "stale"
+        case .partial: "partial"
         }
     }
 

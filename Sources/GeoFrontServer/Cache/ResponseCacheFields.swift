@@ -19,10 +19,11 @@ struct ResponseCacheFields {
     /// The stored head's wire form (status line and kept field lines), when asked for.
     var wire: ByteBuffer?
 
-    /// `keeping`: write ``wire`` too, without the snapshot's `strip` fields.
+    /// `keeping`: write ``wire`` too, without the snapshot's `strip` fields. `dates`: the loop's
+    /// last `Date`, which most responses repeat.
     init(
         _ bytes: UnsafeRawBufferPointer, head: ResponseHead,
-        keeping: (strip: [[UInt8]], allocator: ByteBufferAllocator)? = nil
+        keeping: (strip: [[UInt8]], allocator: ByteBufferAllocator)? = nil, dates: HTTPDateMemo? = nil
     ) {
         if let keeping {
             var wire = keeping.allocator.buffer(capacity: head.length)
@@ -43,7 +44,10 @@ struct ResponseCacheFields {
             case 3 where FieldLines.equals(bytes, name, "age"):
                 if headers.age == nil { headers.age = CacheHeaders.age(value.bytes(in: bytes)) }
             case 4 where FieldLines.equals(bytes, name, "date"):
-                if headers.date == nil { headers.date = HTTPDate.parse(value.bytes(in: bytes)) }
+                if headers.date == nil {
+                    let text = value.bytes(in: bytes)
+                    if let dates { headers.date = dates.parse(text) } else { headers.date = HTTPDate.parse(text) }
+                }
             case 4 where FieldLines.equals(bytes, name, "etag"):
                 headers.hasETag = true
                 if etag == nil { etag = Self.text(bytes, value) }

@@ -53,6 +53,8 @@ final class LoopState {
     var rewrittenPath: [UInt8] = []
     /// A request's cache key bytes (``CacheKeyBytes``), reused between requests.
     var cacheKey: [UInt8] = []
+    /// The last upstream `Date` the cache read, with its value (most responses repeat it).
+    let dates = HTTPDateMemo()
     /// The process's response cache (nil in tests that build a loop alone).
     var caches: CacheRegistry?
     private var cacheOfSnapshot: (snapshot: RoutingSnapshot, cache: ResponseCache?)?

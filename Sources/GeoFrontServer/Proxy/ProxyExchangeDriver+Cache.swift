@@ -61,7 +61,7 @@ extension ProxyExchangeDriver {
         // The stored head's lines are written in the same pass, unless the URL's responses were
         // not storable lately (a pass-through: no fill).
         let read = ResponseCacheFields(
-            bytes, head: responseHead, keeping: forward.fill == nil ? nil : (strip, allocator))
+            bytes, head: responseHead, keeping: forward.fill == nil ? nil : (strip, allocator), dates: loop.dates)
         let headers = read.headers
         let verdict = CacheStorability.verdict(
             method: "GET", request: forward.request.rulesHeaders, status: status, response: headers)

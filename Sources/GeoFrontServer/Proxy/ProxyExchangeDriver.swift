@@ -22,7 +22,7 @@ final class ProxyExchangeDriver {
     /// ``attached`` first, so this is never read after it is gone.
     unowned let frontEnd: any ExchangeClient
     var attached = true
-    private let loop: LoopState
+    let loop: LoopState
     var machine = ExchangeStateMachine(responseTimeoutMilliseconds: 0)
     private var writer: UpstreamRequestHead
 

@@ -12,6 +12,8 @@ import Testing
         CacheStatus(forward: .stale, forwardStatus: 503, ttl: -12, detail: "stale-if-error"),
         CacheStatus(forward: .varyMiss, forwardStatus: 200, collapsed: true),
         CacheStatus(forward: .method, forwardStatus: 201), CacheStatus(forward: .request, detail: "not a token"),
+        CacheStatus(forward: .bypass), CacheStatus(forward: .partial, forwardStatus: 206),
+        CacheStatus(forward: .uriMiss, forwardStatus: 200, detail: "no-store"),
     ])
     func theBytesAreTheFieldValue(status: CacheStatus) {
         var out = ByteBuffer()
