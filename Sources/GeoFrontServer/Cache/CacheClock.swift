@@ -2,6 +2,9 @@ import Glibc
 import Synchronization
 
 /// The cache's wall clock in whole seconds since the epoch (HTTP dates are wall-clock times).
+/// Read from the kernel's coarse clock (`CLOCK_REALTIME_COARSE`: the time of the last tick, a few
+/// milliseconds old at most, without reading the hardware counter): whole seconds need no more,
+/// and the cached path reads it several times per request.
 /// Tests move it forward (``advance(by:)``) instead of waiting for a response to go stale, and
 /// stop it (``freeze()``) so that a slow, busy machine cannot age their responses either.
 final class CacheClock: Sendable {
@@ -15,7 +18,7 @@ final class CacheClock: Sendable {
         let stopped = frozen.load(ordering: .relaxed)
         if stopped != 0 { return stopped + offset.load(ordering: .relaxed) }
         var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
+        clock_gettime(CLOCK_REALTIME_COARSE, &time)
         return Int(time.tv_sec) + offset.load(ordering: .relaxed)
     }
 
