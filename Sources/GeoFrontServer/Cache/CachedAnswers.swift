@@ -57,9 +57,6 @@ enum CachedAnswers {
         switch kind {
         case .full:
             writeLines(entry.head, into: &out, edits: extras.edits, statusLine: true)
-            out.writeStaticString("Content-Length: ")
-            writeDecimal(bodyLength, into: &out)
-            out.writeStaticString("\r\n")
         case .partial(let range, _):
             out.writeStaticString("HTTP/1.1 206 Partial Content\r\n")
             writeLines(entry.head, into: &out, edits: extras.edits, statusLine: false)
@@ -85,7 +82,11 @@ enum CachedAnswers {
             writeDecimal(bodyLength, into: &out)
             out.writeStaticString("\r\nContent-Length: 0\r\n")
         }
-        writeTrailingLines(extras, into: &out)
+        if case .full = kind {
+            writeTrailingLines(extras, contentLength: bodyLength, into: &out)
+        } else {
+            writeTrailingLines(extras, into: &out)
+        }
         if let part = body, inline {
             out.writeImmutableBuffer(part)
             body = nil
@@ -93,24 +94,37 @@ enum CachedAnswers {
         return (out, body)
     }
 
-    /// The lines every answer from the cache ends its head with: `Age`, `Cache-Status`, the route's
-    /// added lines and cookies, `X-GeoFront-Region`, the connection's `Connection`, the empty line.
-    static func writeTrailingLines(_ extras: Extras, into out: inout ByteBuffer) {
-        out.writeStaticString("Age: ")
-        writeDecimal(min(max(0, extras.age), CacheControl.maxDeltaSeconds), into: &out)
-        out.writeStaticString("\r\nCache-Status: ")
-        writeStatus(extras.status, into: &out)
-        out.writeStaticString("\r\n")
-        if let edits = extras.edits { out.writeBytes(edits.lines) }
-        if let cookies = extras.cookies { out.writeBytes(cookies) }
-        out.writeStaticString("X-GeoFront-Region: ")
-        out.writeBytes(extras.region)
-        if extras.close {
-            out.writeStaticString("\r\nConnection: close\r\n\r\n")
-        } else if extras.http10 {
-            out.writeStaticString("\r\nConnection: keep-alive\r\n\r\n")
-        } else {
-            out.writeStaticString("\r\n\r\n")
+    /// The lines every answer from the cache ends its head with: `Content-Length` when given,
+    /// `Age`, `Cache-Status`, the route's added lines and cookies, `X-GeoFront-Region`, the
+    /// connection's `Connection`, the empty line. One write (``RawHeadWriter``).
+    static func writeTrailingLines(_ extras: Extras, contentLength: Int? = nil, into out: inout ByteBuffer) {
+        let bound =
+            160 + statusBound(extras.status) + extras.region.count + (extras.edits?.lines.count ?? 0)
+            + (extras.cookies?.count ?? 0)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { buffer in
+            var lines = RawHeadWriter(buffer)
+            if let contentLength {
+                lines.append("Content-Length: ")
+                lines.appendDecimal(contentLength)
+                lines.append("\r\n")
+            }
+            lines.append("Age: ")
+            lines.appendDecimal(min(max(0, extras.age), CacheControl.maxDeltaSeconds))
+            lines.append("\r\nCache-Status: ")
+            writeStatus(extras.status, into: &lines)
+            lines.append("\r\n")
+            if let edits = extras.edits { lines.append(edits.lines) }
+            if let cookies = extras.cookies { lines.append(cookies) }
+            lines.append("X-GeoFront-Region: ")
+            lines.append(extras.region)
+            if extras.close {
+                lines.append("\r\nConnection: close\r\n\r\n")
+            } else if extras.http10 {
+                lines.append("\r\nConnection: keep-alive\r\n\r\n")
+            } else {
+                lines.append("\r\n\r\n")
+            }
+            return lines.count
         }
     }
 
@@ -165,27 +179,40 @@ enum CachedAnswers {
     /// `Cache-Status`'s value (RFC 9211), written as bytes: the same text as
     /// ``CacheStatus/fieldValue`` without making a string.
     static func writeStatus(_ status: CacheStatus, into out: inout ByteBuffer) {
-        out.writeStaticString("GeoFront")
-        if status.hit { out.writeStaticString("; hit") }
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: statusBound(status)) { buffer in
+            var value = RawHeadWriter(buffer)
+            writeStatus(status, into: &value)
+            return value.count
+        }
+    }
+
+    /// The most bytes ``writeStatus(_:into:)`` writes for `status`.
+    static func statusBound(_ status: CacheStatus) -> Int {
+        128 + (status.detail?.utf8.count ?? 0)
+    }
+
+    static func writeStatus(_ status: CacheStatus, into out: inout RawHeadWriter) {
+        out.append("GeoFront")
+        if status.hit { out.append("; hit") }
         if let forward = status.forward {
-            out.writeStaticString("; fwd=")
-            out.writeStaticString(token(forward))
+            out.append("; fwd=")
+            out.append(token(forward))
         }
         if let forwardStatus = status.forwardStatus {
-            out.writeStaticString("; fwd-status=")
-            writeDecimal(forwardStatus, into: &out)
+            out.append("; fwd-status=")
+            out.appendDecimal(forwardStatus)
         }
         if let ttl = status.ttl {
-            out.writeStaticString("; ttl=")
-            writeDecimal(ttl, into: &out)
+            out.append("; ttl=")
+            out.appendDecimal(ttl)
         }
-        if status.stored { out.writeStaticString("; stored") }
-        if status.collapsed { out.writeStaticString("; collapsed") }
+        if status.stored { out.append("; stored") }
+        if status.collapsed { out.append("; collapsed") }
         if var detail = status.detail, !detail.isEmpty {
             detail.withUTF8 { bytes in
                 guard bytes.allSatisfy(CacheStatus.isTokenByte) else { return }
-                out.writeStaticString("; detail=")
-                out.writeBytes(bytes)
+                out.append("; detail=")
+                out.append(UnsafeRawBufferPointer(bytes))
             }
         }
     }

@@ -19,12 +19,18 @@ enum ClientResponseHead {
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let final = head.status >= 200
-        let edited =
-            (edits?.lines.count ?? 0) + (setCookie?.count ?? 0) + (affinityCookie?.count ?? 0)
-            + (cacheStatus == nil ? 0 : 96)
+        let statusBound = cacheStatus.map { CachedAnswers.statusBound($0) + 16 } ?? 0
+        let edited = (edits?.lines.count ?? 0) + (setCookie?.count ?? 0) + (affinityCookie?.count ?? 0) + statusBound
         var out = allocator.buffer(capacity: head.length + region.count + 48 + edited + extraCapacity)
-        out.writeStaticString("HTTP/1.1 ")
-        out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
+        // Kept lines that follow each other in the upstream's head are copied in one write (most
+        // are kept), starting with the status line when the upstream's is already HTTP/1.1's.
+        var run = head.fieldsStart..<head.fieldsStart
+        if head.version == .http11 && head.statusStart == 9 {
+            run = 0..<head.fieldsStart
+        } else {
+            out.writeStaticString("HTTP/1.1 ")
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
+        }
         var index = head.fieldsStart
         var upgrade: RequestHead.Span?
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
@@ -38,38 +44,49 @@ enum ClientResponseHead {
                 copy = false
             }
             if copy, final, let edits, edits.drops(bytes, name) { copy = false }
-            if copy {
-                out.writeBytes(
-                    field.line.bytes(in: bytes))
+            guard copy else { continue }
+            let line = field.line.start..<(field.line.start + field.line.count)
+            if line.lowerBound == run.upperBound {
+                run = run.lowerBound..<line.upperBound
+            } else {
+                if !run.isEmpty { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run])) }
+                run = line
             }
         }
-        if let upgrade {
-            out.writeStaticString("Connection: Upgrade\r\nUpgrade: ")
-            out.writeBytes(upgrade.bytes(in: bytes))
-            out.writeStaticString("\r\n")
-        }
-        if final, let edits { out.writeBytes(edits.lines) }
-        if final, let setCookie { out.writeBytes(setCookie) }
-        if final, let affinityCookie { out.writeBytes(affinityCookie) }
-        if final, let cacheStatus {
-            out.writeStaticString("Cache-Status: ")
-            CachedAnswers.writeStatus(cacheStatus, into: &out)
-            out.writeStaticString("\r\n")
-        }
-        guard final || head.status == 101 else {
-            out.writeStaticString("\r\n")
-            return out
-        }
-        out.writeStaticString("X-GeoFront-Region: ")
-        out.writeBytes(region)
-        if head.status == 101 {
-            out.writeStaticString("\r\n\r\n")
-        } else if closeClient {
-            out.writeStaticString("\r\nConnection: close\r\n\r\n")
-        } else if http10 {
-            out.writeStaticString("\r\nConnection: keep-alive\r\n\r\n")
-        } else {
-            out.writeStaticString("\r\n\r\n")
+        if !run.isEmpty { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run])) }
+        // The lines GeoFront adds, in one write.
+        let bound = 80 + region.count + (final ? edited : 0) + (upgrade?.count ?? 0)
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { buffer in
+            var tail = RawHeadWriter(buffer)
+            if let upgrade {
+                tail.append("Connection: Upgrade\r\nUpgrade: ")
+                tail.append(upgrade.bytes(in: bytes))
+                tail.append("\r\n")
+            }
+            if final, let edits { tail.append(edits.lines) }
+            if final, let setCookie { tail.append(setCookie) }
+            if final, let affinityCookie { tail.append(affinityCookie) }
+            if final, let cacheStatus {
+                tail.append("Cache-Status: ")
+                CachedAnswers.writeStatus(cacheStatus, into: &tail)
+                tail.append("\r\n")
+            }
+            guard final || head.status == 101 else {
+                tail.append("\r\n")
+                return tail.count
+            }
+            tail.append("X-GeoFront-Region: ")
+            tail.append(region)
+            if head.status == 101 {
+                tail.append("\r\n\r\n")
+            } else if closeClient {
+                tail.append("\r\nConnection: close\r\n\r\n")
+            } else if http10 {
+                tail.append("\r\nConnection: keep-alive\r\n\r\n")
+            } else {
+                tail.append("\r\n\r\n")
+            }
+            return tail.count
         }
         return out
     }

@@ -14,6 +14,7 @@ import Testing
         CacheStatus(forward: .method, forwardStatus: 201), CacheStatus(forward: .request, detail: "not a token"),
         CacheStatus(forward: .bypass), CacheStatus(forward: .partial, forwardStatus: 206),
         CacheStatus(forward: .uriMiss, forwardStatus: 200, detail: "no-store"),
+        CacheStatus(hit: true, forward: .varyMiss, forwardStatus: 599, ttl: Int.min, stored: true, collapsed: true),
     ])
     func theBytesAreTheFieldValue(status: CacheStatus) {
         var out = ByteBuffer()
