@@ -48,12 +48,37 @@ struct UpstreamRequestHead {
         path: UnsafeRawBufferPointer, trusted: Bool, hostPolicy: HostHeaderPolicy, edits: HeaderEditBytes? = nil,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        var out = allocator.buffer(capacity: head.length + 256)
-        out.writeBytes(method)
-        out.writeStaticString(" ")
-        if path.first != UInt8(ascii: "/") { out.writeStaticString("/") }
-        out.writeBytes(path)
-        out.writeStaticString(" HTTP/1.1\r\n")
+        var fixedHost = ""
+        if case .fixed(let value) = hostPolicy { fixedHost = value }
+        // Everything written comes from the head's bytes, the target, the edits, the peer and
+        // GeoFront's own text. No part of the head comes out more than three times (the client's
+        // `Host` value: `Forwarded` `host=`, `X-Forwarded-Host`, `Host`; a list item with its
+        // separator at most twice).
+        let bound =
+            3 * head.length + method.count + path.count + 320 + (edits?.lines.count ?? 0) + peerText.count
+            + peerNode.count + fixedHost.utf8.count
+        var out = allocator.buffer(capacity: bound)
+        // One write into the buffer (``RawHeadWriter``), not one per piece.
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { buffer in
+            var out = RawHeadWriter(buffer)
+            writeLines(
+                bytes, head: head, method: method, path: path, trusted: trusted, hostPolicy: hostPolicy,
+                fixedHost: &fixedHost, edits: edits, into: &out)
+            return out.count
+        }
+        return out
+    }
+
+    private mutating func writeLines(
+        _ bytes: UnsafeRawBufferPointer, head: RequestHead, method: UnsafeRawBufferPointer,
+        path: UnsafeRawBufferPointer, trusted: Bool, hostPolicy: HostHeaderPolicy, fixedHost: inout String,
+        edits: HeaderEditBytes?, into out: inout RawHeadWriter
+    ) {
+        out.append(method)
+        out.append(" ")
+        if path.first != UInt8(ascii: "/") { out.append("/") }
+        out.append(path)
+        out.append(" HTTP/1.1\r\n")
         var index = head.target.start + head.target.count + 11  // " HTTP/1.x\r\n"
         var host: RequestHead.Span?
         var keptProto = false
@@ -61,6 +86,7 @@ struct UpstreamRequestHead {
         var upgradeValue: RequestHead.Span?
         let asksUpgrade = head.connectionNames.contains { FieldLines.equals(bytes, $0, "upgrade") }
         via.removeAll(keepingCapacity: true)
+        var run = index..<index
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
             let name = field.name
             var copy = !HopByHop.contains(bytes, name)
@@ -95,85 +121,90 @@ struct UpstreamRequestHead {
             }
             if copy, HopByHop.isNamed(bytes, name, in: head.connectionNames) { copy = false }
             if copy, let edits, edits.drops(bytes, name) { copy = false }
-            if copy {
-                out.writeBytes(
-                    field.line.bytes(in: bytes))
+            guard copy else { continue }
+            // Kept lines that follow each other are copied together.
+            let line = field.line.start..<(field.line.start + field.line.count)
+            if line.lowerBound == run.upperBound {
+                run = run.lowerBound..<line.upperBound
+            } else {
+                if !run.isEmpty { out.append(UnsafeRawBufferPointer(rebasing: bytes[run])) }
+                run = line
             }
         }
-        if let edits { out.writeBytes(edits.lines) }
+        if !run.isEmpty { out.append(UnsafeRawBufferPointer(rebasing: bytes[run])) }
+        if let edits { out.append(edits.lines) }
         // An upgrade (WebSocket) is asked of the origin itself: it keeps its two fields. A chunked
         // body goes on chunked, as it came.
         upgrade = upgradeValue != nil
         if let upgradeValue {
-            out.writeStaticString("Connection: Upgrade\r\nUpgrade: ")
-            out.writeBytes(upgradeValue.bytes(in: bytes))
-            out.writeStaticString("\r\n")
+            out.append("Connection: Upgrade\r\nUpgrade: ")
+            out.append(upgradeValue.bytes(in: bytes))
+            out.append("\r\n")
         }
-        if head.body == .chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        if head.body == .chunked { out.append("Transfer-Encoding: chunked\r\n") }
         // X-Forwarded-For and Forwarded: the trusted chain extended, else only the peer.
-        out.writeStaticString("X-Forwarded-For: ")
+        out.append("X-Forwarded-For: ")
         let firstForwardedFor = head.forwardedFor.first
         if trusted, let firstForwardedFor, firstForwardedFor.count > 0 {
             for (offset, value) in head.forwardedFor.enumerated() {
-                if offset > 0 { out.writeStaticString(", ") }
-                out.writeBytes(value.bytes(in: bytes))
+                if offset > 0 { out.append(", ") }
+                out.append(value.bytes(in: bytes))
             }
-            out.writeStaticString(", ")
+            out.append(", ")
         }
-        out.writeBytes(peerText)
-        out.writeStaticString("\r\nForwarded: ")
+        out.append(peerText)
+        out.append("\r\nForwarded: ")
         if trusted, !head.forwarded.isEmpty {
             for value in head.forwarded {
-                out.writeBytes(value.bytes(in: bytes))
-                out.writeStaticString(", ")
+                out.append(value.bytes(in: bytes))
+                out.append(", ")
             }
         }
-        out.writeStaticString("for=")
-        out.writeBytes(peerNode)
+        out.append("for=")
+        out.append(peerNode)
         if let host, host.count > 0 {
             let value = host.bytes(in: bytes)
             if !value.contains(UInt8(ascii: "\"")) && !value.contains(UInt8(ascii: "\\")) {
-                out.writeStaticString(";host=")
+                out.append(";host=")
                 if value.allSatisfy(Self.isForwardedTokenByte) {
-                    out.writeBytes(value)
+                    out.append(value)
                 } else {
-                    out.writeStaticString("\"")
-                    out.writeBytes(value)
-                    out.writeStaticString("\"")
+                    out.append("\"")
+                    out.append(value)
+                    out.append("\"")
                 }
             }
         }
-        out.writeStaticString(secure ? ";proto=https\r\n" : ";proto=http\r\n")
-        if !keptProto { out.writeStaticString(secure ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n") }
+        out.append(secure ? ";proto=https\r\n" : ";proto=http\r\n")
+        if !keptProto { out.append(secure ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n") }
         if !keptHost, let host {
-            out.writeStaticString("X-Forwarded-Host: ")
-            out.writeBytes(host.bytes(in: bytes))
-            out.writeStaticString("\r\n")
+            out.append("X-Forwarded-Host: ")
+            out.append(host.bytes(in: bytes))
+            out.append("\r\n")
         }
-        out.writeStaticString("Via: ")
+        out.append("Via: ")
         for value in via {
-            out.writeBytes(value.bytes(in: bytes))
-            out.writeStaticString(", ")
+            out.append(value.bytes(in: bytes))
+            out.append(", ")
         }
-        out.writeStaticString("1.1 geofront\r\n")
+        out.append("1.1 geofront\r\n")
         needsHost = false
         switch hostPolicy {
         case .client:
             if let host {
-                out.writeStaticString("Host: ")
-                out.writeBytes(host.bytes(in: bytes))
-                out.writeStaticString("\r\n\r\n")
+                out.append("Host: ")
+                out.append(host.bytes(in: bytes))
+                out.append("\r\n\r\n")
             } else {
                 needsHost = true
             }
         case .upstream:
             needsHost = true
-        case .fixed(let value):
-            out.writeStaticString("Host: ")
-            out.writeString(value)
-            out.writeStaticString("\r\n\r\n")
+        case .fixed:
+            out.append("Host: ")
+            fixedHost.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            out.append("\r\n\r\n")
         }
-        return out
     }
 
     /// `Host: <upstream>` and the head's end, when ``needsHost``.
