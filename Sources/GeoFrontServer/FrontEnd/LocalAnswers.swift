@@ -13,29 +13,34 @@ enum LocalAnswers {
     ) -> ByteBuffer {
         let prefix = responses.prefix[region]
         let suffix = responses.suffix[region]
-        var out = allocator.buffer(
-            capacity: prefix.count + path.count * 3 + suffix.count + 28 + (setCookie?.count ?? 0))
-        out.writeBytes(prefix)
-        if path.first != UInt8(ascii: "/") { out.writeInteger(UInt8(ascii: "/")) }
-        var safe = true
-        for byte in path where !RedirectLocation.isSafe(byte) {
-            safe = false
-            break
+        let bound = prefix.count + 1 + path.count * 3 + suffix.count + 28 + (setCookie?.count ?? 0)
+        var out = allocator.buffer(capacity: bound)
+        // One write into the buffer (``RawHeadWriter``), not one per piece.
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { buffer in
+            var head = RawHeadWriter(buffer)
+            head.append(prefix)
+            if path.first != UInt8(ascii: "/") { head.append(byte: UInt8(ascii: "/")) }
+            var safe = true
+            for byte in path where !RedirectLocation.isSafe(byte) {
+                safe = false
+                break
+            }
+            if safe {
+                head.append(path)
+            } else {
+                RedirectLocation.appendEscaped(path) { head.append(byte: $0) }
+            }
+            head.append(suffix)
+            if let setCookie { head.append(setCookie) }
+            if close {
+                head.append("Connection: close\r\n")
+            } else if http10 {
+                // HTTP/1.0 closes by default: say that this connection stays open.
+                head.append("Connection: keep-alive\r\n")
+            }
+            head.append("\r\n")
+            return head.count
         }
-        if safe {
-            out.writeBytes(path)
-        } else {
-            RedirectLocation.appendEscaped(path) { out.writeInteger($0) }
-        }
-        out.writeBytes(suffix)
-        if let setCookie { out.writeBytes(setCookie) }
-        if close {
-            out.writeStaticString("Connection: close\r\n")
-        } else if http10 {
-            // HTTP/1.0 closes by default: say that this connection stays open.
-            out.writeStaticString("Connection: keep-alive\r\n")
-        }
-        out.writeStaticString("\r\n")
         return out
     }
 
