@@ -24,9 +24,9 @@ enum ClientResponseHead {
         var out = allocator.buffer(capacity: head.length + region.count + 48 + edited + extraCapacity)
         // Kept lines that follow each other in the upstream's head are copied in one write (most
         // are kept), starting with the status line when the upstream's is already HTTP/1.1's.
-        var run = head.fieldsStart..<head.fieldsStart
+        var kept = KeptLineRun(at: head.fieldsStart)
         if head.version == .http11 && head.statusStart == 9 {
-            run = 0..<head.fieldsStart
+            kept = KeptLineRun(holding: 0..<head.fieldsStart)
         } else {
             out.writeStaticString("HTTP/1.1 ")
             out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.statusStart..<head.fieldsStart]))
@@ -44,16 +44,11 @@ enum ClientResponseHead {
                 copy = false
             }
             if copy, final, let edits, edits.drops(bytes, name) { copy = false }
-            guard copy else { continue }
-            let line = field.line.start..<(field.line.start + field.line.count)
-            if line.lowerBound == run.upperBound {
-                run = run.lowerBound..<line.upperBound
-            } else {
-                if !run.isEmpty { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run])) }
-                run = line
+            if copy, let ended = kept.keep(field.line) {
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[ended]))
             }
         }
-        if !run.isEmpty { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[run])) }
+        if let last = kept.last { out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[last])) }
         // The lines GeoFront adds, in one write.
         let bound = 80 + region.count + (final ? edited : 0) + (upgrade?.count ?? 0)
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { buffer in

@@ -86,7 +86,7 @@ struct UpstreamRequestHead {
         var upgradeValue: RequestHead.Span?
         let asksUpgrade = head.connectionNames.contains { FieldLines.equals(bytes, $0, "upgrade") }
         via.removeAll(keepingCapacity: true)
-        var run = index..<index
+        var kept = KeptLineRun(at: index)
         while let field = try? FieldLines.next(bytes, at: &index, end: head.length) {
             let name = field.name
             var copy = !HopByHop.contains(bytes, name)
@@ -121,17 +121,10 @@ struct UpstreamRequestHead {
             }
             if copy, HopByHop.isNamed(bytes, name, in: head.connectionNames) { copy = false }
             if copy, let edits, edits.drops(bytes, name) { copy = false }
-            guard copy else { continue }
             // Kept lines that follow each other are copied together.
-            let line = field.line.start..<(field.line.start + field.line.count)
-            if line.lowerBound == run.upperBound {
-                run = run.lowerBound..<line.upperBound
-            } else {
-                if !run.isEmpty { out.append(UnsafeRawBufferPointer(rebasing: bytes[run])) }
-                run = line
-            }
+            if copy, let ended = kept.keep(field.line) { out.append(UnsafeRawBufferPointer(rebasing: bytes[ended])) }
         }
-        if !run.isEmpty { out.append(UnsafeRawBufferPointer(rebasing: bytes[run])) }
+        if let last = kept.last { out.append(UnsafeRawBufferPointer(rebasing: bytes[last])) }
         if let edits { out.append(edits.lines) }
         // An upgrade (WebSocket) is asked of the origin itself: it keeps its two fields. A chunked
         // body goes on chunked, as it came.
