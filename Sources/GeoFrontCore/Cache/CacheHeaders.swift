@@ -84,13 +84,11 @@ public struct CacheHeaders: Sendable, Equatable {
     /// list member, trimmed; nil when that is not plain digits. An `Age` repeated in a list on one
     /// line is read as it is on separate lines, where the first is used (§4.2.1, §5.1).
     public static func age(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        var end = bytes.firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
-        var start = 0
-        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
-        while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
-        guard start < end else { return nil }
+        let first = bytes.firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
+        let digits = FieldLines.trimmingOWS(UnsafeRawBufferPointer(rebasing: bytes[..<first]))
+        guard !digits.isEmpty else { return nil }
         var value = 0
-        for byte in bytes[start..<end] {
+        for byte in digits {
             guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
             value = min(value * 10 + Int(byte - UInt8(ascii: "0")), CacheControl.maxDeltaSeconds)
         }
