@@ -64,10 +64,10 @@ public struct CacheStatus: Sendable, Hashable {
         return value
     }
 
-    /// A structured-field token's characters (RFC 8941 §3.3.4), for `detail`: RFC 9110's tchar
-    /// (its bit masks, not a scan of a list of punctuation per byte), `:` and `/`.
+    /// A structured-field token's characters (RFC 8941 §3.3.4), for `detail`
+    /// (``StructuredDictionary/isTokenByte(_:)``).
     @inlinable
     public static func isTokenByte(_ byte: UInt8) -> Bool {
-        RequestHeadParser.isTokenByte(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "/")
+        StructuredDictionary.isTokenByte(byte)
     }
 }

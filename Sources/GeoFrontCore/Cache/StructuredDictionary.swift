@@ -14,6 +14,12 @@ public enum StructuredDictionary {
         case innerList
     }
 
+    /// A Token's characters after its first (RFC 8941 §3.3.4): RFC 9110's tchar, `:` and `/`.
+    @inlinable
+    public static func isTokenByte(_ byte: UInt8) -> Bool {
+        RequestHeadParser.isTokenByte(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "/")
+    }
+
     /// The members of `bytes` (one field value, or the field's lines joined with `, `), or nil when
     /// it is not a valid dictionary.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> [(key: String, value: Value)]? {
@@ -197,11 +203,7 @@ public enum StructuredDictionary {
         mutating func token() -> Value? {
             let start = index
             index += 1
-            while !atEnd,
-                RequestHeadParser.isTokenByte(current) || current == UInt8(ascii: ":") || current == UInt8(ascii: "/")
-            {
-                index += 1
-            }
+            while !atEnd, StructuredDictionary.isTokenByte(current) { index += 1 }
             return .token(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
         }
 
