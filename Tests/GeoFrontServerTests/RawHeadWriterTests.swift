@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 
 @testable import GeoFrontServer
@@ -20,5 +21,14 @@ import Testing
             count = writer.count
         }
         #expect(String(decoding: bytes, as: UTF8.self) == expected)
+    }
+
+    /// ``CachedAnswers/writeDecimal(_:into:)`` writes through the same digits.
+    @Test func decimalsIntoABuffer() {
+        for value in [0, 9, 10, 1024, -5, Int.max, Int.min] {
+            var out = ByteBuffer()
+            CachedAnswers.writeDecimal(value, into: &out)
+            #expect(out.readString(length: out.readableBytes) == "\(value)")
+        }
     }
 }

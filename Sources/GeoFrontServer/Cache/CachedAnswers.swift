@@ -232,25 +232,10 @@ enum CachedAnswers {
 
     /// `value` in decimal, without making a string.
     static func writeDecimal(_ value: Int, into out: inout ByteBuffer) {
-        if value < 0 {
-            out.writeInteger(UInt8(ascii: "-"))
-            writeDecimal(-value, into: &out)
-            return
-        }
-        if value < 10 {
-            out.writeInteger(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
-        var count = 0
-        var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            }
-            out.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { buffer in
+            var digits = RawHeadWriter(buffer)
+            digits.appendDecimal(value)
+            return digits.count
         }
     }
 }
