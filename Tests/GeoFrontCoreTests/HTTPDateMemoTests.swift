@@ -14,6 +14,8 @@ import Testing
             bytes[index] = bytes[index] == UInt8(ascii: "1") ? UInt8(ascii: "2") : UInt8(ascii: "1")
             texts += [String(decoding: bytes, as: UTF8.self), base]
         }
+        // 29 NUL bytes first: the memo's empty state must not answer for them as for a date.
+        texts.insert(String(repeating: "\u{0}", count: 29), at: 0)
         let memo = HTTPDateMemo()
         for text in texts {
             let bytes = Array(text.utf8)

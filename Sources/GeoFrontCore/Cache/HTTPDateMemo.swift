@@ -3,10 +3,10 @@
 /// that one is 29 bytes compared instead of a date parsed. Other forms (and other lengths) are
 /// parsed each time. Confined to one event loop (a class: the exchanges of a loop share one).
 public final class HTTPDateMemo {
-    /// The remembered text, 29 bytes in 32.
+    /// The remembered text, 29 bytes in 32. Zeros at first, with no value: only 29 NUL bytes match
+    /// that, and they are no date either.
     private var text: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var value: Int?
-    private var filled = false
 
     public init() {}
 
@@ -20,11 +20,10 @@ public final class HTTPDateMemo {
             base.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
             base.loadUnaligned(fromByteOffset: 21, as: UInt64.self)
         )
-        if filled && key == text { return value }
+        if key == text { return value }
         let parsed = HTTPDate.parse(bytes)
         text = key
         value = parsed
-        filled = true
         return parsed
     }
 }
