@@ -175,9 +175,12 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        // Each event is a dynamic cast per case tried: every stream's two first.
-        case let closed as StreamClosedEvent:
+        // Told apart by their dynamic type first: a failed `as?` is a cast through the runtime's
+        // general paths (≈ 0.1 µs a stream for the two events each stream has, tried case by
+        // case), a type compared is a pointer compared. The casts below then succeed at once.
+        let type = Swift.type(of: event)
+        if type == NIOHTTP2StreamCreatedEvent.self { return }
+        if type == StreamClosedEvent.self, let closed = event as? StreamClosedEvent {
             guard let stream = streams.removeValue(forKey: closed.streamID) else { return }
             stream.closed()
             if streams.isEmpty {
@@ -187,9 +190,9 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
                     idleTimer?.arm(in: settings.idleTimeout)
                 }
             }
-        case is NIOHTTP2StreamCreatedEvent:
             return
-        case let update as NIOHTTP2WindowUpdatedEvent:
+        }
+        if type == NIOHTTP2WindowUpdatedEvent.self, let update = event as? NIOHTTP2WindowUpdatedEvent {
             guard let size = update.inboundWindowSize else { return }
             if update.streamID == .rootStream {
                 if let increment = connectionWindow.reported(size) {
@@ -199,13 +202,13 @@ final class H2StreamHost: ChannelDuplexHandler, NIOHTTP2FrameDelegate {
             } else {
                 streams[update.streamID]?.windowReported(size)
             }
-        case is ChannelShouldQuiesceEvent:
+            return
+        }
+        if event is ChannelShouldQuiesceEvent {
             if closingIdle { return }  // counted as the idle close it already is
             beginGracefulClose()
-            context.fireUserInboundEventTriggered(event)
-        default:
-            context.fireUserInboundEventTriggered(event)
         }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
