@@ -3,7 +3,8 @@ import GeoFrontCore
 /// The redirects' pre-built responses for one snapshot, shared by the connections of an event
 /// loop (``LoopState/redirectResponses(for:)``): as HTTP/1.1 bytes, and as the parts of an
 /// HTTP/2 HEADERS frame (``H2ServerStream/writeBodilessHead(status:_:)``), with the same fields.
-struct RedirectResponses {
+/// A class: each redirect takes one reference from the loop, not a copy of its six arrays.
+final class RedirectResponses {
     /// Per region: `HTTP/1.1 302 Found\r\nLocation: <redirect_url>`.
     let prefix: [[UInt8]]
     /// Per region: the headers after `Location`, up to (not including) the final CRLF.
