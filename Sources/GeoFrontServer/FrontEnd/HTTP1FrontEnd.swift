@@ -392,7 +392,9 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 loop.countSpillover(snapshot: snapshot, from: from, to: decision.regionIndex)
             }
         }
-        let region = snapshot.regions[decision.regionIndex]
+        // The region's name, read in place: the entry itself is not copied (a copy retains each of its
+        // configuration's strings and arrays).
+        let regionName = snapshot.regions[decision.regionIndex].name
         let target = head.target.bytes(in: bytes)
         switch decision.action {
         case .notFound:
@@ -404,16 +406,16 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
                 LocalResponses.failure(allocator, status: 404, keepAlive: !close, grpcCall: head.isGRPC), close: close)
         case .unavailable:
             // Every region down: a stored response may still answer, unless a traffic policy refused the client.
-            if decision.policy == nil, region.config.mode == .proxy,
+            if decision.policy == nil, snapshot.regions[decision.regionIndex].config.mode == .proxy,
                 answeredFromCacheWhenUnavailable(
                     bytes, decision, snapshot, affinityCookie, close: close, logged: logged, start: start,
                     allocator)
             {
                 return
             }
-            loop.countRequest(region: region.name, mode: .redirect, status: 503)
+            loop.countRequest(region: regionName, mode: .redirect, status: 503)
             log(
-                logged, client: decision.client, region: region.name, mode: .redirect, status: 503, start: start,
+                logged, client: decision.client, region: regionName, mode: .redirect, status: 503, start: start,
                 policy: decision.policy)
             if head.isGRPC {
                 answer(LocalResponses.grpc(allocator, status: 503, keepAlive: !close), close: close)
@@ -429,7 +431,7 @@ final class HTTP1FrontEnd: ChannelDuplexHandler, RemovableChannelHandler, Exchan
             let status = snapshot.config.redirect.status
             loop.countRedirect(snapshot: snapshot, index: decision.regionIndex, status: status)
             log(
-                logged, client: decision.client, region: region.name, mode: .redirect, status: status, start: start,
+                logged, client: decision.client, region: regionName, mode: .redirect, status: status, start: start,
                 policy: decision.policy)
             let responses = loop.redirectResponses(for: snapshot)
             let regionIndex = decision.regionIndex
