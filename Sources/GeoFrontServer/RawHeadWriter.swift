@@ -25,6 +25,13 @@ struct RawHeadWriter {
         count += bytes.count
     }
 
+    /// Labelled: an unlabelled `String` overload would take every literal (`"\r\n"`) from the
+    /// `StaticString` one, as the default literal type.
+    mutating func append(text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
     mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
     }

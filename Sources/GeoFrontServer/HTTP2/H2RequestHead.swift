@@ -108,20 +108,20 @@ struct H2RequestHead {
         // No content follows a block that ends the stream: a length other than 0 is a lie (§8.1.1).
         if endStream, let contentLength, contentLength != 0 { throw Malformed() }
         let body: Body = endStream ? .none : contentLength != nil ? .length : .chunked
-        // Written in one reserved region (a head is some forty small pieces; as buffer writes each
-        // would check capacity and uniqueness again). `size` covers every piece: pseudo-header
+        // Written in one reserved region (``RawHeadWriter``: a head is some forty small pieces; as
+        // buffer writes each would check capacity and uniqueness again). `size` covers every piece: pseudo-header
         // fields counted in it are not written, the request line and `host` take their place.
         var out = allocator.buffer(capacity: size + 64)
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: size + 64) { buffer in
-            var writer = Writer(region: buffer)
-            writer.put(method)
-            writer.put(" ")
-            writer.put(target)
-            writer.put(" HTTP/1.1\r\n")
+            var writer = RawHeadWriter(buffer)
+            writer.append(text: method)
+            writer.append(" ")
+            writer.append(text: target)
+            writer.append(" HTTP/1.1\r\n")
             if let hostValue {
-                writer.put("host: ")
-                writer.put(hostValue)
-                writer.put("\r\n")
+                writer.append("host: ")
+                writer.append(text: hostValue)
+                writer.append("\r\n")
             }
             var wroteCookie = false
             for (name, value, _) in headers {
@@ -130,24 +130,24 @@ struct H2RequestHead {
                 if cookies > 1 && nameLength == 6 && name == "cookie" {
                     if !wroteCookie {
                         wroteCookie = true
-                        writer.put("cookie: ")
+                        writer.append("cookie: ")
                         var first = true
                         for crumb in headers["cookie"] {
-                            if !first { writer.put("; ") }
+                            if !first { writer.append("; ") }
                             first = false
-                            writer.put(crumb)
+                            writer.append(text: crumb)
                         }
-                        writer.put("\r\n")
+                        writer.append("\r\n")
                     }
                     continue
                 }
-                writer.put(name)
-                writer.put(": ")
-                writer.put(value)
-                writer.put("\r\n")
+                writer.append(text: name)
+                writer.append(": ")
+                writer.append(text: value)
+                writer.append("\r\n")
             }
-            if body == .chunked { writer.put("transfer-encoding: chunked\r\n") }
-            writer.put("\r\n")
+            if body == .chunked { writer.append("transfer-encoding: chunked\r\n") }
+            writer.append("\r\n")
             return writer.count
         }
         return H2RequestHead(bytes: out, body: body, contentLength: contentLength, isHEAD: method == "HEAD")
@@ -217,29 +217,6 @@ struct H2RequestHead {
             return true
         }
         return result ?? text.utf8.allSatisfy(test)
-    }
-
-    /// Copies text into a region reserved for it (``make``'s head), counting the bytes; never past
-    /// the region's end.
-    private struct Writer {
-        let region: UnsafeMutableRawBufferPointer
-        var count = 0
-
-        mutating func put(_ text: String) {
-            var text = text
-            text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-        }
-
-        mutating func put(_ text: StaticString) {
-            put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-        }
-
-        private mutating func put(_ bytes: UnsafeRawBufferPointer) {
-            guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
-            precondition(count + bytes.count <= region.count, "H2RequestHead: head larger than its reserve")
-            (region.baseAddress! + count).copyMemory(from: start, byteCount: bytes.count)
-            count += bytes.count
-        }
     }
 
 }

@@ -48,22 +48,22 @@ struct UpstreamRequestHead {
         path: UnsafeRawBufferPointer, trusted: Bool, hostPolicy: HostHeaderPolicy, edits: HeaderEditBytes? = nil,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        var fixedHost = ""
-        if case .fixed(let value) = hostPolicy { fixedHost = value }
+        var fixedHostCount = 0
+        if case .fixed(let value) = hostPolicy { fixedHostCount = value.utf8.count }
         // Everything written comes from the head's bytes, the target, the edits, the peer and
         // GeoFront's own text. No part of the head comes out more than three times (the client's
         // `Host` value: `Forwarded` `host=`, `X-Forwarded-Host`, `Host`; a list item with its
         // separator at most twice).
         let bound =
             3 * head.length + method.count + path.count + 320 + (edits?.lines.count ?? 0) + peerText.count
-            + peerNode.count + fixedHost.utf8.count
+            + peerNode.count + fixedHostCount
         var out = allocator.buffer(capacity: bound)
         // One write into the buffer (``RawHeadWriter``), not one per piece.
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { buffer in
             var out = RawHeadWriter(buffer)
             writeLines(
                 bytes, head: head, method: method, path: path, trusted: trusted, hostPolicy: hostPolicy,
-                fixedHost: &fixedHost, edits: edits, into: &out)
+                edits: edits, into: &out)
             return out.count
         }
         return out
@@ -71,8 +71,8 @@ struct UpstreamRequestHead {
 
     private mutating func writeLines(
         _ bytes: UnsafeRawBufferPointer, head: RequestHead, method: UnsafeRawBufferPointer,
-        path: UnsafeRawBufferPointer, trusted: Bool, hostPolicy: HostHeaderPolicy, fixedHost: inout String,
-        edits: HeaderEditBytes?, into out: inout RawHeadWriter
+        path: UnsafeRawBufferPointer, trusted: Bool, hostPolicy: HostHeaderPolicy, edits: HeaderEditBytes?,
+        into out: inout RawHeadWriter
     ) {
         out.append(method)
         out.append(" ")
@@ -193,9 +193,9 @@ struct UpstreamRequestHead {
             }
         case .upstream:
             needsHost = true
-        case .fixed:
+        case .fixed(let value):
             out.append("Host: ")
-            fixedHost.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
+            out.append(text: value)
             out.append("\r\n\r\n")
         }
     }
