@@ -36,6 +36,18 @@ struct RawHeadWriter {
         bytes.withUnsafeBytes { append($0) }
     }
 
+    /// The end of a response head on an HTTP/1.x connection: `Connection: close` when it closes
+    /// after this answer, `Connection: keep-alive` to an HTTP/1.0 client (whose connections close
+    /// by default) when it does not, then the empty line.
+    mutating func appendHeadEnd(close: Bool, http10: Bool) {
+        if close {
+            append("Connection: close\r\n")
+        } else if http10 {
+            append("Connection: keep-alive\r\n")
+        }
+        append("\r\n")
+    }
+
     mutating func append(byte: UInt8) {
         precondition(count < base.count, "a head write past its reserved bound")
         base[count] = byte

@@ -117,13 +117,8 @@ enum CachedAnswers {
             if let cookies = extras.cookies { lines.append(cookies) }
             lines.append("X-GeoFront-Region: ")
             lines.append(extras.region)
-            if extras.close {
-                lines.append("\r\nConnection: close\r\n\r\n")
-            } else if extras.http10 {
-                lines.append("\r\nConnection: keep-alive\r\n\r\n")
-            } else {
-                lines.append("\r\n\r\n")
-            }
+            lines.append("\r\n")
+            lines.appendHeadEnd(close: extras.close, http10: extras.http10)
             return lines.count
         }
     }

@@ -19,26 +19,15 @@ enum LocalAnswers {
         out.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { buffer in
             var head = RawHeadWriter(buffer)
             head.append(prefix)
-            if path.first != UInt8(ascii: "/") { head.append(byte: UInt8(ascii: "/")) }
-            var safe = true
-            for byte in path where !RedirectLocation.isSafe(byte) {
-                safe = false
-                break
-            }
-            if safe {
+            // A path that needs nothing done to it (the usual one) is copied whole.
+            if path.first == UInt8(ascii: "/"), path.allSatisfy(RedirectLocation.isSafe) {
                 head.append(path)
             } else {
-                RedirectLocation.appendEscaped(path) { head.append(byte: $0) }
+                RedirectLocation.appendPath(path) { head.append(byte: $0) }
             }
             head.append(suffix)
             if let setCookie { head.append(setCookie) }
-            if close {
-                head.append("Connection: close\r\n")
-            } else if http10 {
-                // HTTP/1.0 closes by default: say that this connection stays open.
-                head.append("Connection: keep-alive\r\n")
-            }
-            head.append("\r\n")
+            head.appendHeadEnd(close: close, http10: http10)
             return head.count
         }
         return out

@@ -72,14 +72,11 @@ enum ClientResponseHead {
             }
             tail.append("X-GeoFront-Region: ")
             tail.append(region)
+            tail.append("\r\n")
             if head.status == 101 {
-                tail.append("\r\n\r\n")
-            } else if closeClient {
-                tail.append("\r\nConnection: close\r\n\r\n")
-            } else if http10 {
-                tail.append("\r\nConnection: keep-alive\r\n\r\n")
+                tail.append("\r\n")
             } else {
-                tail.append("\r\n\r\n")
+                tail.appendHeadEnd(close: closeClient, http10: http10)
             }
             return tail.count
         }
