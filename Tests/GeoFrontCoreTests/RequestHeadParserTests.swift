@@ -44,6 +44,28 @@ import Testing
         #expect(head.closeRequested)
         #expect(head.body == .none)
         #expect(head.length == request.utf8.count - 4)
+        #expect(head.host.map { HeadText.text($0, in: request) } == "a")
+    }
+
+    /// The parser keeps the first `Host` value (routing and the cache key read it instead of walking
+    /// the field lines again), and a head parsed into the same value after one with a `Host` has none.
+    @Test func keepsTheHostFieldValue() throws {
+        let spaced = "GET / HTTP/1.1\r\nX-A: 1\r\nhOST:  Example.COM:8080 \r\n\r\n"
+        #expect(try Self.parse(spaced)?.get().host.map { HeadText.text($0, in: spaced) } == "Example.COM:8080")
+        let twice = "GET / HTTP/1.0\r\nHost: first\r\nHost: second\r\n\r\n"
+        #expect(try Self.parse(twice)?.get().host.map { HeadText.text($0, in: twice) } == "first")
+        var head = RequestHead()
+        for (text, expected) in [("GET / HTTP/1.1\r\nHost: a\r\n\r\n", "a"), ("GET / HTTP/1.0\r\n\r\n", nil)] {
+            let bytes = Array(text.utf8)
+            let outcome = try bytes.withUnsafeBytes { try RequestHeadParser.parse($0, limit: 8192, into: &head) }
+            #expect(outcome == .complete)
+            #expect(head.host.map { HeadText.text($0, in: text) } == expected, "\(text)")
+        }
+        let route = try OwnedRouteRequest(target: "/p", host: "Example.COM:8080")
+        let host = route.withRequest { request, bytes in
+            request.host.map { String(decoding: $0.bytes(in: bytes), as: UTF8.self) }
+        }
+        #expect(host == "Example.COM")
     }
 
     @Test func framing() throws {

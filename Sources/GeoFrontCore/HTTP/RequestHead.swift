@@ -43,6 +43,8 @@ public struct RequestHead: Sendable {
     public var connectionNamesOverflow = false
     /// An `Expect` field is present.
     public var hasExpect = false
+    /// The value of the first `Host` field line (an HTTP/1.1 head has exactly one); nil without one.
+    public var host: Span?
     /// A gRPC call: `Content-Type` is `application/grpc`, alone or with a `+format` or parameters
     /// (its errors are answered with gRPC statuses).
     public var isGRPC = false
@@ -69,6 +71,7 @@ public struct RequestHead: Sendable {
         connectionNames.removeAll(keepingCapacity: true)
         connectionNamesOverflow = false
         hasExpect = false
+        host = nil
         length = 0
     }
 }

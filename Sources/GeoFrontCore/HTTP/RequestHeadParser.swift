@@ -50,6 +50,7 @@ public enum RequestHeadParser {
             switch name.count {
             case 4 where equalsLowercased(name, "host"):
                 hosts += 1
+                if head.host == nil { head.host = value }
             case 9 where equalsLowercased(name, "forwarded"):
                 guard head.forwarded.count < RequestHead.maxForwardingLines else { throw .badRequest }
                 head.forwarded.append(value)

@@ -69,7 +69,8 @@ public struct RouteRequest: Sendable {
             query = Span(start: queryStart, count: index - queryStart)
         }
         host = nil
-        let hostField = authority ?? Self.firstField(named: "host", in: bytes, fields: fields)
+        // The parser kept the `Host` field's value: no walk over the field lines for it.
+        let hostField = authority ?? head.host ?? Self.firstField(named: "host", in: bytes, fields: fields)
         if let hostField { host = Self.withoutPort(hostField, in: bytes) }
     }
 

@@ -46,6 +46,21 @@ final class CacheForward {
         self.mayStore = mayStore
     }
 
+    /// The request as the storing rules see it (`Cache-Control`, `Authorization`), its fields read in
+    /// place: a computed property of ``request`` would copy the whole request, each string retained.
+    var rulesHeaders: CacheHeaders {
+        var headers = CacheHeaders()
+        headers.cacheControl = request.cacheControl
+        headers.hasAuthorization = request.hasAuthorization
+        return headers
+    }
+
+    /// Whether the request is conditional or partial: such a miss is passed on as it is (its 304 or
+    /// 206 is not stored) and not collapsed into another request. Read in place (see ``rulesHeaders``).
+    var isConditionalOrPartial: Bool {
+        request.ifNoneMatch != nil || request.ifModifiedSince != nil || request.range != nil
+    }
+
     /// The request's secondary key for a response that varies by `names` (RFC 9111 §4.1).
     func secondaryKey(varyNames names: [String]) -> String {
         guard !names.isEmpty else { return "" }

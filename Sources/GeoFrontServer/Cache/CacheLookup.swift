@@ -58,6 +58,8 @@ enum CacheLookup {
             bytes, route: route, settings: settings, context: context, written: keyWritten, scratch,
             hash: probe.hash)
         let now = cache.clock.now
+        // The request moves into the forward; it is read there from here on (a local kept beside it
+        // would be a copy, each of its strings retained and released).
         let forward = CacheForward(
             cache: cache, settings: settings, request: request, primary: primary,
             status: CacheStatus(forward: .uriMiss),
@@ -69,7 +71,7 @@ enum CacheLookup {
             forward.status.detail = "not-admitted"
             return .forward(forward)
         }
-        switch request.method {
+        switch forward.request.method {
         case .safe, .unsafe:
             forward.status = CacheStatus(forward: .method)
             return .forward(forward)
@@ -87,7 +89,8 @@ enum CacheLookup {
         if let entry = found.entry {
             let age = entry.currentAge(now: now)
             let verdict = Freshness.verdict(
-                request: request.cacheControl, response: entry.head.headers.cacheControl, lifetime: entry.lifetime,
+                request: forward.request.cacheControl, response: entry.head.headers.cacheControl,
+                lifetime: entry.lifetime,
                 currentAge: age, defaultStaleWhileRevalidate: settings.staleWhileRevalidateSeconds)
             switch verdict {
             case .fresh, .staleAllowed:
@@ -95,12 +98,14 @@ enum CacheLookup {
                 let status = CacheStatus(hit: true, ttl: ttl)
                 return .answer(
                     answer(
-                        entry, request: request, status: status, age: age, result: verdict == .fresh ? .hit : .stale,
+                        entry, request: forward.request, status: status, age: age,
+                        result: verdict == .fresh ? .hit : .stale,
                         context: context))
             case .staleWhileRevalidate:
                 // RFC 5861 §3: answer now, revalidate in the background (one refresh per URL).
                 let status = CacheStatus(hit: true, ttl: entry.lifetime - age, detail: "stale-while-revalidate")
-                let stale = answer(entry, request: request, status: status, age: age, result: .stale, context: context)
+                let stale = answer(
+                    entry, request: forward.request, status: status, age: age, result: .stale, context: context)
                 guard case .leader(let fill) = cache.fill(for: primary) else { return .answerAndRefresh(stale, nil) }
                 forward.status = CacheStatus(forward: .stale)
                 forward.stored = (entry, found.key)
@@ -127,7 +132,7 @@ enum CacheLookup {
                 forward.status = CacheStatus(forward: reason)
                 forward.stored = (entry, found.key)
                 forward.conditional = entry.head.etag != nil || entry.head.lastModified != nil
-                forward.mayStore = request.method == .get && !request.cacheControl.noStore
+                forward.mayStore = forward.request.method == .get && !forward.request.cacheControl.noStore
                 if forward.mayStore {
                     forward.requestFields = fields(bytes, route: route)
                 }
@@ -141,7 +146,7 @@ enum CacheLookup {
             }
         }
         forward.status = CacheStatus(forward: found.varyMiss ? .varyMiss : .uriMiss)
-        if request.cacheControl.onlyIfCached {
+        if forward.request.cacheControl.onlyIfCached {
             return .answer(
                 Answer(
                     head: CachedAnswers.gatewayTimeout(
@@ -149,8 +154,8 @@ enum CacheLookup {
                         allocator: context.allocator), body: nil, status: 504, result: .miss))
         }
         forward.mayStore =
-            request.method == .get && !request.cacheControl.noStore && !request.isConditionalOrPartial
-            && !request.hasBody
+            forward.request.method == .get && !forward.request.cacheControl.noStore
+            && !forward.isConditionalOrPartial && !forward.request.hasBody
         guard forward.mayStore else { return .forward(forward) }
         // A new URL in a nearly full store is stored at its second request (``CacheStore/admits(hash:)``):
         // this one goes upstream uncollapsed, as a pass would. The probe asked already when it could.

@@ -113,18 +113,6 @@ struct CacheRequest {
             query: route.query.map { String(decoding: $0.bytes(in: bytes), as: UTF8.self) }, policy: policy)
     }
 
-    /// The request as the storing rules see it (method, `Cache-Control`, `Authorization`).
-    var rulesHeaders: CacheHeaders {
-        var headers = CacheHeaders()
-        headers.cacheControl = cacheControl
-        headers.hasAuthorization = hasAuthorization
-        return headers
-    }
-
-    /// Whether the request is conditional or partial: such a miss is passed on as it is (its 304 or
-    /// 206 is not stored) and not collapsed into another request.
-    var isConditionalOrPartial: Bool { ifNoneMatch != nil || ifModifiedSince != nil || range != nil }
-
     /// The secondary key of this request under `varyNames` (RFC 9111 §4.1).
     static func secondaryKey(_ bytes: UnsafeRawBufferPointer, route: RouteRequest, varyNames: [String]) -> String {
         secondaryKey(bytes, fields: route.fields, varyNames: varyNames)

@@ -87,7 +87,7 @@ struct ResponseCacheFields {
             }
         }
         if !targetedLines.isEmpty { headers.applyTargeted(TargetedCacheControl.parse(lines: targetedLines)) }
-        varyNames = vary.sorted()
+        if !vary.isEmpty { varyNames = vary.sorted() }
         if !tagFields.isEmpty { tags = SurrogateKeys.tags(in: tagFields) }
     }
 

@@ -64,7 +64,7 @@ extension ProxyExchangeDriver {
             bytes, head: responseHead, keeping: forward.fill == nil ? nil : (strip, allocator), dates: loop.dates)
         let headers = read.headers
         let verdict = CacheStorability.verdict(
-            method: "GET", request: forward.request.rulesHeaders, status: status, response: headers)
+            method: "GET", request: forward.rulesHeaders, status: status, response: headers)
         let length = responseHead.framing(requestWasHEAD: false)
         let tooLarge: Bool
         switch length {
