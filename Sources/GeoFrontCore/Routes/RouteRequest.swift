@@ -69,8 +69,8 @@ public struct RouteRequest: Sendable {
             query = Span(start: queryStart, count: index - queryStart)
         }
         host = nil
-        // The parser kept the `Host` field's value: no walk over the field lines for it.
-        let hostField = authority ?? head.host ?? Self.firstField(named: "host", in: bytes, fields: fields)
+        // The parser kept the first `Host` field's value (nil: the head has none).
+        let hostField = authority ?? head.host
         if let hostField { host = Self.withoutPort(hostField, in: bytes) }
     }
 
@@ -164,16 +164,6 @@ public struct RouteRequest: Sendable {
             index += 2
             if !body(name, Span(start: valueStart, count: valueEnd - valueStart)) { return }
         }
-    }
-
-    private static func firstField(named name: StaticString, in bytes: UnsafeRawBufferPointer, fields: Span) -> Span? {
-        var found: Span?
-        forEachField(in: bytes, fields: fields) { fieldName, value in
-            guard FieldLines.equals(bytes, fieldName, name) else { return true }
-            found = value
-            return false
-        }
-        return found
     }
 
     /// `host[:port]` → `host`; `[v6]:port` → `[v6]`; a trailing dot dropped.
